@@ -1,0 +1,25 @@
+import { Command, CommanderError } from '@commander-js/extra-typings';
+
+/** The root command with the global options; each command group registers itself. */
+export function buildProgram(): Command {
+  const program = new Command('bookd')
+    .description("Archive O'Reilly Learning books as EPUB through a pool of independently authenticated sessions.")
+    .version(VERSION, '-V, --version')
+    .option('--data-dir <dir>', 'state directory: database, staging, credentials (env BOOKD_DATA_DIR; systemd $STATE_DIRECTORY; default ~/.local/state/bookd)')
+    .option('--library <dir>', 'where EPUB files are written (env BOOKD_LIBRARY; default <data-dir>/library)')
+    .option('--base-url <url>', 'the service origin (env BOOKD_BASE_URL; default https://learning.oreilly.com)')
+    .option('--config <file>', 'JSON settings file (env BOOKD_CONFIG; default <data-dir>/config.json if present)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env BOOKD_LOG_LEVEL)')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: () => {} });
+
+  return program;
+}
+
+export const VERSION = '0.1.0';
+
+/** Commander signals help/version and usage errors by throwing once exitOverride is set. */
+export function isCommanderExit(err: unknown): err is CommanderError {
+  return err instanceof CommanderError;
+}

@@ -1,0 +1,199 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ConfigError, UsageError } from './errors.js';
+import { LOG_LEVELS, type LogLevel } from './log.js';
+
+/** Options every command accepts (PRODUCT.md "Global"). */
+export interface GlobalFlags {
+  dataDir?: string;
+  library?: string;
+  baseUrl?: string;
+  config?: string;
+  logLevel?: string;
+}
+
+export interface Config {
+  dataDir: string;
+  dbPath: string;
+  library: string;
+  baseUrl: string;
+  logLevel: LogLevel;
+  /** Minimum time between two requests of one session. */
+  sessionIntervalMs: number;
+  /** Worker count; undefined means one per usable session. */
+  workers: number | undefined;
+  /** Languages discovery keeps (prefix match on the listing's `language`). */
+  languages: string[];
+  /** How long a draining daemon lets running jobs finish. */
+  graceMs: number;
+  /** `host:port` for /metrics and health, or undefined for none. */
+  http: string | undefined;
+  /** Where re-login passwords are read from (a file per session name), if anywhere. */
+  credentialsDir: string | undefined;
+  /** The file the settings came from, for messages. */
+  configFile: string | undefined;
+}
+
+type Kind = 'string' | 'int' | 'strings';
+const FILE_KEYS: Record<string, Kind> = {
+  dataDir: 'string',
+  library: 'string',
+  baseUrl: 'string',
+  logLevel: 'string',
+  sessionIntervalMs: 'int',
+  workers: 'int',
+  languages: 'strings',
+  graceSeconds: 'int',
+  http: 'string',
+  credentialsDir: 'string',
+};
+
+const ENV_KEYS: Record<string, string> = {
+  BOOKD_DATA_DIR: 'dataDir',
+  BOOKD_LIBRARY: 'library',
+  BOOKD_BASE_URL: 'baseUrl',
+  BOOKD_LOG_LEVEL: 'logLevel',
+  BOOKD_SESSION_INTERVAL_MS: 'sessionIntervalMs',
+  BOOKD_WORKERS: 'workers',
+  BOOKD_LANGUAGES: 'languages',
+  BOOKD_GRACE_SECONDS: 'graceSeconds',
+  BOOKD_HTTP: 'http',
+};
+
+export const DEFAULT_BASE_URL = 'https://learning.oreilly.com';
+
+type Raw = Record<string, unknown>;
+type Source = { kind: 'flag' | 'env' | 'file'; name: string };
+
+function fail(source: Source, key: string, what: string): never {
+  if (source.kind === 'flag') throw new UsageError(`--${kebab(key)}: ${what}`);
+  const where = source.kind === 'env' ? `environment variable ${source.name}` : `config file ${source.name}, key "${key}"`;
+  throw new ConfigError(`${where}: ${what}`);
+}
+
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+function coerce(source: Source, key: string, kind: Kind, value: unknown): unknown {
+  switch (kind) {
+    case 'string':
+      if (typeof value !== 'string' || value === '') fail(source, key, 'must be a non-empty string');
+      return value;
+    case 'int': {
+      const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+      if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) fail(source, key, `must be a whole number ≥ 0, got ${JSON.stringify(value)}`);
+      return n;
+    }
+    case 'strings': {
+      const list = typeof value === 'string' ? value.split(',') : value;
+      if (!Array.isArray(list) || !list.every((v) => typeof v === 'string')) fail(source, key, 'must be a list of strings');
+      return (list as string[]).map((s) => s.trim()).filter(Boolean);
+    }
+  }
+}
+
+function readConfigFile(path: string): Raw {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`config file ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? err}); fix the path given to --config`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid JSON (${(err as Error).message})`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${path} must hold a JSON object of settings`);
+  }
+  const source: Source = { kind: 'file', name: path };
+  const out: Raw = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    const kind = FILE_KEYS[key];
+    if (!kind) fail(source, key, `unknown key (known keys: ${Object.keys(FILE_KEYS).join(', ')})`);
+    out[key] = coerce(source, key, kind, value);
+  }
+  return out;
+}
+
+function defaultDataDir(env: NodeJS.ProcessEnv): string {
+  // systemd's StateDirectory= may list several paths separated by ':'; the first is ours.
+  if (env.STATE_DIRECTORY) return env.STATE_DIRECTORY.split(':')[0]!;
+  const xdg = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(xdg, 'bookd');
+}
+
+/**
+ * Settings from, in rising precedence: defaults, the config file, environment, flags.
+ * A wrong flag is a usage error (exit 2); a wrong file or environment setting is exit 78.
+ */
+export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): Config {
+  const merged: Raw = {};
+  const sources: Record<string, Source> = {};
+
+  const explicitFile = flags.config ?? env.BOOKD_CONFIG;
+  const envDataDir = env.BOOKD_DATA_DIR;
+  const guessDir = flags.dataDir ?? envDataDir ?? defaultDataDir(env);
+  const implicitFile = join(guessDir, 'config.json');
+  const configFile = explicitFile ?? (existsSync(implicitFile) ? implicitFile : undefined);
+  if (configFile) {
+    for (const [k, v] of Object.entries(readConfigFile(configFile))) {
+      merged[k] = v;
+      sources[k] = { kind: 'file', name: configFile };
+    }
+  }
+  for (const [name, key] of Object.entries(ENV_KEYS)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    const source: Source = { kind: 'env', name };
+    merged[key] = coerce(source, key, FILE_KEYS[key]!, value);
+    sources[key] = source;
+  }
+  for (const [key, value] of Object.entries(flags)) {
+    if (value === undefined || key === 'config') continue;
+    const source: Source = { kind: 'flag', name: key };
+    merged[key] = coerce(source, key, 'string', value);
+    sources[key] = source;
+  }
+
+  const dataDir = resolve((merged.dataDir as string | undefined) ?? defaultDataDir(env));
+  const library = resolve((merged.library as string | undefined) ?? join(dataDir, 'library'));
+
+  const baseUrl = ((merged.baseUrl as string | undefined) ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(baseUrl);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.pathname !== '/' || parsed.search) {
+    fail(sources.baseUrl ?? { kind: 'flag', name: 'baseUrl' }, 'baseUrl', `"${baseUrl}" is not an http(s) origin such as ${DEFAULT_BASE_URL}`);
+  }
+
+  const logLevel = (merged.logLevel as string | undefined) ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    fail(sources.logLevel!, 'logLevel', `"${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  const workers = merged.workers as number | undefined;
+  if (workers === 0) fail(sources.workers!, 'workers', 'must be at least 1');
+
+  return {
+    dataDir,
+    dbPath: join(dataDir, 'bookd.db'),
+    library,
+    baseUrl,
+    logLevel: logLevel as LogLevel,
+    sessionIntervalMs: (merged.sessionIntervalMs as number | undefined) ?? 1000,
+    workers,
+    languages: (merged.languages as string[] | undefined) ?? ['en'],
+    graceMs: ((merged.graceSeconds as number | undefined) ?? 60) * 1000,
+    http: merged.http as string | undefined,
+    credentialsDir: (merged.credentialsDir as string | undefined) ?? env.CREDENTIALS_DIRECTORY,
+    configFile,
+  };
+}

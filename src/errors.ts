@@ -1,0 +1,55 @@
+/**
+ * Errors are values with a class, decided once where a response or an input is read.
+ * Everything above that edge branches on `kind`, never on messages or status codes.
+ */
+export type ErrorKind = 'auth' | 'rate_limited' | 'transient' | 'permanent' | 'bad_input';
+
+export interface BookdErrorOptions {
+  /** When the caller may try again (rate limits, edge throttling), as epoch ms. */
+  retryAt?: number;
+  /** The edge (not this session) refused us: every session behind this IP should back off. */
+  edge?: boolean;
+  cause?: unknown;
+}
+
+export class BookdError extends Error {
+  readonly kind: ErrorKind;
+  readonly retryAt: number | undefined;
+  readonly edge: boolean;
+
+  constructor(kind: ErrorKind, message: string, opts: BookdErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'BookdError';
+    this.kind = kind;
+    this.retryAt = opts.retryAt;
+    this.edge = opts.edge ?? false;
+  }
+}
+
+/** Wrong flags or arguments: exit 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Bad configuration, an unusable data dir or a DB we must not touch: exit 78 (EX_CONFIG). */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export const EXIT = { ok: 0, failure: 1, usage: 2, config: 78 } as const;
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof UsageError) return EXIT.usage;
+  if (err instanceof ConfigError) return EXIT.config;
+  return EXIT.failure;
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const CLI = resolve(import.meta.dirname, '../../dist/cli/main.js');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  env?: NodeJS.ProcessEnv;
+  input?: string | Buffer;
+  cwd?: string;
+  /** Kill the child after this long; a test must never hang on a stuck CLI. */
+  timeoutMs?: number;
+}
+
+/** Environment for a child bookd: no inherited BOOKD_* settings, no TTY-dependent output. */
+export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('BOOKD_') && k !== 'NOTIFY_SOCKET' && k !== 'STATE_DIRECTORY' && k !== 'CREDENTIALS_DIRECTORY') env[k] = v;
+  }
+  return { ...env, NO_COLOR: '1', ...extra };
+}
+
+/** Runs the built CLI to completion. */
+export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: cleanEnv(opts.env),
+      cwd: opts.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code, signal, stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+export interface Running {
+  child: ChildProcess;
+  /** Lines of stdout after the first, as they arrive. */
+  lines: string[];
+  stderr: () => string;
+  /** SIGTERM (or the given signal), then wait for exit; SIGKILL after a deadline. */
+  stop(signal?: NodeJS.Signals, deadlineMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts a long-running CLI command and resolves with its first stdout line. */
+export function startCli(args: string[], opts: CliOptions = {}): Promise<Running & { firstLine: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: cleanEnv(opts.env),
+      cwd: opts.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const lines: string[] = [];
+    const rl = createInterface({ input: child.stdout! });
+    let first: string | undefined;
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+      child.on('exit', (code, signal) => r({ code, signal })),
+    );
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`bookd ${args.join(' ')} printed nothing within ${opts.timeoutMs ?? 30_000} ms; stderr: ${stderr}`));
+    }, opts.timeoutMs ?? 30_000);
+    rl.on('line', (line) => {
+      if (first === undefined) {
+        first = line;
+        clearTimeout(timer);
+        resolvePromise({
+          child,
+          firstLine: line,
+          lines,
+          stderr: () => stderr,
+          async stop(signal = 'SIGTERM', deadlineMs = 15_000) {
+            if (child.exitCode !== null || child.signalCode !== null) return exited;
+            child.kill(signal);
+            const killer = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
+            const result = await exited;
+            clearTimeout(killer);
+            return result;
+          },
+        });
+      } else {
+        lines.push(line);
+      }
+    });
+    void exited.then(({ code, signal }) => {
+      if (first === undefined) {
+        clearTimeout(timer);
+        reject(new Error(`bookd ${args.join(' ')} exited (${code ?? signal}) before printing; stderr: ${stderr}`));
+      }
+    });
+  });
+}
+
+/** A temporary directory removed by the returned cleanup. */
+export function tempDir(prefix = 'bookd-test-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Polls `check` until it returns a truthy value or the deadline passes. */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, deadlineMs = 20_000, everyMs = 50): Promise<NonNullable<T>> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
