@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export const CLI = resolve(import.meta.dirname, '../../dist/cli/main.js');
+/** The built CLI; BOOKD_TEST_CLI points elsewhere when a build goes to another directory. */
+export const CLI = process.env.BOOKD_TEST_CLI ? resolve(process.env.BOOKD_TEST_CLI) : resolve(import.meta.dirname, '../../dist/cli/main.js');
 
 export interface CliResult {
   code: number | null;
@@ -25,7 +26,7 @@ export interface CliOptions {
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith('BOOKD_') && k !== 'NOTIFY_SOCKET' && k !== 'STATE_DIRECTORY' && k !== 'CREDENTIALS_DIRECTORY') env[k] = v;
+    if ((!k.startsWith('BOOKD_') || k === 'BOOKD_TEST_CLI' || k === 'BOOKD_DEBUG') && k !== 'NOTIFY_SOCKET' && k !== 'STATE_DIRECTORY' && k !== 'CREDENTIALS_DIRECTORY') env[k] = v;
   }
   return { ...env, NO_COLOR: '1', ...extra };
 }
