@@ -9,6 +9,8 @@ export interface BookdErrorOptions {
   retryAt?: number;
   /** The edge (not this session) refused us: every session behind this IP should back off. */
   edge?: boolean;
+  /** The HTTP status that decided the class, when there was one (404 on an asset is a gap). */
+  status?: number;
   cause?: unknown;
 }
 
@@ -16,6 +18,7 @@ export class BookdError extends Error {
   readonly kind: ErrorKind;
   readonly retryAt: number | undefined;
   readonly edge: boolean;
+  readonly status: number | undefined;
 
   constructor(kind: ErrorKind, message: string, opts: BookdErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
@@ -23,6 +26,7 @@ export class BookdError extends Error {
     this.kind = kind;
     this.retryAt = opts.retryAt;
     this.edge = opts.edge ?? false;
+    this.status = opts.status;
   }
 }
 
