@@ -1,4 +1,9 @@
 import { Command, CommanderError } from '@commander-js/extra-typings';
+import { registerEnqueue } from './enqueue.js';
+import { registerStatus } from './status.js';
+import { registerJobs } from './jobs.js';
+import { registerControl } from './control.js';
+import { registerLibrary } from './library.js';
 
 /** The root command with the global options; each command group registers itself. */
 export function buildProgram(): Command {
@@ -14,6 +19,11 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: () => {} });
 
+  registerEnqueue(program);
+  registerStatus(program);
+  registerJobs(program);
+  registerControl(program);
+  registerLibrary(program);
   return program;
 }
 

@@ -1,0 +1,29 @@
+import type { Command } from '@commander-js/extra-typings';
+import { relative, timestamp, withStore } from './store.js';
+import { systemClock } from '../clock.js';
+
+export function registerControl(program: Command): void {
+  program
+    .command('pause')
+    .description('Stop claiming new jobs (running jobs finish); bookd resume undoes it. Survives restarts.')
+    .option('--reason <text>', 'why, shown by bookd status')
+    .action(async (opts, cmd) => {
+      await withStore(cmd, (store) => {
+        store.control.pause(opts.reason);
+        const state = store.control.state();
+        const since = state.since === undefined ? '' : ` since ${timestamp(state.since)} (${relative(state.since, systemClock.now())})`;
+        process.stdout.write(`paused${since}${state.reason ? `: ${state.reason}` : ''}; running jobs finish, no new job starts until bookd resume\n`);
+      });
+    });
+
+  program
+    .command('resume')
+    .description('Let daemons claim jobs again after bookd pause.')
+    .action(async (_opts, cmd) => {
+      await withStore(cmd, (store) => {
+        const was = store.control.state().paused;
+        store.control.resume();
+        process.stdout.write(was ? 'resumed: daemons claim jobs again\n' : 'the queue was not paused\n');
+      });
+    });
+}

@@ -1,0 +1,152 @@
+import { readFileSync } from 'node:fs';
+import { Option, type Command } from '@commander-js/extra-typings';
+import { BookdError, UsageError, errorMessage } from '../errors.js';
+import { badBookRefMessage, parseBookList, parseBookRef } from '../ids.js';
+import { BOOK_FORMATS, mergeSkills, type BookFormat, type EnqueueItem, type EnqueueResult, type EnqueueStatus } from '../db/jobs.js';
+import { collect, parseInteger, parsePositiveInteger, withStore } from './store.js';
+
+interface BookWanted {
+  id: string;
+  title?: string;
+  skills: string[];
+}
+
+function readListFile(file: string): string {
+  try {
+    return readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--from-file ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)})`);
+  }
+}
+
+function booksFromFile(file: string): BookWanted[] {
+  const list = parseBookList(readListFile(file));
+  if (list.errors.length) {
+    const more = list.errors.length > 1 ? ` (and ${list.errors.length - 1} more bad ${list.errors.length === 2 ? 'entry' : 'entries'})` : '';
+    throw new UsageError(`--from-file ${file}: ${list.errors[0]}${more}; nothing was enqueued: fix the file and run again`);
+  }
+  if (list.entries.length === 0) throw new UsageError(`--from-file ${file}: the file names no books; nothing was enqueued`);
+  return list.entries.map((e) => ({ id: e.id, ...(e.title && { title: e.title }), skills: list.skill ? [list.skill] : [] }));
+}
+
+function skillList(text: string): string[] {
+  const skills = mergeSkills([], text.split(',').map((s) => s.trim()).filter(Boolean));
+  if (skills.length === 0) throw new UsageError('--skills: give at least one skill name, such as --skills "Python, Go"');
+  return skills;
+}
+
+/** The same book named twice (on the command line and in a file) is one job with both skills. */
+function mergeBooks(books: BookWanted[]): BookWanted[] {
+  const byId = new Map<string, BookWanted>();
+  for (const b of books) {
+    const seen = byId.get(b.id);
+    if (!seen) byId.set(b.id, { ...b, skills: [...b.skills] });
+    else byId.set(b.id, { ...seen, ...(b.title && !seen.title && { title: b.title }), skills: mergeSkills(seen.skills, b.skills) });
+  }
+  return [...byId.values()];
+}
+
+const VERB: Record<EnqueueStatus, [done: string, dry: string]> = {
+  added: ['added', 'would add'],
+  merged: ['updated', 'would update'],
+  requeued: ['requeued', 'would requeue'],
+  exists: ['exists', 'exists'],
+};
+
+function describe(item: EnqueueItem): string {
+  if (item.kind === 'discover') return `discover ${item.payload.skill}`;
+  const title = item.payload.title ? `  ${item.payload.title}` : '';
+  return `book ${item.payload.bookId} ${item.payload.format}${title}`;
+}
+
+function note(r: EnqueueResult, item: EnqueueItem, force: boolean): string {
+  if (r.status === 'exists') {
+    if (r.state === 'queued' || r.state === 'running') return ` (${r.state})`;
+    if (item.kind === 'book' && !force) return ` (${r.state}; --force queues it again${r.state === 'failed' ? ', or bookd jobs retry' : ''})`;
+    return ` (${r.state})`;
+  }
+  if (r.status === 'merged') return ` (${r.state}; new skill or sooner priority merged in)`;
+  return '';
+}
+
+export function registerEnqueue(program: Command): void {
+  program
+    .command('enqueue')
+    .description(
+      'Add books, or skills to discover, to the queue. Idempotent: a book or skill already queued is reported, not added twice; ' +
+        'a finished book is only queued again with --force, a finished skill discovery is always run again (it finds new books).',
+    )
+    .option('--book <id-or-url...>', 'book ids (13 digits) or book URLs; repeatable')
+    .option('--from-file <file>', "a list of ids/URLs, one per line ('#' comments), or an older tool's book_ids/<skill>_books.json; '-' reads stdin")
+    .option('--skills <list>', 'comma-separated skills to discover, e.g. "Python, Go" (one discover job per skill)')
+    .option('--max-books <n>', 'with --skills: discover at most N books per skill', parsePositiveInteger)
+    .option('--exclude-skill <skill>', 'with --skills: leave out books that are also in this skill; repeatable', collect)
+    .addOption(new Option('--format <format>', 'what to archive').choices(BOOK_FORMATS).default('epub' as BookFormat))
+    .option('--priority <n>', 'lower runs first (defaults: books 100, skill discovery 50, discovered books 200); with --skills it also applies to the books found', parseInteger)
+    .option('--force', 're-queue books that already finished (succeeded, failed or cancelled)')
+    .option('--dry-run', 'print what would change, change nothing')
+    .action(async (opts, cmd) => {
+      if (!opts.book && !opts.fromFile && !opts.skills) throw new UsageError('enqueue needs --book, --from-file or --skills');
+      const excludeSkills = opts.excludeSkill ?? [];
+      if (!opts.skills && (opts.maxBooks !== undefined || excludeSkills.length)) {
+        throw new UsageError('--max-books and --exclude-skill apply to --skills; add --skills or drop them');
+      }
+      const books: BookWanted[] = [];
+      for (const ref of opts.book ?? []) {
+        const id = parseBookRef(ref);
+        if (!id) throw new UsageError(`--book: ${badBookRefMessage(ref)}; nothing was enqueued`);
+        books.push({ id, skills: [] });
+      }
+      if (opts.fromFile) books.push(...booksFromFile(opts.fromFile));
+
+      const format = opts.format as BookFormat;
+      const common = opts.priority === undefined ? {} : { priority: opts.priority };
+      const items: EnqueueItem[] = mergeBooks(books).map((b) => ({
+        kind: 'book',
+        payload: { bookId: b.id, format, skills: b.skills, ...(b.title && { title: b.title }) },
+        ...common,
+      }));
+      for (const skill of opts.skills ? skillList(opts.skills) : []) {
+        items.push({
+          kind: 'discover',
+          payload: {
+            skill,
+            format,
+            ...(opts.maxBooks !== undefined && { maxBooks: opts.maxBooks }),
+            ...(opts.priority !== undefined && { priority: opts.priority }),
+            ...(excludeSkills.length && { excludeSkills: mergeSkills([], excludeSkills.map((s) => s.trim()).filter(Boolean)) }),
+          },
+          ...common,
+        });
+      }
+
+      const dryRun = opts.dryRun ?? false;
+      const force = opts.force ?? false;
+      const results = await withStore(
+        cmd,
+        (store) => {
+          try {
+            return store.jobs.enqueue(items, { force, dryRun });
+          } catch (err) {
+            if (err instanceof BookdError && err.kind === 'bad_input') throw new UsageError(err.message);
+            throw err;
+          }
+        },
+        { memoryIfMissing: dryRun },
+      );
+
+      const tally: Record<EnqueueStatus, number> = { added: 0, merged: 0, requeued: 0, exists: 0 };
+      results.forEach((r, i) => {
+        const item = items[i]!;
+        tally[r.status]++;
+        const verb = VERB[r.status][dryRun ? 1 : 0];
+        const id = dryRun && r.status === 'added' ? '' : `  #${r.id}`;
+        process.stdout.write(`${verb.padEnd(13)} ${describe(item)}${id}${note(r, item, force)}\n`);
+      });
+      const summary = (['added', 'merged', 'requeued', 'exists'] as const)
+        .filter((s) => tally[s] > 0)
+        .map((s) => `${s === 'exists' ? 'already there' : VERB[s][dryRun ? 1 : 0]} ${tally[s]}`)
+        .join(', ');
+      process.stdout.write(dryRun ? `dry run: ${summary}; nothing was changed\n` : `${summary}\n`);
+    });
+}

@@ -1,0 +1,204 @@
+import { Option, type Command } from '@commander-js/extra-typings';
+import { systemClock } from '../clock.js';
+import { UsageError } from '../errors.js';
+import { JOB_KINDS, JOB_STATES, type Job, type JobAttempt, type JobKind, type JobState } from '../db/jobs.js';
+import { duration, jobSkills, jobSubject, parseJobId, parsePositiveInteger, printJson, progressText, relative, table, timestamp, withStore } from './store.js';
+
+function jobJson(j: Job) {
+  return {
+    id: j.id,
+    kind: j.kind,
+    key: j.key,
+    state: j.state,
+    payload: j.payload,
+    priority: j.priority,
+    attempt: j.attempt,
+    max_attempts: j.maxAttempts,
+    run_at: j.runAt,
+    lease_owner: j.leaseOwner ?? null,
+    lease_expires_at: j.leaseExpiresAt ?? null,
+    heartbeat_at: j.heartbeatAt ?? null,
+    session: j.session ?? null,
+    cancel_requested: j.cancelRequested,
+    progress: j.progress ?? null,
+    checkpoint: j.checkpoint ?? null,
+    last_error: j.lastError ?? null,
+    created_at: j.createdAt,
+    updated_at: j.updatedAt,
+    started_at: j.startedAt ?? null,
+    finished_at: j.finishedAt ?? null,
+  };
+}
+
+function attemptJson(a: JobAttempt) {
+  return {
+    attempt: a.attempt,
+    outcome: a.outcome,
+    error_kind: a.errorKind ?? null,
+    message: a.message ?? null,
+    session: a.session ?? null,
+    owner: a.owner ?? null,
+    started_at: a.startedAt ?? null,
+    finished_at: a.finishedAt,
+    duration_ms: a.durationMs ?? null,
+  };
+}
+
+function notFound(id: number): Error {
+  return new Error(`there is no job #${id}; bookd jobs list shows the ids`);
+}
+
+function when(j: Job, now: number): string {
+  switch (j.state) {
+    case 'queued':
+      return j.runAt > now ? `due ${relative(j.runAt, now)}` : 'ready';
+    case 'running':
+      return j.startedAt === undefined ? 'running' : `for ${duration(now - j.startedAt)}`;
+    default:
+      return j.finishedAt === undefined ? '' : relative(j.finishedAt, now);
+  }
+}
+
+function registerList(jobs: Command): void {
+  jobs
+    .command('list')
+    .description('List jobs, oldest first.')
+    .addOption(new Option('--state <state>', 'only jobs in this state').choices(JOB_STATES))
+    .addOption(new Option('--kind <kind>', 'only book or discover jobs').choices(JOB_KINDS))
+    .option('--skill <skill>', 'only jobs for this skill (case-insensitive)')
+    .option('--limit <n>', 'at most N jobs', parsePositiveInteger)
+    .option('--json', 'print a JSON array (times are epoch milliseconds)')
+    .action(async (opts, cmd) => {
+      await withStore(cmd, (store) => {
+        const list = store.jobs.list({
+          ...(opts.state && { state: opts.state as JobState }),
+          ...(opts.kind && { kind: opts.kind as JobKind }),
+          ...(opts.skill && { skill: opts.skill }),
+          ...(opts.limit && { limit: opts.limit }),
+        });
+        if (opts.json) return printJson(list.map(jobJson));
+        if (list.length === 0) {
+          process.stdout.write('no jobs match\n');
+          return;
+        }
+        const now = systemClock.now();
+        const rows = [
+          ['ID', 'STATE', 'JOB', 'SKILLS', 'PRI', 'TRIES', 'WHEN', 'LAST ERROR'],
+          ...list.map((j) => [
+            `#${j.id}`,
+            j.state + (j.cancelRequested ? '*' : ''),
+            jobSubject(j),
+            jobSkills(j).join(', ') || '-',
+            String(j.priority),
+            `${j.attempt}/${j.maxAttempts}`,
+            when(j, now),
+            j.lastError ? `${j.lastError.kind}: ${j.lastError.message}`.slice(0, 80) : '',
+          ]),
+        ];
+        process.stdout.write(`${table(rows)}\n`);
+      });
+    });
+}
+
+function registerShow(jobs: Command): void {
+  jobs
+    .command('show')
+    .description('Show one job with its attempt history.')
+    .argument('<id>', 'the job id (from bookd jobs list)', parseJobId)
+    .option('--json', 'print a JSON document (times are epoch milliseconds)')
+    .action(async (id, opts, cmd) => {
+      await withStore(cmd, (store) => {
+        const job = store.jobs.get(id);
+        if (!job) throw notFound(id);
+        const attempts = store.jobs.attempts(id);
+        if (opts.json) return printJson({ ...jobJson(job), attempts: attempts.map(attemptJson) });
+        const now = systemClock.now();
+        const at = (t: number | undefined) => (t === undefined ? '-' : `${timestamp(t)} (${relative(t, now)})`);
+        const rows: string[][] = [
+          ['job', `#${job.id} ${jobSubject(job)}`],
+          ['state', job.state + (job.cancelRequested ? ' (cancel requested)' : '')],
+          ['skills', jobSkills(job).join(', ') || '-'],
+          ['priority', String(job.priority)],
+          ['attempts', `${job.attempt} of ${job.maxAttempts}`],
+          ['created', at(job.createdAt)],
+          ['run at', at(job.runAt)],
+        ];
+        if (job.kind === 'book' && job.payload.title) rows.splice(1, 0, ['title', job.payload.title]);
+        if (job.state === 'running') {
+          rows.push(['worker', job.leaseOwner ?? '-'], ['session', job.session ?? '-'], ['progress', progressText(job.progress)], ['lease until', at(job.leaseExpiresAt)]);
+        }
+        if (job.finishedAt !== undefined) rows.push(['finished', at(job.finishedAt)]);
+        if (job.lastError) rows.push(['last error', `${job.lastError.kind}: ${job.lastError.message}`]);
+        const out = [table(rows), '', 'attempts'];
+        if (attempts.length === 0) out.push('  none yet');
+        else
+          out.push(
+            table(
+              [
+                ['#', 'OUTCOME', 'ENDED', 'TOOK', 'SESSION', 'MESSAGE'],
+                ...attempts.map((a) => [
+                  String(a.attempt),
+                  a.outcome,
+                  timestamp(a.finishedAt),
+                  a.durationMs === undefined ? '-' : duration(a.durationMs),
+                  a.session ?? '-',
+                  [a.errorKind, a.message].filter(Boolean).join(': '),
+                ]),
+              ],
+              '  ',
+            ),
+          );
+        process.stdout.write(`${out.join('\n')}\n`);
+      });
+    });
+}
+
+function registerRetry(jobs: Command): void {
+  jobs
+    .command('retry')
+    .description('Queue a failed or cancelled job again with its attempts reset; --failed does so for every failed job.')
+    .argument('[id]', 'the job id', parseJobId)
+    .option('--failed', 'retry every failed job')
+    .action(async (id, opts, cmd) => {
+      if (id === undefined && !opts.failed) throw new UsageError('jobs retry needs a job id or --failed');
+      if (id !== undefined && opts.failed) throw new UsageError('jobs retry takes a job id or --failed, not both');
+      await withStore(cmd, (store) => {
+        if (id === undefined) {
+          const n = store.jobs.retryFailed('all');
+          process.stdout.write(n ? `requeued ${n} failed job${n === 1 ? '' : 's'}\n` : 'no failed jobs\n');
+          return;
+        }
+        const job = store.jobs.get(id);
+        if (!job) throw notFound(id);
+        if (store.jobs.retryFailed(id) === 0) {
+          throw new Error(`job #${id} is ${job.state}; only failed or cancelled jobs can be retried`);
+        }
+        process.stdout.write(`requeued #${id} ${jobSubject(job)}\n`);
+      });
+    });
+}
+
+function registerCancel(jobs: Command): void {
+  jobs
+    .command('cancel')
+    .description('Cancel a job: a queued job at once; a running job is asked to stop and its worker confirms.')
+    .argument('<id>', 'the job id', parseJobId)
+    .action(async (id, _opts, cmd) => {
+      await withStore(cmd, (store) => {
+        const result = store.jobs.cancel(id);
+        if (!result) throw notFound(id);
+        const job = store.jobs.get(id)!;
+        if (result.before === 'queued') process.stdout.write(`cancelled #${id} ${jobSubject(job)}\n`);
+        else if (result.cancelRequested) process.stdout.write(`asked the worker running #${id} ${jobSubject(job)} to stop; it will show as cancelled once it does\n`);
+        else throw new Error(`job #${id} already ${result.before}; nothing to cancel`);
+      });
+    });
+}
+
+export function registerJobs(program: Command): void {
+  const jobs = program.command('jobs').description('Inspect and steer individual jobs.');
+  registerList(jobs);
+  registerShow(jobs);
+  registerRetry(jobs);
+  registerCancel(jobs);
+}

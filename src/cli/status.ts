@@ -1,0 +1,195 @@
+import type { Command } from '@commander-js/extra-typings';
+import { systemClock } from '../clock.js';
+import { JOB_STATES, type Job } from '../db/jobs.js';
+import type { Store } from '../db/store.js';
+import { duration, jobSubject, parsePositiveInteger, printJson, progressText, relative, table, timestamp, withStore } from './store.js';
+
+/** A daemon that has not announced itself for this long is shown as stale (it beats every ~30 s). */
+const DAEMON_STALE_MS = 2 * 60_000;
+
+function runningJson(j: Job) {
+  return {
+    id: j.id,
+    kind: j.kind,
+    subject: jobSubject(j),
+    session: j.session ?? null,
+    progress: j.progress ?? null,
+    attempt: j.attempt,
+    max_attempts: j.maxAttempts,
+    owner: j.leaseOwner ?? null,
+    started_at: j.startedAt ?? null,
+    lease_expires_at: j.leaseExpiresAt ?? null,
+    cancel_requested: j.cancelRequested,
+  };
+}
+
+/** Everything `status` shows, as one JSON document (times are epoch milliseconds). */
+export function statusSnapshot(store: Store, now: number) {
+  const pause = store.control.state();
+  const oldest = store.jobs.oldestQueued();
+  const counts = store.jobs.counts();
+  return {
+    jobs: counts,
+    paused: pause.paused,
+    pause: pause.paused ? { reason: pause.reason ?? null, since: pause.since ?? null } : null,
+    oldest_queued: oldest ? { id: oldest.id, subject: jobSubject(oldest), created_at: oldest.createdAt, run_at: oldest.runAt } : null,
+    next_run_at: store.jobs.nextRunAt() ?? null,
+    running: store.jobs.running().map(runningJson),
+    failed: { count: counts.failed, top: store.jobs.topFailures(5) },
+    skills: store.jobs.countsBySkill(),
+    sessions: store.sessions.list().map((s) => ({
+      name: s.name,
+      state: s.state,
+      cooldown_until: s.cooldownUntil ?? null,
+      token_expires_at: s.tokenExpiresAt ?? null,
+      requests: s.requests,
+      errors: s.errors,
+      books_done: s.booksDone,
+      error_score: s.errorScore,
+      last_used_at: s.lastUsedAt ?? null,
+      last_error: s.lastError ?? null,
+    })),
+    daemons: store.control.daemons().map((d) => ({
+      owner: d.owner,
+      pid: d.pid,
+      host: d.host,
+      started_at: d.startedAt,
+      seen_at: d.seenAt,
+      note: d.note ?? null,
+      stale: now - d.seenAt > DAEMON_STALE_MS,
+    })),
+  };
+}
+
+type Snapshot = ReturnType<typeof statusSnapshot>;
+
+export function renderStatus(s: Snapshot, now: number): string {
+  const out: string[] = [];
+  const queue = s.pause
+    ? `PAUSED${s.pause.since === null ? '' : ` since ${timestamp(s.pause.since)} (${relative(s.pause.since, now)})`}${s.pause.reason ? `: ${s.pause.reason}` : ''} — bookd resume to continue`
+    : 'claiming';
+  const rows: string[][] = [
+    ['queue', queue],
+    ['jobs', JOB_STATES.map((st) => `${st} ${s.jobs[st]}`).join(' · ')],
+  ];
+  if (s.oldest_queued) rows.push(['oldest', `#${s.oldest_queued.id} ${s.oldest_queued.subject}, queued ${relative(s.oldest_queued.created_at, now)}`]);
+  if (s.next_run_at !== null && s.next_run_at > now) rows.push(['next', `earliest queued job is due ${relative(s.next_run_at, now)} (backoff or snooze)`]);
+  out.push(table(rows));
+
+  if (s.running.length) {
+    out.push('', 'running');
+    out.push(
+      table(
+        [
+          ['ID', 'JOB', 'SESSION', 'PROGRESS', 'ATTEMPT', 'RUNNING', 'LEASE'],
+          ...s.running.map((r) => [
+            `#${r.id}`,
+            r.subject + (r.cancel_requested ? ' (cancelling)' : ''),
+            r.session ?? '-',
+            progressText(r.progress),
+            `${r.attempt}/${r.max_attempts}`,
+            r.started_at === null ? '-' : duration(now - r.started_at),
+            r.lease_expires_at === null ? '-' : r.lease_expires_at >= now ? `${duration(r.lease_expires_at - now)} left` : 'expired',
+          ]),
+        ],
+        '  ',
+      ),
+    );
+  }
+
+  if (s.failed.count) {
+    out.push('', `failed ${s.failed.count}, top reasons (bookd jobs list --state failed; bookd jobs retry --failed)`);
+    out.push(table(s.failed.top.map((f) => [`${f.count}×`, `${f.kind ?? '?'}: ${f.message ?? '(no message)'}`]), '  '));
+  }
+
+  if (s.skills.length) {
+    out.push('', 'skills (book jobs)');
+    out.push(
+      table(
+        [['SKILL', ...JOB_STATES.map((st) => st.toUpperCase())], ...s.skills.map((k) => [k.skill, ...JOB_STATES.map((st) => String(k[st]))])],
+        '  ',
+      ),
+    );
+  }
+
+  out.push('', 'sessions');
+  if (s.sessions.length === 0) out.push('  none: add one with bookd sessions add NAME --cookies FILE');
+  else
+    out.push(
+      table(
+        [
+          ['NAME', 'STATE', 'REQUESTS', 'ERRORS', 'BOOKS', 'LAST USED', 'NOTE'],
+          ...s.sessions.map((x) => [
+            x.name,
+            x.state,
+            String(x.requests),
+            String(x.errors),
+            String(x.books_done),
+            x.last_used_at === null ? '-' : relative(x.last_used_at, now),
+            [x.cooldown_until !== null && x.cooldown_until > now ? `cooling until ${timestamp(x.cooldown_until)}` : '', x.last_error ?? '']
+              .filter(Boolean)
+              .join('; '),
+          ]),
+        ],
+        '  ',
+      ),
+    );
+
+  out.push('', 'daemons');
+  if (s.daemons.length === 0) out.push('  none running (start one with bookd run, or the bookd service)');
+  else
+    out.push(
+      table(
+        s.daemons.map((d) => [
+          `${d.host}:${d.pid}`,
+          `${d.stale ? 'STALE, ' : ''}seen ${relative(d.seen_at, now)}, up ${duration(now - d.started_at)}`,
+          d.note ?? '',
+        ]),
+        '  ',
+      ),
+    );
+  return `${out.join('\n')}\n`;
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('Show the queue: jobs per state and skill, running jobs with their session and progress, failures, sessions, daemons.')
+    .option('--json', 'print one JSON document (times are epoch milliseconds)')
+    .option('--watch [seconds]', 'redraw every few seconds (default 2) until interrupted; with --json, one JSON line per redraw', parsePositiveInteger)
+    .action(async (opts, cmd) => {
+      const clock = systemClock;
+      const show = (store: Store) => {
+        const now = clock.now();
+        const snap = statusSnapshot(store, now);
+        if (opts.json) {
+          if (opts.watch) process.stdout.write(`${JSON.stringify(snap)}\n`);
+          else printJson(snap);
+        } else {
+          if (opts.watch && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');
+          process.stdout.write(renderStatus(snap, now));
+          if (opts.watch && !process.stdout.isTTY) process.stdout.write('\n');
+        }
+      };
+      if (opts.watch === undefined) {
+        await withStore(cmd, show);
+        return;
+      }
+      const everyMs = (opts.watch === true ? 2 : opts.watch) * 1000;
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        await withStore(cmd, async (store) => {
+          while (!stop.signal.aborted) {
+            show(store);
+            await clock.sleep(everyMs, stop.signal);
+          }
+        });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+}

@@ -1,0 +1,148 @@
+import { existsSync } from 'node:fs';
+import { InvalidArgumentError } from '@commander-js/extra-typings';
+import { resolveConfig, type Config, type GlobalFlags } from '../config.js';
+import { ConfigError, errorMessage } from '../errors.js';
+import { openStore, type Store } from '../db/store.js';
+import { BUSY_TIMEOUT_MS, damagedError, isCorruption } from '../db/open.js';
+import type { Job } from '../db/jobs.js';
+
+/** Anything commander hands an action as its command: enough to read the global options. */
+export interface CommandLike {
+  optsWithGlobals(): object;
+}
+
+/** resolveConfig takes only the global flags; a command's own options must not reach it. */
+export function configOf(cmd: CommandLike): Config {
+  const all = cmd.optsWithGlobals() as GlobalFlags;
+  const flags: GlobalFlags = {};
+  for (const key of ['dataDir', 'library', 'baseUrl', 'config', 'logLevel'] as const) {
+    if (all[key] !== undefined) flags[key] = all[key];
+  }
+  return resolveConfig(flags);
+}
+
+/** SQLite failures that reach a command, said in the operator's terms. */
+function explainSqlite(err: unknown, config: Config): unknown {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return err;
+  const db = config.dbPath;
+  if (code.startsWith('SQLITE_BUSY')) {
+    return new Error(`${db} stayed locked by another process for ${BUSY_TIMEOUT_MS / 1000} s (${errorMessage(err)}); try again, and check for a stuck bookd process`);
+  }
+  if (isCorruption(err)) return damagedError(db, errorMessage(err));
+  if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_PERM')) {
+    return new ConfigError(`cannot write ${db} (SQLite: ${errorMessage(err)}); fix the permissions of the data directory`);
+  }
+  if (code === 'SQLITE_FULL') return new Error(`the disk holding ${db} is full; free space and try again`);
+  return err;
+}
+
+export interface WithStoreOptions {
+  /** Use a throwaway in-memory store when there is no database yet (for --dry-run: create nothing). */
+  memoryIfMissing?: boolean;
+}
+
+/** Opens the store from the global options, runs `fn`, and always closes it. */
+export async function withStore<T>(cmd: CommandLike, fn: (store: Store, config: Config) => T | Promise<T>, opts: WithStoreOptions = {}): Promise<T> {
+  const config = configOf(cmd);
+  let store: Store | undefined;
+  try {
+    store = openStore(opts.memoryIfMissing && !existsSync(config.dbPath) ? ':memory:' : config.dbPath);
+    return await fn(store, config);
+  } catch (err) {
+    throw explainSqlite(err, config);
+  } finally {
+    store?.close();
+  }
+}
+
+/** Prints JSON for scripts: one document, two-space indented, newline-terminated. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Left-aligned columns separated by two spaces; trailing blanks trimmed. */
+export function table(rows: readonly (readonly string[])[], indent = ''): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, [...cell].length)));
+  return rows
+    .map((row) => indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - [...cell].length))).join('  ').trimEnd())
+    .join('\n');
+}
+
+/** "3m 20s", "2h 5m", "4d 1h": coarse enough to read at a glance. */
+export function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 ? `${m}m ${s % 60}s` : `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
+  const d = Math.floor(h / 24);
+  return h % 24 ? `${d}d ${h % 24}h` : `${d}d`;
+}
+
+/** "5m ago" / "in 2h" relative to `now`. */
+export function relative(at: number, now: number): string {
+  if (Math.abs(at - now) < 1000) return 'now';
+  return at < now ? `${duration(now - at)} ago` : `in ${duration(at - now)}`;
+}
+
+/** Local date and time to the second, for humans ("2026-01-01 14:03:09"). */
+export function timestamp(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** Commander option parsers: a wrong value is a usage error naming the option's expectation. */
+export function parseInteger(value: string): number {
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError('expected a whole number.');
+  return Number(value);
+}
+
+export function parsePositiveInteger(value: string): number {
+  const n = parseInteger(value);
+  if (n < 1) throw new InvalidArgumentError('expected a whole number of at least 1.');
+  return n;
+}
+
+export function parseJobId(value: string): number {
+  if (!/^#?\d+$/.test(value.trim())) throw new InvalidArgumentError('expected a job id such as 12 (see bookd jobs list).');
+  const n = Number(value.trim().replace(/^#/, ''));
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a job id such as 12 (see bookd jobs list).');
+  return n;
+}
+
+/** For repeatable options: commander passes undefined the first time when there is no default. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** Short text for a job's progress as the worker reported it ({done,total}, a phase, or a number). */
+export function progressText(progress: unknown): string {
+  if (progress === undefined || progress === null) return '-';
+  if (typeof progress === 'number') return `${progress}`;
+  if (typeof progress === 'string') return progress.length > 40 ? `${progress.slice(0, 37)}...` : progress;
+  if (typeof progress === 'object') {
+    const p = progress as Record<string, unknown>;
+    const parts: string[] = [];
+    const phase = p.phase ?? p.stage;
+    if (typeof phase === 'string') parts.push(phase);
+    if (typeof p.done === 'number' && typeof p.total === 'number') parts.push(`${p.done}/${p.total}`);
+    else if (typeof p.done === 'number') parts.push(`${p.done}`);
+    if (parts.length) return parts.join(' ');
+  }
+  const json = JSON.stringify(progress);
+  return json.length > 40 ? `${json.slice(0, 37)}...` : json;
+}
+
+/** "book 9781492056348 epub" or "discover Python": what a job is about, in one phrase. */
+export function jobSubject(job: Job): string {
+  return job.kind === 'book' ? `book ${job.payload.bookId} ${job.payload.format}` : `discover ${job.payload.skill}`;
+}
+
+/** The skills a job belongs to: a book's skill list, or the skill being discovered. */
+export function jobSkills(job: Job): string[] {
+  return job.kind === 'book' ? job.payload.skills : [job.payload.skill];
+}

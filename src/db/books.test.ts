@@ -1,0 +1,44 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openStore } from './store.js';
+import type { BookRecord } from './books.js';
+
+const record = (over: Partial<BookRecord> = {}): BookRecord => ({
+  id: '9781492056348',
+  format: 'epub',
+  title: 'Fluent Python, 2nd Edition',
+  authors: ['Luciano Ramalho'],
+  skills: ['Python'],
+  path: 'Python/Fluent Python, 2nd Edition - 9781492056348.epub',
+  sha256: 'a'.repeat(64),
+  bytes: 12345,
+  archivedAt: 1_767_225_600_000,
+  mode: 'package',
+  gaps: [],
+  ...over,
+});
+
+test('the catalogue records, replaces and lists books by (id, format)', () => {
+  const { books } = openStore(':memory:');
+  books.record(record());
+  books.record(record({ format: 'kindle', path: 'Python/x.azw3', mode: 'chapters', gaps: ['images/missing.png'] }));
+  books.record(record({ id: '9781098118723', title: 'Robust Python' }));
+  assert.deepEqual(books.get('9781492056348', 'epub'), record());
+  assert.equal(books.has('9781492056348', 'kindle'), true);
+  assert.equal(books.has('9781098118723', 'kindle'), false);
+  assert.deepEqual(books.list().map((b) => [b.id, b.format]), [['9781098118723', 'epub'], ['9781492056348', 'epub'], ['9781492056348', 'kindle']]);
+  books.record(record({ sha256: 'b'.repeat(64), bytes: 999 }));
+  assert.equal(books.get('9781492056348', 'epub')!.sha256, 'b'.repeat(64));
+  assert.equal(books.list().length, 3);
+  assert.deepEqual(books.get('9781492056348', 'kindle')!.gaps, ['images/missing.png']);
+});
+
+test('addSkill adds a skill to every format once, case-insensitively', () => {
+  const { books } = openStore(':memory:');
+  books.record(record());
+  books.record(record({ format: 'kindle' }));
+  assert.equal(books.addSkill('9781492056348', 'Data Science'), true);
+  assert.equal(books.addSkill('9781492056348', 'python'), true);
+  for (const format of ['epub', 'kindle'] as const) assert.deepEqual(books.get('9781492056348', format)!.skills, ['Python', 'Data Science']);
+  assert.equal(books.addSkill('9780000000000', 'Go'), false);
+});

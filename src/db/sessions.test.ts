@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManualClock } from '../clock.js';
+import { BookdError } from '../errors.js';
+import { openStore } from './store.js';
+
+const jar = (token: string) => JSON.stringify({ version: 'tough-cookie@6', cookies: [{ key: 'orm-jwt', value: token }] });
+
+test('sessions: add, get, list, remove; names are checked and unique', () => {
+  const clock = new ManualClock();
+  const { sessions, db } = openStore(':memory:', clock);
+  const added = sessions.add({ name: 'laptop', jarJson: jar('a'), tokenExpiresAt: clock.now() + 3_600_000, loginEmail: 'me@example.com', passwordFile: '/run/credentials/bookd/laptop' });
+  assert.equal(added.state, 'ok');
+  assert.equal(added.jarJson, jar('a'));
+  assert.equal(added.passwordFile, '/run/credentials/bookd/laptop');
+  assert.equal(added.createdAt, clock.now());
+  sessions.add({ name: 'desk.2_b-c', jarJson: jar('b') });
+  assert.deepEqual(sessions.list().map((s) => s.name), ['desk.2_b-c', 'laptop']);
+  assert.throws(
+    () => sessions.add({ name: 'laptop', jarJson: jar('c') }),
+    (err: unknown) => err instanceof BookdError && err.kind === 'bad_input' && /already exists: remove it first .* or pick another name/.test(err.message),
+  );
+  for (const bad of ['', 'has space', 'x'.repeat(65), '../etc', 'ünï']) {
+    assert.throws(() => sessions.add({ name: bad, jarJson: '{}' }), BookdError, bad);
+  }
+  assert.equal(sessions.get('laptop')!.jarJson, jar('a'), 'a refused duplicate leaves the original alone');
+  const columns = db.prepare('SELECT name FROM pragma_table_info(?)').all('sessions').map((c) => (c as { name: string }).name);
+  assert.ok(!columns.some((c) => /passw(or)?d$|secret/.test(c)), `no password column: ${columns.join(',')}`);
+  assert.equal(sessions.remove('laptop'), true);
+  assert.equal(sessions.remove('laptop'), false);
+  assert.equal(sessions.get('laptop'), undefined);
+});
+
+test('saveJar writes the jar and token expiry at once; unknown sessions report false', () => {
+  const clock = new ManualClock();
+  const { sessions } = openStore(':memory:', clock);
+  sessions.add({ name: 's1', jarJson: jar('a') });
+  clock.advance(5000);
+  assert.equal(sessions.saveJar('s1', jar('rotated'), clock.now() + 600_000), true);
+  const s = sessions.get('s1')!;
+  assert.equal(s.jarJson, jar('rotated'));
+  assert.equal(s.tokenExpiresAt, clock.now() + 600_000);
+  assert.equal(s.jarSavedAt, clock.now());
+  assert.equal(sessions.saveJar('nobody', jar('x'), undefined), false);
+});
+
+test('setState sets cooldown and keeps the last error unless given; recordUse scores errors', () => {
+  const clock = new ManualClock();
+  const { sessions } = openStore(':memory:', clock);
+  sessions.add({ name: 's1', jarJson: '{}' });
+  assert.equal(sessions.setState('s1', 'cooling', { cooldownUntil: clock.now() + 60_000, lastError: '429 Too Many Requests' }), true);
+  let s = sessions.get('s1')!;
+  assert.equal(s.state, 'cooling');
+  assert.equal(s.cooldownUntil, clock.now() + 60_000);
+  sessions.setState('s1', 'ok');
+  s = sessions.get('s1')!;
+  assert.equal(s.cooldownUntil, undefined);
+  assert.equal(s.lastError, '429 Too Many Requests');
+  sessions.recordUse('s1', { ok: false });
+  sessions.recordUse('s1', { ok: false });
+  sessions.recordUse('s1', { ok: true, bookDone: true });
+  s = sessions.get('s1')!;
+  assert.deepEqual([s.requests, s.errors, s.booksDone, s.errorScore, s.lastUsedAt], [3, 2, 1, 1.5, clock.now()]);
+  for (let i = 0; i < 5; i++) sessions.recordUse('s1', { ok: true });
+  assert.equal(sessions.get('s1')!.errorScore, 0, 'never below zero');
+  assert.equal(sessions.setState('nobody', 'disabled'), false);
+  assert.equal(sessions.recordUse('nobody', { ok: true }), false);
+});

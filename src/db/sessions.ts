@@ -1,0 +1,182 @@
+import type { Database } from 'better-sqlite3';
+import type { Clock } from '../clock.js';
+import { BookdError } from '../errors.js';
+import type { WriteTransaction } from './write-lock.js';
+
+export type SessionState = 'ok' | 'cooling' | 'expired' | 'disabled' | 'failed';
+export const SESSION_STATES: readonly SessionState[] = ['ok', 'cooling', 'expired', 'disabled', 'failed'];
+
+const NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function isSessionName(name: string): boolean {
+  return NAME.test(name);
+}
+
+export interface NewSession {
+  name: string;
+  /** The serialised cookie jar (tough-cookie `serializeSync()` JSON). */
+  jarJson: string;
+  tokenExpiresAt?: number;
+  loginEmail?: string;
+  /** A path the operator gave for re-login; the password itself is never stored. */
+  passwordFile?: string;
+}
+
+export interface SessionRecord {
+  name: string;
+  state: SessionState;
+  jarJson: string;
+  tokenExpiresAt: number | undefined;
+  loginEmail: string | undefined;
+  passwordFile: string | undefined;
+  requests: number;
+  errors: number;
+  booksDone: number;
+  /** +1 per failed request, −0.5 per good one, never below 0 (Crawlee's scoring). */
+  errorScore: number;
+  cooldownUntil: number | undefined;
+  lastError: string | undefined;
+  lastUsedAt: number | undefined;
+  jarSavedAt: number | undefined;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface SetStateOptions {
+  /** When a cooling session may be used again; cleared when not given. */
+  cooldownUntil?: number;
+  /** Kept as it was when not given. */
+  lastError?: string;
+}
+
+/** One row per authenticated identity; the pool writes every jar change through here. */
+export interface SessionStore {
+  add(session: NewSession): SessionRecord;
+  get(name: string): SessionRecord | undefined;
+  list(): SessionRecord[];
+  remove(name: string): boolean;
+  /** One prepared UPDATE, committed before it returns: call it after every response that changed the jar. */
+  saveJar(name: string, jarJson: string, tokenExpiresAt: number | undefined): boolean;
+  setState(name: string, state: SessionState, opts?: SetStateOptions): boolean;
+  recordUse(name: string, use: { ok: boolean; bookDone?: boolean }): boolean;
+}
+
+interface SessionRow {
+  name: string;
+  state: SessionState;
+  jar: string;
+  token_expires_at: number | null;
+  login_email: string | null;
+  password_file: string | null;
+  requests: number;
+  errors: number;
+  books_done: number;
+  error_score: number;
+  cooldown_until: number | null;
+  last_error: string | null;
+  last_used_at: number | null;
+  jar_saved_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+
+function toRecord(r: SessionRow): SessionRecord {
+  return {
+    name: r.name,
+    state: r.state,
+    jarJson: r.jar,
+    tokenExpiresAt: opt(r.token_expires_at),
+    loginEmail: opt(r.login_email),
+    passwordFile: opt(r.password_file),
+    requests: r.requests,
+    errors: r.errors,
+    booksDone: r.books_done,
+    errorScore: r.error_score,
+    cooldownUntil: opt(r.cooldown_until),
+    lastError: opt(r.last_error),
+    lastUsedAt: opt(r.last_used_at),
+    jarSavedAt: opt(r.jar_saved_at),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: WriteTransaction }): SessionStore {
+  const { clock, tx } = deps;
+  const s = {
+    insert: db.prepare(
+      `INSERT INTO sessions (name, jar, token_expires_at, login_email, password_file, jar_saved_at, created_at, updated_at)
+       VALUES (@name, @jar, @tokenExpiresAt, @loginEmail, @passwordFile, @now, @now, @now)
+       ON CONFLICT (name) DO NOTHING`,
+    ),
+    get: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE name = ?'),
+    list: db.prepare<[], SessionRow>('SELECT * FROM sessions ORDER BY name'),
+    remove: db.prepare('DELETE FROM sessions WHERE name = ?'),
+    saveJar: db.prepare('UPDATE sessions SET jar = @jar, token_expires_at = @tokenExpiresAt, jar_saved_at = @now, updated_at = @now WHERE name = @name'),
+    setState: db.prepare(
+      `UPDATE sessions SET state = @state, cooldown_until = @cooldownUntil,
+         last_error = CASE WHEN @setError THEN @lastError ELSE last_error END, updated_at = @now
+       WHERE name = @name`,
+    ),
+    recordUse: db.prepare(
+      `UPDATE sessions SET requests = requests + 1, errors = errors + @failed, books_done = books_done + @bookDone,
+         error_score = CASE WHEN @failed THEN error_score + 1 ELSE max(0, error_score - 0.5) END,
+         last_used_at = @now, updated_at = @now
+       WHERE name = @name`,
+    ),
+  };
+
+  const add = tx((session: NewSession): SessionRecord => {
+    if (!isSessionName(session.name)) {
+      throw new BookdError('bad_input', `"${session.name}" is not a valid session name: use 1–64 letters, digits, '.', '_' or '-'`);
+    }
+    const info = s.insert.run({
+      name: session.name,
+      jar: session.jarJson,
+      tokenExpiresAt: session.tokenExpiresAt ?? null,
+      loginEmail: session.loginEmail ?? null,
+      passwordFile: session.passwordFile ?? null,
+      now: clock.now(),
+    });
+    if (info.changes === 0) {
+      throw new BookdError('bad_input', `a session named "${session.name}" already exists: remove it first (bookd sessions remove ${session.name}) or pick another name`);
+    }
+    return toRecord(s.get.get(session.name)!);
+  });
+
+  return {
+    add,
+
+    get(name) {
+      const row = s.get.get(name);
+      return row && toRecord(row);
+    },
+
+    list: () => s.list.all().map(toRecord),
+
+    remove: tx((name: string) => s.remove.run(name).changes === 1),
+
+    saveJar: tx((name: string, jarJson: string, tokenExpiresAt: number | undefined) =>
+      s.saveJar.run({ name, jar: jarJson, tokenExpiresAt: tokenExpiresAt ?? null, now: clock.now() }).changes === 1,
+    ),
+
+    setState: tx(
+      (name: string, state: SessionState, opts: SetStateOptions = {}) =>
+        s.setState.run({
+          name,
+          state,
+          cooldownUntil: opts.cooldownUntil ?? null,
+          setError: opts.lastError === undefined ? 0 : 1,
+          lastError: opts.lastError ?? null,
+          now: clock.now(),
+        }).changes === 1,
+    ),
+
+    recordUse: tx(
+      (name: string, use: { ok: boolean; bookDone?: boolean }) =>
+        s.recordUse.run({ name, failed: use.ok ? 0 : 1, bookDone: use.bookDone ? 1 : 0, now: clock.now() }).changes === 1,
+    ),
+  };
+}

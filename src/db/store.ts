@@ -1,0 +1,44 @@
+import { systemClock, type Clock } from '../clock.js';
+import { sqliteBookCatalogue, type BookCatalogue } from './books.js';
+import { sqliteQueueControl, type QueueControl } from './control.js';
+import { sqliteJobStore, type JobStore } from './jobs.js';
+import { BUSY_TIMEOUT_MS, openDb, type Database, type OpenDbOptions } from './open.js';
+import { sqliteSessionStore, type SessionStore } from './sessions.js';
+import { writeTransactions } from './write-lock.js';
+
+/**
+ * Everything the rest of bookd keeps durable, behind interfaces so a second backend (PostgreSQL
+ * with FOR UPDATE SKIP LOCKED, for several machines) is an addition rather than a rewrite.
+ */
+export interface Store {
+  db: Database;
+  jobs: JobStore;
+  sessions: SessionStore;
+  books: BookCatalogue;
+  control: QueueControl;
+  close(): void;
+}
+
+export interface StoreOptions extends Omit<OpenDbOptions, 'clock'> {
+  /** [0, 1), for backoff jitter; tests pin it. */
+  random?: () => number;
+  /** The first retry's backoff ceiling (default 30 s, doubling to 6 h); demos and tests shorten it. */
+  backoffBaseMs?: number;
+}
+
+/** Opens (creating and migrating as needed) the store at `path`; `':memory:'` for a private one. */
+export function openStore(path: string, clock: Clock = systemClock, opts: StoreOptions = {}): Store {
+  const { random, backoffBaseMs, ...dbOpts } = opts;
+  const db = openDb(path, { ...dbOpts, clock });
+  const tx = writeTransactions(db, { timeoutMs: BUSY_TIMEOUT_MS });
+  return {
+    db,
+    jobs: sqliteJobStore(db, { clock, tx, ...(random && { random }), ...(backoffBaseMs !== undefined && { backoffBaseMs }) }),
+    sessions: sqliteSessionStore(db, { clock, tx }),
+    books: sqliteBookCatalogue(db, { tx }),
+    control: sqliteQueueControl(db, { clock, tx }),
+    close() {
+      if (db.open) db.close();
+    },
+  };
+}
