@@ -4,6 +4,7 @@ import { registerStatus } from './status.js';
 import { registerJobs } from './jobs.js';
 import { registerControl } from './control.js';
 import { registerLibrary } from './library.js';
+import { registerSim } from './sim.js';
 
 /** The root command with the global options; each command group registers itself. */
 export function buildProgram(): Command {
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerJobs(program);
   registerControl(program);
   registerLibrary(program);
+  registerSim(program);
   return program;
 }
 

@@ -1,0 +1,74 @@
+import type { Behaviour } from './options.js';
+import { parseRotate } from './options.js';
+
+/** A run-time change sent to `POST /__sim/control`. */
+export interface ControlPatch {
+  failRate?: number;
+  resetRate?: number;
+  stallRate?: number;
+  shortRate?: number;
+  staleMode?: '401' | 'preview';
+  /** `every`, `off`, `age` or a positive number of responses. */
+  rotate?: string | number;
+  rotateAgeSec?: number;
+  grace?: number;
+  tokenTtlSec?: number;
+  latencyMs?: number;
+  jitterMs?: number;
+  bandwidthKbps?: number;
+  rateLimit?: number;
+  burst?: number;
+  edgeLimit?: number;
+  /** Answer the edge's 403 to everyone for this long, from now. */
+  edgeBlockMs?: number;
+  /** 429 to these sessions for this long, from now. */
+  storm?: { sessions: string[]; ms: number };
+  /** Moves the simulator's clock forward (token expiry, limits). */
+  advanceClockMs?: number;
+}
+
+const RATES = ['failRate', 'resetRate', 'stallRate', 'shortRate'] as const;
+const COUNTS = ['rotateAgeSec', 'grace', 'tokenTtlSec', 'latencyMs', 'jitterMs', 'bandwidthKbps', 'burst', 'edgeBlockMs', 'advanceClockMs'] as const;
+const SPEEDS = ['rateLimit', 'edgeLimit'] as const;
+
+export class ControlError extends Error {}
+
+/** Checks a patch; throws ControlError with a one-line reason for anything unknown or out of range. */
+export function parseControl(raw: unknown): ControlPatch {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ControlError('the control body must be a JSON object');
+  const known = new Set<string>([...RATES, ...COUNTS, ...SPEEDS, 'staleMode', 'rotate', 'storm']);
+  const out: ControlPatch = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (!known.has(key)) throw new ControlError(`unknown control key "${key}" (known: ${[...known].join(', ')})`);
+    if ((RATES as readonly string[]).includes(key)) {
+      if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw new ControlError(`${key} must be a number from 0 to 1`);
+    } else if ((COUNTS as readonly string[]).includes(key)) {
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new ControlError(`${key} must be a whole number ≥ 0`);
+    } else if ((SPEEDS as readonly string[]).includes(key)) {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new ControlError(`${key} must be a number ≥ 0`);
+    } else if (key === 'staleMode') {
+      if (value !== '401' && value !== 'preview' && value !== 401) throw new ControlError('staleMode must be "401" or "preview"');
+      out.staleMode = value === 'preview' ? 'preview' : '401';
+      continue;
+    } else if (key === 'rotate') {
+      if ((typeof value !== 'string' && typeof value !== 'number') || !parseRotate(String(value))) throw new ControlError('rotate must be "every", "off", "age" or a positive whole number');
+    } else if (key === 'storm') {
+      const s = value as { sessions?: unknown; ms?: unknown } | null;
+      if (!s || typeof s !== 'object' || !Array.isArray(s.sessions) || !s.sessions.every((x) => typeof x === 'string') || typeof s.ms !== 'number' || s.ms < 0) {
+        throw new ControlError('storm must be {"sessions": ["m1", …], "ms": N}');
+      }
+    }
+    (out as Record<string, unknown>)[key] = value;
+  }
+  return out;
+}
+
+/** Applies the behaviour part of a patch (windows and the clock are the server's). */
+export function applyBehaviour(b: Behaviour, p: ControlPatch): void {
+  for (const key of [...RATES, ...SPEEDS, 'rotateAgeSec', 'grace', 'tokenTtlSec', 'latencyMs', 'jitterMs', 'bandwidthKbps', 'burst'] as const) {
+    const v = p[key];
+    if (v !== undefined) b[key] = v;
+  }
+  if (p.staleMode !== undefined) b.staleMode = p.staleMode;
+  if (p.rotate !== undefined) b.rotate = parseRotate(String(p.rotate))!;
+}

@@ -1,0 +1,150 @@
+import type { Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+
+/** What decides the catalogue and every byte of every book (same values → same bytes). */
+export interface CatalogueOptions {
+  seed: number;
+  /** Ordinary books; poison and hostile books come on top. */
+  books: number;
+  skills: string[];
+  /** Chapters per ordinary book. */
+  chapters: number;
+  /** Text per chapter, in KiB of markup. */
+  chapterKb: number;
+  /** Figures per chapter, besides the fixed assets every book has. */
+  images: number;
+  imageKb: number;
+  /** Books with hundreds of chapters, so chapter and file lists paginate. */
+  bigBooks: number;
+  bigChapters: number;
+  poison: boolean;
+  hostile: boolean;
+}
+
+/** How a session's `orm-jwt` moves on: after every authenticated 2xx, every N, by age, or never. */
+export type RotatePolicy = { mode: 'every' } | { mode: 'count'; n: number } | { mode: 'age' } | { mode: 'off' };
+
+/** What a stale, expired or missing token gets: 401 JSON, or 200 truncated previews for chapters. */
+export type StaleMode = '401' | 'preview';
+
+/** Everything that may change while the simulator runs (`POST /__sim/control`). */
+export interface Behaviour {
+  rotate: RotatePolicy;
+  rotateAgeSec: number;
+  grace: number;
+  tokenTtlSec: number;
+  staleMode: StaleMode;
+  latencyMs: number;
+  jitterMs: number;
+  /** KiB per second per response; 0 = unpaced. */
+  bandwidthKbps: number;
+  /** Requests per second per session; 0 = unlimited. */
+  rateLimit: number;
+  burst: number;
+  /** Requests per second over all traffic before the edge answers 403; 0 = unlimited. */
+  edgeLimit: number;
+  failRate: number;
+  resetRate: number;
+  stallRate: number;
+  shortRate: number;
+}
+
+export interface SimOptions extends CatalogueOptions, Behaviour {
+  host: string;
+  port: number;
+  /** Password accounts user1…userN, besides the lapsed `expired@sim.test`. */
+  accounts: number;
+  /** Time for tokens, limits and pacing; the control endpoint can move it forward. */
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export const DEFAULT_SKILLS: readonly string[] = [
+  'Python', 'Go', 'Kubernetes', 'JavaScript', 'C++', 'Machine Learning', 'Data Science', 'Rust',
+  'Java', 'Linux', 'Security', 'DevOps', 'Cloud Computing', 'SQL', 'TypeScript', 'Artificial Intelligence',
+];
+
+export const DEFAULT_BOOKS = 300;
+
+export function defaultCatalogueOptions(books = DEFAULT_BOOKS): CatalogueOptions {
+  return {
+    seed: 1,
+    books,
+    skills: [...DEFAULT_SKILLS],
+    chapters: 8,
+    chapterKb: 12,
+    images: 2,
+    imageKb: 8,
+    bigBooks: defaultBigBooks(books),
+    bigChapters: 260,
+    poison: false,
+    hostile: false,
+  };
+}
+
+/** Two big books per ~300, none in the small catalogues tests use unless asked. */
+export function defaultBigBooks(books: number): number {
+  return Math.floor(books / 150);
+}
+
+export const DEFAULT_BEHAVIOUR: Readonly<Behaviour> = {
+  rotate: { mode: 'age' },
+  rotateAgeSec: 300,
+  grace: 0,
+  tokenTtlSec: 3600,
+  staleMode: '401',
+  latencyMs: 0,
+  jitterMs: 0,
+  bandwidthKbps: 0,
+  rateLimit: 0,
+  burst: 3,
+  edgeLimit: 0,
+  failRate: 0,
+  resetRate: 0,
+  stallRate: 0,
+  shortRate: 0,
+};
+
+/** Fills in defaults; `bigBooks` follows `books` unless given. */
+export function resolveOptions(partial: Partial<SimOptions> = {}): SimOptions {
+  const books = partial.books ?? DEFAULT_BOOKS;
+  const base: SimOptions = {
+    ...defaultCatalogueOptions(books),
+    ...DEFAULT_BEHAVIOUR,
+    host: '127.0.0.1',
+    port: 0,
+    accounts: 16,
+  };
+  const out: SimOptions = { ...base };
+  for (const [k, v] of Object.entries(partial)) if (v !== undefined) (out as unknown as Record<string, unknown>)[k] = v;
+  if (partial.bigBooks === undefined) out.bigBooks = defaultBigBooks(out.books);
+  return out;
+}
+
+export function catalogueOptionsOf(o: CatalogueOptions): CatalogueOptions {
+  return {
+    seed: o.seed,
+    books: o.books,
+    skills: [...o.skills],
+    chapters: o.chapters,
+    chapterKb: o.chapterKb,
+    images: o.images,
+    imageKb: o.imageKb,
+    bigBooks: o.bigBooks,
+    bigChapters: o.bigChapters,
+    poison: o.poison,
+    hostile: o.hostile,
+  };
+}
+
+export function rotateLabel(p: RotatePolicy): string {
+  return p.mode === 'count' ? String(p.n) : p.mode;
+}
+
+/** `every`, `off`, `age` or a positive whole number; undefined when it is none of these. */
+export function parseRotate(value: string): RotatePolicy | undefined {
+  const v = value.trim().toLowerCase();
+  if (v === 'every' || v === 'off' || v === 'age') return { mode: v };
+  if (/^\d+$/.test(v) && Number(v) >= 1 && Number.isSafeInteger(Number(v))) return { mode: 'count', n: Number(v) };
+  return undefined;
+}

@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'undici';
+import { ManualClock } from '../clock.js';
+import { ControlError } from './control.js';
+import { decodeJwt } from './jwt.js';
+import { startSim } from './server.js';
+
+const cookie = (c: Record<string, string>) => Object.entries(c).map(([k, v]) => `${k}=${v}`).join('; ');
+
+async function get(url: string, c?: Record<string, string>) {
+  const res = await request(url, { headers: c ? { cookie: cookie(c) } : {} });
+  const text = await res.body.text();
+  const set = res.headers['set-cookie'];
+  return { status: res.statusCode, text, setCookies: set === undefined ? [] : Array.isArray(set) ? set : [set] };
+}
+
+test('in process: startSim runs on an injected clock that decides token expiry and rotation by age', async () => {
+  const clock = new ManualClock(Date.UTC(2026, 2, 1));
+  const sim = await startSim({ books: 3, clock, tokenTtlSec: 60, rotate: { mode: 'off' } });
+  try {
+    assert.match(sim.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const [s] = sim.mint(1) as [Record<string, string>];
+    assert.equal(decodeJwt(s['orm-jwt']!)!.iat, Math.floor(clock.now() / 1000));
+    const url = `${sim.url}/api/v2/collections/`;
+    assert.equal((await get(url, s)).status, 200);
+    clock.advance(60_000);
+    assert.equal((await get(url, s)).status, 401);
+    assert.equal(sim.stats().expiredTokenHits, 1);
+
+    const [t] = sim.mint(1) as [Record<string, string>];
+    sim.control({ rotate: 'age', rotateAgeSec: 10 });
+    assert.equal(sim.behaviour().rotate.mode, 'age');
+    assert.deepEqual((await get(url, t)).setCookies, []);
+    clock.advance(10_000);
+    const rotated = await get(url, t);
+    assert.equal(rotated.setCookies.length, 1);
+    assert.match(rotated.setCookies[0]!, /^orm-jwt=/);
+
+    sim.control({ advanceClockMs: 60_000 });
+    assert.equal((await get(url, t)).status, 401, 'advanceClockMs moves the same clock on');
+    assert.throws(() => sim.control({ failRate: 3 } as never), ControlError);
+    sim.resetStats();
+    assert.equal(sim.stats().requests.total, 0);
+  } finally {
+    await sim.close();
+  }
+});
+
+test('close() ends every connection, stalled ones included', async () => {
+  const sim = await startSim({ books: 2, stallRate: 1 });
+  const [s] = sim.mint(1) as [Record<string, string>];
+  const res = await request(`${sim.url}/api/v2/collections/`, { headers: { cookie: cookie(s) } });
+  assert.equal(res.statusCode, 200, 'headers came, the body never will');
+  const body = res.body.text().then(() => 'done', (err: { code?: string }) => err.code ?? 'error');
+  await sim.close();
+  assert.notEqual(await body, 'done');
+});
