@@ -1,0 +1,163 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { link as hardLink, lstat, mkdir, open, realpath, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import type { BookMeta, Format } from '../epub/model.js';
+import { bookFileName, skillDir } from './names.js';
+
+export interface PlaceInput {
+  libraryRoot: string;
+  /** The EPUB written in the library's `.staging/` (same file system: it is renamed, not copied). */
+  staged: string;
+  meta: Pick<BookMeta, 'id' | 'title' | 'authors'>;
+  format: Format;
+  /** The book is stored once under the first skill and linked into the others. */
+  skills: string[];
+  /** What the catalogue says was archived before. */
+  previous?: { path: string; sha256: string };
+  /** Replace the archived file even when its content is the same. */
+  force?: boolean;
+  /** Creates a hard link; tests inject one that fails with EXDEV to exercise the symlink fallback. */
+  link?: (existing: string, newPath: string) => Promise<void>;
+}
+
+export interface Placed {
+  /** Relative to the library root, '/'-separated: what the catalogue row records. */
+  path: string;
+  /** The copies in the other skills' folders, relative to the library root. */
+  links: string[];
+  sha256: string;
+  bytes: number;
+  /** The same content was already archived; the staged file was deleted. */
+  skipped: boolean;
+}
+
+async function fileSha256(file: string): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    bytes += chunk.length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+const toPosix = (p: string) => p.split(sep).join('/');
+
+/**
+ * Puts a staged EPUB into the library (DESIGN.md "Files on disk"): fsync, rename into
+ * `<Skill>/<Title> - <Authors> (<id>).epub`, fsync the folder, link into the other skills'
+ * folders (hard link; symlink when they are on another file system). Skips when `previous` has
+ * the same content and is still there, unless `force`. Every path is checked to resolve inside
+ * the library; anything else throws.
+ */
+export async function placeBook(input: PlaceInput): Promise<Placed> {
+  await mkdir(input.libraryRoot, { recursive: true });
+  const root = await realpath(input.libraryRoot);
+  const inside = (p: string) => {
+    const rel = relative(root, p);
+    return rel !== '' && !rel.startsWith('..') && !rel.startsWith(sep) && resolve(root, rel) === p;
+  };
+  const mustBeInside = async (p: string): Promise<string> => {
+    const abs = resolve(root, p);
+    const real = join(await realpath(dirname(abs)), basename(abs));
+    if (!inside(abs) || !inside(real)) throw new Error(`Refusing to write ${abs}: it is outside the library ${root}.`);
+    return real;
+  };
+
+  const staged = await mustBeInside(resolve(input.staged));
+  const { sha256, bytes } = await fileSha256(staged);
+  const dirs = [...new Set((input.skills.length > 0 ? input.skills : ['']).map(skillDir))];
+  const name = bookFileName(input.meta, input.format);
+
+  if (input.previous && input.previous.sha256 === sha256 && !input.force) {
+    const prev = await existingPrevious(input.previous, mustBeInside);
+    if (prev !== null && (await fileSha256(prev)).sha256 === sha256) {
+      await unlink(staged);
+      const links = await linkInto(dirs.filter((d) => d !== dirname(input.previous!.path)), basename(prev), prev, input, mustBeInside, root);
+      return { path: toPosix(relative(root, prev)), links, sha256, bytes, skipped: true };
+    }
+  }
+
+  await mkdir(join(root, dirs[0]!), { recursive: true });
+  const target = await mustBeInside(join(dirs[0]!, name));
+  const stale = input.previous && toPosix(input.previous.path) !== toPosix(relative(root, target)) ? await existingPrevious(input.previous, mustBeInside) : null;
+  const staleLinks = stale === null ? [] : await copiesOf(stale, dirs, mustBeInside);
+
+  await fsyncPath(staged);
+  await rename(staged, target);
+  await fsyncPath(dirname(target));
+  await fsyncPath(dirname(staged));
+
+  if (stale !== null) for (const p of [stale, ...staleLinks]) if (p !== target) await rm(p, { force: true });
+  const links = await linkInto(dirs.slice(1), name, target, input, mustBeInside, root);
+  return { path: toPosix(relative(root, target)), links, sha256, bytes, skipped: false };
+}
+
+async function existingPrevious(previous: { path: string }, mustBeInside: (p: string) => Promise<string>): Promise<string | null> {
+  try {
+    const p = await mustBeInside(previous.path);
+    return (await stat(p)).isFile() ? p : null;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** The links to `file` (same inode, or a symlink to it) under the same name in the skill folders. */
+async function copiesOf(file: string, dirs: string[], mustBeInside: (p: string) => Promise<string>): Promise<string[]> {
+  const st = await stat(file);
+  const out: string[] = [];
+  for (const d of dirs) {
+    const candidate = await mustBeInside(join(d, basename(file))).catch(() => null);
+    if (candidate === null || candidate === file) continue;
+    const other = await stat(candidate).catch(() => null);
+    if (other && other.ino === st.ino && other.dev === st.dev) out.push(candidate);
+  }
+  return out;
+}
+
+async function linkInto(
+  dirs: string[],
+  name: string,
+  target: string,
+  input: PlaceInput,
+  mustBeInside: (p: string) => Promise<string>,
+  root: string,
+): Promise<string[]> {
+  const links: string[] = [];
+  const targetStat = await stat(target);
+  for (const d of dirs) {
+    await mkdir(join(root, d), { recursive: true });
+    const at = await mustBeInside(join(d, name));
+    if (at === target) continue;
+    const existing = await lstat(at).catch(() => null);
+    const same = existing && (await stat(at).catch(() => null));
+    if (same && same.ino === targetStat.ino && same.dev === targetStat.dev) {
+      links.push(toPosix(relative(root, at)));
+      continue;
+    }
+    // Made beside the final name and renamed over it, so a reader never finds the name missing.
+    const tmp = `${at}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await (input.link ?? hardLink)(target, tmp);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EMLINK') throw err;
+      await symlink(relative(dirname(at), target), tmp);
+    }
+    await rename(tmp, at);
+    await fsyncPath(dirname(at));
+    links.push(toPosix(relative(root, at)));
+  }
+  return links;
+}

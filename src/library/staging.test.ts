@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { tempDir } from '../../test/helpers/cli.js';
+import { png } from '../../test/fixtures/epub/images.js';
+import { bookStaging, cleanStaging, loadStaged, saveStaged, stagedEpubPath, stagingDir } from './staging.js';
+
+const tmp = tempDir('bookd-staging-');
+after(tmp.cleanup);
+
+test('staging paths live in <library>/.staging and never take a server path as a file name', () => {
+  const lib = '/lib';
+  assert.equal(stagingDir(lib), '/lib/.staging');
+  assert.equal(bookStaging(lib, '9781492056355'), '/lib/.staging/book-9781492056355');
+  assert.equal(stagedEpubPath(lib, '9781492056355', 'kindle'), '/lib/.staging/9781492056355.kindle.epub.tmp');
+  assert.match(bookStaging(lib, '../../etc'), /^\/lib\/\.staging\/book-h-[0-9a-f]{32}$/);
+});
+
+test('saveStaged/loadStaged: files come back byte-identical with their media types, keyed by server path', async () => {
+  const dir = bookStaging(join(tmp.dir, 'lib1'), '1');
+  const image = png(1);
+  await saveStaged(dir, { path: 'OEBPS/images/a/fig.png', mediaType: 'image/png', data: image });
+  await saveStaged(dir, { path: '../../../etc/passwd', data: new TextEncoder().encode('hostile name, harmless file') });
+  await saveStaged(dir, { path: 'OEBPS/missing.png', data: null });
+  const loaded = await loadStaged(dir);
+  assert.deepEqual([...loaded.keys()].sort(), ['../../../etc/passwd', 'OEBPS/images/a/fig.png']);
+  assert.deepEqual(loaded.get('OEBPS/images/a/fig.png'), { path: 'OEBPS/images/a/fig.png', mediaType: 'image/png', data: image });
+  for (const name of await readdir(dir)) assert.match(name, /^[0-9a-f]{40}\.(bin|json)$/);
+  assert.deepEqual(await loadStaged(join(tmp.dir, 'nowhere')), new Map());
+});
+
+test('loadStaged: a damaged or half-written entry is dropped (and deleted), the rest is kept', async () => {
+  const dir = bookStaging(join(tmp.dir, 'lib2'), '2');
+  await saveStaged(dir, { path: 'a.png', data: png(2) });
+  await saveStaged(dir, { path: 'b.png', data: png(3) });
+  await saveStaged(dir, { path: 'c.png', data: png(4) });
+  const names = (await readdir(dir)).filter((n) => n.endsWith('.json'));
+  const records = await Promise.all(names.map(async (n) => ({ n, r: JSON.parse(await readFile(join(dir, n), 'utf8')) as { path: string } })));
+  const b = records.find((x) => x.r.path === 'b.png')!.n.replace('.json', '.bin');
+  await writeFile(join(dir, b), 'truncated');
+  const c = records.find((x) => x.r.path === 'c.png')!.n;
+  await writeFile(join(dir, c), '{"path": "c.png", "sha');
+  const loaded = await loadStaged(dir);
+  assert.deepEqual([...loaded.keys()], ['a.png']);
+  assert.equal((await readdir(dir)).length, 2);
+});
+
+test('cleanStaging: removes the folders and half-written EPUBs of books no longer wanted, and leaves wanted books alone', async () => {
+  const lib = join(tmp.dir, 'lib3');
+  await saveStaged(bookStaging(lib, '111'), { path: 'x.png', data: png(5) });
+  await saveStaged(bookStaging(lib, '222'), { path: 'y.png', data: png(6) });
+  await writeFile(stagedEpubPath(lib, '333', 'epub'), 'half an epub');
+  await writeFile(stagedEpubPath(lib, '111', 'epub'), 'an epub another daemon is writing');
+  await writeFile(join(bookStaging(lib, '111'), 'deadbeef.bin.123.tmp'), 'partial');
+  const removed = await cleanStaging(lib, ['111']);
+  assert.deepEqual(removed, ['333.epub.epub.tmp', 'book-222']);
+  assert.deepEqual((await readdir(stagingDir(lib))).sort(), ['111.epub.epub.tmp', 'book-111']);
+  assert.equal((await loadStaged(bookStaging(lib, '111'))).size, 1, 'a partial write in a kept folder is never read');
+  assert.deepEqual(await cleanStaging(join(tmp.dir, 'no-library'), []), []);
+  await mkdir(stagingDir(join(tmp.dir, 'lib4')), { recursive: true });
+  assert.deepEqual(await cleanStaging(join(tmp.dir, 'lib4'), []), []);
+});
