@@ -1,4 +1,5 @@
 import { Command, CommanderError } from '@commander-js/extra-typings';
+import { registerSessions } from './sessions.js';
 import { registerEnqueue } from './enqueue.js';
 import { registerStatus } from './status.js';
 import { registerJobs } from './jobs.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: () => {} });
 
+  registerSessions(program);
   registerEnqueue(program);
   registerStatus(program);
   registerJobs(program);

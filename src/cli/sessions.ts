@@ -1,0 +1,247 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Command } from '@commander-js/extra-typings';
+import { CookieJar } from 'tough-cookie';
+import { isSessionName, type SessionRecord } from '../db/sessions.js';
+import type { Store } from '../db/store.js';
+import { BookdError, UsageError, errorMessage } from '../errors.js';
+import { parseCookieExport, MAX_COOKIE_FILE_BYTES } from '../pool/cookie-import.js';
+import { readPasswordFile } from '../pool/credentials.js';
+import { jarFromImport, restoreJar, serializeJar, tokenExpiry } from '../pool/jar.js';
+import { standaloneSession } from '../pool/standalone.js';
+import { login } from '../oreilly/login.js';
+import { duration, printJson, relative, table, withStore } from './store.js';
+
+function readInput(source: string, what: string): Buffer {
+  try {
+    if (source === '-') return readFileSync(0);
+    return readFileSync(source);
+  } catch (err) {
+    throw new BookdError('bad_input', `cannot read ${what} ${source === '-' ? 'from standard input' : source} (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)})`);
+  }
+}
+
+/** A daemon seen within the last minute that still runs: it owns the live cookie jars. */
+function liveDaemon(store: Store): { pid: number; host: string } | undefined {
+  const now = Date.now();
+  return store.control.daemons().find((d) => {
+    if (now - d.seenAt > 60_000) return false;
+    if (d.host !== hostname()) return true;
+    try {
+      process.kill(d.pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function expiresIn(exp: number | undefined, now: number): string {
+  if (exp === undefined) return '-';
+  return exp <= now ? `expired ${duration(now - exp)} ago` : duration(exp - now);
+}
+
+async function probeAndReport(name: string, baseUrl: string, jarJson: string, save: (jar: string, exp: number | undefined) => void): Promise<string> {
+  const { session, close } = standaloneSession({ name, baseUrl, jar: restoreJar(jarJson), persistJar: save });
+  try {
+    const profile = await session.probe();
+    if (profile.status === 'lapsed') {
+      throw new BookdError('auth', `the account behind session ${name} has no active subscription (user type "${profile.userType}"); renew it, then import fresh cookies`);
+    }
+    return profile.userType;
+  } finally {
+    await close();
+  }
+}
+
+export function registerSessions(program: Command): void {
+  const sessions = program.command('sessions').description('manage the pool of authenticated sessions (one per browser login)');
+
+  sessions
+    .command('add')
+    .description('import a logged-in cookie set, or log in with email and password (simulator; the live service blocks scripted logins)')
+    .argument('<name>', 'a name for this session: letters, digits, . _ - (up to 64)')
+    .option('--cookies <file>', "a cookie export: flat {name: value} JSON, cookie-editor JSON, Netscape cookies.txt or a Cookie header; '-' reads standard input")
+    .option('--email <email>', 'log in with this email (needs --password-file)')
+    .option('--password-file <file>', "file holding the password; '-' reads standard input (then it is never kept for re-login)")
+    .option('--no-relogin', 'do not keep the password file path for logging in again when the session expires')
+    .option('--no-check', 'save the cookies without checking them against /profile/ first')
+    .option('--replace', 'replace the cookies of an existing session that is expired, failed or disabled')
+    .action(async (name, opts, cmd) => {
+      if (!isSessionName(name)) throw new UsageError(`"${name}" is not a valid session name: use 1–64 letters, digits, '.', '_' or '-'`);
+      if (!!opts.cookies === !!opts.email) throw new UsageError('give either --cookies FILE or --email E --password-file F');
+      if (opts.email && !opts.passwordFile) throw new UsageError('--email needs --password-file FILE');
+      if (opts.cookies && opts.passwordFile) throw new UsageError('--password-file goes with --email, not --cookies');
+
+      await withStore(cmd, async (store, config) => {
+        const existing = store.sessions.get(name);
+        if (existing && !opts.replace) {
+          throw new BookdError('bad_input', `a session named "${name}" already exists: use --replace to give it new cookies, or pick another name`);
+        }
+        if (existing && (existing.state === 'ok' || existing.state === 'cooling') && liveDaemon(store)) {
+          throw new BookdError('bad_input', `session ${name} is in use by a running daemon; disable it first (bookd sessions disable ${name}), then replace it`);
+        }
+        let jarJson: string;
+        let detail: string;
+        let loginEmail: string | undefined;
+        let passwordFile: string | undefined;
+        if (opts.cookies) {
+          const { format, cookies } = parseCookieExport(readInput(opts.cookies, 'the cookie file').subarray(0, MAX_COOKIE_FILE_BYTES + 1));
+          const { jar, kept, skipped } = jarFromImport(cookies, config.baseUrl);
+          jarJson = serializeJar(jar);
+          detail = `${kept} cookies from a ${format} export${skipped.length ? `, ${skipped.length} for other sites left out` : ''}`;
+          if (opts.check) {
+            const userType = await probeAndReport(name, config.baseUrl, jarJson, (j) => {
+              jarJson = j;
+            }).catch((err: unknown) => {
+              if (err instanceof BookdError && err.kind === 'auth') {
+                throw new BookdError('auth', `these cookies are not logged in (${err.message}); log in again in the browser, export fresh cookies and retry (or --no-check to save them anyway)`);
+              }
+              throw err;
+            });
+            detail += `, checked: logged in (${userType})`;
+          }
+        } else {
+          const password = opts.passwordFile === '-' ? readInput('-', 'the password').toString('utf8').replace(/\r?\n$/, '') : readPasswordFile(opts.passwordFile!);
+          if (!password) throw new BookdError('bad_input', `no password in ${opts.passwordFile === '-' ? 'standard input' : opts.passwordFile}: put it in that file on its own line`);
+          const jar = new CookieJar();
+          jarJson = serializeJar(jar);
+          const { session, close } = standaloneSession({ name, baseUrl: config.baseUrl, jar, persistJar: (j) => {
+              jarJson = j;
+            },
+          });
+          try {
+            await login(session, opts.email!, password, Date.now);
+          } finally {
+            await close();
+          }
+          loginEmail = opts.email;
+          passwordFile = opts.relogin && opts.passwordFile !== '-' ? opts.passwordFile : undefined;
+          detail = `logged in as ${opts.email}${passwordFile ? `; it logs in again with ${passwordFile} when it expires` : ''}`;
+        }
+        const exp = tokenExpiry(restoreJar(jarJson), config.baseUrl);
+        if (existing) {
+          if (opts.email) {
+            store.sessions.remove(name);
+            store.sessions.add({ name, jarJson, tokenExpiresAt: exp, loginEmail, passwordFile });
+          } else {
+            store.sessions.saveJar(name, jarJson, exp);
+            store.sessions.setState(name, 'ok', { lastError: '' });
+          }
+        } else {
+          store.sessions.add({ name, jarJson, tokenExpiresAt: exp, loginEmail, passwordFile });
+        }
+        const now = Date.now();
+        process.stdout.write(`session ${name} ${existing ? 'replaced' : 'added'}: ${detail}; token expires in ${expiresIn(exp, now)}\n`);
+      });
+    });
+
+  sessions
+    .command('list')
+    .description('show every session: state, token expiry, use, errors')
+    .option('--json', 'print JSON')
+    .action(async (opts, cmd) => {
+      await withStore(cmd, async (store) => {
+        const now = Date.now();
+        const list = store.sessions.list();
+        if (opts.json) {
+          const out = list.map((s) => ({
+            name: s.name,
+            state: s.state,
+            tokenExpiresAt: s.tokenExpiresAt ?? null,
+            lastUsedAt: s.lastUsedAt ?? null,
+            booksDone: s.booksDone,
+            requests: s.requests,
+            errorScore: s.errorScore,
+            cooldownUntil: s.cooldownUntil ?? null,
+            lastError: s.lastError || null,
+            relogin: !!s.loginEmail,
+          }));
+          printJson(out);
+          return;
+        }
+        if (list.length === 0) {
+          process.stdout.write('no sessions: add one with bookd sessions add NAME --cookies FILE\n');
+          return;
+        }
+        const rows = [['NAME', 'STATE', 'TOKEN EXPIRES', 'LAST USED', 'BOOKS', 'SCORE', 'COOLDOWN', 'LAST ERROR']];
+        for (const s of list) {
+          rows.push([
+            s.name,
+            s.state,
+            expiresIn(s.tokenExpiresAt, now),
+            s.lastUsedAt === undefined ? '-' : relative(s.lastUsedAt, now),
+            String(s.booksDone),
+            s.errorScore.toFixed(1),
+            s.cooldownUntil && s.cooldownUntil > now ? relative(s.cooldownUntil, now) : '-',
+            s.lastError || '-',
+          ]);
+        }
+        process.stdout.write(`${table(rows)}\n`);
+      });
+    });
+
+  sessions
+    .command('check')
+    .description('probe sessions against /profile/ now and record what they answer')
+    .argument('[name]', 'only this session')
+    .action(async (name, _opts, cmd) => {
+      await withStore(cmd, async (store, config) => {
+        const daemon = liveDaemon(store);
+        if (daemon) {
+          throw new BookdError('bad_input', `a daemon is running (pid ${daemon.pid} on ${daemon.host}) and checks its sessions itself; probing them from here would race it for their tokens: see bookd sessions list`);
+        }
+        const targets: SessionRecord[] = name ? [store.sessions.get(name)].filter((s): s is SessionRecord => !!s) : store.sessions.list();
+        if (name && targets.length === 0) throw new BookdError('bad_input', `no session named "${name}" (see bookd sessions list)`);
+        let bad = 0;
+        for (const s of targets) {
+          if (s.state === 'disabled') {
+            process.stdout.write(`${s.name}: disabled, not checked\n`);
+            continue;
+          }
+          try {
+            const userType = await probeAndReport(s.name, config.baseUrl, s.jarJson, (j, exp) => store.sessions.saveJar(s.name, j, exp));
+            store.sessions.setState(s.name, 'ok', { lastError: '' });
+            process.stdout.write(`${s.name}: ok (${userType})\n`);
+          } catch (err) {
+            bad++;
+            const message = errorMessage(err);
+            if (err instanceof BookdError && err.kind === 'auth') {
+              const lapsed = /no active subscription/.test(message);
+              store.sessions.setState(s.name, lapsed ? 'failed' : 'expired', { lastError: message });
+              process.stdout.write(`${s.name}: ${lapsed ? 'failed' : 'expired'}: ${message}\n`);
+            } else {
+              process.stdout.write(`${s.name}: not checked: ${message}\n`);
+            }
+          }
+        }
+        if (bad > 0) process.exitCode = 1;
+      });
+    });
+
+  const stateChange = (verb: string, description: string, apply: (store: Store, s: SessionRecord) => string) =>
+    sessions
+      .command(verb)
+      .description(description)
+      .argument('<name>', 'the session')
+      .action(async (name, _opts, cmd) => {
+        await withStore(cmd, async (store) => {
+          const s = store.sessions.get(name);
+          if (!s) throw new BookdError('bad_input', `no session named "${name}" (see bookd sessions list)`);
+          process.stdout.write(`${apply(store, s)}\n`);
+        });
+      });
+
+  stateChange('disable', 'stop using a session until it is enabled again', (store, s) => {
+    store.sessions.setState(s.name, 'disabled');
+    return `session ${s.name} disabled`;
+  });
+  stateChange('enable', 'use a disabled (or parked) session again', (store, s) => {
+    store.sessions.setState(s.name, 'ok', { lastError: '' });
+    return `session ${s.name} enabled${s.state === 'expired' || s.state === 'failed' ? ` (it was ${s.state}: if it fails again, import fresh cookies with --replace)` : ''}`;
+  });
+  stateChange('remove', 'delete a session and its cookies', (store, s) => {
+    store.sessions.remove(s.name);
+    return `session ${s.name} removed`;
+  });
+}

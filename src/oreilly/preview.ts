@@ -1,0 +1,33 @@
+import { BookdError } from '../errors.js';
+
+/**
+ * Truncated "preview" chapters: the server did not accept the token but answered 200 anyway
+ * (OREILLY_API.md §3). Writing one into a book is the worst failure in this field, so any sign
+ * of it fails the session, never the book.
+ */
+
+const PAYWALL = /data-testid\s*=\s*["']preview-paywall["']|<div[^>]*\bclass\s*=\s*["'](?:[^"']*\s)?controls(?:\s[^"']*)?["']/i;
+
+/** Words a virtual page holds at the least; a chapter far below its page count was cut short. */
+const MIN_WORDS_PER_PAGE = 60;
+
+export function visibleWords(html: string): number {
+  const text = html
+    .replace(/<(script|style)\b[\s\S]*?<\/\1>/gi, ' ')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&[#\w]+;/g, ' ');
+  return text.split(/\s+/).filter((w) => /[\p{L}\p{N}]/u.test(w)).length;
+}
+
+/** Throws an auth-class error when `html` is a preview instead of the chapter. */
+export function assertNotPreview(html: string, where: string, virtualPages = 0): void {
+  if (PAYWALL.test(html)) {
+    throw new BookdError('auth', `the server sent a truncated preview instead of ${where} (sign-in block present): the session is not accepted`);
+  }
+  if (virtualPages >= 2) {
+    const words = visibleWords(html);
+    if (words < virtualPages * MIN_WORDS_PER_PAGE && /(…|\.\.\.)\s*(<\/[^>]+>\s*)*$/.test(html.replace(/<\/(body|html|div)>\s*/gi, '').trimEnd())) {
+      throw new BookdError('auth', `the server sent ${words} words for ${where}, far fewer than its ${virtualPages} pages hold: a truncated preview, the session is not accepted`);
+    }
+  }
+}

@@ -1,0 +1,69 @@
+/** Response shapes of OREILLY_API.md §2, as far as bookd reads them. */
+
+export interface EpubInfo {
+  ourn: string;
+  identifier: string;
+  isbn: string;
+  title: string;
+  description: string;
+  language: string;
+  publicationDate: string;
+  virtualPages: number;
+  tags: string[];
+  contentFormat: string;
+}
+
+export interface SearchHit {
+  archiveId: string;
+  isbn: string;
+  title: string;
+  authors: string[];
+  publishers: string[];
+  coverUrl: string;
+  issued: string;
+  topics: string[];
+  language: string;
+  format: string;
+  webUrl: string;
+}
+
+export interface ChapterItem {
+  ourn: string;
+  title: string;
+  /** The chapter's path inside the book, from `reference_id` or the end of `ourn`. */
+  path: string;
+  contentUrl: string;
+  images: string[];
+  stylesheets: string[];
+  virtualPages: number;
+}
+
+export interface TocNode {
+  title: string;
+  /** Chapter path inside the book (same form as ChapterItem.path). */
+  path: string;
+  fragment: string;
+  children: TocNode[];
+}
+
+export interface FileItem {
+  url: string;
+  fullPath: string;
+  mediaType: string;
+  kind: string;
+}
+
+export interface TopicPage {
+  results: SearchHit[];
+  total: number;
+  /** False once the listing has nothing more it will show. */
+  more: boolean;
+  /** True when the service refused to go deeper (the page cap), not because the list ended. */
+  capped: boolean;
+}
+
+export interface Playlist {
+  uuid: string;
+  name: string;
+  bookIds: string[];
+}

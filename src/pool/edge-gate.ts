@@ -1,0 +1,44 @@
+import type { Clock } from '../clock.js';
+
+export interface EdgeBackoff {
+  /** First pause after the edge refuses us; each refusal in a row doubles it. */
+  baseMs: number;
+  maxMs: number;
+}
+
+export const DEFAULT_EDGE_BACKOFF: EdgeBackoff = { baseMs: 5 * 60_000, maxMs: 60 * 60_000 };
+
+/**
+ * The edge (Akamai) throttles by IP, not by session: when it refuses one session every session on
+ * this machine waits, for longer each time it happens again before a request gets through.
+ */
+export class EdgeGate {
+  private until = 0;
+  private strikes = 0;
+
+  constructor(private readonly clock: Clock, private readonly backoff: EdgeBackoff = DEFAULT_EDGE_BACKOFF) {}
+
+  /** Records a refusal; returns when requests may resume. */
+  block(): number {
+    this.strikes++;
+    const delay = Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** (this.strikes - 1));
+    this.until = Math.max(this.until, this.clock.now() + delay);
+    return this.until;
+  }
+
+  /** A request got through: the next refusal starts the backoff from the beginning. */
+  passed(): void {
+    if (this.clock.now() >= this.until) this.strikes = 0;
+  }
+
+  blockedUntil(): number | undefined {
+    return this.clock.now() < this.until ? this.until : undefined;
+  }
+
+  async wait(signal?: AbortSignal): Promise<void> {
+    for (let now = this.clock.now(); now < this.until && !signal?.aborted; now = this.clock.now()) {
+      await this.clock.sleep(this.until - now, signal);
+    }
+    signal?.throwIfAborted();
+  }
+}

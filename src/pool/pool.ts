@@ -1,0 +1,483 @@
+import { createPool, type Pool } from 'generic-pool';
+import { Agent, type Dispatcher } from 'undici';
+import { systemClock, type Clock } from '../clock.js';
+import { BookdError, errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import { credentialSource } from './credentials.js';
+import { EdgeGate, type EdgeBackoff } from './edge-gate.js';
+import { restoreJar } from './jar.js';
+import { Pacer } from './pacer.js';
+import type { SessionRecord, SessionState, SessionStore } from '../db/sessions.js';
+import { Session, type Timeouts } from './session.js';
+
+/** What the pool reads and writes of the session rows: the jar after every response, the state on every transition. */
+export type SessionStorePort = Pick<SessionStore, 'list' | 'saveJar' | 'setState' | 'recordUse'>;
+type SessionRow = SessionRecord;
+
+export interface PoolOptions {
+  baseUrl: string;
+  store: SessionStorePort;
+  logger: Logger;
+  clock?: Clock;
+  /** Minimum time between two requests of one session. */
+  intervalMs: number;
+  timeouts?: Timeouts;
+  refreshMarginMs?: number;
+  /** How long a checkout may wait for a session before giving up with a clear error. */
+  acquireTimeoutMs?: number;
+  edgeBackoff?: EdgeBackoff;
+  /** How long a session rests after repeated server errors. */
+  restMs?: number;
+  credentialsDir?: string;
+  /** Saves a jar off the main thread (JarWriter); without it the store saves synchronously. */
+  saveJar?: (name: string, jarJson: string, tokenExpiresAt: number | undefined) => Promise<void>;
+  /** Shared HTTP agent; the pool makes (and later closes) its own when none is given. */
+  agent?: Dispatcher;
+  random?: () => number;
+}
+
+interface Member {
+  name: string;
+  row: SessionRow;
+  session: Session | undefined;
+  state: SessionState;
+  cooldownUntil: number;
+  lastError: string | undefined;
+  /** Between generic-pool's create and destroy: lent out or idle in the pool. */
+  inPool: boolean;
+  lastReturned: number;
+  errorScore: number;
+  authStrikes: number;
+  reloggedIn: boolean;
+  /** The jars we saved last (saves may still be in flight): any other jar in the row came from the operator. */
+  savedJars: string[];
+  retire: boolean;
+}
+
+export interface SessionView {
+  name: string;
+  state: SessionState;
+  cooldownUntil: number | null;
+  errorScore: number;
+  lastError: string | undefined;
+  requests: number;
+  lent: boolean;
+}
+
+/** Thrown by a checkout that found no usable session in time; the job is not at fault. */
+export class NoSessionError extends BookdError {
+  constructor(message: string, retryAt: number) {
+    super('rate_limited', message, { retryAt });
+    this.name = 'NoSessionError';
+  }
+}
+
+const SCORE_LIMIT = 3;
+
+/**
+ * N independently authenticated sessions behind generic-pool. A checkout lends one session
+ * exclusively (FIFO over idle sessions); what went wrong during the checkout decides the
+ * session's next state: cooling after a 429, parked after auth that cannot be repaired, everyone
+ * paused after an edge refusal.
+ */
+export class SessionPool {
+  readonly edge: EdgeGate;
+  private readonly opts: PoolOptions;
+  private readonly clock: Clock;
+  private readonly agent: Dispatcher;
+  private readonly ownsAgent: boolean;
+  private readonly members = new Map<string, Member>();
+  private readonly pool: Pool<Member>;
+  private wake: (() => void)[] = [];
+  private returned: (() => void)[] = [];
+  private closing = false;
+
+  constructor(opts: PoolOptions) {
+    this.opts = opts;
+    this.clock = opts.clock ?? systemClock;
+    this.edge = new EdgeGate(this.clock, opts.edgeBackoff);
+    this.ownsAgent = !opts.agent;
+    this.agent = opts.agent ?? new Agent({ connections: 64, keepAliveTimeout: 10_000 });
+    this.reload();
+    this.pool = createPool<Member>(
+      {
+        create: () => this.create(),
+        destroy: async (m) => {
+          m.inPool = false;
+          this.notify();
+        },
+        validate: async (m) => {
+          try {
+            return this.usable(m);
+          } catch {
+            return false;
+          }
+        },
+      },
+      {
+        max: 4096,
+        // One resource per session, created up front: with min 0 generic-pool creates resources
+        // only under concurrency, and a lone worker would be lent the same session forever.
+        min: Math.max(1, this.members.size),
+        fifo: true,
+        testOnBorrow: true,
+        acquireTimeoutMillis: opts.acquireTimeoutMs ?? 120_000,
+        autostart: true,
+      },
+    );
+  }
+
+  /**
+   * generic-pool has no public way to change `min` after creation; it is frozen at 3.9.0, so its
+   * private config field is a stable place to grow the pool when sessions are added (and to drop
+   * to 0 at close, so clearing it does not ask for replacements).
+   */
+  private setMin(n: number): void {
+    const internal = this.pool as unknown as { _config: { min: number }; _ensureMinimum(): void };
+    internal._config.min = n;
+    internal._ensureMinimum();
+  }
+
+  /** Reads the session rows again (start, SIGHUP, and periodically): new, removed, re-imported, disabled. */
+  reload(): void {
+    const rows = this.opts.store.list();
+    const seen = new Set<string>();
+    for (const row of rows) {
+      seen.add(row.name);
+      const m = this.members.get(row.name);
+      if (!m) {
+        this.members.set(row.name, this.member(row));
+        continue;
+      }
+      if (row.state === 'disabled' && m.state !== 'disabled') {
+        m.state = 'disabled';
+        m.retire = true;
+      } else if (!m.savedJars.includes(row.jarJson) || (m.state === 'disabled' && row.state !== 'disabled')) {
+        // Re-imported or re-enabled by the operator: start afresh from the row.
+        const fresh = this.member(row);
+        if (m.inPool) {
+          m.retire = true;
+          fresh.inPool = false;
+        }
+        this.members.set(row.name, fresh);
+      }
+    }
+    for (const [name, m] of this.members) {
+      if (!seen.has(name)) {
+        m.retire = true;
+        m.state = 'disabled';
+        if (!m.inPool) this.members.delete(name);
+      }
+    }
+    if (this.pool && this.members.size > this.pool.min) this.setMin(this.members.size);
+    this.notify();
+  }
+
+  private member(row: SessionRow): Member {
+    const m: Member = {
+      name: row.name,
+      row,
+      session: undefined,
+      state: row.state,
+      cooldownUntil: row.cooldownUntil ?? 0,
+      lastError: row.lastError,
+      inPool: false,
+      lastReturned: 0,
+      errorScore: 0,
+      authStrikes: 0,
+      reloggedIn: false,
+      savedJars: [row.jarJson],
+      retire: false,
+    };
+    if (row.state === 'ok' || row.state === 'cooling') {
+      try {
+        m.session = this.buildSession(m);
+      } catch (err) {
+        m.state = 'expired';
+        m.lastError = errorMessage(err);
+        this.opts.store.setState(row.name, 'expired', { lastError: m.lastError });
+      }
+    }
+    return m;
+  }
+
+  private buildSession(m: Member): Session {
+    const { opts } = this;
+    return new Session({
+      name: m.name,
+      baseUrl: opts.baseUrl,
+      jar: restoreJar(m.row.jarJson),
+      agent: this.agent,
+      clock: this.clock,
+      pacer: new Pacer(this.clock, opts.intervalMs, opts.random),
+      edge: this.edge,
+      timeouts: opts.timeouts,
+      refreshMarginMs: opts.refreshMarginMs,
+      credentials: credentialSource(m.row, opts.credentialsDir),
+      logger: opts.logger,
+      persistJar: (jarJson, exp) => {
+        m.savedJars = [jarJson, ...m.savedJars.slice(0, 3)];
+        if (opts.saveJar) return opts.saveJar(m.name, jarJson, exp);
+        opts.store.saveJar(m.name, jarJson, exp);
+      },
+    });
+  }
+
+  private usable(m: Member): boolean {
+    if (m.retire || !m.session || this.members.get(m.name) !== m) return false;
+    if (m.state === 'ok') return true;
+    return m.state === 'cooling' && m.cooldownUntil <= this.clock.now();
+  }
+
+  private notify(): void {
+    const waiting = this.wake;
+    this.wake = [];
+    for (const w of waiting) w();
+  }
+
+  /** generic-pool's create: waits for a usable session that is not lent; never rejects while open. */
+  private async create(): Promise<Member> {
+    for (;;) {
+      if (this.closing) {
+        // A create that rejects at once makes generic-pool spin: yield to the timers first.
+        await new Promise((r) => setTimeout(r, 10));
+        throw new Error('the session pool is closing');
+      }
+      const candidates = [...this.members.values()].filter((m) => !m.inPool && this.usable(m));
+      candidates.sort((a, b) => a.lastReturned - b.lastReturned);
+      const m = candidates[0];
+      if (m) {
+        m.inPool = true;
+        if (m.state === 'cooling') this.setState(m, 'ok');
+        return m;
+      }
+      const next = this.nextUsableAt();
+      const controller = new AbortController();
+      const woken = new Promise<void>((resolve) => this.wake.push(resolve));
+      const wait = next === undefined ? 60_000 : Math.max(10, next - this.clock.now());
+      await Promise.race([woken, this.clock.sleep(Math.min(wait, 60_000), controller.signal)]);
+      controller.abort();
+    }
+  }
+
+  /** When the next cooling session becomes usable, if any will without the operator. */
+  nextUsableAt(): number | undefined {
+    let next: number | undefined;
+    for (const m of this.members.values()) {
+      if (m.state === 'cooling' && m.session && !m.retire) next = Math.min(next ?? Infinity, m.cooldownUntil);
+    }
+    return next;
+  }
+
+  /** Sessions that could be lent now or are merely resting. */
+  usableCount(): number {
+    return [...this.members.values()].filter((m) => m.session && !m.retire && this.members.get(m.name) === m && (m.state === 'ok' || m.state === 'cooling')).length;
+  }
+
+  /** One sentence for status and the log when no session can work, else undefined. */
+  noUsableReason(): string | undefined {
+    const members = [...this.members.values()];
+    if (members.some((m) => this.usable(m))) return undefined;
+    if (members.length === 0) return 'no sessions are configured: add one with bookd sessions add NAME --cookies FILE';
+    const parts = members.map((m) =>
+      m.state === 'cooling' ? `${m.name} cooling until ${new Date(m.cooldownUntil).toISOString()}` : `${m.name} ${m.state}${m.lastError ? ` (${m.lastError})` : ''}`,
+    );
+    const hint = members.some((m) => m.state === 'cooling') ? 'work resumes when one cools down' : 're-import cookies with bookd sessions add or enable one';
+    return `no usable session: ${parts.join('; ')}; ${hint}`;
+  }
+
+  describe(): SessionView[] {
+    return [...this.members.values()].map((m) => ({
+      name: m.name,
+      state: m.state === 'cooling' && m.cooldownUntil <= this.clock.now() ? 'ok' : m.state,
+      cooldownUntil: m.state === 'cooling' ? m.cooldownUntil : null,
+      errorScore: m.errorScore,
+      lastError: m.lastError,
+      requests: m.session?.requests ?? 0,
+      lent: this.pool?.isBorrowedResource(m) ?? false,
+    }));
+  }
+
+  /**
+   * Keeps idle sessions alive: a session nobody has borrowed, whose token nears `exp`, gets a
+   * /profile/ probe (requests of one session queue behind each other, so this never overlaps a
+   * worker's request). A probe that shows the session lost goes through the usual recovery.
+   */
+  async upkeep(): Promise<void> {
+    for (const m of [...this.members.values()]) {
+      if (this.closing) return;
+      const session = m.session;
+      if (!session || !this.usable(m) || this.pool.isBorrowedResource(m) || !session.refreshDue()) continue;
+      try {
+        const profile = await session.probe();
+        if (profile.status === 'lapsed') this.setState(m, 'failed', `the subscription has lapsed (user type ${profile.userType})`);
+      } catch (err) {
+        if (err instanceof BookdError) await this.failed(m, err);
+      }
+    }
+  }
+
+  /** The live session objects, for upkeep and tests (exclusive use still goes through withSession). */
+  sessions(): Session[] {
+    return [...this.members.values()].flatMap((m) => (m.session ? [m.session] : []));
+  }
+
+  /**
+   * Lends a session exclusively to `fn` and returns it afterwards, judging the session by how the
+   * checkout ended. Rejects with NoSessionError when none becomes usable within the wait.
+   */
+  async withSession<T>(fn: (session: Session) => Promise<T>, opts: { signal?: AbortSignal } = {}): Promise<T> {
+    const m = await this.acquire(opts.signal);
+    let ok = false;
+    try {
+      const result = await fn(m.session!);
+      ok = true;
+      this.succeeded(m);
+      return result;
+    } catch (err) {
+      await this.failed(m, err);
+      throw err;
+    } finally {
+      m.lastReturned = this.clock.now();
+      this.opts.store.recordUse(m.name, { ok });
+      if (m.retire || !this.usable(m) || this.closing) await this.pool.destroy(m);
+      else await this.pool.release(m);
+      const returned = this.returned;
+      this.returned = [];
+      for (const r of returned) r();
+    }
+  }
+
+  private async acquire(signal?: AbortSignal): Promise<Member> {
+    signal?.throwIfAborted();
+    const pending = this.pool.acquire();
+    if (!signal) return this.mapTimeout(pending);
+    let onAbort: () => void = () => {};
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([this.mapTimeout(pending), aborted]);
+    } catch (err) {
+      // The acquire cannot be withdrawn from generic-pool; hand the session back when it arrives.
+      pending.then((m) => this.pool.release(m), () => undefined);
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async mapTimeout(pending: Promise<Member>): Promise<Member> {
+    try {
+      return await pending;
+    } catch (err) {
+      if ((err as Error).name === 'TimeoutError') {
+        const reason = this.noUsableReason() ?? 'every usable session is busy';
+        throw new NoSessionError(reason, this.nextUsableAt() ?? this.clock.now() + 60_000);
+      }
+      throw err;
+    }
+  }
+
+  private setState(m: Member, state: SessionState, lastError?: string, cooldownUntil?: number): void {
+    m.state = state;
+    if (lastError !== undefined) m.lastError = lastError;
+    m.cooldownUntil = cooldownUntil ?? 0;
+    this.opts.store.setState(m.name, state, { cooldownUntil, lastError });
+  }
+
+  private succeeded(m: Member): void {
+    m.errorScore = Math.max(0, m.errorScore - 0.5);
+    m.authStrikes = 0;
+    m.reloggedIn = false;
+  }
+
+  private async failed(m: Member, err: unknown): Promise<void> {
+    if (!(err instanceof BookdError)) return;
+    const log = this.opts.logger;
+    switch (err.kind) {
+      case 'rate_limited':
+        if (err.edge) {
+          const until = this.edge.block();
+          log.warn({ session: m.name, until: new Date(until).toISOString() }, 'the edge refused this machine: every session pauses');
+        } else if (!(err instanceof NoSessionError)) {
+          const until = err.retryAt ?? this.clock.now() + 60_000;
+          this.setState(m, 'cooling', 'rate limited (429)', until);
+          log.info({ session: m.name, until: new Date(until).toISOString() }, 'session rate limited: cooling down');
+        }
+        return;
+      case 'transient':
+        m.errorScore += 1;
+        if (m.errorScore >= SCORE_LIMIT) {
+          const until = this.clock.now() + (this.opts.restMs ?? 60_000);
+          m.errorScore = SCORE_LIMIT - 1;
+          this.setState(m, 'cooling', `repeated errors: ${err.message}`, until);
+          log.warn({ session: m.name, err: err.message }, 'session rests after repeated errors');
+        }
+        return;
+      case 'auth':
+        await this.recover(m, err);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /**
+   * After an auth failure, while the session is still held exclusively: let /profile/ refresh
+   * the token; log in again once if the operator left credentials; otherwise park the session.
+   */
+  private async recover(m: Member, err: BookdError): Promise<void> {
+    const log = this.opts.logger;
+    const session = m.session!;
+    m.authStrikes++;
+    if (m.authStrikes === 1) {
+      try {
+        const profile = await session.probe();
+        if (profile.status === 'lapsed') {
+          this.setState(m, 'failed', `the subscription has lapsed (user type ${profile.userType})`);
+          log.error({ session: m.name }, 'session parked: the subscription has lapsed; renew it, then import fresh cookies');
+          return;
+        }
+        log.info({ session: m.name }, 'session refreshed after an auth failure');
+        return;
+      } catch (probeErr) {
+        if (!(probeErr instanceof BookdError) || probeErr.kind !== 'auth') return;
+      }
+    }
+    if (!m.reloggedIn && session.hasCredentials()) {
+      m.reloggedIn = true;
+      try {
+        await session.relogin();
+        m.authStrikes = 0;
+        log.info({ session: m.name }, 'session logged in again');
+        return;
+      } catch (loginErr) {
+        if (loginErr instanceof BookdError && loginErr.kind === 'auth' && loginErr.status === 401) {
+          this.setState(m, 'failed', loginErr.message);
+          log.error({ session: m.name, err: loginErr.message }, 'session parked: its credentials were refused');
+          return;
+        }
+      }
+    }
+    this.setState(m, 'expired', err.message);
+    log.error(
+      { session: m.name, err: err.message },
+      `session ${m.name} parked as expired: import fresh cookies with bookd sessions add ${m.name} --cookies FILE --replace`,
+    );
+  }
+
+  /**
+   * Stops lending and closes the HTTP agent if it is ours. Callers abort their checkouts first;
+   * this waits for the lent sessions to come back so no jar is mid-request when the process ends.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.notify();
+    while (this.pool.borrowed > 0) await new Promise<void>((resolve) => this.returned.push(resolve));
+    this.setMin(0);
+    await this.pool.clear();
+    if (this.ownsAgent) await (this.agent as Agent).close();
+  }
+}

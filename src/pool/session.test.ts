@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { Agent } from 'undici';
+import { systemClock } from '../clock.js';
+import { BookdError } from '../errors.js';
+import { silentLogger } from '../log.js';
+import { parseCookieExport } from './cookie-import.js';
+import { EdgeGate } from './edge-gate.js';
+import { jarFromImport, restoreJar } from './jar.js';
+import { Pacer } from './pacer.js';
+import { Session } from './session.js';
+
+/** A tiny server that rotates `orm-jwt` on every response and remembers what it saw. */
+let server: Server;
+let base: string;
+let current = 0;
+let inFlight = 0;
+let maxInFlight = 0;
+const seenCookies: string[] = [];
+const agent = new Agent();
+
+function handle(req: IncomingMessage, res: ServerResponse): void {
+  inFlight++;
+  maxInFlight = Math.max(maxInFlight, inFlight);
+  const done = () => inFlight--;
+  res.on('close', done);
+  seenCookies.push(req.headers.cookie ?? '');
+  const url = new URL(req.url!, base);
+  if (url.pathname === '/bomb') {
+    const body = gzipSync(Buffer.alloc(8 << 20));
+    res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': body.length });
+    res.end(body);
+    return;
+  }
+  if (url.pathname === '/big') {
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    const chunk = Buffer.alloc(64 << 10);
+    let sent = 0;
+    const pump = () => {
+      while (sent < 64 << 20 && res.write(chunk)) sent += chunk.length;
+      if (sent < 64 << 20) res.once('drain', pump);
+      else res.end();
+    };
+    pump();
+    return;
+  }
+  if (url.pathname === '/stall') {
+    res.writeHead(200, { 'content-length': 100 });
+    res.write('x');
+    return;
+  }
+  const token = /orm-jwt=(\d+)/.exec(req.headers.cookie ?? '')?.[1];
+  setTimeout(() => {
+    if (Number(token) !== current) {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end('{"detail":"stale"}');
+      return;
+    }
+    current++;
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'set-cookie': [`orm-jwt=${current}; Path=/; HttpOnly`, 'orm-rt=refresh; Path=/; Max-Age=1209600.0'],
+    });
+    res.end('{"ok":true}');
+  }, 5);
+}
+
+before(async () => {
+  server = createServer(handle);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+  await agent.close();
+});
+
+function makeSession(saved: string[], opts: { totalMs?: number; bodyMs?: number } = {}): Session {
+  current = 0;
+  const { jar } = jarFromImport(parseCookieExport(JSON.stringify({ 'orm-jwt': '0', groot_sessionid: 'g' })).cookies, base);
+  return new Session({
+    name: 'test',
+    baseUrl: base,
+    jar,
+    agent,
+    clock: systemClock,
+    pacer: new Pacer(systemClock, 0),
+    edge: new EdgeGate(systemClock),
+    persistJar: (json) => {
+      saved.push(json);
+    },
+    timeouts: { headersMs: 2000, bodyMs: opts.bodyMs ?? 2000, totalMs: opts.totalMs ?? 10_000 },
+    logger: silentLogger,
+  });
+}
+
+test('concurrent callers of one session never have two requests in flight, so rotation never breaks', async () => {
+  const saved: string[] = [];
+  const session = makeSession(saved);
+  maxInFlight = 0;
+  const results = await Promise.all(Array.from({ length: 40 }, () => session.request({ url: '/api/x' })));
+  assert.deepEqual(results.map((r) => r.status), Array(40).fill(200));
+  assert.equal(maxInFlight, 1);
+  assert.equal(session.maxInFlight, 1);
+  assert.equal(current, 40);
+});
+
+test('every rotation is saved before the response reaches the caller', async () => {
+  const saved: string[] = [];
+  const session = makeSession(saved);
+  for (let i = 1; i <= 5; i++) {
+    await session.request({ url: '/api/x' });
+    // The jar in the last save already holds the token the server just issued.
+    const jar = restoreJar(saved.at(-1)!);
+    assert.match(jar.getCookieStringSync(`${base}/`), new RegExp(`orm-jwt=${i}(;|$)`));
+  }
+  assert.equal(saved.length, 5);
+});
+
+test('a fractional Max-Age keeps the refresh token with an expiry, and no cookie is sent twice', async () => {
+  const saved: string[] = [];
+  const session = makeSession(saved);
+  await session.request({ url: '/api/x' });
+  await session.request({ url: '/api/x' });
+  const rt = session.jar.getCookiesSync(`${base}/`).find((c) => c.key === 'orm-rt');
+  assert.ok(rt && rt.expiryTime() !== Infinity, 'orm-rt has a finite expiry');
+  const last = seenCookies.at(-1)!;
+  assert.equal(last.split('; ').filter((p) => p.startsWith('orm-jwt=')).length, 1);
+});
+
+test('cookies are never sent to another host', async () => {
+  const session = makeSession([]);
+  await assert.rejects(session.request({ url: 'http://evil.invalid/x.png' }), (err: unknown) => {
+    assert.ok(err instanceof BookdError);
+    assert.match(err.message, /refusing to send session test's cookies/);
+    return true;
+  });
+});
+
+test('a gzip bomb and an oversize body fail the request without exhausting memory', async () => {
+  const session = makeSession([]);
+  await assert.rejects(session.request({ url: '/bomb', maxBytes: 1 << 20 }), /inflates past/);
+  await assert.rejects(session.request({ url: '/big', maxBytes: 1 << 20 }), /larger than the 1048576-byte limit/);
+});
+
+test('a stalled body is a transient error after the body timeout', async () => {
+  const session = makeSession([], { bodyMs: 200 });
+  await assert.rejects(session.request({ url: '/stall' }), (err: unknown) => err instanceof BookdError && err.kind === 'transient');
+});

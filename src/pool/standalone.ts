@@ -1,0 +1,40 @@
+import { Agent } from 'undici';
+import type { CookieJar } from 'tough-cookie';
+import { systemClock, type Clock } from '../clock.js';
+import { silentLogger, type Logger } from '../log.js';
+import { EdgeGate } from './edge-gate.js';
+import { Pacer } from './pacer.js';
+import { Session, type Credentials, type Timeouts } from './session.js';
+
+/**
+ * A session outside the pool, for one-shot commands (import check, login, probe). It owns its
+ * agent; `close()` releases it. Jar changes go to `persistJar`, exactly as in the pool.
+ */
+export function standaloneSession(opts: {
+  name: string;
+  baseUrl: string;
+  jar: CookieJar;
+  persistJar: (jarJson: string, tokenExpiresAt: number | undefined) => void;
+  intervalMs?: number;
+  clock?: Clock;
+  logger?: Logger;
+  timeouts?: Timeouts;
+  credentials?: () => Credentials | undefined;
+}): { session: Session; close: () => Promise<void> } {
+  const clock = opts.clock ?? systemClock;
+  const agent = new Agent({ connections: 2 });
+  const session = new Session({
+    name: opts.name,
+    baseUrl: opts.baseUrl,
+    jar: opts.jar,
+    agent,
+    clock,
+    pacer: new Pacer(clock, opts.intervalMs ?? 0),
+    edge: new EdgeGate(clock),
+    persistJar: opts.persistJar,
+    timeouts: opts.timeouts ?? { headersMs: 30_000, bodyMs: 30_000, totalMs: 60_000 },
+    credentials: opts.credentials,
+    logger: opts.logger ?? silentLogger,
+  });
+  return { session, close: () => agent.close() };
+}
