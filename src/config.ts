@@ -29,11 +29,19 @@ export interface Config {
   graceMs: number;
   /** `host:port` for /metrics and health, or undefined for none. */
   http: string | undefined;
+  /**
+   * How books are built: `auto` uses the publisher package and rebuilds from chapters when it is
+   * missing or unusable; `package` or `chapters` forces one way.
+   */
+  buildMode: BuildModeSetting;
   /** Where re-login passwords are read from (a file per session name), if anywhere. */
   credentialsDir: string | undefined;
   /** The file the settings came from, for messages. */
   configFile: string | undefined;
 }
+
+export type BuildModeSetting = 'auto' | 'package' | 'chapters';
+const BUILD_MODES: readonly BuildModeSetting[] = ['auto', 'package', 'chapters'];
 
 type Kind = 'string' | 'int' | 'strings';
 const FILE_KEYS: Record<string, Kind> = {
@@ -47,6 +55,7 @@ const FILE_KEYS: Record<string, Kind> = {
   graceSeconds: 'int',
   http: 'string',
   credentialsDir: 'string',
+  buildMode: 'string',
 };
 
 const ENV_KEYS: Record<string, string> = {
@@ -59,6 +68,7 @@ const ENV_KEYS: Record<string, string> = {
   BOOKD_LANGUAGES: 'languages',
   BOOKD_GRACE_SECONDS: 'graceSeconds',
   BOOKD_HTTP: 'http',
+  BOOKD_BUILD_MODE: 'buildMode',
 };
 
 export const DEFAULT_BASE_URL = 'https://learning.oreilly.com';
@@ -179,6 +189,11 @@ export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
     fail(sources.logLevel!, 'logLevel', `"${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
   }
 
+  const buildMode = (merged.buildMode as string | undefined) ?? 'auto';
+  if (!(BUILD_MODES as readonly string[]).includes(buildMode)) {
+    fail(sources.buildMode!, 'buildMode', `"${buildMode}" is not one of ${BUILD_MODES.join(', ')}`);
+  }
+
   const workers = merged.workers as number | undefined;
   if (workers === 0) fail(sources.workers!, 'workers', 'must be at least 1');
 
@@ -193,6 +208,7 @@ export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
     languages: (merged.languages as string[] | undefined) ?? ['en'],
     graceMs: ((merged.graceSeconds as number | undefined) ?? 60) * 1000,
     http: merged.http as string | undefined,
+    buildMode: buildMode as BuildModeSetting,
     credentialsDir: (merged.credentialsDir as string | undefined) ?? env.CREDENTIALS_DIRECTORY,
     configFile,
   };

@@ -1,4 +1,6 @@
 import { Command, CommanderError } from '@commander-js/extra-typings';
+import { registerDemo } from './demo.js';
+import { registerRun } from './run.js';
 import { registerSessions } from './sessions.js';
 import { registerEnqueue } from './enqueue.js';
 import { registerStatus } from './status.js';
@@ -22,6 +24,8 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: () => {} });
 
   registerSessions(program);
+  registerRun(program);
+  registerDemo(program);
   registerEnqueue(program);
   registerStatus(program);
   registerJobs(program);

@@ -1,0 +1,96 @@
+import type { Command } from '@commander-js/extra-typings';
+import { EXIT } from '../errors.js';
+import { createLogger } from '../log.js';
+import { createNotifier } from '../daemon/notify.js';
+import { runService, type RunningService } from '../daemon/service.js';
+import { configOf, parsePositiveInteger } from './store.js';
+
+interface RunFlags {
+  workers?: number;
+  grace?: number;
+  sessionInterval?: number;
+  http?: string;
+  untilEmpty?: boolean;
+}
+
+/**
+ * Shared by `run` and `daemon`: signals drive the shutdown (first SIGTERM/SIGINT drains, a second
+ * exits at once), SIGHUP reloads sessions and the log level.
+ */
+async function serve(cmd: Parameters<typeof configOf>[0], flags: RunFlags, asService: boolean): Promise<void> {
+  const config = configOf(cmd);
+  if (flags.grace !== undefined) config.graceMs = flags.grace * 1000;
+  if (flags.sessionInterval !== undefined) config.sessionIntervalMs = flags.sessionInterval;
+  if (flags.http !== undefined) config.http = flags.http;
+  const logger = createLogger({ level: config.logLevel });
+  const notifier = asService ? createNotifier(process.env, (err) => logger.warn({ err: err.message }, 'sd_notify failed')) : undefined;
+  let running: RunningService | undefined;
+  let signals = 0;
+  const onStop = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1 || !running) {
+      logger.warn({ signal }, 'second signal: exiting now; unfinished jobs return to the queue when their leases expire');
+      process.exit(EXIT.failure);
+    }
+    running.daemon.stop(`${signal} received`);
+  };
+  const onHup = () => {
+    try {
+      const fresh = configOf(cmd);
+      logger.level = fresh.logLevel;
+      running?.pool.reload();
+      logger.info('SIGHUP: sessions and log level reloaded');
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'SIGHUP: the configuration is not valid; keeping the old one');
+    }
+  };
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
+  process.on('SIGHUP', onHup);
+  try {
+    const summary = await runService({
+      config,
+      logger,
+      notifier,
+      workers: flags.workers,
+      untilEmpty: flags.untilEmpty,
+      onStart: (r) => (running = r),
+    });
+    const usage = process.resourceUsage();
+    logger.info(
+      { cpuUserMs: Math.round(usage.userCPUTime / 1000), cpuSystemMs: Math.round(usage.systemCPUTime / 1000), maxRssKb: usage.maxRSS, succeeded: summary.succeeded, failed: summary.failed },
+      'resource use of this run',
+    );
+    if (summary.fatal) {
+      logger.error(`stopped: ${summary.fatal}`);
+      process.exitCode = EXIT.failure;
+    } else if (flags.untilEmpty) {
+      logger.info({ succeeded: summary.succeeded, failed: summary.failed }, 'queue empty: stopping');
+      if (summary.failed > 0) process.exitCode = EXIT.failure;
+    }
+  } finally {
+    process.off('SIGTERM', onStop);
+    process.off('SIGINT', onStop);
+    process.off('SIGHUP', onHup);
+  }
+}
+
+export function registerRun(program: Command): void {
+  const common = (c: Command) =>
+    c
+      .option('--workers <n>', 'how many books at once (default: one per usable session)', parsePositiveInteger)
+      .option('--grace <seconds>', 'on SIGTERM/SIGINT, how long running books may finish before they are returned to the queue (default 60)', parsePositiveInteger)
+      .option('--session-interval <ms>', 'minimum time between two requests of one session (default 1000; env BOOKD_SESSION_INTERVAL_MS)', parsePositiveInteger)
+      .option('--http <host:port>', 'serve /metrics, /healthz and /readyz here (env BOOKD_HTTP)');
+
+  common(
+    program
+      .command('run')
+      .description('work through the queue in the foreground (Ctrl-C drains and stops)')
+      .option('--until-empty', 'stop when nothing is queued or running; exit 1 if a book failed'),
+  ).action(async (opts, cmd) => serve(cmd, opts as RunFlags, false));
+
+  common(program.command('daemon').description('the service entry point: like run, plus sd_notify (READY, STATUS, WATCHDOG) under systemd')).action(
+    async (opts, cmd) => serve(cmd, opts as RunFlags, true),
+  );
+}

@@ -1,0 +1,363 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { systemClock, type Clock } from '../clock.js';
+import type { ClaimedJob } from '../db/jobs.js';
+import type { Store } from '../db/store.js';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { SessionPool } from '../pool/pool.js';
+import type { Session } from '../pool/session.js';
+import type { Notifier } from './notify.js';
+import { decideOutcome } from './outcome.js';
+
+export interface JobContext {
+  session: Session;
+  signal: AbortSignal;
+  /** Latest progress, written with the next heartbeat. */
+  progress(p: unknown): void;
+  /** Saves resume information now (fenced by the lease). */
+  checkpoint(c: unknown): void;
+  logger: Logger;
+}
+
+export interface JobResult {
+  message: string;
+  bytes?: number;
+  bookDone?: boolean;
+}
+
+export type JobHandler = (job: ClaimedJob, ctx: JobContext) => Promise<JobResult>;
+
+export interface DaemonOptions {
+  store: Store;
+  pool: SessionPool;
+  handlers: { book: JobHandler; discover: JobHandler };
+  logger: Logger;
+  clock?: Clock;
+  notifier?: Notifier;
+  /** Fixed worker count; default one per usable session. */
+  workers?: number;
+  /** Stop once nothing is queued or running. */
+  untilEmpty?: boolean;
+  leaseMs?: number;
+  heartbeatMs?: number;
+  reapMs?: number;
+  /** How often an idle worker looks for new jobs. */
+  pollMs?: number;
+  /** How long running jobs may finish after a stop request. */
+  graceMs: number;
+  owner?: string;
+  /** Called once everything is started (the moment READY=1 goes out). */
+  onReady?: () => void;
+}
+
+/** Failures of the disk under the library: no book is at fault, and retrying at once cannot help. */
+const STORAGE_CODES = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS']);
+
+function storageError(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code && STORAGE_CODES.has(code) ? `${code}: ${(err as Error).message}` : undefined;
+}
+
+/** How long claiming pauses after the library's disk refused a write. */
+const STORAGE_HOLD_MS = 60_000;
+
+class Stop extends Error {
+  constructor(readonly why: 'shutdown' | 'cancel' | 'lease lost') {
+    super(why);
+  }
+}
+
+export interface RunSummary {
+  succeeded: number;
+  failed: number;
+  /** Set when the daemon stopped because it could not go on (e.g. no usable session left). */
+  fatal: string | undefined;
+}
+
+/**
+ * W workers, each looping: claim a job → borrow a session → run the handler → return the session
+ * → record the outcome. A supervisor tick reaps expired leases, announces the daemon in the DB,
+ * reloads sessions and feeds systemd (STATUS, WATCHDOG). Stopping is two-stage: stop claiming
+ * and let running jobs finish within the grace period, then abort and release what is left.
+ */
+export class Daemon {
+  readonly owner: string;
+  private readonly o: Required<Pick<DaemonOptions, 'leaseMs' | 'heartbeatMs' | 'reapMs' | 'pollMs'>> & DaemonOptions;
+  private readonly clock: Clock;
+  private readonly stopClaiming = new AbortController();
+  private readonly abortRunning = new AbortController();
+  private note: string | undefined;
+  private storageHold: { until: number; why: string } | undefined;
+  private readonly summary: RunSummary = { succeeded: 0, failed: 0, fatal: undefined };
+  private workers: Promise<void>[] = [];
+  private running = 0;
+
+  constructor(opts: DaemonOptions) {
+    this.o = { leaseMs: 120_000, heartbeatMs: 5_000, reapMs: 30_000, pollMs: 1_000, ...opts };
+    this.clock = opts.clock ?? systemClock;
+    this.owner = opts.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  }
+
+  get stopping(): boolean {
+    return this.stopClaiming.signal.aborted;
+  }
+
+  /** Runs until stopped (or, with untilEmpty, until the queue is empty). */
+  async run(): Promise<RunSummary> {
+    const { store, logger } = this.o;
+    const reaped = store.jobs.reap();
+    if (reaped > 0) logger.info({ reaped }, 'returned jobs with expired leases to the queue');
+    store.control.daemonBeat(this.owner, 'starting');
+
+    const count = this.o.workers ?? Math.max(1, this.o.pool.usableCount());
+    const tick = this.startSupervisor();
+    for (let i = 0; i < count; i++) this.workers.push(this.workerLoop(i));
+    logger.info({ workers: count, sessions: this.o.pool.usableCount(), owner: this.owner }, 'daemon ready');
+    this.o.notifier?.send({ READY: 1, STATUS: `ready: ${count} workers` });
+    this.o.onReady?.();
+
+    await Promise.all(this.workers);
+    clearInterval(tick);
+    store.control.daemonGone(this.owner);
+    return this.summary;
+  }
+
+  /** Graceful stop: no new claims; running jobs get `graceMs`, then are aborted and released. */
+  stop(reason: string): void {
+    if (this.stopping) return;
+    this.o.logger.info({ reason, running: this.running, graceMs: this.o.graceMs }, 'stopping: finishing running jobs');
+    this.o.notifier?.send({ STOPPING: 1, STATUS: `stopping: ${reason}` });
+    this.stopClaiming.abort(new Stop('shutdown'));
+    const deadline = this.clock.now() + this.o.graceMs;
+    const extend = setInterval(() => {
+      const left = Math.max(0, deadline - this.clock.now());
+      this.o.notifier?.send({ EXTEND_TIMEOUT_USEC: (left + 15_000) * 1000 });
+    }, 5_000);
+    extend.unref();
+    const timer = setTimeout(() => this.abortNow(), this.o.graceMs);
+    timer.unref();
+    void Promise.all(this.workers).then(() => {
+      clearTimeout(timer);
+      clearInterval(extend);
+    });
+  }
+
+  /** Aborts running jobs now; they checkpoint and return to the queue. */
+  abortNow(): void {
+    this.stopClaiming.abort(new Stop('shutdown'));
+    this.abortRunning.abort(new Stop('shutdown'));
+  }
+
+  private startSupervisor(): NodeJS.Timeout {
+    const { store, pool, logger, notifier } = this.o;
+    let lastReap = this.clock.now();
+    let lastBeat = 0;
+    let lastReload = this.clock.now();
+    let lastStatus = 0;
+    let lastPing = 0;
+    let lastUpkeep = this.clock.now();
+    let upkeeping = false;
+    const timer = setInterval(() => {
+      const now = this.clock.now();
+      try {
+        if (now - lastReap >= this.o.reapMs) {
+          lastReap = now;
+          const n = store.jobs.reap();
+          if (n > 0) logger.warn({ reaped: n }, 'returned jobs with expired leases to the queue');
+        }
+        if (now - lastUpkeep >= 60_000 && !upkeeping) {
+          lastUpkeep = now;
+          upkeeping = true;
+          void pool.upkeep().finally(() => (upkeeping = false));
+        }
+        if (now - lastReload >= 10_000) {
+          lastReload = now;
+          pool.reload();
+        }
+        if (now - lastBeat >= 5_000) {
+          lastBeat = now;
+          store.control.daemonBeat(this.owner, this.note);
+        }
+        if (notifier?.enabled && now - lastStatus >= 5_000) {
+          lastStatus = now;
+          const c = store.jobs.counts();
+          notifier.send({
+            STATUS: `${c.running} running, ${c.queued} queued, ${c.succeeded} done, ${c.failed} failed; ${pool.usableCount()} usable sessions${this.note ? `; ${this.note}` : ''}`,
+          });
+        }
+        const usec = notifier?.watchdogUsec;
+        if (usec && now - lastPing >= usec / 2000) {
+          lastPing = now;
+          notifier!.send({ WATCHDOG: 1 });
+        }
+      } catch (err) {
+        // No watchdog ping this round: if the store stays broken, systemd restarts us.
+        logger.error({ err: errorMessage(err) }, 'supervisor tick failed');
+      }
+    }, 1000);
+    timer.unref();
+    return timer;
+  }
+
+  /** Why claiming should wait right now, or undefined. */
+  private holdReason(): string | undefined {
+    const { store, pool } = this.o;
+    const pause = store.control.state();
+    if (pause.paused) return `paused by the operator${pause.reason ? `: ${pause.reason}` : ''}`;
+    if (this.storageHold && this.storageHold.until > this.clock.now()) {
+      return `claiming paused: the library's disk refused a write (${this.storageHold.why}); free space or fix the disk, claiming retries at ${new Date(this.storageHold.until).toISOString()}`;
+    }
+    const edge = pool.edge.blockedUntil();
+    if (edge) return `the edge refused this machine: waiting until ${new Date(edge).toISOString()}`;
+    const noSession = pool.noUsableReason();
+    if (noSession) return `claiming paused: ${noSession}`;
+    return undefined;
+  }
+
+  private setNote(note: string | undefined): void {
+    if (note !== this.note && note) this.o.logger.warn(note);
+    if (note !== this.note && !note && this.note) this.o.logger.info('claiming resumed');
+    this.note = note;
+  }
+
+  private async workerLoop(index: number): Promise<void> {
+    const { store, pool, logger } = this.o;
+    const signal = this.stopClaiming.signal;
+    while (!signal.aborted) {
+      const hold = this.holdReason();
+      if (hold) {
+        this.setNote(hold);
+        if (this.o.untilEmpty && (this.storageHold?.until ?? 0) > this.clock.now()) {
+          this.summary.fatal = hold;
+          this.stop('the library disk refused a write');
+          break;
+        }
+        if (this.o.untilEmpty && pool.usableCount() === 0 && pool.nextUsableAt() === undefined) {
+          this.summary.fatal = hold;
+          this.stop('no usable session is left');
+          break;
+        }
+        await this.clock.sleep(this.o.pollMs, signal);
+        continue;
+      }
+      if (index === 0) this.setNote(undefined);
+      const [job] = store.jobs.claim({ owner: this.owner, limit: 1, leaseMs: this.o.leaseMs });
+      if (!job) {
+        if (this.o.untilEmpty && this.running === 0) {
+          const c = store.jobs.counts();
+          if (c.queued === 0 && c.running === 0) break;
+        }
+        const next = store.jobs.nextRunAt();
+        const wait = next === undefined ? this.o.pollMs : Math.min(this.o.pollMs, Math.max(10, next - this.clock.now()));
+        await this.clock.sleep(wait, signal);
+        continue;
+      }
+      this.running++;
+      try {
+        await this.runJob(job);
+      } catch (err) {
+        logger.error({ job: job.id, err: errorMessage(err) }, 'recording a job outcome failed');
+      } finally {
+        this.running--;
+      }
+    }
+    if (this.o.untilEmpty && !this.stopping) this.stopClaiming.abort(new Stop('shutdown'));
+  }
+
+  private sessionReleases(jobId: number): number {
+    let n = 0;
+    for (const a of this.o.store.jobs.attempts(jobId).reverse()) {
+      if (a.outcome === 'released' && a.message?.startsWith('session problem')) n++;
+      else if (a.outcome !== 'snoozed') break;
+    }
+    return n;
+  }
+
+  private async runJob(job: ClaimedJob): Promise<void> {
+    const { store, pool, logger } = this.o;
+    const started = this.clock.now();
+    const jobLog = logger.child({ job: job.id, kind: job.kind, ...(job.kind === 'book' ? { book: job.payload.bookId } : { skill: job.payload.skill }) });
+    const ctrl = new AbortController();
+    const onHardStop = () => ctrl.abort(new Stop('shutdown'));
+    this.abortRunning.signal.addEventListener('abort', onHardStop, { once: true });
+    let progress: unknown;
+    let sessionName: string | undefined;
+    const beat = setInterval(() => {
+      try {
+        const r = store.jobs.heartbeat(job.id, job.leaseToken, this.o.leaseMs, progress, sessionName);
+        if (!r.ok) ctrl.abort(new Stop('lease lost'));
+        else if (r.cancelRequested) ctrl.abort(new Stop('cancel'));
+      } catch (err) {
+        jobLog.error({ err: errorMessage(err) }, 'heartbeat failed');
+      }
+    }, this.o.heartbeatMs);
+    const handler = job.kind === 'book' ? this.o.handlers.book : this.o.handlers.discover;
+    jobLog.info({ attempt: job.attempt }, 'job started');
+    try {
+      const result = await pool.withSession(async (session) => {
+        sessionName = session.name;
+        jobLog.debug({ session: session.name }, 'session checked out');
+        return handler(job, {
+          session,
+          signal: ctrl.signal,
+          progress: (p) => (progress = p),
+          checkpoint: (c) => {
+            if (!store.jobs.checkpoint(job.id, job.leaseToken, c)) ctrl.abort(new Stop('lease lost'));
+          },
+          logger: jobLog.child({ session: session.name }),
+        });
+      }, { signal: ctrl.signal });
+      if (store.jobs.complete(job.id, job.leaseToken, { session: sessionName, message: result.message })) {
+        this.summary.succeeded++;
+        if (result.bookDone && sessionName) store.sessions.recordUse(sessionName, { ok: true, bookDone: true });
+        jobLog.info({ session: sessionName, durationMs: this.clock.now() - started, bytes: result.bytes }, `job done: ${result.message}`);
+      } else {
+        jobLog.warn('job finished after its lease was lost; another worker owns it now');
+      }
+    } catch (err) {
+      const stop = ctrl.signal.aborted ? (ctrl.signal.reason as Stop) : undefined;
+      if (stop?.why === 'cancel') {
+        store.jobs.acknowledgeCancel(job.id, job.leaseToken);
+        jobLog.info('job cancelled');
+      } else if (stop?.why === 'lease lost') {
+        jobLog.warn('job lease lost: another worker may own it now');
+      } else if (stop?.why === 'shutdown') {
+        store.jobs.release(job.id, job.leaseToken, 'the daemon stopped before the job finished', sessionName);
+        jobLog.info('job returned to the queue: daemon stopping');
+      } else if (storageError(err)) {
+        const why = storageError(err)!;
+        this.storageHold = { until: this.clock.now() + STORAGE_HOLD_MS, why };
+        store.jobs.release(job.id, job.leaseToken, `the library's disk refused a write (${why})`, sessionName);
+        jobLog.error({ err: why }, "the library's disk refused a write: the job goes back to the queue and claiming pauses");
+      } else {
+        const edgeUntil = pool.edge.blockedUntil();
+        const outcome = decideOutcome(err, this.clock.now(), this.sessionReleases(job.id), edgeUntil);
+        const fields = { session: sessionName, durationMs: this.clock.now() - started, err: errorMessage(err) };
+        switch (outcome.type) {
+          case 'release':
+            store.jobs.release(job.id, job.leaseToken, outcome.reason, sessionName);
+            jobLog.warn(fields, 'job returned to the queue (not its fault)');
+            break;
+          case 'snooze':
+            store.jobs.snooze(job.id, job.leaseToken, outcome.until, outcome.reason, sessionName);
+            jobLog.warn({ ...fields, until: new Date(outcome.until).toISOString() }, 'job snoozed');
+            break;
+          case 'retry':
+            store.jobs.retry(job.id, job.leaseToken, { kind: outcome.kind, message: outcome.message, session: sessionName });
+            jobLog.warn(fields, 'job failed; it will be retried');
+            if (store.jobs.get(job.id)?.state === 'failed') this.summary.failed++;
+            break;
+          case 'fail':
+            store.jobs.fail(job.id, job.leaseToken, { kind: outcome.kind, message: outcome.message, session: sessionName });
+            this.summary.failed++;
+            jobLog.error(fields, 'job failed for good');
+            break;
+        }
+      }
+    } finally {
+      clearInterval(beat);
+      this.abortRunning.signal.removeEventListener('abort', onHardStop);
+    }
+  }
+}

@@ -1,0 +1,28 @@
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { Store } from '../db/store.js';
+import type { OreillyClient } from '../oreilly/client.js';
+import type { JobHandler } from './daemon.js';
+import { describeDiscovery, discoverSkill, discoveredItems, isArchivedIn } from './discover.js';
+import { withRetries } from './retry.js';
+
+/** The daemon's handler for `discover` jobs: walk the listing, enqueue what is new. */
+export function discoverHandler(deps: { store: Store; client: OreillyClient; clock: Clock; config: Config; retryBaseMs: number }): JobHandler {
+  return async (job, ctx) => {
+    if (job.kind !== 'discover') throw new Error(`discover handler got a ${job.kind} job`);
+    const payload = job.payload;
+    const d = await discoverSkill({
+      listPage: (page) =>
+        withRetries(() => deps.client.topicPage(ctx.session, payload.skill, page, ctx.signal), { clock: deps.clock, baseMs: deps.retryBaseMs, signal: ctx.signal }),
+      payload,
+      languages: deps.config.languages,
+      isArchived: isArchivedIn(deps.store),
+      onPage: (page, kept) => ctx.progress({ phase: 'listing', done: page + 1, found: kept }),
+    });
+    const results = deps.store.jobs.enqueue(discoveredItems(d, payload));
+    const added = results.filter((r) => r.status === 'added' || r.status === 'requeued').length;
+    const message = describeDiscovery(d, added);
+    ctx.logger.info({ skill: payload.skill, listed: d.listed, added, hidden: d.hidden }, message);
+    return { message };
+  };
+}

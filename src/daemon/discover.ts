@@ -1,0 +1,93 @@
+import { PRIORITY, type BookFormat, type DiscoverPayload, type EnqueueItem } from '../db/jobs.js';
+import type { Store } from '../db/store.js';
+import { BookdError } from '../errors.js';
+import { isBookId } from '../ids.js';
+import type { SearchHit, TopicPage } from '../oreilly/types.js';
+
+export interface Discovery {
+  skill: string;
+  /** Books to enqueue, in listing order, deduplicated by archive id. */
+  books: SearchHit[];
+  listed: number;
+  notBooks: number;
+  otherLanguage: number;
+  excluded: number;
+  alreadyArchived: number;
+  /** Books the listing reports but refused to show (the page cap). */
+  hidden: number;
+}
+
+const fold = (s: string) => s.trim().toLowerCase();
+
+/**
+ * Walks one skill's topic listing (OREILLY_API.md §2) and keeps real books in the wanted
+ * languages that are not archived yet. The listing's page cap ends the walk cleanly.
+ */
+export async function discoverSkill(opts: {
+  /** One page of the skill's listing (OreillyClient.topicPage with the session bound). */
+  listPage: (page: number) => Promise<TopicPage>;
+  payload: DiscoverPayload;
+  languages: string[];
+  isArchived: (id: string, format: BookFormat) => boolean;
+  onPage?: (page: number, kept: number) => void;
+}): Promise<Discovery> {
+  const { payload } = opts;
+  const excluded = new Set((payload.excludeSkills ?? []).map(fold));
+  const langs = opts.languages.map(fold);
+  const d: Discovery = { skill: payload.skill, books: [], listed: 0, notBooks: 0, otherLanguage: 0, excluded: 0, alreadyArchived: 0, hidden: 0 };
+  const seen = new Set<string>();
+  let total = 0;
+  for (let page = 0; ; page++) {
+    const result = await opts.listPage(page);
+    total = Math.max(total, result.total);
+    for (const hit of result.results) {
+      d.listed++;
+      if (!isBookId(hit.archiveId) || seen.has(hit.archiveId)) continue;
+      seen.add(hit.archiveId);
+      if (hit.format && fold(hit.format) !== 'book') d.notBooks++;
+      else if (hit.language && langs.length > 0 && !langs.some((l) => fold(hit.language).startsWith(l))) d.otherLanguage++;
+      else if (hit.topics.some((t) => excluded.has(fold(t)))) d.excluded++;
+      else if (opts.isArchived(hit.archiveId, payload.format)) d.alreadyArchived++;
+      else if (payload.maxBooks === undefined || d.books.length < payload.maxBooks) d.books.push(hit);
+    }
+    opts.onPage?.(page, d.books.length);
+    if (result.capped) {
+      d.hidden = Math.max(0, total - d.listed);
+      break;
+    }
+    if (!result.more || (payload.maxBooks !== undefined && d.books.length >= payload.maxBooks)) break;
+  }
+  if (d.listed === 0) {
+    throw new BookdError(
+      'permanent',
+      `the listing has no books for skill "${payload.skill}": check the spelling against O'Reilly's topic names (for example "Python" or "Machine Learning")`,
+    );
+  }
+  return d;
+}
+
+export function isArchivedIn(store: Store): (id: string, format: BookFormat) => boolean {
+  return (id, format) =>
+    format === 'both' ? store.books.has(id, 'epub') && store.books.has(id, 'kindle') : store.books.has(id, format);
+}
+
+/** The book jobs a discovery creates, tagged with its skill. */
+export function discoveredItems(d: Discovery, payload: DiscoverPayload): EnqueueItem[] {
+  return d.books.map((hit) => ({
+    kind: 'book',
+    priority: payload.priority ?? PRIORITY.discovered,
+    payload: { bookId: hit.archiveId, format: payload.format, skills: [payload.skill], title: hit.title },
+  }));
+}
+
+export function describeDiscovery(d: Discovery, added: number): string {
+  const parts = [`${d.skill}: ${d.listed} listed, ${added} new book${added === 1 ? '' : 's'} queued`];
+  const skipped = d.books.length - added;
+  if (skipped > 0) parts.push(`${skipped} already queued`);
+  if (d.alreadyArchived) parts.push(`${d.alreadyArchived} already archived`);
+  if (d.notBooks) parts.push(`${d.notBooks} not books`);
+  if (d.otherLanguage) parts.push(`${d.otherLanguage} in other languages`);
+  if (d.excluded) parts.push(`${d.excluded} in excluded skills`);
+  if (d.hidden) parts.push(`the listing could not show ${d.hidden} more (it stops after page 10)`);
+  return parts.join(', ');
+}

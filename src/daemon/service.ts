@@ -1,0 +1,134 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { systemClock, type Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import { JarWriter } from '../db/jar-writer.js';
+import { openStore, type Store } from '../db/store.js';
+import { ConfigError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { OreillyClient } from '../oreilly/client.js';
+import { SessionPool } from '../pool/pool.js';
+import type { EdgeBackoff } from '../pool/edge-gate.js';
+import type { Timeouts } from '../pool/session.js';
+import { cleanStaging } from '../library/staging.js';
+import { archiveHandler } from './archive.js';
+import { Daemon, type RunSummary } from './daemon.js';
+import { discoverHandler } from './discover-job.js';
+import { startHttp } from './http.js';
+import { createMetrics } from './metrics.js';
+import type { Notifier } from './notify.js';
+
+/** Fails at start, not after an hour, when the library cannot take files. */
+export function ensureWritableLibrary(root: string): void {
+  const probe = join(root, '.staging', `.write-test-${process.pid}`);
+  try {
+    mkdirSync(join(root, '.staging'), { recursive: true });
+    const fd = openSync(probe, 'w', 0o600);
+    try {
+      writeSync(fd, 'bookd');
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    unlinkSync(probe);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new ConfigError(`the library ${root} is not writable (${code}); fix its permissions or point --library / BOOKD_LIBRARY elsewhere`);
+  }
+}
+
+export interface ServiceOptions {
+  config: Config;
+  logger: Logger;
+  clock?: Clock;
+  notifier?: Notifier;
+  workers?: number;
+  untilEmpty?: boolean;
+  /** Tuning for tests and benchmarks; production uses the defaults. */
+  leaseMs?: number;
+  heartbeatMs?: number;
+  pollMs?: number;
+  timeouts?: Timeouts;
+  edgeBackoff?: EdgeBackoff;
+  acquireTimeoutMs?: number;
+  retryBaseMs?: number;
+  /** Called with the running daemon, so signal handlers and the demo's live view can reach it. */
+  onStart?: (running: RunningService) => void;
+}
+
+export interface RunningService {
+  daemon: Daemon;
+  pool: SessionPool;
+  store: Store;
+  httpUrl: string | undefined;
+}
+
+/** Everything `bookd run` and `bookd daemon` do between parsing flags and exiting. */
+export async function runService(opts: ServiceOptions): Promise<RunSummary> {
+  const { config, logger } = opts;
+  const clock = opts.clock ?? systemClock;
+  ensureWritableLibrary(config.library);
+  const store = openStore(config.dbPath, clock);
+  let pool: SessionPool | undefined;
+  let http: Awaited<ReturnType<typeof startHttp>> | undefined;
+  const jars = new JarWriter(config.dbPath);
+  try {
+    const wanted = [...store.jobs.list({ kind: 'book', state: 'queued', limit: 10_000_000 }), ...store.jobs.running()];
+    const removed = await cleanStaging(config.library, wanted.flatMap((j) => (j.kind === 'book' ? [j.payload.bookId] : [])));
+    if (removed.length > 0) logger.info({ removed: removed.length }, 'cleaned staging debris left by an earlier run');
+    pool = new SessionPool({
+      saveJar: (name, jarJson, exp) => jars.save(name, jarJson, exp),
+      baseUrl: config.baseUrl,
+      store: store.sessions,
+      logger,
+      clock,
+      intervalMs: config.sessionIntervalMs,
+      timeouts: opts.timeouts,
+      edgeBackoff: opts.edgeBackoff,
+      acquireTimeoutMs: opts.acquireTimeoutMs,
+      credentialsDir: config.credentialsDir,
+    });
+    const metrics = createMetrics({ store, pool, clock });
+    const client = new OreillyClient(clock, metrics.request);
+    const deps = { store, client, clock, config, retryBaseMs: opts.retryBaseMs ?? 1000 };
+    const daemon = new Daemon({
+      store,
+      pool,
+      logger,
+      clock,
+      notifier: opts.notifier,
+      workers: opts.workers ?? config.workers,
+      untilEmpty: opts.untilEmpty,
+      graceMs: config.graceMs,
+      leaseMs: opts.leaseMs,
+      heartbeatMs: opts.heartbeatMs,
+      pollMs: opts.pollMs,
+      handlers: {
+        book: archiveHandler({ ...deps, onArchived: metrics.archived }),
+        discover: discoverHandler(deps),
+      },
+    });
+    if (config.http) {
+      let lastTick = clock.now();
+      const tick = setInterval(() => (lastTick = clock.now()), 1000);
+      tick.unref();
+      http = await startHttp(config.http, metrics, {
+        healthy: () => clock.now() - lastTick < 10_000,
+        ready: () => {
+          if (daemon.stopping) return { ok: false, why: 'stopping' };
+          const why = pool!.noUsableReason();
+          return why ? { ok: false, why } : { ok: true };
+        },
+      });
+      logger.info({ url: http.url }, 'serving /metrics, /healthz and /readyz');
+    }
+    opts.onStart?.({ daemon, pool, store, httpUrl: http?.url });
+    return await daemon.run();
+  } finally {
+    await http?.close();
+    await pool?.close();
+    await jars.close();
+    opts.notifier?.close();
+    store.close();
+  }
+}

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runCli, startCli, tempDir, waitFor } from '../helpers/cli.js';
+import { addSessions, bookdEnv } from '../helpers/library.js';
+import { startSimProcess } from '../helpers/sim.js';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+test('--http serves Prometheus metrics, liveness and readiness that follow the daemon', async () => {
+  const { dir, cleanup } = tempDir();
+  const sim = await startSimProcess(['--seed', '12', '--books', '6']);
+  try {
+    const env = bookdEnv(join(dir, 'data'), sim.url, { BOOKD_LOG_LEVEL: 'info' });
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const daemon = await startCli(['run', '--http', `127.0.0.1:${port}`], { env });
+    try {
+      await waitFor(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.status === 200, '/healthz', 10_000);
+      const notReady = await fetch(`${url}/readyz`);
+      assert.equal(notReady.status, 503, 'no session yet: not ready');
+      assert.match(await notReady.text(), /no sessions are configured/);
+
+      await addSessions(sim, 1, dir, env);
+      const book = (await sim.catalogue()).books.find((b) => b.flags.length === 0 && b.format === 'book')!;
+      await runCli(['enqueue', '--book', book.id], { env });
+      daemon.child.kill('SIGHUP');
+      await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, 'ready once a session exists', 15_000, 100);
+      await waitFor(async () => /bookd_jobs\{state="succeeded"\} 1/.test(await (await fetch(`${url}/metrics`)).text()), 'the book archived', 30_000, 100);
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      assert.match(metrics, /bookd_books_archived_total 1/);
+      assert.match(metrics, /bookd_bytes_archived_total [1-9]\d+/);
+      assert.match(metrics, /bookd_requests_total\{outcome="ok"\} [1-9]\d*/);
+      assert.match(metrics, /bookd_sessions\{state="ok"\} 1/);
+      assert.match(metrics, /bookd_queue_lag_seconds 0/);
+      assert.equal((await fetch(`${url}/nope`)).status, 404);
+    } finally {
+      assert.equal((await daemon.stop('SIGTERM')).code, 0);
+    }
+  } finally {
+    await sim.stop();
+    cleanup();
+  }
+});
+
+test('--http with a bad address is a usage or configuration error before anything starts', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const r = await runCli(['run', '--http', 'nonsense'], { env: { BOOKD_DATA_DIR: join(dir, 'data') } });
+    assert.equal(r.code, 78);
+    assert.match(r.stderr, /"nonsense" is not HOST:PORT/);
+  } finally {
+    cleanup();
+  }
+});
