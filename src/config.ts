@@ -27,6 +27,11 @@ export interface Config {
   languages: string[];
   /** How long a draining daemon lets running jobs finish. */
   graceMs: number;
+  /**
+   * The backoff unit: a failed request is retried after 1×, 2× this; a failed book waits 30×,
+   * 60×, … (full jitter, at most 6 h) before its next attempt.
+   */
+  retryBaseMs: number;
   /** `host:port` for /metrics and health, or undefined for none. */
   http: string | undefined;
   /**
@@ -56,6 +61,7 @@ const FILE_KEYS: Record<string, Kind> = {
   http: 'string',
   credentialsDir: 'string',
   buildMode: 'string',
+  retryBaseMs: 'int',
 };
 
 const ENV_KEYS: Record<string, string> = {
@@ -69,6 +75,7 @@ const ENV_KEYS: Record<string, string> = {
   BOOKD_GRACE_SECONDS: 'graceSeconds',
   BOOKD_HTTP: 'http',
   BOOKD_BUILD_MODE: 'buildMode',
+  BOOKD_RETRY_BASE_MS: 'retryBaseMs',
 };
 
 export const DEFAULT_BASE_URL = 'https://learning.oreilly.com';
@@ -207,6 +214,7 @@ export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
     workers,
     languages: (merged.languages as string[] | undefined) ?? ['en'],
     graceMs: ((merged.graceSeconds as number | undefined) ?? 60) * 1000,
+    retryBaseMs: (merged.retryBaseMs as number | undefined) ?? 1000,
     http: merged.http as string | undefined,
     buildMode: buildMode as BuildModeSetting,
     credentialsDir: (merged.credentialsDir as string | undefined) ?? env.CREDENTIALS_DIRECTORY,

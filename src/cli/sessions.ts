@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import type { Command } from '@commander-js/extra-typings';
 import { CookieJar } from 'tough-cookie';
 import { isSessionName, type SessionRecord } from '../db/sessions.js';
@@ -9,6 +8,7 @@ import { parseCookieExport, MAX_COOKIE_FILE_BYTES } from '../pool/cookie-import.
 import { readPasswordFile } from '../pool/credentials.js';
 import { jarFromImport, restoreJar, serializeJar, tokenExpiry } from '../pool/jar.js';
 import { standaloneSession } from '../pool/standalone.js';
+import { goneOwners, newOwner } from '../daemon/owners.js';
 import { login } from '../oreilly/login.js';
 import { duration, printJson, relative, table, withStore } from './store.js';
 
@@ -21,19 +21,15 @@ function readInput(source: string, what: string): Buffer {
   }
 }
 
-/** A daemon seen within the last minute that still runs: it owns the live cookie jars. */
-function liveDaemon(store: Store): { pid: number; host: string } | undefined {
-  const now = Date.now();
-  return store.control.daemons().find((d) => {
-    if (now - d.seenAt > 60_000) return false;
-    if (d.host !== hostname()) return true;
-    try {
-      process.kill(d.pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+/**
+ * Takes a session for this command, so no daemon uses its jar meanwhile (a daemon holds the
+ * sessions it works with). Returns a release function, or undefined when a live daemon holds it.
+ */
+function holdForCommand(store: Store, name: string): (() => void) | undefined {
+  const owner = newOwner();
+  const others = store.sessions.list().flatMap((s) => (s.holder ? [s.holder] : []));
+  if (!store.sessions.hold(name, owner, Date.now() + 120_000, goneOwners(others, owner))) return undefined;
+  return () => store.sessions.release(name, owner);
 }
 
 function expiresIn(exp: number | undefined, now: number): string {
@@ -52,6 +48,56 @@ async function probeAndReport(name: string, baseUrl: string, jarJson: string, sa
   } finally {
     await close();
   }
+}
+
+interface Obtained {
+  jarJson: string;
+  detail: string;
+  loginEmail?: string;
+  passwordFile?: string;
+}
+
+/** A cookie export read, scoped to the service, and (unless told not to) checked against /profile/. */
+async function importCookies(name: string, source: string, check: boolean, baseUrl: string): Promise<Obtained> {
+  const { format, cookies } = parseCookieExport(readInput(source, 'the cookie file').subarray(0, MAX_COOKIE_FILE_BYTES + 1));
+  const { jar, kept, skipped } = jarFromImport(cookies, baseUrl);
+  let jarJson = serializeJar(jar);
+  let detail = `${kept} cookies from a ${format} export${skipped.length ? `, ${skipped.length} for other sites left out` : ''}`;
+  if (check) {
+    const userType = await probeAndReport(name, baseUrl, jarJson, (j) => {
+      jarJson = j;
+    }).catch((err: unknown) => {
+      if (err instanceof BookdError && err.kind === 'auth') {
+        throw new BookdError('auth', `these cookies are not logged in (${err.message}); log in again in the browser, export fresh cookies and retry (or --no-check to save them anyway)`);
+      }
+      throw err;
+    });
+    detail += `, checked: logged in (${userType})`;
+  }
+  return { jarJson, detail };
+}
+
+/** A password login; the password is used and forgotten, only the file's path may be kept. */
+async function logIn(name: string, email: string, passwordFile: string, relogin: boolean, baseUrl: string): Promise<Obtained> {
+  const password = passwordFile === '-' ? readInput('-', 'the password').toString('utf8').replace(/\r?\n$/, '') : readPasswordFile(passwordFile);
+  if (!password) throw new BookdError('bad_input', `no password in ${passwordFile === '-' ? 'standard input' : passwordFile}: put it in that file on its own line`);
+  const jar = new CookieJar();
+  let jarJson = serializeJar(jar);
+  const { session, close } = standaloneSession({
+    name,
+    baseUrl,
+    jar,
+    persistJar: (j) => {
+      jarJson = j;
+    },
+  });
+  try {
+    await login(session, email, password, Date.now);
+  } finally {
+    await close();
+  }
+  const kept = relogin && passwordFile !== '-' ? passwordFile : undefined;
+  return { jarJson, loginEmail: email, passwordFile: kept, detail: `logged in as ${email}${kept ? `; it logs in again with ${kept} when it expires` : ''}` };
 }
 
 export function registerSessions(program: Command): void {
@@ -78,61 +124,28 @@ export function registerSessions(program: Command): void {
         if (existing && !opts.replace) {
           throw new BookdError('bad_input', `a session named "${name}" already exists: use --replace to give it new cookies, or pick another name`);
         }
-        if (existing && (existing.state === 'ok' || existing.state === 'cooling') && liveDaemon(store)) {
-          throw new BookdError('bad_input', `session ${name} is in use by a running daemon; disable it first (bookd sessions disable ${name}), then replace it`);
+        const release = existing ? holdForCommand(store, name) : undefined;
+        if (existing && !release) {
+          throw new BookdError('bad_input', `session ${name} is in use by a running daemon (${existing.holder}); disable it first (bookd sessions disable ${name}), then replace it`);
         }
-        let jarJson: string;
-        let detail: string;
-        let loginEmail: string | undefined;
-        let passwordFile: string | undefined;
-        if (opts.cookies) {
-          const { format, cookies } = parseCookieExport(readInput(opts.cookies, 'the cookie file').subarray(0, MAX_COOKIE_FILE_BYTES + 1));
-          const { jar, kept, skipped } = jarFromImport(cookies, config.baseUrl);
-          jarJson = serializeJar(jar);
-          detail = `${kept} cookies from a ${format} export${skipped.length ? `, ${skipped.length} for other sites left out` : ''}`;
-          if (opts.check) {
-            const userType = await probeAndReport(name, config.baseUrl, jarJson, (j) => {
-              jarJson = j;
-            }).catch((err: unknown) => {
-              if (err instanceof BookdError && err.kind === 'auth') {
-                throw new BookdError('auth', `these cookies are not logged in (${err.message}); log in again in the browser, export fresh cookies and retry (or --no-check to save them anyway)`);
-              }
-              throw err;
-            });
-            detail += `, checked: logged in (${userType})`;
-          }
-        } else {
-          const password = opts.passwordFile === '-' ? readInput('-', 'the password').toString('utf8').replace(/\r?\n$/, '') : readPasswordFile(opts.passwordFile!);
-          if (!password) throw new BookdError('bad_input', `no password in ${opts.passwordFile === '-' ? 'standard input' : opts.passwordFile}: put it in that file on its own line`);
-          const jar = new CookieJar();
-          jarJson = serializeJar(jar);
-          const { session, close } = standaloneSession({ name, baseUrl: config.baseUrl, jar, persistJar: (j) => {
-              jarJson = j;
-            },
+        try {
+          const got = opts.cookies
+            ? await importCookies(name, opts.cookies, opts.check, config.baseUrl)
+            : await logIn(name, opts.email!, opts.passwordFile!, opts.relogin, config.baseUrl);
+          const exp = tokenExpiry(restoreJar(got.jarJson), config.baseUrl);
+          store.transaction(() => {
+            if (existing && !opts.email) {
+              store.sessions.saveJar(name, got.jarJson, exp);
+              store.sessions.setState(name, 'ok', { lastError: '' });
+              return;
+            }
+            if (existing) store.sessions.remove(name);
+            store.sessions.add({ name, jarJson: got.jarJson, tokenExpiresAt: exp, loginEmail: got.loginEmail, passwordFile: got.passwordFile });
           });
-          try {
-            await login(session, opts.email!, password, Date.now);
-          } finally {
-            await close();
-          }
-          loginEmail = opts.email;
-          passwordFile = opts.relogin && opts.passwordFile !== '-' ? opts.passwordFile : undefined;
-          detail = `logged in as ${opts.email}${passwordFile ? `; it logs in again with ${passwordFile} when it expires` : ''}`;
+          process.stdout.write(`session ${name} ${existing ? 'replaced' : 'added'}: ${got.detail}; token expires in ${expiresIn(exp, Date.now())}\n`);
+        } finally {
+          release?.();
         }
-        const exp = tokenExpiry(restoreJar(jarJson), config.baseUrl);
-        if (existing) {
-          if (opts.email) {
-            store.sessions.remove(name);
-            store.sessions.add({ name, jarJson, tokenExpiresAt: exp, loginEmail, passwordFile });
-          } else {
-            store.sessions.saveJar(name, jarJson, exp);
-            store.sessions.setState(name, 'ok', { lastError: '' });
-          }
-        } else {
-          store.sessions.add({ name, jarJson, tokenExpiresAt: exp, loginEmail, passwordFile });
-        }
-        const now = Date.now();
-        process.stdout.write(`session ${name} ${existing ? 'replaced' : 'added'}: ${detail}; token expires in ${expiresIn(exp, now)}\n`);
       });
     });
 
@@ -187,16 +200,18 @@ export function registerSessions(program: Command): void {
     .argument('[name]', 'only this session')
     .action(async (name, _opts, cmd) => {
       await withStore(cmd, async (store, config) => {
-        const daemon = liveDaemon(store);
-        if (daemon) {
-          throw new BookdError('bad_input', `a daemon is running (pid ${daemon.pid} on ${daemon.host}) and checks its sessions itself; probing them from here would race it for their tokens: see bookd sessions list`);
-        }
         const targets: SessionRecord[] = name ? [store.sessions.get(name)].filter((s): s is SessionRecord => !!s) : store.sessions.list();
         if (name && targets.length === 0) throw new BookdError('bad_input', `no session named "${name}" (see bookd sessions list)`);
         let bad = 0;
         for (const s of targets) {
           if (s.state === 'disabled') {
             process.stdout.write(`${s.name}: disabled, not checked\n`);
+            continue;
+          }
+          const release = holdForCommand(store, s.name);
+          if (!release) {
+            // Probing it from here would race the daemon for its rotating token.
+            process.stdout.write(`${s.name}: in use by a running daemon (${s.holder}), which checks it itself; not checked\n`);
             continue;
           }
           try {
@@ -213,6 +228,8 @@ export function registerSessions(program: Command): void {
             } else {
               process.stdout.write(`${s.name}: not checked: ${message}\n`);
             }
+          } finally {
+            release();
           }
         }
         if (bad > 0) process.exitCode = 1;

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { mergeSkills, type BookPayload } from '../db/jobs.js';
-import type { BuildMode } from '../db/books.js';
+import type { BookRecord, BuildMode } from '../db/books.js';
 import type { Store } from '../db/store.js';
 import { buildFromChapters, type AssetInput, type ChapterInput, type TocEntry } from '../epub/from-chapters.js';
 import { buildFromPackage } from '../epub/from-package.js';
@@ -238,6 +238,7 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
     const current = store.jobs.get(job.id);
     const jobSkills = current?.kind === 'book' ? mergeSkills(payload.skills, current.payload.skills) : payload.skills;
     const written: string[] = [];
+    const records: BookRecord[] = [];
     let total = 0;
     for (const format of formats) {
       ctx.progress({ phase: 'writing', format });
@@ -247,7 +248,7 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
       const previous = store.books.get(id, format);
       const skills = mergeSkills(jobSkills, previous?.skills ?? []);
       const placed = await placeBook({ libraryRoot: config.library, staged: tmp, meta, format, skills, ...(previous ? { previous } : {}) });
-      store.books.record({
+      records.push({
         id,
         format,
         title: meta.title,
@@ -264,11 +265,13 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
       if (!placed.skipped) deps.onArchived?.(placed.bytes);
       written.push(`${placed.path}${placed.skipped ? ' (unchanged)' : ''}${build.gaps.length ? ` with ${build.gaps.length} gap${build.gaps.length === 1 ? '' : 's'}` : ''}`);
     }
-    await rm(dir, { recursive: true, force: true });
     return {
       message: `${source.mode === 'package' ? 'publisher package' : 'rebuilt from chapters'}, ${fetch.fetched} files fetched${fetch.reused ? `, ${fetch.reused} reused` : ''}: ${written.join('; ')}`,
       bytes: total,
       bookDone: true,
+      // The catalogue row commits with the job's completion: a kill between the two cannot happen.
+      commit: () => records.forEach((r) => store.books.record(r)),
+      after: () => rm(dir, { recursive: true, force: true }),
     };
   };
 }

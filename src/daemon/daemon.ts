@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { systemClock, type Clock } from '../clock.js';
 import type { ClaimedJob } from '../db/jobs.js';
 import type { Store } from '../db/store.js';
@@ -9,6 +7,7 @@ import type { SessionPool } from '../pool/pool.js';
 import type { Session } from '../pool/session.js';
 import type { Notifier } from './notify.js';
 import { decideOutcome } from './outcome.js';
+import { newOwner } from './owners.js';
 
 export interface JobContext {
   session: Session;
@@ -24,6 +23,10 @@ export interface JobResult {
   message: string;
   bytes?: number;
   bookDone?: boolean;
+  /** Writes that must commit together with the job's completion (the catalogue row). */
+  commit?: () => void;
+  /** Clean-up once the completion is committed (the book's staging folder). */
+  after?: () => Promise<void>;
 }
 
 export type JobHandler = (job: ClaimedJob, ctx: JobContext) => Promise<JobResult>;
@@ -49,6 +52,8 @@ export interface DaemonOptions {
   owner?: string;
   /** Called once everything is started (the moment READY=1 goes out). */
   onReady?: () => void;
+  /** Lease owners known to be gone (dead processes on this host): their jobs are reaped at once. */
+  goneOwners?: () => string[];
 }
 
 /** Failures of the disk under the library: no book is at fault, and retrying at once cannot help. */
@@ -96,7 +101,7 @@ export class Daemon {
   constructor(opts: DaemonOptions) {
     this.o = { leaseMs: 120_000, heartbeatMs: 5_000, reapMs: 30_000, pollMs: 1_000, ...opts };
     this.clock = opts.clock ?? systemClock;
-    this.owner = opts.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.owner = opts.owner ?? newOwner();
   }
 
   get stopping(): boolean {
@@ -106,8 +111,8 @@ export class Daemon {
   /** Runs until stopped (or, with untilEmpty, until the queue is empty). */
   async run(): Promise<RunSummary> {
     const { store, logger } = this.o;
-    const reaped = store.jobs.reap();
-    if (reaped > 0) logger.info({ reaped }, 'returned jobs with expired leases to the queue');
+    const reaped = store.jobs.reap(this.o.goneOwners?.() ?? []);
+    if (reaped > 0) logger.info({ reaped }, 'returned jobs of stopped workers to the queue');
     store.control.daemonBeat(this.owner, 'starting');
 
     const count = this.o.workers ?? Math.max(1, this.o.pool.usableCount());
@@ -163,8 +168,10 @@ export class Daemon {
       try {
         if (now - lastReap >= this.o.reapMs) {
           lastReap = now;
-          const n = store.jobs.reap();
-          if (n > 0) logger.warn({ reaped: n }, 'returned jobs with expired leases to the queue');
+          const gone = this.o.goneOwners?.() ?? [];
+          const n = store.jobs.reap(gone);
+          if (n > 0) logger.warn({ reaped: n }, 'returned jobs of stopped workers to the queue');
+          for (const d of store.control.daemons()) if (gone.includes(d.owner)) store.control.daemonGone(d.owner);
         }
         if (now - lastUpkeep >= 60_000 && !upkeeping) {
           lastUpkeep = now;
@@ -225,6 +232,7 @@ export class Daemon {
     const { store, pool, logger } = this.o;
     const signal = this.stopClaiming.signal;
     while (!signal.aborted) {
+      if (this.o.untilEmpty && this.running === 0 && this.queueEmpty()) break;
       const hold = this.holdReason();
       if (hold) {
         this.setNote(hold);
@@ -233,7 +241,7 @@ export class Daemon {
           this.stop('the library disk refused a write');
           break;
         }
-        if (this.o.untilEmpty && pool.usableCount() === 0 && pool.nextUsableAt() === undefined) {
+        if (this.o.untilEmpty && pool.usableCount() === 0 && pool.nextUsableAt() === undefined && pool.heldElsewhere() === 0) {
           this.summary.fatal = hold;
           this.stop('no usable session is left');
           break;
@@ -244,10 +252,6 @@ export class Daemon {
       if (index === 0) this.setNote(undefined);
       const [job] = store.jobs.claim({ owner: this.owner, limit: 1, leaseMs: this.o.leaseMs });
       if (!job) {
-        if (this.o.untilEmpty && this.running === 0) {
-          const c = store.jobs.counts();
-          if (c.queued === 0 && c.running === 0) break;
-        }
         const next = store.jobs.nextRunAt();
         const wait = next === undefined ? this.o.pollMs : Math.min(this.o.pollMs, Math.max(10, next - this.clock.now()));
         await this.clock.sleep(wait, signal);
@@ -263,6 +267,11 @@ export class Daemon {
       }
     }
     if (this.o.untilEmpty && !this.stopping) this.stopClaiming.abort(new Stop('shutdown'));
+  }
+
+  private queueEmpty(): boolean {
+    const c = this.o.store.jobs.counts();
+    return c.queued === 0 && c.running === 0;
   }
 
   private sessionReleases(jobId: number): number {
@@ -308,7 +317,13 @@ export class Daemon {
           logger: jobLog.child({ session: session.name }),
         });
       }, { signal: ctrl.signal });
-      if (store.jobs.complete(job.id, job.leaseToken, { session: sessionName, message: result.message })) {
+      const completed = store.transaction(() => {
+        if (!store.jobs.complete(job.id, job.leaseToken, { session: sessionName, message: result.message })) return false;
+        result.commit?.();
+        return true;
+      });
+      if (completed) {
+        await result.after?.().catch((err: unknown) => jobLog.warn({ err: errorMessage(err) }, 'clean-up after the job failed'));
         this.summary.succeeded++;
         if (result.bookDone && sessionName) store.sessions.recordUse(sessionName, { ok: true, bookDone: true });
         jobLog.info({ session: sessionName, durationMs: this.clock.now() - started, bytes: result.bytes }, `job done: ${result.message}`);

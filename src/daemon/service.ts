@@ -12,6 +12,7 @@ import type { EdgeBackoff } from '../pool/edge-gate.js';
 import type { Timeouts } from '../pool/session.js';
 import { cleanStaging } from '../library/staging.js';
 import { archiveHandler } from './archive.js';
+import { goneOwners, newOwner } from './owners.js';
 import { Daemon, type RunSummary } from './daemon.js';
 import { discoverHandler } from './discover-job.js';
 import { startHttp } from './http.js';
@@ -68,7 +69,13 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
   const { config, logger } = opts;
   const clock = opts.clock ?? systemClock;
   ensureWritableLibrary(config.library);
-  const store = openStore(config.dbPath, clock);
+  const store = openStore(config.dbPath, clock, { backoffBaseMs: 30 * config.retryBaseMs });
+  const owner = newOwner();
+  const gone = () =>
+    goneOwners(
+      [...store.jobs.leaseOwners(), ...store.sessions.list().flatMap((s) => (s.holder ? [s.holder] : [])), ...store.control.daemons().map((d) => d.owner)],
+      owner,
+    );
   let pool: SessionPool | undefined;
   let http: Awaited<ReturnType<typeof startHttp>> | undefined;
   const jars = new JarWriter(config.dbPath);
@@ -77,6 +84,9 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
     const removed = await cleanStaging(config.library, wanted.flatMap((j) => (j.kind === 'book' ? [j.payload.bookId] : [])));
     if (removed.length > 0) logger.info({ removed: removed.length }, 'cleaned staging debris left by an earlier run');
     pool = new SessionPool({
+      owner,
+      goneOwners: gone,
+      maxSessions: opts.workers ?? config.workers,
       saveJar: (name, jarJson, exp) => jars.save(name, jarJson, exp),
       baseUrl: config.baseUrl,
       store: store.sessions,
@@ -90,8 +100,10 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
     });
     const metrics = createMetrics({ store, pool, clock });
     const client = new OreillyClient(clock, metrics.request);
-    const deps = { store, client, clock, config, retryBaseMs: opts.retryBaseMs ?? 1000 };
+    const deps = { store, client, clock, config, retryBaseMs: opts.retryBaseMs ?? config.retryBaseMs };
     const daemon = new Daemon({
+      owner,
+      goneOwners: gone,
       store,
       pool,
       logger,

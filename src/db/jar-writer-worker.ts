@@ -1,13 +1,35 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openStore } from './store.js';
 
-/** The thread behind JarWriter: one connection, one prepared UPDATE per save, in order. */
+interface Save {
+  id: number;
+  name: string;
+  jarJson: string;
+  tokenExpiresAt: number | undefined;
+}
+
+/**
+ * The thread behind JarWriter. Saves that arrive while a commit is in progress are committed
+ * together in the next transaction (group commit): one fsync for all of them, and each session
+ * still has its own jar durable before it sends its next request.
+ */
 const store = openStore((workerData as { dbPath: string }).dbPath);
-parentPort!.on('message', (m: { id: number; name: string; jarJson: string; tokenExpiresAt: number | undefined }) => {
+let batch: Save[] = [];
+
+function flush(): void {
+  const saves = batch;
+  batch = [];
   try {
-    store.sessions.saveJar(m.name, m.jarJson, m.tokenExpiresAt);
-    parentPort!.postMessage({ id: m.id });
+    store.transaction(() => {
+      for (const m of saves) store.sessions.saveJar(m.name, m.jarJson, m.tokenExpiresAt);
+    });
+    for (const m of saves) parentPort!.postMessage({ id: m.id });
   } catch (err) {
-    parentPort!.postMessage({ id: m.id, error: (err as Error).message });
+    for (const m of saves) parentPort!.postMessage({ id: m.id, error: (err as Error).message });
   }
+}
+
+parentPort!.on('message', (m: Save) => {
+  if (batch.length === 0) setImmediate(flush);
+  batch.push(m);
 });

@@ -167,7 +167,10 @@ export interface JobStore {
   /** Failed or cancelled job `id` (or every failed job) back to queued with attempts reset; returns how many. */
   retryFailed(target: number | 'all'): number;
   /** Running jobs whose lease expired go back to queued (or failed, when their attempts are used up). */
-  reap(): number;
+  /** Returns to the queue the jobs whose lease expired, or whose owner is known to be gone. */
+  reap(deadOwners?: readonly string[]): number;
+  /** The owners of running jobs' leases (to find those whose process is gone). */
+  leaseOwners(): string[];
   get(id: number): Job | undefined;
   list(opts?: ListOptions): Job[];
   counts(): StateCounts;
@@ -365,7 +368,10 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
          session = NULL, started_at = NULL, finished_at = NULL, updated_at = @now
        WHERE state = 'failed'`,
     ),
-    expired: db.prepare<[number], JobRow>("SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < ? ORDER BY id"),
+    expired: db.prepare<Record<string, unknown>, JobRow>(
+      `SELECT * FROM jobs WHERE state = 'running'
+         AND (lease_expires_at < @now OR lease_owner IN (SELECT value FROM json_each(@dead))) ORDER BY id`,
+    ),
     leaseExpiries: db.prepare<[number], { n: number }>("SELECT count(*) AS n FROM job_attempts WHERE job_id = ? AND outcome = 'lease_expired'"),
     counts: db.prepare<[], { state: JobState; n: number }>('SELECT state, count(*) AS n FROM jobs GROUP BY state'),
     skillCounts: db.prepare<[], { k: string; skill: string; state: JobState; n: number }>(
@@ -389,6 +395,7 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
     ),
     attempts: db.prepare<[number], AttemptRow>('SELECT * FROM job_attempts WHERE job_id = ? ORDER BY id'),
     nextRunAt: db.prepare<[], { t: number | null }>("SELECT min(run_at) AS t FROM jobs WHERE state = 'queued'"),
+    leaseOwners: db.prepare<[], { owner: string }>("SELECT DISTINCT lease_owner AS owner FROM jobs WHERE state = 'running' AND lease_owner IS NOT NULL"),
   };
 
   // One claim statement per set of kinds; the outer `state = 'queued'` is what stops two
@@ -556,11 +563,15 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
     return { id, before: row.state, after: row.state, cancelRequested: false };
   });
 
-  const reapTx = tx((): number => {
+  const reapTx = tx((deadOwners: readonly string[]): number => {
     const now = clock.now();
-    const rows = s.expired.all(now);
+    const dead = new Set(deadOwners);
+    const rows = s.expired.all({ now, dead: JSON.stringify(deadOwners) });
     for (const row of rows) {
-      const message = `lease expired: worker ${row.lease_owner ?? '?'} stopped heartbeating`;
+      const message =
+        row.lease_owner !== null && dead.has(row.lease_owner) && (row.lease_expires_at ?? 0) >= now
+          ? `worker ${row.lease_owner} is gone (its process no longer runs)`
+          : `lease expired: worker ${row.lease_owner ?? '?'} stopped heartbeating`;
       recordAttempt(row, now, 'lease_expired', { message });
       let state: JobState = 'queued';
       let error: FailureInfo | undefined;
@@ -670,7 +681,7 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
       return info.changes;
     }),
 
-    reap: () => reapTx(),
+    reap: (deadOwners = []) => reapTx(deadOwners),
 
     get(id) {
       const row = s.byId.get(id);
@@ -705,6 +716,8 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
     },
 
     running: () => s.running.all().map(toJob),
+
+    leaseOwners: () => s.leaseOwners.all().map((r) => r.owner),
 
     topFailures(n) {
       return s.topFailures.all(n).map((r) => ({ kind: opt(r.kind), message: opt(r.message), count: r.n }));

@@ -38,6 +38,9 @@ export interface SessionRecord {
   lastError: string | undefined;
   lastUsedAt: number | undefined;
   jarSavedAt: number | undefined;
+  /** The daemon (or command) that holds the session, while its hold lasts. */
+  holder: string | undefined;
+  heldUntil: number | undefined;
   createdAt: number;
   updatedAt: number;
 }
@@ -59,6 +62,13 @@ export interface SessionStore {
   saveJar(name: string, jarJson: string, tokenExpiresAt: number | undefined): boolean;
   setState(name: string, state: SessionState, opts?: SetStateOptions): boolean;
   recordUse(name: string, use: { ok: boolean; bookDone?: boolean }): boolean;
+  /**
+   * Takes or renews `owner`'s hold on a session until `untilMs`: true when it is free, already
+   * `owner`'s, lapsed, or held by one of `deadOwners` (processes known to be gone).
+   */
+  hold(name: string, owner: string, untilMs: number, deadOwners?: readonly string[]): boolean;
+  /** Gives the session up; false when `owner` did not hold it. */
+  release(name: string, owner: string): boolean;
 }
 
 interface SessionRow {
@@ -76,6 +86,8 @@ interface SessionRow {
   last_error: string | null;
   last_used_at: number | null;
   jar_saved_at: number | null;
+  holder: string | null;
+  held_until: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -98,6 +110,8 @@ function toRecord(r: SessionRow): SessionRecord {
     lastError: opt(r.last_error),
     lastUsedAt: opt(r.last_used_at),
     jarSavedAt: opt(r.jar_saved_at),
+    holder: opt(r.holder),
+    heldUntil: opt(r.held_until),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -120,6 +134,11 @@ export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: Write
          last_error = CASE WHEN @setError THEN @lastError ELSE last_error END, updated_at = @now
        WHERE name = @name`,
     ),
+    hold: db.prepare(
+      `UPDATE sessions SET holder = @owner, held_until = @until
+       WHERE name = @name AND (holder IS NULL OR holder = @owner OR held_until < @now OR holder IN (SELECT value FROM json_each(@dead)))`,
+    ),
+    release: db.prepare('UPDATE sessions SET holder = NULL, held_until = NULL WHERE name = @name AND holder = @owner'),
     recordUse: db.prepare(
       `UPDATE sessions SET requests = requests + 1, errors = errors + @failed, books_done = books_done + @bookDone,
          error_score = CASE WHEN @failed THEN error_score + 1 ELSE max(0, error_score - 0.5) END,
@@ -173,6 +192,13 @@ export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: Write
           now: clock.now(),
         }).changes === 1,
     ),
+
+    hold: tx(
+      (name: string, owner: string, untilMs: number, deadOwners: readonly string[] = []) =>
+        s.hold.run({ name, owner, until: untilMs, now: clock.now(), dead: JSON.stringify(deadOwners) }).changes === 1,
+    ),
+
+    release: tx((name: string, owner: string) => s.release.run({ name, owner }).changes === 1),
 
     recordUse: tx(
       (name: string, use: { ok: boolean; bookDone?: boolean }) =>

@@ -16,6 +16,8 @@ export interface Store {
   sessions: SessionStore;
   books: BookCatalogue;
   control: QueueControl;
+  /** Runs `fn` as one write transaction: the writes of the stores inside it commit together. */
+  transaction<T>(fn: () => T): T;
   close(): void;
 }
 
@@ -37,6 +39,7 @@ export function openStore(path: string, clock: Clock = systemClock, opts: StoreO
     sessions: sqliteSessionStore(db, { clock, tx }),
     books: sqliteBookCatalogue(db, { tx }),
     control: sqliteQueueControl(db, { clock, tx }),
+    transaction: (fn) => tx(fn)(),
     close() {
       if (db.open) db.close();
     },

@@ -7,7 +7,10 @@ export interface WriteLockOptions {
   random?: () => number;
 }
 
-/** Runs `fn` in an IMMEDIATE transaction: committed if it returns, rolled back if it throws. */
+/**
+ * Runs `fn` in an IMMEDIATE transaction: committed if it returns, rolled back if it throws. Called
+ * inside another one, it simply joins it.
+ */
 export type WriteTransaction = <A extends unknown[], R>(fn: (...args: A) => R) => (...args: A) => R;
 
 function isBusy(err: unknown): boolean {
@@ -54,6 +57,8 @@ export function writeTransactions(db: Database, opts: WriteLockOptions): WriteTr
 
   return <A extends unknown[], R>(fn: (...args: A) => R) =>
     (...args: A): R => {
+      // Inside another write transaction: part of it, so several writes commit (or not) together.
+      if (db.inTransaction) return fn(...args);
       acquire();
       try {
         const result = fn(...args);

@@ -11,7 +11,7 @@ import type { SessionRecord, SessionState, SessionStore } from '../db/sessions.j
 import { Session, type Timeouts } from './session.js';
 
 /** What the pool reads and writes of the session rows: the jar after every response, the state on every transition. */
-export type SessionStorePort = Pick<SessionStore, 'list' | 'saveJar' | 'setState' | 'recordUse'>;
+export type SessionStorePort = Pick<SessionStore, 'list' | 'saveJar' | 'setState' | 'recordUse' | 'hold' | 'release'>;
 type SessionRow = SessionRecord;
 
 export interface PoolOptions {
@@ -29,6 +29,18 @@ export interface PoolOptions {
   /** How long a session rests after repeated server errors. */
   restMs?: number;
   credentialsDir?: string;
+  /**
+   * This process's name for holding sessions. With it, the pool uses only sessions it holds, so a
+   * second daemon on the same database never shares a cookie jar with this one. Without it (tests
+   * and one-shot commands) every session row is used.
+   */
+  owner?: string;
+  /** How long a hold lasts unless renewed (reload renews it). */
+  holdMs?: number;
+  /** The most sessions this pool holds (a daemon with fewer workers leaves the rest to others). */
+  maxSessions?: number;
+  /** Holders known to be gone, whose sessions may be taken over at once. */
+  goneOwners?: () => string[];
   /** Saves a jar off the main thread (JarWriter); without it the store saves synchronously. */
   saveJar?: (name: string, jarJson: string, tokenExpiresAt: number | undefined) => Promise<void>;
   /** Shared HTTP agent; the pool makes (and later closes) its own when none is given. */
@@ -89,6 +101,8 @@ export class SessionPool {
   private readonly members = new Map<string, Member>();
   private readonly pool: Pool<Member>;
   private wake: (() => void)[] = [];
+  /** Usable sessions another daemon holds right now. */
+  private elsewhere = 0;
   private returned: (() => void)[] = [];
   private closing = false;
 
@@ -140,7 +154,7 @@ export class SessionPool {
 
   /** Reads the session rows again (start, SIGHUP, and periodically): new, removed, re-imported, disabled. */
   reload(): void {
-    const rows = this.opts.store.list();
+    const rows = this.holdable(this.opts.store.list());
     const seen = new Set<string>();
     for (const row of rows) {
       seen.add(row.name);
@@ -171,6 +185,43 @@ export class SessionPool {
     }
     if (this.pool && this.members.size > this.pool.min) this.setMin(this.members.size);
     this.notify();
+  }
+
+  /**
+   * The rows this pool may use: all of them without an owner; else those it holds (taking free,
+   * lapsed or orphaned ones up to maxSessions, renewing its own). A row it has just taken over is
+   * read fresh, since another process may have rotated its token meanwhile.
+   */
+  private holdable(rows: SessionRow[]): SessionRow[] {
+    const { owner } = this.opts;
+    if (!owner) return rows;
+    const until = this.clock.now() + (this.opts.holdMs ?? 120_000);
+    const gone = this.opts.goneOwners?.() ?? [];
+    const limit = this.opts.maxSessions ?? Infinity;
+    const out: SessionRow[] = [];
+    let held = 0;
+    this.elsewhere = 0;
+    for (const row of rows) {
+      const mine = row.holder === owner;
+      if (row.state !== 'ok' && row.state !== 'cooling') {
+        if (mine) this.opts.store.release(row.name, owner);
+        out.push(row);
+        continue;
+      }
+      if (held >= limit || !this.opts.store.hold(row.name, owner, until, gone)) {
+        if (mine) this.opts.store.release(row.name, owner);
+        else if (held < limit) this.elsewhere++;
+        continue;
+      }
+      held++;
+      if (!mine) {
+        const previous = this.members.get(row.name);
+        if (previous) previous.retire = true;
+        this.members.delete(row.name);
+      }
+      out.push({ ...row, holder: owner });
+    }
+    return out;
   }
 
   private member(row: SessionRow): Member {
@@ -274,10 +325,16 @@ export class SessionPool {
     return [...this.members.values()].filter((m) => m.session && !m.retire && this.members.get(m.name) === m && (m.state === 'ok' || m.state === 'cooling')).length;
   }
 
+  /** Usable sessions held by other daemons on this database (they may come free). */
+  heldElsewhere(): number {
+    return this.elsewhere;
+  }
+
   /** One sentence for status and the log when no session can work, else undefined. */
   noUsableReason(): string | undefined {
     const members = [...this.members.values()];
     if (members.some((m) => this.usable(m))) return undefined;
+    if (members.length === 0 && this.elsewhere > 0) return `all ${this.elsewhere} usable sessions are held by other daemons on this database`;
     if (members.length === 0) return 'no sessions are configured: add one with bookd sessions add NAME --cookies FILE';
     const parts = members.map((m) =>
       m.state === 'cooling' ? `${m.name} cooling until ${new Date(m.cooldownUntil).toISOString()}` : `${m.name} ${m.state}${m.lastError ? ` (${m.lastError})` : ''}`,
@@ -478,6 +535,7 @@ export class SessionPool {
     while (this.pool.borrowed > 0) await new Promise<void>((resolve) => this.returned.push(resolve));
     this.setMin(0);
     await this.pool.clear();
+    if (this.opts.owner) for (const name of this.members.keys()) this.opts.store.release(name, this.opts.owner);
     if (this.ownsAgent) await (this.agent as Agent).close();
   }
 }
