@@ -98,7 +98,7 @@ describe('failures while archiving', () => {
   let sim: SimProcess;
   let cat: SimCatalogue;
   before(async () => {
-    sim = await startSimProcess(['--seed', '33', '--books', '8', '--poison', '--rotate', 'off', '--stale-mode', 'preview', '--latency', '3']);
+    sim = await startSimProcess(['--seed', '33', '--books', '8', '--big-books', '1', '--big-chapters', '150', '--poison', '--rotate', 'off', '--stale-mode', 'preview', '--latency', '3']);
     cat = await sim.catalogue();
   });
   after(async () => {
@@ -139,8 +139,10 @@ describe('failures while archiving', () => {
   test('a session that goes stale mid-book never produces a file; another session finishes the book', async () => {
     const { dir, cleanup } = tempDir();
     try {
-      const env = bookdEnv(join(dir, 'data'), sim.url, { BOOKD_LOG_LEVEL: 'info' });
-      const book = cat.books.find((b) => b.flags.length === 0 && b.format === 'book')!;
+      // Chapter mode: every request half-way through a book is a chapter page, which a stale token
+      // gets as a 200 preview, the failure this test is about.
+      const env = bookdEnv(join(dir, 'data'), sim.url, { BOOKD_LOG_LEVEL: 'info', BOOKD_BUILD_MODE: 'chapters' });
+      const book = cat.books.find((b) => b.flags.length === 0 && b.format === 'book' && b.chapters >= 150)!;
       // Session "doomed" has a refresh token the server will not take: once its login lapses it cannot recover.
       const [doomed] = await sim.mint(1);
       writeFileSync(join(dir, 'doomed.json'), JSON.stringify({ ...doomed, 'orm-rt': 'not-a-refresh-token' }));
@@ -150,9 +152,10 @@ describe('failures while archiving', () => {
       const daemon = await startCli(['run'], { env });
       try {
         await waitFor(async () => {
-          const s = await cliJson<{ running: { progress: { done?: number } | null }[] }>(['status'], env);
-          return (s.running[0]?.progress?.done ?? 0) >= 5;
-        }, 'the book half-way', 30_000, 50);
+          const s = await cliJson<{ running: { progress: { phase?: string; done?: number } | null }[] }>(['status'], env);
+          const p = s.running[0]?.progress;
+          return p?.phase === 'chapters' && (p.done ?? 0) >= 3;
+        }, 'the book half-way through its chapters', 30_000, 50);
         await addSessions(sim, 1, dir, env, 'good');
         await sim.resetStats();
         await sim.control({ advanceClockMs: 2 * 3600_000, latencyMs: 3 });

@@ -1,0 +1,120 @@
+/**
+ * The scaling benchmark (issue 7): the same set of realistic books archived with 1, 2, 4, 8 and 16
+ * sessions against `bookd sim`, through the real CLI (`bookd run --until-empty`), in one run.
+ *
+ *   npm run bench            (builds first; or: node --import tsx bench/scaling.ts [--books 16] [--scale 20])
+ *
+ * Realistic behaviour, scaled down so the run takes minutes: the live service wants about one
+ * request per second per session and answers in 50–150 ms; here both are divided by --scale
+ * (default 20): each session waits 50 ms between requests, the server answers in 2.5–7.5 ms and
+ * rate-limits each session at 20 requests/s. Books are ~30 chapters and a few MB.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { CLI, runCli } from '../test/helpers/cli.js';
+import { startSimProcess } from '../test/helpers/sim.js';
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const BOOKS = arg('books', 16);
+const SCALE = arg('scale', 20);
+const SIZES = (process.argv.includes('--quick') ? [1, 4] : [1, 2, 4, 8, 16]);
+const INTERVAL_MS = Math.round(1000 / SCALE);
+const LATENCY_MS = Math.max(1, Math.round(50 / SCALE));
+const JITTER_MS = Math.max(1, Math.round(100 / SCALE));
+const RATE = SCALE;
+
+interface Row {
+  sessions: number;
+  books: number;
+  seconds: number;
+  perHour: number;
+  rps: number;
+  cpuPerBook: number;
+  rssMb: number;
+  throttled: number;
+  stale: number;
+}
+
+const sim = await startSimProcess([
+  '--seed', '77', '--books', String(Math.max(60, BOOKS * 2)),
+  '--chapters', '30', '--chapter-kb', '60', '--images', '3', '--image-kb', '30',
+  '--latency', String(LATENCY_MS), '--jitter', String(JITTER_MS),
+  '--rotate', 'every', '--rate-limit', String(RATE), '--burst', '2',
+]);
+const root = mkdtempSync(join(tmpdir(), 'bookd-bench-'));
+const rows: Row[] = [];
+try {
+  const cat = await sim.catalogue();
+  const ids = cat.books.filter((b) => b.format === 'book' && b.flags.length === 0 && b.chapters < 100).slice(0, BOOKS).map((b) => b.id);
+  const list = join(root, 'books.txt');
+  writeFileSync(list, ids.join('\n'));
+
+  /** One row: a fresh data dir, N freshly minted sessions, the book list, `bookd run --until-empty`. */
+  const runRow = async (n: number): Promise<Row> => {
+    const dir = join(root, `n${n}-${Date.now()}`);
+    const env = { BOOKD_DATA_DIR: dir, BOOKD_BASE_URL: sim.url, BOOKD_SESSION_INTERVAL_MS: String(INTERVAL_MS), BOOKD_LOG_LEVEL: 'info' };
+    for (const [i, cookies] of (await sim.mint(n)).entries()) {
+      const file = join(root, `c-${n}-${i}.json`);
+      writeFileSync(file, JSON.stringify(cookies));
+      const r = await runCli(['sessions', 'add', `s${i + 1}`, '--cookies', file, '--no-check'], { env });
+      if (r.code !== 0) throw new Error(r.stderr);
+    }
+    await runCli(['enqueue', '--from-file', list], { env });
+    await sim.resetStats();
+    const started = Date.now();
+    const child = spawn(process.execPath, [CLI, 'run', '--until-empty'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let usage: { cpuUserMs: number; cpuSystemMs: number; maxRssKb: number; succeeded: number } | undefined;
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (line.includes('resource use of this run')) usage = JSON.parse(line);
+    });
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    const seconds = (Date.now() - started) / 1000;
+    if (code !== 0 || !usage) throw new Error(`bookd run exited ${code} with ${n} sessions`);
+    const stats = await sim.stats();
+    rmSync(dir, { recursive: true, force: true });
+    return {
+      sessions: n,
+      books: usage.succeeded,
+      seconds,
+      perHour: (usage.succeeded / seconds) * 3600,
+      rps: stats.requests.total / seconds,
+      cpuPerBook: (usage.cpuUserMs + usage.cpuSystemMs) / 1000 / usage.succeeded,
+      rssMb: usage.maxRssKb / 1024,
+      throttled: stats.sent['429'],
+      stale: stats.staleTokenHits,
+    };
+  };
+
+  process.stderr.write('warming the simulator cache…\n');
+  await runRow(Math.max(...SIZES));
+  for (const n of SIZES) {
+    process.stderr.write(`${n} session${n === 1 ? '' : 's'}…\n`);
+    rows.push(await runRow(n));
+  }
+} finally {
+  await sim.stop();
+  rmSync(root, { recursive: true, force: true });
+}
+
+const one = rows[0]!.perHour;
+console.log(`bookd scaling benchmark: ${BOOKS} books of ~30 chapters (3–4 MB each), token rotated on every response`);
+console.log(
+  `scaled down ${SCALE}×: ${INTERVAL_MS} ms between requests of a session, server latency ${LATENCY_MS}–${LATENCY_MS + JITTER_MS} ms, rate limit ${RATE} req/s per session`,
+);
+console.log(`machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+console.log('');
+console.log('| sessions | books | seconds | books/hour | requests/s | efficiency | CPU s/book | peak RSS MB | 429s | stale tokens |');
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const r of rows) {
+  console.log(
+    `| ${r.sessions} | ${r.books} | ${r.seconds.toFixed(1)} | ${Math.round(r.perHour)} | ${r.rps.toFixed(0)} | ${(r.perHour / (r.sessions * one)).toFixed(2)} | ${r.cpuPerBook.toFixed(2)} | ${Math.round(r.rssMb)} | ${r.throttled} | ${r.stale} |`,
+  );
+}
+const eight = rows.find((r) => r.sessions === 8);
+if (eight) console.log(`\n8 sessions archive ${(eight.perHour / one).toFixed(1)}× the books per hour of one session (the older tools' serial model).`);
