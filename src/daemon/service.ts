@@ -23,7 +23,13 @@ import type { Notifier } from './notify.js';
 export function ensureWritableLibrary(root: string): void {
   const probe = join(root, '.staging', `.write-test-${process.pid}`);
   try {
-    mkdirSync(join(root, '.staging'), { recursive: true });
+    mkdirSync(root, { recursive: true });
+    // Not recursive: a recursive mkdir reports a read-only disk as ENOENT.
+    try {
+      mkdirSync(join(root, '.staging'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
     const fd = openSync(probe, 'w', 0o600);
     try {
       writeSync(fd, 'bookd');
