@@ -3,6 +3,11 @@ import { Option, type Command } from '@commander-js/extra-typings';
 import { BookdError, UsageError, errorMessage } from '../errors.js';
 import { badBookRefMessage, parseBookList, parseBookRef } from '../ids.js';
 import { BOOK_FORMATS, mergeSkills, type BookFormat, type EnqueueItem, type EnqueueResult, type EnqueueStatus } from '../db/jobs.js';
+import type { Config } from '../config.js';
+import type { Store } from '../db/store.js';
+import { describeDiscovery, discoverSkill, discoveredItems, isArchivedIn } from '../daemon/discover.js';
+import { OreillyClient } from '../oreilly/client.js';
+import { withOneSession } from './one-session.js';
 import { collect, parseInteger, parsePositiveInteger, withStore } from './store.js';
 
 interface BookWanted {
@@ -69,6 +74,45 @@ function note(r: EnqueueResult, item: EnqueueItem, force: boolean): string {
   return '';
 }
 
+/** The books of the named playlists, read with one session. */
+async function booksFromPlaylists(store: Store, config: Config, wanted: string[]): Promise<BookWanted[]> {
+  const playlists = await withOneSession(store, config, (s) => new OreillyClient().playlists(s));
+  const out: BookWanted[] = [];
+  for (const w of wanted) {
+    const p = playlists.find((x) => x.uuid === w || x.name.toLowerCase() === w.toLowerCase());
+    if (!p) {
+      const known = playlists.map((x) => `${x.name} (${x.uuid})`).join(', ') || 'none';
+      throw new UsageError(`--playlist ${w}: no such playlist; yours are: ${known}; nothing was enqueued`);
+    }
+    out.push(...p.bookIds.map((id) => ({ id, skills: [] })));
+  }
+  return out;
+}
+
+/** `--skills --dry-run`: each discovery run now with one session; the books it would queue instead of the discover jobs. */
+async function discoverNow(store: Store, config: Config, items: EnqueueItem[]): Promise<EnqueueItem[]> {
+  const client = new OreillyClient();
+  return withOneSession(store, config, async (session) => {
+    const out: EnqueueItem[] = [];
+    for (const item of items) {
+      if (item.kind !== 'discover') {
+        out.push(item);
+        continue;
+      }
+      const d = await discoverSkill({
+        listPage: (page) => client.topicPage(session, item.payload.skill, page),
+        payload: item.payload,
+        languages: config.languages,
+        isArchived: isArchivedIn(store),
+      });
+      const found = discoveredItems(d, item.payload);
+      process.stdout.write(`${describeDiscovery(d, found.length, 'found')}\n`);
+      out.push(...found);
+    }
+    return out;
+  });
+}
+
 export function registerEnqueue(program: Command): void {
   program
     .command('enqueue')
@@ -79,14 +123,15 @@ export function registerEnqueue(program: Command): void {
     .option('--book <id-or-url...>', 'book ids (13 digits) or book URLs; repeatable')
     .option('--from-file <file>', "a list of ids/URLs, one per line ('#' comments), or an older tool's book_ids/<skill>_books.json; '-' reads stdin")
     .option('--skills <list>', 'comma-separated skills to discover, e.g. "Python, Go" (one discover job per skill)')
+    .option('--playlist <uuid...>', 'the books of your O\'Reilly playlists (uuid, or name as shown on the site); asks the service with one session')
     .option('--max-books <n>', 'with --skills: discover at most N books per skill', parsePositiveInteger)
     .option('--exclude-skill <skill>', 'with --skills: leave out books that are also in this skill; repeatable', collect)
     .addOption(new Option('--format <format>', 'what to archive').choices(BOOK_FORMATS).default('epub' as BookFormat))
     .option('--priority <n>', 'lower runs first (defaults: books 100, skill discovery 50, discovered books 200); with --skills it also applies to the books found', parseInteger)
     .option('--force', 're-queue books that already finished (succeeded, failed or cancelled)')
-    .option('--dry-run', 'print what would change, change nothing')
+    .option('--dry-run', 'print what would change, change nothing; with --skills, run the discovery now (one session) and list the books it would queue')
     .action(async (opts, cmd) => {
-      if (!opts.book && !opts.fromFile && !opts.skills) throw new UsageError('enqueue needs --book, --from-file or --skills');
+      if (!opts.book && !opts.fromFile && !opts.skills && !opts.playlist) throw new UsageError('enqueue needs --book, --from-file, --skills or --playlist');
       const excludeSkills = opts.excludeSkill ?? [];
       if (!opts.skills && (opts.maxBooks !== undefined || excludeSkills.length)) {
         throw new UsageError('--max-books and --exclude-skill apply to --skills; add --skills or drop them');
@@ -98,6 +143,7 @@ export function registerEnqueue(program: Command): void {
         books.push({ id, skills: [] });
       }
       if (opts.fromFile) books.push(...booksFromFile(opts.fromFile));
+      if (opts.playlist) books.push(...(await withStore(cmd, (store, config) => booksFromPlaylists(store, config, opts.playlist!))));
 
       const format = opts.format as BookFormat;
       const common = opts.priority === undefined ? {} : { priority: opts.priority };
@@ -122,6 +168,11 @@ export function registerEnqueue(program: Command): void {
 
       const dryRun = opts.dryRun ?? false;
       const force = opts.force ?? false;
+      if (dryRun && items.some((i) => i.kind === 'discover')) {
+        // Discovery runs now, asking the service, so the answer is the books themselves.
+        const discovered = await withStore(cmd, (store, config) => discoverNow(store, config, items), { memoryIfMissing: true });
+        items.splice(0, items.length, ...discovered);
+      }
       const results = await withStore(
         cmd,
         (store) => {

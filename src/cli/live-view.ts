@@ -53,6 +53,24 @@ export function liveFigures(store: Store, samples: Sample[], now: number): LiveF
   };
 }
 
+function bar(done: number, total: number, width = 24): string {
+  const filled = total > 0 ? Math.round((done / total) * width) : 0;
+  return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}]`;
+}
+
+/** The progress block of `status --watch`: overall and per-skill bars, pace and ETA. */
+export function renderProgress(f: LiveFigures): string {
+  const label = (s: string) => s.slice(0, 18).padEnd(18);
+  const lines = [
+    `${label('all books')} ${bar(f.done, f.total)} ${f.done}/${f.total}${f.failed ? ` (${f.failed} failed)` : ''} · ${f.running} running · ${
+      f.perHour ? `${Math.round(f.perHour)} books/hour` : 'measuring pace…'
+    } · ${f.etaMs !== undefined ? `ETA ${duration(f.etaMs)}` : 'ETA -'}`,
+  ];
+  for (const k of f.skills) lines.push(`${label(`  ${k.skill}`)} ${bar(k.done, k.total)} ${k.done}/${k.total}`);
+  if (f.lastFailure) lines.push(`last failure ${f.lastFailure}`);
+  return `${lines.join('\n')}\n`;
+}
+
 function summaryLine(f: LiveFigures): string {
   return [
     `${f.done}/${f.total} books`,

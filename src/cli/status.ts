@@ -2,6 +2,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { systemClock } from '../clock.js';
 import { JOB_STATES, type Job } from '../db/jobs.js';
 import type { Store } from '../db/store.js';
+import { liveFigures, renderProgress } from './live-view.js';
 import { duration, jobSubject, parsePositiveInteger, printJson, progressText, relative, table, timestamp, withStore } from './store.js';
 
 /** A daemon that has not announced itself for this long is shown as stale (it beats every ~30 s). */
@@ -159,6 +160,7 @@ export function registerStatus(program: Command): void {
     .option('--watch [seconds]', 'redraw every few seconds (default 2) until interrupted; with --json, one JSON line per redraw', parsePositiveInteger)
     .action(async (opts, cmd) => {
       const clock = systemClock;
+      const samples: Parameters<typeof liveFigures>[1] = [];
       const show = (store: Store) => {
         const now = clock.now();
         const snap = statusSnapshot(store, now);
@@ -167,6 +169,7 @@ export function registerStatus(program: Command): void {
           else printJson(snap);
         } else {
           if (opts.watch && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');
+          if (opts.watch) process.stdout.write(`${renderProgress(liveFigures(store, samples, now))}\n`);
           process.stdout.write(renderStatus(snap, now));
           if (opts.watch && !process.stdout.isTTY) process.stdout.write('\n');
         }

@@ -80,8 +80,8 @@ export function discoveredItems(d: Discovery, payload: DiscoverPayload): Enqueue
   }));
 }
 
-export function describeDiscovery(d: Discovery, added: number): string {
-  const parts = [`${d.skill}: ${d.listed} listed, ${added} new book${added === 1 ? '' : 's'} queued`];
+export function describeDiscovery(d: Discovery, added: number, verb = 'queued'): string {
+  const parts = [`${d.skill}: ${d.listed} listed, ${added} new book${added === 1 ? '' : 's'} ${verb}`];
   const skipped = d.books.length - added;
   if (skipped > 0) parts.push(`${skipped} already queued`);
   if (d.alreadyArchived) parts.push(`${d.alreadyArchived} already archived`);
