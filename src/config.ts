@@ -32,6 +32,10 @@ export interface Config {
    * 60×, … (full jitter, at most 6 h) before its next attempt.
    */
   retryBaseMs: number;
+  /** Longest wait for a response's headers, and longest silence inside its body. */
+  requestTimeoutMs: number;
+  /** First pause of every session after the edge refuses this machine (doubling while it goes on). */
+  edgeBackoffMs: number;
   /** `host:port` for /metrics and health, or undefined for none. */
   http: string | undefined;
   /**
@@ -62,6 +66,8 @@ const FILE_KEYS: Record<string, Kind> = {
   credentialsDir: 'string',
   buildMode: 'string',
   retryBaseMs: 'int',
+  requestTimeoutMs: 'int',
+  edgeBackoffMs: 'int',
 };
 
 const ENV_KEYS: Record<string, string> = {
@@ -76,6 +82,8 @@ const ENV_KEYS: Record<string, string> = {
   BOOKD_HTTP: 'http',
   BOOKD_BUILD_MODE: 'buildMode',
   BOOKD_RETRY_BASE_MS: 'retryBaseMs',
+  BOOKD_REQUEST_TIMEOUT_MS: 'requestTimeoutMs',
+  BOOKD_EDGE_BACKOFF_MS: 'edgeBackoffMs',
 };
 
 export const DEFAULT_BASE_URL = 'https://learning.oreilly.com';
@@ -215,6 +223,8 @@ export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
     languages: (merged.languages as string[] | undefined) ?? ['en'],
     graceMs: ((merged.graceSeconds as number | undefined) ?? 60) * 1000,
     retryBaseMs: (merged.retryBaseMs as number | undefined) ?? 1000,
+    requestTimeoutMs: (merged.requestTimeoutMs as number | undefined) ?? 30_000,
+    edgeBackoffMs: (merged.edgeBackoffMs as number | undefined) ?? 5 * 60_000,
     http: merged.http as string | undefined,
     buildMode: buildMode as BuildModeSetting,
     credentialsDir: (merged.credentialsDir as string | undefined) ?? env.CREDENTIALS_DIRECTORY,

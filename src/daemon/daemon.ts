@@ -99,7 +99,14 @@ export class Daemon {
   private running = 0;
 
   constructor(opts: DaemonOptions) {
-    this.o = { leaseMs: 120_000, heartbeatMs: 5_000, reapMs: 30_000, pollMs: 1_000, ...opts };
+    // `??` per field: an option passed through as undefined must not wipe out its default.
+    this.o = {
+      ...opts,
+      leaseMs: opts.leaseMs ?? 120_000,
+      heartbeatMs: opts.heartbeatMs ?? 5_000,
+      reapMs: opts.reapMs ?? 30_000,
+      pollMs: opts.pollMs ?? 1_000,
+    };
     this.clock = opts.clock ?? systemClock;
     this.owner = opts.owner ?? newOwner();
   }

@@ -4,6 +4,7 @@ import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { JarWriter } from '../db/jar-writer.js';
 import { openStore, type Store } from '../db/store.js';
+import { ThreadLock } from '../db/write-lock.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { OreillyClient } from '../oreilly/client.js';
@@ -75,7 +76,8 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
   const { config, logger } = opts;
   const clock = opts.clock ?? systemClock;
   ensureWritableLibrary(config.library);
-  const store = openStore(config.dbPath, clock, { backoffBaseMs: 30 * config.retryBaseMs });
+  const threadLock = new ThreadLock();
+  const store = openStore(config.dbPath, clock, { backoffBaseMs: 30 * config.retryBaseMs, threadLock });
   const owner = newOwner();
   const gone = () =>
     goneOwners(
@@ -84,7 +86,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
     );
   let pool: SessionPool | undefined;
   let http: Awaited<ReturnType<typeof startHttp>> | undefined;
-  const jars = new JarWriter(config.dbPath);
+  const jars = new JarWriter(config.dbPath, threadLock);
   try {
     const wanted = [...store.jobs.list({ kind: 'book', state: 'queued', limit: 10_000_000 }), ...store.jobs.running()];
     const removed = await cleanStaging(config.library, wanted.flatMap((j) => (j.kind === 'book' ? [j.payload.bookId] : [])));
@@ -99,8 +101,8 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       logger,
       clock,
       intervalMs: config.sessionIntervalMs,
-      timeouts: opts.timeouts,
-      edgeBackoff: opts.edgeBackoff,
+      timeouts: opts.timeouts ?? { headersMs: config.requestTimeoutMs, bodyMs: config.requestTimeoutMs, totalMs: 10 * config.requestTimeoutMs },
+      edgeBackoff: opts.edgeBackoff ?? { baseMs: config.edgeBackoffMs, maxMs: 12 * config.edgeBackoffMs },
       acquireTimeoutMs: opts.acquireTimeoutMs,
       credentialsDir: config.credentialsDir,
     });

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openStore } from './store.js';
+import { ThreadLock } from './write-lock.js';
 
 interface Save {
   id: number;
@@ -13,7 +14,8 @@ interface Save {
  * together in the next transaction (group commit): one fsync for all of them, and each session
  * still has its own jar durable before it sends its next request.
  */
-const store = openStore((workerData as { dbPath: string }).dbPath);
+const data = workerData as { dbPath: string; lock: SharedArrayBuffer };
+const store = openStore(data.dbPath, undefined, { threadLock: new ThreadLock(data.lock) });
 let batch: Save[] = [];
 
 function flush(): void {

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { ThreadLock } from './write-lock.js';
 
 /**
  * Saves session jars from a worker thread. Every rotated token is committed with
@@ -13,12 +14,13 @@ export class JarWriter {
   private readonly inflight = new Set<Promise<void>>();
   private failed: Error | undefined;
 
-  constructor(dbPath: string) {
+  /** `lock` is the one the main thread's store uses, so the two threads take turns writing. */
+  constructor(dbPath: string, lock: ThreadLock) {
     const entry = new URL(import.meta.url.endsWith('.ts') ? './jar-writer-worker.ts' : './jar-writer-worker.js', import.meta.url);
     // Run from TypeScript sources (tests under tsx), the thread has to register tsx's loader itself.
     this.worker = entry.pathname.endsWith('.ts')
-      ? new Worker(`import('tsx/esm/api').then((m) => m.register()).then(() => import(${JSON.stringify(entry.href)}))`, { eval: true, workerData: { dbPath } })
-      : new Worker(entry, { workerData: { dbPath } });
+      ? new Worker(`import('tsx/esm/api').then((m) => m.register()).then(() => import(${JSON.stringify(entry.href)}))`, { eval: true, workerData: { dbPath, lock: lock.shared } })
+      : new Worker(entry, { workerData: { dbPath, lock: lock.shared } });
     this.worker.on('message', (m: { id: number; error?: string }) => {
       const p = this.pending.get(m.id);
       if (!p) return;

@@ -4,7 +4,7 @@ import { sqliteQueueControl, type QueueControl } from './control.js';
 import { sqliteJobStore, type JobStore } from './jobs.js';
 import { BUSY_TIMEOUT_MS, openDb, type Database, type OpenDbOptions } from './open.js';
 import { sqliteSessionStore, type SessionStore } from './sessions.js';
-import { writeTransactions } from './write-lock.js';
+import { writeTransactions, type ThreadLock } from './write-lock.js';
 
 /**
  * Everything the rest of bookd keeps durable, behind interfaces so a second backend (PostgreSQL
@@ -26,13 +26,15 @@ export interface StoreOptions extends Omit<OpenDbOptions, 'clock'> {
   random?: () => number;
   /** The first retry's backoff ceiling (default 30 s, doubling to 6 h); demos and tests shorten it. */
   backoffBaseMs?: number;
+  /** Shared with the other threads of this process that write to the same file. */
+  threadLock?: ThreadLock;
 }
 
 /** Opens (creating and migrating as needed) the store at `path`; `':memory:'` for a private one. */
 export function openStore(path: string, clock: Clock = systemClock, opts: StoreOptions = {}): Store {
-  const { random, backoffBaseMs, ...dbOpts } = opts;
+  const { random, backoffBaseMs, threadLock, ...dbOpts } = opts;
   const db = openDb(path, { ...dbOpts, clock });
-  const tx = writeTransactions(db, { timeoutMs: BUSY_TIMEOUT_MS });
+  const tx = writeTransactions(db, { timeoutMs: BUSY_TIMEOUT_MS, ...(threadLock && { threadLock }) });
   return {
     db,
     jobs: sqliteJobStore(db, { clock, tx, ...(random && { random }), ...(backoffBaseMs !== undefined && { backoffBaseMs }) }),
