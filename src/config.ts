@@ -178,8 +178,10 @@ export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
     merged[key] = coerce(source, key, FILE_KEYS[key]!, value);
     sources[key] = source;
   }
-  for (const [key, value] of Object.entries(flags)) {
-    if (value === undefined || key === 'config') continue;
+  // Only the global flags: a command's own options (say --json) may arrive in the same object.
+  for (const key of ['dataDir', 'library', 'baseUrl', 'logLevel'] as const) {
+    const value = flags[key];
+    if (value === undefined) continue;
     const source: Source = { kind: 'flag', name: key };
     merged[key] = coerce(source, key, 'string', value);
     sources[key] = source;

@@ -89,9 +89,16 @@ async function booksFromPlaylists(store: Store, config: Config, wanted: string[]
   return out;
 }
 
-/** `--skills --dry-run`: each discovery run now with one session; the books it would queue instead of the discover jobs. */
+/**
+ * `--skills --dry-run`: each discovery run now with one session; the books it would queue instead
+ * of the discover jobs. Without a usable session the discover jobs themselves are shown.
+ */
 async function discoverNow(store: Store, config: Config, items: EnqueueItem[]): Promise<EnqueueItem[]> {
   const client = new OreillyClient();
+  if (!store.sessions.list().some((s) => s.state === 'ok')) {
+    process.stdout.write('(no usable session, so the discovery is not run: the discover jobs are shown instead)\n');
+    return items;
+  }
   return withOneSession(store, config, async (session) => {
     const out: EnqueueItem[] = [];
     for (const item of items) {

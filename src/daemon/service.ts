@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config.js';
@@ -23,6 +23,9 @@ import type { Notifier } from './notify.js';
 /** Fails at start, not after an hour, when the library cannot take files. */
 export function ensureWritableLibrary(root: string): void {
   const probe = join(root, '.staging', `.write-test-${process.pid}`);
+  if (statSync(root, { throwIfNoEntry: false })?.isDirectory() === false) {
+    throw new ConfigError(`the library ${root} is not a directory (ENOTDIR); point --library / BOOKD_LIBRARY at a directory`);
+  }
   try {
     mkdirSync(root, { recursive: true });
     // Not recursive: a recursive mkdir reports a read-only disk as ENOENT.

@@ -204,7 +204,7 @@ describe('the daemon refuses bad configuration at start', () => {
       writeFileSync(lib, 'a file where the library should be');
       const r = await runCli(['run', '--until-empty'], { env: { BOOKD_DATA_DIR: join(dir, 'data'), BOOKD_LIBRARY: lib } });
       assert.equal(r.code, 78);
-      assert.match(r.stderr, /the library .* is not writable \(ENOTDIR\)/);
+      assert.match(r.stderr, /the library .* is not a directory \(ENOTDIR\)/);
       assert.ok(statSync(lib).isFile(), 'nothing changed');
       assert.deepEqual(readdirSync(dir).sort(), ['data', 'not-a-dir'].filter((n) => existsSync(join(dir, n))).sort());
     } finally {

@@ -145,7 +145,7 @@ test('a finished book is re-queued only with --force; a finished skill discovery
 test('enqueue usage errors exit 2 with one line and change nothing', async (t) => {
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
-  usage(await bookd(dir, ['enqueue']), /enqueue needs --book, --from-file or --skills/);
+  usage(await bookd(dir, ['enqueue']), /enqueue needs --book, --from-file, --skills or --playlist/);
   usage(await bookd(dir, ['enqueue', '--book', '149205634X']), /--book: "149205634X" is not a book id/);
   usage(await bookd(dir, ['enqueue', '--book', '9781492056348', '--format', 'pdf']), /--format.*pdf.*(epub, kindle, both|choices)/i);
   usage(await bookd(dir, ['enqueue', '--book', '9781492056348', '--priority', 'soon']), /--priority.*whole number/);
