@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -26,24 +27,26 @@ test('saveStaged/loadStaged: files come back byte-identical with their media typ
   const loaded = await loadStaged(dir);
   assert.deepEqual([...loaded.keys()].sort(), ['../../../etc/passwd', 'OEBPS/images/a/fig.png']);
   assert.deepEqual(loaded.get('OEBPS/images/a/fig.png'), { path: 'OEBPS/images/a/fig.png', mediaType: 'image/png', data: image });
-  for (const name of await readdir(dir)) assert.match(name, /^[0-9a-f]{40}\.(bin|json)$/);
+  for (const name of await readdir(dir)) assert.match(name, /^([0-9a-f]{40}\.bin|index\.jsonl)$/);
   assert.deepEqual(await loadStaged(join(tmp.dir, 'nowhere')), new Map());
 });
 
-test('loadStaged: a damaged or half-written entry is dropped (and deleted), the rest is kept', async () => {
+test('loadStaged: damaged bytes and a half-written index line are left out, the rest is kept', async () => {
   const dir = bookStaging(join(tmp.dir, 'lib2'), '2');
   await saveStaged(dir, { path: 'a.png', data: png(2) });
   await saveStaged(dir, { path: 'b.png', data: png(3) });
   await saveStaged(dir, { path: 'c.png', data: png(4) });
-  const names = (await readdir(dir)).filter((n) => n.endsWith('.json'));
-  const records = await Promise.all(names.map(async (n) => ({ n, r: JSON.parse(await readFile(join(dir, n), 'utf8')) as { path: string } })));
-  const b = records.find((x) => x.r.path === 'b.png')!.n.replace('.json', '.bin');
-  await writeFile(join(dir, b), 'truncated');
-  const c = records.find((x) => x.r.path === 'c.png')!.n;
-  await writeFile(join(dir, c), '{"path": "c.png", "sha');
+  // b's bytes damaged; c's index line cut off by a crash; d's bytes written but never indexed.
+  const lines = (await readFile(join(dir, 'index.jsonl'), 'utf8')).split('\n').filter(Boolean);
+  const bin = (path: string) => `${createHash('sha256').update(path).digest('hex').slice(0, 40)}.bin`;
+  await writeFile(join(dir, bin('b.png')), 'truncated');
+  await writeFile(join(dir, 'index.jsonl'), `${lines[0]}\n${lines[1]}\n${lines[2]!.slice(0, 20)}`);
+  await writeFile(join(dir, bin('d.png')), png(5));
   const loaded = await loadStaged(dir);
   assert.deepEqual([...loaded.keys()], ['a.png']);
-  assert.equal((await readdir(dir)).length, 2);
+  // The next save after a cut-off line still lands on a line of its own.
+  await saveStaged(dir, { path: 'c.png', data: png(4) });
+  assert.deepEqual([...(await loadStaged(dir)).keys()].sort(), ['a.png', 'c.png']);
 });
 
 test('cleanStaging: removes the folders and half-written EPUBs of books no longer wanted, and leaves wanted books alone', async () => {

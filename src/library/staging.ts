@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
-import type { Dirent } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { appendFileSync, mkdirSync, writeFileSync, type Dirent } from 'node:fs';
+import { readFile, readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FetchedFile, Format } from '../epub/model.js';
 
@@ -29,7 +29,7 @@ export function stagedEpubPath(libraryRoot: string, bookId: string, format: Form
   return join(stagingDir(libraryRoot), `${bookKey(bookId)}.${format}.epub.tmp`);
 }
 
-/** What a staged file's record (`<key>.json`, next to `<key>.bin`) holds. */
+/** One line of a book's `index.jsonl`: a staged file `<key>.bin` and what it must be. */
 interface StagedRecord {
   path: string;
   mediaType?: string;
@@ -37,66 +37,64 @@ interface StagedRecord {
   bytes: number;
 }
 
+const INDEX = 'index.jsonl';
+
 // Server paths are hostile: files are named by a hash of the path, never by the path.
 const keyOf = (path: string) => createHash('sha256').update(path).digest('hex').slice(0, 40);
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
-async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
-}
-
 /**
- * Keeps one fetched file for a later attempt. The record is written after the bytes, so a crash
- * leaves at worst bytes without a record (ignored) — never a record promising bytes that are not
- * there. Files the server did not give (`data === null`) are not kept: the next attempt asks again.
+ * Keeps one fetched file for a later attempt: the bytes, then a line in the book's index. The line
+ * is the commit point, written after the bytes, so a crash leaves at worst bytes without a line
+ * (ignored) or half a line (ignored), never a line promising bytes that are not there. Files the
+ * server did not give (`data === null`) are not kept: the next attempt asks again. Synchronous and
+ * two writes a file: a book is a hundred small files, and per-file temporary files, renames and
+ * promise-based handles cost more CPU than the download itself.
  */
 export async function saveStaged(dir: string, file: FetchedFile): Promise<void> {
   if (file.data === null) return;
-  await mkdir(dir, { recursive: true });
-  const key = keyOf(file.path);
-  await writeAtomic(join(dir, `${key}.bin`), file.data);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${keyOf(file.path)}.bin`), file.data);
   const record: StagedRecord = { path: file.path, sha256: sha256(file.data), bytes: file.data.byteLength, ...(file.mediaType === undefined ? {} : { mediaType: file.mediaType }) };
-  await writeAtomic(join(dir, `${key}.json`), JSON.stringify(record));
+  // A leading newline: a line a crash cut short stays a line of its own, never glued to this one.
+  appendFileSync(join(dir, INDEX), `\n${JSON.stringify(record)}`);
 }
 
-/**
- * The files kept for this book, keyed by server path, each verified against its recorded sha256;
- * a damaged or half-written entry is deleted and left out (it is simply fetched again).
- */
-export async function loadStaged(dir: string): Promise<Map<string, FetchedFile>> {
-  const out = new Map<string, FetchedFile>();
-  let names: string[];
+function parseRecord(line: string): StagedRecord | null {
   try {
-    names = await readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out;
-    throw err;
-  }
-  for (const name of names.filter((n) => /^[0-9a-f]{40}\.json$/.test(n)).sort()) {
-    const key = name.slice(0, -5);
-    const record = await readRecord(join(dir, name));
-    const data = record && keyOf(record.path) === key ? await readFile(join(dir, `${key}.bin`)).catch(() => null) : null;
-    if (!record || !data || data.byteLength !== record.bytes || sha256(data) !== record.sha256) {
-      await rm(join(dir, name), { force: true });
-      await rm(join(dir, `${key}.bin`), { force: true });
-      continue;
-    }
-    out.set(record.path, { path: record.path, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), ...(record.mediaType === undefined ? {} : { mediaType: record.mediaType }) });
-  }
-  return out;
-}
-
-async function readRecord(file: string): Promise<StagedRecord | null> {
-  try {
-    const r = JSON.parse(await readFile(file, 'utf8')) as Partial<StagedRecord>;
+    const r = JSON.parse(line) as Partial<StagedRecord>;
     if (typeof r.path !== 'string' || typeof r.sha256 !== 'string' || typeof r.bytes !== 'number') return null;
     if (r.mediaType !== undefined && typeof r.mediaType !== 'string') return null;
     return r as StagedRecord;
   } catch {
     return null;
   }
+}
+
+/**
+ * The files kept for this book, keyed by server path, each verified against its recorded sha256;
+ * a damaged or half-written entry is left out (it is simply fetched again).
+ */
+export async function loadStaged(dir: string): Promise<Map<string, FetchedFile>> {
+  const out = new Map<string, FetchedFile>();
+  let index: string;
+  try {
+    index = await readFile(join(dir, INDEX), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return out;
+    throw err;
+  }
+  const records = new Map<string, StagedRecord>();
+  for (const line of index.split('\n')) {
+    const r = line ? parseRecord(line) : null;
+    if (r) records.set(r.path, r);
+  }
+  for (const record of records.values()) {
+    const data = await readFile(join(dir, `${keyOf(record.path)}.bin`)).catch(() => null);
+    if (!data || data.byteLength !== record.bytes || sha256(data) !== record.sha256) continue;
+    out.set(record.path, { path: record.path, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), ...(record.mediaType === undefined ? {} : { mediaType: record.mediaType }) });
+  }
+  return out;
 }
 
 /**
