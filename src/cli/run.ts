@@ -39,6 +39,7 @@ async function serve(cmd: Parameters<typeof configOf>[0], flags: RunFlags, asSer
       const fresh = configOf(cmd);
       logger.level = fresh.logLevel;
       running?.pool.reload();
+      running?.daemon.growWorkers();
       logger.info('SIGHUP: sessions and log level reloaded');
     } catch (err) {
       logger.error({ err: (err as Error).message }, 'SIGHUP: the configuration is not valid; keeping the old one');

@@ -2,13 +2,12 @@ import { rm } from 'node:fs/promises';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { mergeSkills, type BookPayload } from '../db/jobs.js';
-import type { BookRecord, BuildMode } from '../db/books.js';
+import type { BookRecord } from '../db/books.js';
 import type { Store } from '../db/store.js';
-import { buildFromChapters, type AssetInput, type ChapterInput, type TocEntry } from '../epub/from-chapters.js';
-import { buildFromPackage } from '../epub/from-package.js';
-import type { BookMeta, EpubBuild, FetchedFile, Format } from '../epub/model.js';
+import type { BookSource, EpubBuilder, Written } from '../epub/builder.js';
+import type { AssetInput, ChapterInput, TocEntry } from '../epub/from-chapters.js';
+import type { BookMeta, FetchedFile, Format } from '../epub/model.js';
 import { bookPathFromUrl, safePackagePath } from '../epub/paths.js';
-import { writeEpub } from '../epub/zip.js';
 import { BookdError, errorMessage } from '../errors.js';
 import { placeBook } from '../library/place.js';
 import { bookStaging, loadStaged, saveStaged, stagedEpubPath } from '../library/staging.js';
@@ -27,13 +26,9 @@ export interface ArchiveDeps {
   clock: Clock;
   config: Config;
   retryBaseMs: number;
+  /** Where the CPU-heavy part runs (ThreadBuilder in the daemon). */
+  builder: EpubBuilder;
   onArchived?: (bytes: number) => void;
-}
-
-/** A book's material, fetched, ready to be built in either format. */
-interface Source {
-  mode: BuildMode;
-  build(format: Format): EpubBuild;
 }
 
 const TEXT_TYPES = /x?html|xml/i;
@@ -103,7 +98,7 @@ function sameOrigin(url: string, base: string): boolean {
 }
 
 /** Publisher-package mode: every file of the files API; undefined when there is no package. */
-async function packageSource(f: BookFetch, deps: ArchiveDeps, session: Session, ctx: JobContext, meta: BookMeta, virtualPages: number): Promise<Source | undefined> {
+async function packageSource(f: BookFetch, deps: ArchiveDeps, session: Session, ctx: JobContext, meta: BookMeta, virtualPages: number): Promise<BookSource | undefined> {
   let list;
   try {
     list = await withRetries(() => deps.client.files(session, meta.id, ctx.signal), { clock: deps.clock, baseMs: deps.retryBaseMs, signal: ctx.signal });
@@ -135,13 +130,11 @@ async function packageSource(f: BookFetch, deps: ArchiveDeps, session: Session, 
   if (virtualPages >= 10 && words < virtualPages * 60) {
     throw new BookdError('auth', `the package holds ${words} words for ${virtualPages} pages: the server sent truncated previews; the session is not accepted`);
   }
-  const input = { meta, bookId: meta.id, files };
-  const first = buildFromPackage({ ...input, format: 'epub' });
-  return { mode: 'package', build: (format) => (format === 'epub' ? first : buildFromPackage({ ...input, format })) };
+  return { mode: 'package', input: { meta, bookId: meta.id, files } };
 }
 
 /** Chapter mode: chapter pages, TOC, and every stylesheet, image and font they pull in. */
-async function chapterSource(f: BookFetch, deps: ArchiveDeps, session: Session, ctx: JobContext, meta: BookMeta, coverUrl: string): Promise<Source> {
+async function chapterSource(f: BookFetch, deps: ArchiveDeps, session: Session, ctx: JobContext, meta: BookMeta, coverUrl: string): Promise<BookSource> {
   const retry = <T>(fn: () => Promise<T>) => withRetries(fn, { clock: deps.clock, baseMs: deps.retryBaseMs, signal: ctx.signal });
   const list = await retry(() => deps.client.chapters(session, meta.id, ctx.signal));
   if (list.length === 0) throw new BookdError('permanent', `book ${meta.id} has neither a publisher package nor chapters`);
@@ -186,8 +179,7 @@ async function chapterSource(f: BookFetch, deps: ArchiveDeps, session: Session, 
     const file = await f.get(key.url(url), url, 'cover', true);
     if (file.data) cover = { url, path: 'cover.jpg', ...(file.mediaType ? { mediaType: file.mediaType } : {}), data: file.data };
   }
-  const input = { meta, bookId: meta.id, chapters, toc: tocEntries(toc), assets, ...(cover ? { cover } : {}) };
-  return { mode: 'chapters', build: (format) => buildFromChapters({ ...input, format }) };
+  return { mode: 'chapters', input: { meta, bookId: meta.id, chapters, toc: tocEntries(toc), assets, ...(cover ? { cover } : {}) } };
 }
 
 /**
@@ -221,7 +213,8 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
     const dir = bookStaging(config.library, id);
     const staged = await loadStaged(dir);
     const fetch = new BookFetch(deps, session, ctx, dir, staged);
-    let source: Source | undefined;
+    const rebuild = () => chapterSource(fetch, deps, session, ctx, meta, hit?.coverUrl ?? '');
+    let source: BookSource | undefined;
     if (config.buildMode !== 'chapters') {
       try {
         source = await packageSource(fetch, deps, session, ctx, meta, info.virtualPages);
@@ -231,7 +224,7 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
       }
       if (!source && config.buildMode === 'package') throw new BookdError('permanent', `book ${id} has no publisher package (build mode "package")`);
     }
-    source ??= await chapterSource(fetch, deps, session, ctx, meta, hit?.coverUrl ?? '');
+    source ??= await rebuild();
 
     const formats: Format[] = payload.format === 'both' ? ['epub', 'kindle'] : [payload.format];
     // Discovery may have tagged this book with more skills while it was downloading.
@@ -242,9 +235,17 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
     let total = 0;
     for (const format of formats) {
       ctx.progress({ phase: 'writing', format });
-      const build = source.build(format);
       const tmp = stagedEpubPath(config.library, id, format);
-      await writeEpub(build, tmp);
+      let build: Written;
+      try {
+        build = await deps.builder.write(source, format, tmp);
+      } catch (err) {
+        // The package's own files can turn out unusable only when built (no OPF, no spine).
+        if (!(source.mode === 'package' && config.buildMode === 'auto' && err instanceof BookdError && err.kind === 'permanent' && records.length === 0)) throw err;
+        ctx.logger.warn({ err: errorMessage(err) }, 'publisher package unusable; rebuilding from chapters');
+        source = await rebuild();
+        build = await deps.builder.write(source, format, tmp);
+      }
       const previous = store.books.get(id, format);
       const skills = mergeSkills(jobSkills, previous?.skills ?? []);
       const placed = await placeBook({ libraryRoot: config.library, staged: tmp, meta, format, skills, ...(previous ? { previous } : {}) });

@@ -129,7 +129,8 @@ export class Daemon {
     this.o.notifier?.send({ READY: 1, STATUS: `ready: ${count} workers` });
     this.o.onReady?.();
 
-    await Promise.all(this.workers);
+    // Workers may be added while running (more sessions usable): wait for those too.
+    for (let settled = 0; settled < this.workers.length; settled = this.workers.length) await Promise.all(this.workers);
     clearInterval(tick);
     store.control.daemonGone(this.owner);
     return this.summary;
@@ -188,6 +189,7 @@ export class Daemon {
         if (now - lastReload >= 10_000) {
           lastReload = now;
           pool.reload();
+          this.growWorkers();
         }
         if (now - lastBeat >= 5_000) {
           lastBeat = now;
@@ -212,6 +214,16 @@ export class Daemon {
     }, 1000);
     timer.unref();
     return timer;
+  }
+
+  /** Without a fixed worker count, one worker per usable session, also for sessions added later. */
+  growWorkers(): void {
+    if (this.o.workers !== undefined || this.stopping) return;
+    const want = this.o.pool.usableCount();
+    while (this.workers.length < want) {
+      this.o.logger.info({ workers: this.workers.length + 1 }, 'more sessions are usable: adding a worker');
+      this.workers.push(this.workerLoop(this.workers.length));
+    }
   }
 
   /** Why claiming should wait right now, or undefined. */

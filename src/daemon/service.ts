@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { JarWriter } from '../db/jar-writer.js';
+import { ThreadBuilder } from '../epub/builder.js';
 import { openStore, type Store } from '../db/store.js';
 import { ThreadLock } from '../db/write-lock.js';
 import { ConfigError } from '../errors.js';
@@ -90,6 +91,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
   let pool: SessionPool | undefined;
   let http: Awaited<ReturnType<typeof startHttp>> | undefined;
   const jars = new JarWriter(config.dbPath, threadLock);
+  const builder = new ThreadBuilder();
   try {
     const wanted = [...store.jobs.list({ kind: 'book', state: 'queued', limit: 10_000_000 }), ...store.jobs.running()];
     const removed = await cleanStaging(config.library, wanted.flatMap((j) => (j.kind === 'book' ? [j.payload.bookId] : [])));
@@ -111,7 +113,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
     });
     const metrics = createMetrics({ store, pool, clock });
     const client = new OreillyClient(clock, metrics.request);
-    const deps = { store, client, clock, config, retryBaseMs: opts.retryBaseMs ?? config.retryBaseMs };
+    const deps = { store, client, clock, config, builder, retryBaseMs: opts.retryBaseMs ?? config.retryBaseMs };
     const daemon = new Daemon({
       owner,
       goneOwners: gone,
@@ -151,6 +153,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
     await http?.close();
     await pool?.close();
     await jars.close();
+    await builder.close();
     opts.notifier?.close();
     store.close();
   }

@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../worker.js';
 import type { ThreadLock } from './write-lock.js';
 
 /**
@@ -16,11 +17,7 @@ export class JarWriter {
 
   /** `lock` is the one the main thread's store uses, so the two threads take turns writing. */
   constructor(dbPath: string, lock: ThreadLock) {
-    const entry = new URL(import.meta.url.endsWith('.ts') ? './jar-writer-worker.ts' : './jar-writer-worker.js', import.meta.url);
-    // Run from TypeScript sources (tests under tsx), the thread has to register tsx's loader itself.
-    this.worker = entry.pathname.endsWith('.ts')
-      ? new Worker(`import('tsx/esm/api').then((m) => m.register()).then(() => import(${JSON.stringify(entry.href)}))`, { eval: true, workerData: { dbPath, lock: lock.shared } })
-      : new Worker(entry, { workerData: { dbPath, lock: lock.shared } });
+    this.worker = startWorker(import.meta.url, 'jar-writer-worker', { dbPath, lock: lock.shared });
     this.worker.on('message', (m: { id: number; error?: string }) => {
       const p = this.pending.get(m.id);
       if (!p) return;
