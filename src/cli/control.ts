@@ -5,7 +5,7 @@ import { systemClock } from '../clock.js';
 export function registerControl(program: Command): void {
   program
     .command('pause')
-    .description('Stop claiming new jobs (running jobs finish); bookd resume undoes it. Survives restarts.')
+    .description('stop claiming new jobs (running jobs finish); bookd resume undoes it. Survives restarts')
     .option('--reason <text>', 'why, shown by bookd status')
     .action(async (opts, cmd) => {
       await withStore(cmd, (store) => {
@@ -18,7 +18,7 @@ export function registerControl(program: Command): void {
 
   program
     .command('resume')
-    .description('Let daemons claim jobs again after bookd pause.')
+    .description('let daemons claim jobs again after bookd pause')
     .action(async (_opts, cmd) => {
       await withStore(cmd, (store) => {
         const was = store.control.state().paused;

@@ -124,7 +124,7 @@ export function registerEnqueue(program: Command): void {
   program
     .command('enqueue')
     .description(
-      'Add books, or skills to discover, to the queue. Idempotent: a book or skill already queued is reported, not added twice; ' +
+      'add books, or skills to discover, to the queue. Idempotent: a book or skill already queued is reported, not added twice; ' +
         'a finished book is only queued again with --force, a finished skill discovery is always run again (it finds new books).',
     )
     .option('--book <id-or-url...>', 'book ids (13 digits) or book URLs; repeatable')

@@ -62,7 +62,7 @@ function when(j: Job, now: number): string {
 function registerList(jobs: Command): void {
   jobs
     .command('list')
-    .description('List jobs, oldest first.')
+    .description('list jobs, oldest first')
     .addOption(new Option('--state <state>', 'only jobs in this state').choices(JOB_STATES))
     .addOption(new Option('--kind <kind>', 'only book or discover jobs').choices(JOB_KINDS))
     .option('--skill <skill>', 'only jobs for this skill (case-insensitive)')
@@ -103,7 +103,7 @@ function registerList(jobs: Command): void {
 function registerShow(jobs: Command): void {
   jobs
     .command('show')
-    .description('Show one job with its attempt history.')
+    .description('show one job with its attempt history')
     .argument('<id>', 'the job id (from bookd jobs list)', parseJobId)
     .option('--json', 'print a JSON document (times are epoch milliseconds)')
     .action(async (id, opts, cmd) => {
@@ -156,7 +156,7 @@ function registerShow(jobs: Command): void {
 function registerRetry(jobs: Command): void {
   jobs
     .command('retry')
-    .description('Queue a failed or cancelled job again with its attempts reset; --failed does so for every failed job.')
+    .description('queue a failed or cancelled job again with its attempts reset; --failed does so for every failed job')
     .argument('[id]', 'the job id', parseJobId)
     .option('--failed', 'retry every failed job')
     .action(async (id, opts, cmd) => {
@@ -181,7 +181,7 @@ function registerRetry(jobs: Command): void {
 function registerCancel(jobs: Command): void {
   jobs
     .command('cancel')
-    .description('Cancel a job: a queued job at once; a running job is asked to stop and its worker confirms.')
+    .description('cancel a job: a queued job at once; a running job is asked to stop and its worker confirms')
     .argument('<id>', 'the job id', parseJobId)
     .action(async (id, _opts, cmd) => {
       await withStore(cmd, (store) => {
@@ -196,7 +196,7 @@ function registerCancel(jobs: Command): void {
 }
 
 export function registerJobs(program: Command): void {
-  const jobs = program.command('jobs').description('Inspect and steer individual jobs.');
+  const jobs = program.command('jobs').description('inspect and steer individual jobs');
   registerList(jobs);
   registerShow(jobs);
   registerRetry(jobs);

@@ -59,11 +59,11 @@ function bookJson(b: BookRecord) {
 }
 
 export function registerLibrary(program: Command): void {
-  const library = program.command('library').description('The catalogue of archived books.');
+  const library = program.command('library').description('the catalogue of archived books');
 
   library
     .command('list')
-    .description('List the archived books (paths are relative to --library).')
+    .description('list the archived books (paths are relative to --library)')
     .option('--json', 'print a JSON array of {id,title,authors,skills,path,sha256,bytes,archived_at,…} (archived_at in epoch milliseconds)')
     .action(async (opts, cmd) => {
       await withStore(cmd, (store) => {
@@ -92,7 +92,7 @@ export function registerLibrary(program: Command): void {
 
   library
     .command('verify')
-    .description('Re-hash every catalogued file under --library; report missing or changed ones and exit 1 if there are any.')
+    .description('re-hash every catalogued file under --library; report missing or changed ones and exit 1 if there are any')
     .option('--json', 'print {checked, ok, problems:[{id,format,path,problem,detail}]}')
     .action(async (opts, cmd) => {
       await withStore(cmd, async (store, config) => {

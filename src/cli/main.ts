@@ -11,6 +11,8 @@ async function main(argv: string[]): Promise<number> {
     if (isCommanderExit(err)) {
       // help and version print through commander and exit 0; anything else is a usage error.
       if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.ok;
+      // A command group named without a command: its help went to stderr, which says it all.
+      if (err.code === 'commander.help') return EXIT.usage;
       const text = err.message.replace(/^error:\s*/i, '').split('\n')[0];
       process.stderr.write(`bookd: ${text} (see --help)\n`);
       return EXIT.usage;

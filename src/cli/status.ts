@@ -155,7 +155,7 @@ export function renderStatus(s: Snapshot, now: number): string {
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('Show the queue: jobs per state and skill, running jobs with their session and progress, failures, sessions, daemons.')
+    .description('show the queue: jobs per state and skill, running jobs with their session and progress, failures, sessions, daemons')
     .option('--json', 'print one JSON document (times are epoch milliseconds)')
     .option('--watch [seconds]', 'redraw every few seconds (default 2) until interrupted; with --json, one JSON line per redraw', parsePositiveInteger)
     .action(async (opts, cmd) => {
