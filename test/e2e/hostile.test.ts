@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -174,6 +174,22 @@ describe('operator mistakes', () => {
       const t = await runCli(['status'], { env: { BOOKD_DATA_DIR: truncated } });
       assert.equal(t.code, 78, t.stderr);
       assert.deepEqual(readFileSync(join(truncated, 'bookd.db')), before.subarray(0, 1000));
+
+      // Another process holds the write lock and keeps it: a writing command waits, then says so.
+      const fresh = join(dir, 'fresh');
+      assert.equal((await runCli(['status'], { env: { BOOKD_DATA_DIR: fresh } })).code, 0);
+      const locker = spawn('python3', ['-u', '-c', `import sqlite3,time\nc=sqlite3.connect(${JSON.stringify(join(fresh, 'bookd.db'))}, isolation_level=None)\nc.execute('BEGIN EXCLUSIVE')\nprint('locked')\ntime.sleep(120)`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      try {
+        await new Promise<void>((resolve) => locker.stdout.once('data', () => resolve()));
+        const locked = await runCli(['pause', '--reason', 'x'], { env: { BOOKD_DATA_DIR: fresh }, timeoutMs: 90_000 });
+        assert.equal(locked.code, 1);
+        assert.match(locked.stderr, /stayed locked by another process for \d+ s .*try again/);
+        const status = await runCli(['status', '--json'], { env: { BOOKD_DATA_DIR: fresh } });
+        assert.equal(status.code, 0, 'reading still works meanwhile');
+        assert.equal((JSON.parse(status.stdout) as { paused: boolean }).paused, false, 'nothing changed');
+      } finally {
+        locker.kill('SIGKILL');
+      }
 
       const foreign = join(dir, 'foreign');
       mkdirSync(foreign);

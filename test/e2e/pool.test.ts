@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
+import { ManualClock } from '../../src/clock.js';
 import { openStore, type Store } from '../../src/db/store.js';
 import { BookdError } from '../../src/errors.js';
 import { createLogger, silentLogger } from '../../src/log.js';
@@ -156,6 +157,29 @@ describe('failures the pool handles', () => {
       assert.equal((await sim.stats()).refreshes, before + 1);
       const info = await pool.withSession((s) => client.epub(s, bookId));
       assert.equal(info.identifier.length > 0, true);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('an idle session is refreshed through /profile/ before its token expires, and only then', async () => {
+    const store = storeWith(sim.url, await sim.mint(1));
+    const clock = new ManualClock(Date.now());
+    const pool = poolOver(sim.url, store, { clock, refreshMarginMs: 5 * 60_000 });
+    try {
+      const session = pool.sessions()[0]!;
+      const exp = session.tokenExpiresAt()!;
+      const token = () => session.jar.getCookiesSync(sim.url).find((c) => c.key === 'orm-jwt')!.value;
+      const first = token();
+      const profiles = () => sim.stats().then((st) => st.requests.byEndpoint.profile ?? 0);
+      const before = await profiles();
+      await pool.upkeep();
+      assert.equal(await profiles(), before, 'not due yet: no request');
+      clock.advance(exp - clock.now() - 4 * 60_000);
+      await pool.upkeep();
+      assert.equal(await profiles(), before + 1, 'due: one /profile/ request');
+      assert.notEqual(token(), first, 'the server handed out a fresh token');
+      assert.ok(store.sessions.get('s1')!.jarJson.includes(token()), 'saved in the jar');
     } finally {
       await pool.close();
     }

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { runCli, startCli, tempDir, waitFor } from '../helpers/cli.js';
+import { addSessions, bookdEnv, cliJson } from '../helpers/library.js';
+import { startSimProcess, type SimProcess } from '../helpers/sim.js';
+
+interface SessionJson {
+  name: string;
+  state: string;
+  lastError: string | null;
+  relogin: boolean;
+  tokenExpiresAt: number | null;
+}
+
+let sim: SimProcess;
+before(async () => {
+  sim = await startSimProcess(['--seed', '81', '--books', '4', '--rotate', 'every']);
+});
+after(async () => {
+  await sim.stop();
+});
+
+test('sessions: import checked against the service, list, check, disable, enable, replace, remove', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const env = bookdEnv(join(dir, 'data'), sim.url);
+    const [good, spoiled] = await sim.mint(2);
+    writeFileSync(join(dir, 'good.json'), JSON.stringify(good));
+    writeFileSync(join(dir, 'spoiled.json'), JSON.stringify({ ...spoiled, 'orm-jwt': 'x.y.z', 'orm-rt': 'nope' }));
+    writeFileSync(join(dir, 'header.txt'), `Cookie: ${Object.entries(spoiled!).map(([k, v]) => `${k}=${v}`).join('; ')}\n`);
+
+    const add = await runCli(['sessions', 'add', 'laptop', '--cookies', join(dir, 'good.json')], { env });
+    assert.equal(add.code, 0, add.stderr);
+    assert.match(add.stdout, /session laptop added: 8 cookies from a flat-json export, checked: logged in \(Individual\); token expires in/);
+
+    const refused = await runCli(['sessions', 'add', 'old', '--cookies', join(dir, 'spoiled.json')], { env });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /these cookies are not logged in .*export fresh cookies/);
+    const saved = await runCli(['sessions', 'add', 'old', '--cookies', join(dir, 'spoiled.json'), '--no-check'], { env });
+    assert.equal(saved.code, 0, 'saved anyway with --no-check');
+    const dup = await runCli(['sessions', 'add', 'laptop', '--cookies', join(dir, 'good.json')], { env });
+    assert.equal(dup.code, 1);
+    assert.match(dup.stderr, /already exists: use --replace/);
+
+    const check = await runCli(['sessions', 'check'], { env });
+    assert.equal(check.code, 1, 'one session is not ok');
+    assert.match(check.stdout, /laptop: ok \(Individual\)/);
+    assert.match(check.stdout, /old: expired: /);
+    let list = await cliJson<SessionJson[]>(['sessions', 'list'], env);
+    assert.deepEqual(list.map((s) => [s.name, s.state]), [['laptop', 'ok'], ['old', 'expired']]);
+    assert.ok(list[1]!.lastError);
+
+    // The operator renews the expired session from a Cookie header copied out of the browser.
+    const replaced = await runCli(['sessions', 'add', 'old', '--cookies', join(dir, 'header.txt'), '--replace'], { env });
+    assert.equal(replaced.code, 0, replaced.stderr);
+    assert.match(replaced.stdout, /session old replaced: 8 cookies from a header export/);
+    assert.equal((await runCli(['sessions', 'disable', 'laptop'], { env })).code, 0);
+    list = await cliJson<SessionJson[]>(['sessions', 'list'], env);
+    assert.deepEqual(list.map((s) => s.state), ['disabled', 'ok']);
+    assert.match((await runCli(['sessions', 'check', 'laptop'], { env })).stdout, /laptop: disabled, not checked/);
+    assert.equal((await runCli(['sessions', 'enable', 'laptop'], { env })).code, 0);
+    assert.equal((await runCli(['sessions', 'remove', 'old'], { env })).code, 0);
+    list = await cliJson<SessionJson[]>(['sessions', 'list'], env);
+    assert.deepEqual(list.map((s) => [s.name, s.state]), [['laptop', 'ok']]);
+    const human = await runCli(['sessions', 'list'], { env });
+    assert.match(human.stdout, /NAME\s+STATE\s+TOKEN EXPIRES/);
+    const missing = await runCli(['sessions', 'remove', 'nobody'], { env });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no session named "nobody"/);
+  } finally {
+    cleanup();
+  }
+});
+
+test('sessions add --email logs in; the password never reaches the database; a lapsed subscription is refused', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const env = bookdEnv(join(dir, 'data'), sim.url);
+    writeFileSync(join(dir, 'pw'), 'pw-5\n');
+    const r = await runCli(['sessions', 'add', 'box', '--email', 'user5@sim.test', '--password-file', join(dir, 'pw')], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /logged in as user5@sim\.test; it logs in again with .*pw when it expires/);
+    const stdin = await runCli(['sessions', 'add', 'once', '--email', 'user6@sim.test', '--password-file', '-'], { env, input: 'pw-6\n' });
+    assert.equal(stdin.code, 0, stdin.stderr);
+    const bad = await runCli(['sessions', 'add', 'nope', '--email', 'user5@sim.test', '--password-file', '-'], { env, input: 'wrong\n' });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /refused the email and password/);
+    const list = await cliJson<SessionJson[]>(['sessions', 'list'], env);
+    assert.deepEqual(list.map((s) => [s.name, s.relogin]), [['box', true], ['once', true]]);
+    const dump = await runCli(['status', '--json'], { env });
+    for (const secret of ['pw-5', 'pw-6']) {
+      assert.ok(!dump.stdout.includes(secret));
+      const sqlite = (await import('better-sqlite3')).default;
+      const db = new sqlite(join(dir, 'data', 'bookd.db'), { readonly: true });
+      const rows = JSON.stringify(db.prepare('SELECT * FROM sessions').all());
+      db.close();
+      assert.ok(!rows.includes(secret), 'no password in the database');
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+test('when every session is parked the daemon stops claiming and says why in status and the log', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const env = bookdEnv(join(dir, 'data'), sim.url, { BOOKD_LOG_LEVEL: 'info' });
+    const [cookies] = await sim.mint(1);
+    writeFileSync(join(dir, 'c.json'), JSON.stringify({ ...cookies, 'orm-jwt': 'x.y.z', 'orm-rt': 'nope' }));
+    await runCli(['sessions', 'add', 'dead', '--cookies', join(dir, 'c.json'), '--no-check'], { env });
+    const book = (await sim.catalogue()).books[0]!;
+    await runCli(['enqueue', '--book', book.id], { env });
+    const daemon = await startCli(['run'], { env });
+    try {
+      await waitFor(() => daemon.lines.some((l) => /claiming paused: no usable session: dead expired/.test(l)), 'the log says why', 20_000);
+      await waitFor(async () => {
+        const s = await cliJson<{ daemons: { note: string | null }[] }>(['status'], env);
+        return s.daemons.some((d) => /no usable session/.test(d.note ?? ''));
+      }, 'status says why', 20_000, 200);
+      const s = await cliJson<{ jobs: { queued: number; failed: number } }>(['status'], env);
+      assert.equal(s.jobs.queued, 1, 'the book waits, its attempts untouched');
+      assert.equal(s.jobs.failed, 0);
+      const text = [daemon.firstLine, ...daemon.lines].join('\n');
+      for (const v of Object.values(cookies!).filter((x) => x.length > 8)) assert.ok(!text.includes(v), 'no cookie value in the log');
+    } finally {
+      assert.equal((await daemon.stop('SIGTERM')).code, 0);
+    }
+  } finally {
+    cleanup();
+  }
+});
