@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runCli, startCli, tempDir, waitFor } from '../helpers/cli.js';
 import { epubcheckJava, epubcheckTs, hasJavaEpubcheck } from '../helpers/epubcheck.js';
 import { addSessions, bookdEnv, cliJson, type LibraryEntry } from '../helpers/library.js';
+import { walk } from '../helpers/files.js';
 import { startSimProcess, type SimCatalogue, type SimProcess } from '../helpers/sim.js';
 import { compareWithSource, sourceCatalogue } from '../helpers/source.js';
 import type { Catalogue } from '../../src/sim/index.js';
@@ -15,17 +16,6 @@ interface JobJson {
   last_error?: { message: string } | null;
 }
 
-async function allFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(d, e.name));
-      else out.push(join(d, e.name));
-    }
-  };
-  if (existsSync(dir)) walk(dir);
-  return out;
-}
 
 describe('every book of a catalogue, in both modes and both formats', () => {
   let sim: SimProcess;
@@ -85,7 +75,7 @@ describe('every book of a catalogue, in both modes and both formats', () => {
             }
           }
         }
-        const stray = (await allFiles(root)).filter((f) => !f.endsWith('.epub'));
+        const stray = walk(root).filter((f) => !f.endsWith('.epub'));
         assert.deepEqual(stray, [], 'nothing but EPUBs in the library (staging emptied)');
       } finally {
         cleanup();

@@ -1,21 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { epubcheckTs } from '../helpers/epubcheck.js';
 import { addSessions, bookdEnv, cliJson, type LibraryEntry } from '../helpers/library.js';
+import { walk } from '../helpers/files.js';
 import { startSimProcess, type SimCatalogue, type SimProcess } from '../helpers/sim.js';
 
-function walk(dir: string, out: string[] = []): string[] {
-  if (!existsSync(dir)) return out;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (e.isDirectory()) walk(join(dir, e.name), out);
-    else out.push(join(dir, e.name));
-  }
-  return out;
-}
 
 describe('hostile server data', () => {
   let sim: SimProcess;

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCli, startCli, tempDir, waitFor } from '../helpers/cli.js';
-import { addSessions, bookdEnv, cliJson } from '../helpers/library.js';
+import { bookdEnv, cliJson } from '../helpers/library.js';
 import { startSimProcess, type SimProcess } from '../helpers/sim.js';
 
 interface SessionJson {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { CLI, runCli, tempDir } from '../helpers/cli.js';
 import { epubcheckTs } from '../helpers/epubcheck.js';
 import { addSessions, bookdEnv, cliJson, type LibraryEntry } from '../helpers/library.js';
+import { walk } from '../helpers/files.js';
 import { startSimProcess } from '../helpers/sim.js';
 import { compareWithSource, sourceCatalogue } from '../helpers/source.js';
 
@@ -22,14 +23,6 @@ export interface SoakResult {
   seconds: number;
 }
 
-function walk(dir: string, out: string[] = []): string[] {
-  if (!existsSync(dir)) return out;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (e.isDirectory()) walk(join(dir, e.name), out);
-    else out.push(join(dir, e.name));
-  }
-  return out;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
