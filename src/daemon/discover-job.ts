@@ -2,9 +2,29 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Store } from '../db/store.js';
 import type { OreillyClient } from '../oreilly/client.js';
+import { linkIntoSkills } from '../library/place.js';
 import type { JobHandler } from './daemon.js';
 import { describeDiscovery, discoverSkill, discoveredItems, isArchivedIn } from './discover.js';
 import { withRetries } from './retry.js';
+
+/**
+ * A book archived under one skill and found again under another gets that skill too: a link in
+ * its folder and the skill on its catalogue row, without downloading it again.
+ */
+async function linkArchived(store: Store, libraryRoot: string, ids: string[], skill: string): Promise<number> {
+  let linked = 0;
+  for (const id of ids) {
+    const records = (['epub', 'kindle'] as const)
+      .map((format) => store.books.get(id, format))
+      .filter((r) => r !== undefined && !r.skills.some((s) => s.toLowerCase() === skill.toLowerCase()));
+    for (const record of records) await linkIntoSkills({ libraryRoot, path: record!.path, skills: [skill] });
+    if (records.length > 0) {
+      store.books.addSkill(id, skill);
+      linked++;
+    }
+  }
+  return linked;
+}
 
 /** The daemon's handler for `discover` jobs: walk the listing, enqueue what is new. */
 export function discoverHandler(deps: { store: Store; client: OreillyClient; clock: Clock; config: Config; retryBaseMs: number }): JobHandler {
@@ -21,7 +41,8 @@ export function discoverHandler(deps: { store: Store; client: OreillyClient; clo
     });
     const results = deps.store.jobs.enqueue(discoveredItems(d, payload));
     const added = results.filter((r) => r.status === 'added' || r.status === 'requeued').length;
-    const message = describeDiscovery(d, added);
+    const linked = await linkArchived(deps.store, deps.config.library, d.archived.map((h) => h.archiveId), payload.skill);
+    const message = describeDiscovery(d, added, 'queued', linked);
     ctx.logger.info({ skill: payload.skill, listed: d.listed, added, hidden: d.hidden }, message);
     return { message };
   };

@@ -12,7 +12,8 @@ export interface Discovery {
   notBooks: number;
   otherLanguage: number;
   excluded: number;
-  alreadyArchived: number;
+  /** Books the catalogue already has (they may still need a link into this skill's folder). */
+  archived: SearchHit[];
   /** Books the listing reports but refused to show (the page cap). */
   hidden: number;
 }
@@ -34,7 +35,7 @@ export async function discoverSkill(opts: {
   const { payload } = opts;
   const excluded = new Set((payload.excludeSkills ?? []).map(fold));
   const langs = opts.languages.map(fold);
-  const d: Discovery = { skill: payload.skill, books: [], listed: 0, notBooks: 0, otherLanguage: 0, excluded: 0, alreadyArchived: 0, hidden: 0 };
+  const d: Discovery = { skill: payload.skill, books: [], listed: 0, notBooks: 0, otherLanguage: 0, excluded: 0, archived: [], hidden: 0 };
   const seen = new Set<string>();
   let total = 0;
   for (let page = 0; ; page++) {
@@ -47,7 +48,7 @@ export async function discoverSkill(opts: {
       if (hit.format && fold(hit.format) !== 'book') d.notBooks++;
       else if (hit.language && langs.length > 0 && !langs.some((l) => fold(hit.language).startsWith(l))) d.otherLanguage++;
       else if (hit.topics.some((t) => excluded.has(fold(t)))) d.excluded++;
-      else if (opts.isArchived(hit.archiveId, payload.format)) d.alreadyArchived++;
+      else if (opts.isArchived(hit.archiveId, payload.format)) d.archived.push(hit);
       else if (payload.maxBooks === undefined || d.books.length < payload.maxBooks) d.books.push(hit);
     }
     opts.onPage?.(page, d.books.length);
@@ -80,11 +81,11 @@ export function discoveredItems(d: Discovery, payload: DiscoverPayload): Enqueue
   }));
 }
 
-export function describeDiscovery(d: Discovery, added: number, verb = 'queued'): string {
+export function describeDiscovery(d: Discovery, added: number, verb = 'queued', linked = 0): string {
   const parts = [`${d.skill}: ${d.listed} listed, ${added} new book${added === 1 ? '' : 's'} ${verb}`];
   const skipped = d.books.length - added;
   if (skipped > 0) parts.push(`${skipped} already queued`);
-  if (d.alreadyArchived) parts.push(`${d.alreadyArchived} already archived`);
+  if (d.archived.length) parts.push(`${d.archived.length} already archived${linked ? ` (${linked} linked into ${d.skill}/)` : ''}`);
   if (d.notBooks) parts.push(`${d.notBooks} not books`);
   if (d.otherLanguage) parts.push(`${d.otherLanguage} in other languages`);
   if (d.excluded) parts.push(`${d.excluded} in excluded skills`);

@@ -53,16 +53,10 @@ async function fsyncPath(path: string): Promise<void> {
 
 const toPosix = (p: string) => p.split(sep).join('/');
 
-/**
- * Puts a staged EPUB into the library (DESIGN.md "Files on disk"): fsync, rename into
- * `<Skill>/<Title> - <Authors> (<id>).epub`, fsync the folder, link into the other skills'
- * folders (hard link; symlink when they are on another file system). Skips when `previous` has
- * the same content and is still there, unless `force`. Every path is checked to resolve inside
- * the library; anything else throws.
- */
-export async function placeBook(input: PlaceInput): Promise<Placed> {
-  await mkdir(input.libraryRoot, { recursive: true });
-  const root = await realpath(input.libraryRoot);
+/** The library root, resolved, and a check that a path resolves (through symlinks) inside it. */
+async function libraryPaths(libraryRoot: string): Promise<{ root: string; mustBeInside: (p: string) => Promise<string> }> {
+  await mkdir(libraryRoot, { recursive: true });
+  const root = await realpath(libraryRoot);
   const inside = (p: string) => {
     const rel = relative(root, p);
     return rel !== '' && !rel.startsWith('..') && !rel.startsWith(sep) && resolve(root, rel) === p;
@@ -73,6 +67,29 @@ export async function placeBook(input: PlaceInput): Promise<Placed> {
     if (!inside(abs) || !inside(real)) throw new Error(`Refusing to write ${abs}: it is outside the library ${root}.`);
     return real;
   };
+  return { root, mustBeInside };
+}
+
+/**
+ * Links an archived book (`path`, relative to the library) into the folders of more skills: what
+ * a discovery does when a book it finds is already archived under another skill.
+ */
+export async function linkIntoSkills(input: { libraryRoot: string; path: string; skills: string[]; link?: PlaceInput['link'] }): Promise<string[]> {
+  const { root, mustBeInside } = await libraryPaths(input.libraryRoot);
+  const file = await mustBeInside(input.path);
+  const dirs = [...new Set(input.skills.map(skillDir))].filter((d) => d !== dirname(relative(root, file)));
+  return linkInto(dirs, basename(file), file, { link: input.link }, mustBeInside, root);
+}
+
+/**
+ * Puts a staged EPUB into the library (DESIGN.md "Files on disk"): fsync, rename into
+ * `<Skill>/<Title> - <Authors> (<id>).epub`, fsync the folder, link into the other skills'
+ * folders (hard link; symlink when they are on another file system). Skips when `previous` has
+ * the same content and is still there, unless `force`. Every path is checked to resolve inside
+ * the library; anything else throws.
+ */
+export async function placeBook(input: PlaceInput): Promise<Placed> {
+  const { root, mustBeInside } = await libraryPaths(input.libraryRoot);
 
   const staged = await mustBeInside(resolve(input.staged));
   const { sha256, bytes } = await fileSha256(staged);
@@ -130,7 +147,7 @@ async function linkInto(
   dirs: string[],
   name: string,
   target: string,
-  input: PlaceInput,
+  input: Pick<PlaceInput, 'link'>,
   mustBeInside: (p: string) => Promise<string>,
   root: string,
 ): Promise<string[]> {

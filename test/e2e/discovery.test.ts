@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCli, tempDir } from '../helpers/cli.js';
@@ -74,6 +75,34 @@ test('enqueue --playlist queues the books of a playlist named by uuid or name', 
     const bad = await runCli(['enqueue', '--playlist', 'no-such-list'], { env });
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /no such playlist; yours are: /);
+  } finally {
+    cleanup();
+  }
+});
+
+test('a book archived under one skill and discovered under another is linked there, not downloaded again', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const env = bookdEnv(join(dir, 'data'), sim.url);
+    await addSessions(sim, 2, dir, env);
+    await sim.resetStats();
+    await runCli(['enqueue', '--skills', 'Go'], { env });
+    assert.equal((await runCli(['run', '--until-empty'], { env, timeoutMs: 120_000 })).code, 0);
+    await runCli(['enqueue', '--skills', 'Rust'], { env });
+    const second = await runCli(['run', '--until-empty'], { env: { ...env, BOOKD_LOG_LEVEL: 'info' }, timeoutMs: 120_000 });
+    assert.equal(second.code, 0, second.stderr);
+    const both = english('Go').filter((b) => b.skills.includes('Rust'));
+    assert.ok(both.length > 0, 'the catalogue has books in both skills');
+    assert.match(second.stdout, new RegExp(`${both.length} already archived \\(${both.length} linked into Rust/\\)`));
+    const lib = await cliJson<LibraryEntry[]>(['library', 'list'], env);
+    const stats = await sim.stats();
+    for (const b of both) {
+      const entry = lib.find((e) => e.id === b.id)!;
+      assert.deepEqual([...entry.skills].sort(), ['Go', 'Rust']);
+      const name = entry.path.split('/').pop()!;
+      assert.ok(existsSync(join(dir, 'data', 'library', 'Rust', name)), `${name} linked into Rust/`);
+      assert.equal(stats.downloads[b.id], 1, `${b.id} downloaded once`);
+    }
   } finally {
     cleanup();
   }
