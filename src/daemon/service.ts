@@ -12,7 +12,7 @@ import { OreillyClient } from '../oreilly/client.js';
 import { SessionPool } from '../pool/pool.js';
 import type { EdgeBackoff } from '../pool/edge-gate.js';
 import type { Timeouts } from '../pool/session.js';
-import { cleanStaging } from '../library/staging.js';
+import { cleanStaging, WRITE_PROBE_PREFIX } from '../library/staging.js';
 import { archiveHandler } from './archive.js';
 import { goneOwners, newOwner } from './owners.js';
 import { Daemon, type RunSummary } from './daemon.js';
@@ -23,7 +23,7 @@ import type { Notifier } from './notify.js';
 
 /** Fails at start, not after an hour, when the library cannot take files. */
 export function ensureWritableLibrary(root: string): void {
-  const probe = join(root, '.staging', `.write-test-${process.pid}`);
+  const probe = join(root, '.staging', `${WRITE_PROBE_PREFIX}${process.pid}`);
   if (statSync(root, { throwIfNoEntry: false })?.isDirectory() === false) {
     throw new ConfigError(`the library ${root} is not a directory (ENOTDIR); point --library / BOOKD_LIBRARY at a directory`);
   }
@@ -93,9 +93,16 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
   const jars = new JarWriter(config.dbPath, threadLock);
   const builder = new ThreadBuilder();
   try {
-    const wanted = [...store.jobs.list({ kind: 'book', state: 'queued', limit: 10_000_000 }), ...store.jobs.running()];
-    const removed = await cleanStaging(config.library, wanted.flatMap((j) => (j.kind === 'book' ? [j.payload.bookId] : [])));
-    if (removed.length > 0) logger.info({ removed: removed.length }, 'cleaned staging debris left by an earlier run');
+    // Another live daemon may be staging a book its own discovery just queued, which no list
+    // read here would include; the debris waits for a start that finds this daemon alone. A
+    // daemon on another host that has not said anything for a minute counts as gone.
+    const dead = new Set(gone());
+    const others = store.control.daemons().filter((d) => d.owner !== owner && !dead.has(d.owner) && clock.now() - d.seenAt < 60_000);
+    if (others.length === 0) {
+      const wanted = [...store.jobs.list({ kind: 'book', state: 'queued', limit: 10_000_000 }), ...store.jobs.running()];
+      const removed = await cleanStaging(config.library, wanted.flatMap((j) => (j.kind === 'book' ? [j.payload.bookId] : [])));
+      if (removed.length > 0) logger.info({ removed: removed.length }, 'cleaned staging debris left by an earlier run');
+    }
     pool = new SessionPool({
       owner,
       goneOwners: gone,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { tempDir } from '../../test/helpers/cli.js';
 import { png } from '../../test/fixtures/epub/images.js';
-import { bookStaging, cleanStaging, loadStaged, saveStaged, stagedEpubPath, stagingDir } from './staging.js';
+import { bookStaging, cleanStaging, loadStaged, saveStaged, stagedEpubPath, stagingDir, WRITE_PROBE_PREFIX } from './staging.js';
 
 const tmp = tempDir('bookd-staging-');
 after(tmp.cleanup);
@@ -56,9 +56,10 @@ test('cleanStaging: removes the folders and half-written EPUBs of books no longe
   await writeFile(stagedEpubPath(lib, '333', 'epub'), 'half an epub');
   await writeFile(stagedEpubPath(lib, '111', 'epub'), 'an epub another daemon is writing');
   await writeFile(join(bookStaging(lib, '111'), 'deadbeef.bin.123.tmp'), 'partial');
+  await writeFile(join(stagingDir(lib), `${WRITE_PROBE_PREFIX}4242`), 'another daemon checking it can write');
   const removed = await cleanStaging(lib, ['111']);
   assert.deepEqual(removed, ['333.epub.epub.tmp', 'book-222']);
-  assert.deepEqual((await readdir(stagingDir(lib))).sort(), ['111.epub.epub.tmp', 'book-111']);
+  assert.deepEqual((await readdir(stagingDir(lib))).sort(), [`${WRITE_PROBE_PREFIX}4242`, '111.epub.epub.tmp', 'book-111']);
   assert.equal((await loadStaged(bookStaging(lib, '111'))).size, 1, 'a partial write in a kept folder is never read');
   assert.deepEqual(await cleanStaging(join(tmp.dir, 'no-library'), []), []);
   await mkdir(stagingDir(join(tmp.dir, 'lib4')), { recursive: true });

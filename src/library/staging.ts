@@ -19,6 +19,9 @@ function bookKey(bookId: string): string {
   return `h-${createHash('sha256').update(bookId).digest('hex').slice(0, 32)}`;
 }
 
+/** Prefix of the write probe a starting daemon leaves for a moment; never debris. */
+export const WRITE_PROBE_PREFIX = '.write-test-';
+
 /** The per-book folder for fetched files (created by saveStaged). */
 export function bookStaging(libraryRoot: string, bookId: string): string {
   return join(stagingDir(libraryRoot), `book-${bookKey(bookId)}`);
@@ -107,7 +110,7 @@ export async function cleanStaging(libraryRoot: string, keepBookIds: Iterable<st
   const root = stagingDir(libraryRoot);
   const keys = [...keepBookIds].map(bookKey);
   const keep = new Set(keys.map((k) => `book-${k}`));
-  const keepFile = (name: string) => keys.some((k) => name.startsWith(`${k}.`));
+  const keepFile = (name: string) => name.startsWith(WRITE_PROBE_PREFIX) || keys.some((k) => name.startsWith(`${k}.`));
   let entries: Dirent[];
   try {
     entries = await readdir(root, { withFileTypes: true });

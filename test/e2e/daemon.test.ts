@@ -124,7 +124,15 @@ describe('the daemon end to end', () => {
       const env = bookdEnv(join(dir, 'data'), sim.url, { BOOKD_LOG_LEVEL: 'info' });
       await addSessions(sim, 2, dir, env);
       const daemon = await startCli(['run'], { env });
+      const debris = join(dir, 'data', 'library', '.staging', 'book-9999999999999');
       try {
+        // A second daemon starting beside a live one leaves staging alone: the live one may be
+        // writing a book queued after the newcomer read the queue.
+        await waitFor(async () => existsSync(join(dir, 'data', 'library', '.staging')), 'the daemon made its staging folder', 10_000, 50);
+        mkdirSync(debris);
+        const beside = await runCli(['run', '--until-empty'], { env, timeoutMs: 60_000 });
+        assert.equal(beside.code, 0, beside.stderr);
+        assert.ok(existsSync(debris), 'staging is left alone while another daemon runs');
         const [one, two] = expectedBooks(books, SKILLS);
         await runCli(['enqueue', '--book', one!.id], { env });
         await waitFor(async () => (await cliJson<StatusJson>(['status'], env)).jobs.succeeded === 1, 'the new book archived', 15_000, 100);
@@ -139,6 +147,9 @@ describe('the daemon end to end', () => {
       } finally {
         assert.equal((await daemon.stop('SIGTERM')).code, 0);
       }
+      const alone = await runCli(['run', '--until-empty'], { env, timeoutMs: 60_000 });
+      assert.equal(alone.code, 0, alone.stderr);
+      assert.ok(!existsSync(debris), 'a daemon starting alone clears the debris of books nobody wants');
     } finally {
       cleanup();
     }
