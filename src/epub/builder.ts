@@ -61,40 +61,56 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+interface Slot {
+  worker: Worker;
+  busy: number;
+  pending: Map<number, Pending>;
+}
+
 /**
  * Builds in worker threads. A build is a third of a second of solid CPU for a 4 MB book; on the
  * main thread it would stall every session's next request for that long, and with 16 sessions
- * the event loop spent most of its time building instead of downloading.
+ * the event loop spent most of its time building instead of downloading. A thread that dies
+ * fails the builds it held (their jobs retry) and is replaced, so a daemon running for weeks
+ * never posts work to a dead thread.
  */
 export class ThreadBuilder implements EpubBuilder {
-  private readonly workers: { worker: Worker; busy: number; pending: Map<number, Pending> }[] = [];
+  private readonly slots: Slot[] = [];
   private next = 1;
+  private closing = false;
+  /** Threads started so far, replacements included. */
+  started = 0;
 
   constructor(threads = Math.max(1, Math.min(4, availableParallelism() - 1))) {
-    for (let i = 0; i < threads; i++) {
-      const worker = startWorker(import.meta.url, 'build-worker', null);
-      const slot = { worker, busy: 0, pending: new Map<number, Pending>() };
-      worker.on('message', (m: { id: number; result?: Written; error?: WireError }) => {
-        const p = slot.pending.get(m.id);
-        if (!p) return;
-        slot.pending.delete(m.id);
-        slot.busy--;
-        if (m.error) p.reject(fromWire(m.error));
-        else p.resolve(m.result!);
-      });
-      const fail = (err: Error) => {
-        for (const p of slot.pending.values()) p.reject(err);
-        slot.pending.clear();
-        slot.busy = 0;
-      };
-      worker.on('error', fail);
-      worker.on('exit', (code) => fail(new Error(`the EPUB build thread stopped (exit ${code})`)));
-      this.workers.push(slot);
-    }
+    for (let i = 0; i < threads; i++) this.spawn(i);
+  }
+
+  private spawn(index: number): void {
+    const worker = startWorker(import.meta.url, 'build-worker', null);
+    const slot: Slot = { worker, busy: 0, pending: new Map() };
+    this.slots[index] = slot;
+    this.started++;
+    worker.on('message', (m: { id: number; result?: Written; error?: WireError }) => {
+      const p = slot.pending.get(m.id);
+      if (!p) return;
+      slot.pending.delete(m.id);
+      slot.busy--;
+      if (m.error) p.reject(fromWire(m.error));
+      else p.resolve(m.result!);
+    });
+    let failed: Error | undefined;
+    worker.on('error', (err) => (failed = err));
+    worker.on('exit', (code) => {
+      const err = new BookdError('transient', `the EPUB build thread stopped (${failed ? failed.message : `exit ${code}`}); the book will be retried`);
+      for (const p of slot.pending.values()) p.reject(err);
+      slot.pending.clear();
+      if (!this.closing) this.spawn(index);
+    });
   }
 
   write(source: BookSource, format: Format, file: string): Promise<Written> {
-    const slot = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+    if (this.closing) return Promise.reject(new Error('the EPUB builder is closed'));
+    const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
     const id = this.next++;
     slot.busy++;
     return new Promise((resolve, reject) => {
@@ -103,10 +119,13 @@ export class ThreadBuilder implements EpubBuilder {
     });
   }
 
+  /** Stops one thread as if it had crashed: for tests of the replacement. */
+  async crashOne(): Promise<void> {
+    await this.slots[0]!.worker.terminate();
+  }
+
   async close(): Promise<void> {
-    for (const slot of this.workers) {
-      slot.worker.removeAllListeners('exit');
-      await slot.worker.terminate();
-    }
+    this.closing = true;
+    await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
   }
 }
