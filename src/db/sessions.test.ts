@@ -56,11 +56,11 @@ test('setState sets cooldown and keeps the last error unless given; recordUse sc
   s = sessions.get('s1')!;
   assert.equal(s.cooldownUntil, undefined);
   assert.equal(s.lastError, '429 Too Many Requests');
-  sessions.recordUse('s1', { ok: false });
-  sessions.recordUse('s1', { ok: false });
-  sessions.recordUse('s1', { ok: true, bookDone: true });
+  sessions.recordUse('s1', { ok: false, requests: 2 });
+  sessions.recordUse('s1', { ok: false, requests: 1 });
+  sessions.recordUse('s1', { ok: true, requests: 40, bookDone: true });
   s = sessions.get('s1')!;
-  assert.deepEqual([s.requests, s.errors, s.booksDone, s.errorScore, s.lastUsedAt], [3, 2, 1, 1.5, clock.now()]);
+  assert.deepEqual([s.requests, s.errors, s.booksDone, s.errorScore, s.lastUsedAt], [43, 2, 1, 1.5, clock.now()]);
   for (let i = 0; i < 5; i++) sessions.recordUse('s1', { ok: true });
   assert.equal(sessions.get('s1')!.errorScore, 0, 'never below zero');
   assert.equal(sessions.setState('nobody', 'disabled'), false);

@@ -29,10 +29,12 @@ export interface SessionRecord {
   tokenExpiresAt: number | undefined;
   loginEmail: string | undefined;
   passwordFile: string | undefined;
+  /** HTTP requests sent with this session. */
   requests: number;
+  /** Checkouts that ended in a failure. */
   errors: number;
   booksDone: number;
-  /** +1 per failed request, −0.5 per good one, never below 0 (Crawlee's scoring). */
+  /** +1 per failed checkout, −0.5 per good one, never below 0 (Crawlee's scoring). */
   errorScore: number;
   cooldownUntil: number | undefined;
   lastError: string | undefined;
@@ -61,7 +63,8 @@ export interface SessionStore {
   /** One prepared UPDATE, committed before it returns: call it after every response that changed the jar. */
   saveJar(name: string, jarJson: string, tokenExpiresAt: number | undefined): boolean;
   setState(name: string, state: SessionState, opts?: SetStateOptions): boolean;
-  recordUse(name: string, use: { ok: boolean; bookDone?: boolean }): boolean;
+  /** One checkout ended: `requests` HTTP requests were sent (default 0), `ok` judges the checkout. */
+  recordUse(name: string, use: { ok: boolean; requests?: number; bookDone?: boolean }): boolean;
   /**
    * Takes or renews `owner`'s hold on a session until `untilMs`: true when it is free, already
    * `owner`'s, lapsed, or held by one of `deadOwners` (processes known to be gone).
@@ -140,7 +143,7 @@ export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: Write
     ),
     release: db.prepare('UPDATE sessions SET holder = NULL, held_until = NULL WHERE name = @name AND holder = @owner'),
     recordUse: db.prepare(
-      `UPDATE sessions SET requests = requests + 1, errors = errors + @failed, books_done = books_done + @bookDone,
+      `UPDATE sessions SET requests = requests + @requests, errors = errors + @failed, books_done = books_done + @bookDone,
          error_score = CASE WHEN @failed THEN error_score + 1 ELSE max(0, error_score - 0.5) END,
          last_used_at = @now, updated_at = @now
        WHERE name = @name`,
@@ -201,8 +204,8 @@ export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: Write
     release: tx((name: string, owner: string) => s.release.run({ name, owner }).changes === 1),
 
     recordUse: tx(
-      (name: string, use: { ok: boolean; bookDone?: boolean }) =>
-        s.recordUse.run({ name, failed: use.ok ? 0 : 1, bookDone: use.bookDone ? 1 : 0, now: clock.now() }).changes === 1,
+      (name: string, use: { ok: boolean; requests?: number; bookDone?: boolean }) =>
+        s.recordUse.run({ name, requests: use.requests ?? 0, failed: use.ok ? 0 : 1, bookDone: use.bookDone ? 1 : 0, now: clock.now() }).changes === 1,
     ),
   };
 }

@@ -385,9 +385,11 @@ export class SessionPool {
    */
   async withSession<T>(fn: (session: Session) => Promise<T>, opts: { signal?: AbortSignal } = {}): Promise<T> {
     const m = await this.acquire(opts.signal);
+    // Recovery may replace m.session; the requests to count are those of the one lent out.
+    const lent = m.session!;
     let ok = false;
     try {
-      const result = await fn(m.session!);
+      const result = await fn(lent);
       ok = true;
       this.succeeded(m);
       return result;
@@ -396,7 +398,7 @@ export class SessionPool {
       throw err;
     } finally {
       m.lastReturned = this.clock.now();
-      this.opts.store.recordUse(m.name, { ok });
+      this.opts.store.recordUse(m.name, { ok, requests: lent.takeRequestCount() });
       if (m.retire || !this.usable(m) || this.closing) await this.pool.destroy(m);
       else await this.pool.release(m);
       const returned = this.returned;

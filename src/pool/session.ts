@@ -79,7 +79,16 @@ export class Session implements HttpSession {
   private unsaved = false;
   /** Highest number of requests this session ever had in flight at once; 1 by construction. */
   maxInFlight = 0;
+  /** HTTP requests sent so far. */
   requests = 0;
+  private reported = 0;
+
+  /** Requests sent since the last call: what the store's counter has not seen yet. */
+  takeRequestCount(): number {
+    const n = this.requests - this.reported;
+    this.reported = this.requests;
+    return n;
+  }
 
   constructor(opts: SessionOptions) {
     this.opts = opts;

@@ -46,6 +46,9 @@ describe('the daemon end to end', () => {
       const lib = await cliJson<LibraryEntry[]>(['library', 'list'], env);
       assert.deepEqual(lib.map((b) => b.id).sort(), want.map((b) => b.id).sort(), 'the catalogue holds exactly the discovered books');
       const stats = await sim.stats();
+      const sessions = await cliJson<{ name: string; requests: number; booksDone: number }[]>(['sessions', 'list'], env);
+      assert.equal(sessions.reduce((n, s) => n + s.requests, 0), stats.requests.total, 'the sessions counted every request the server saw');
+      assert.equal(sessions.reduce((n, s) => n + s.booksDone, 0), want.length);
       const libraryRoot = join(dir, 'data', 'library');
       for (const b of want) {
         assert.equal(stats.downloads[b.id], 1, `book ${b.id} was downloaded exactly once`);
