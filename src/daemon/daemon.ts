@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { systemClock, type Clock } from '../clock.js';
 import type { ClaimedJob } from '../db/jobs.js';
 import type { Store } from '../db/store.js';
@@ -124,7 +125,7 @@ export class Daemon {
 
     const count = this.o.workers ?? Math.max(1, this.o.pool.usableCount());
     const tick = this.startSupervisor();
-    for (let i = 0; i < count; i++) this.workers.push(this.workerLoop(i));
+    for (let i = 0; i < count; i++) this.addWorker();
     logger.info({ workers: count, sessions: this.o.pool.usableCount(), owner: this.owner }, 'daemon ready');
     this.o.notifier?.send({ READY: 1, STATUS: `ready: ${count} workers` });
     this.o.onReady?.();
@@ -222,8 +223,15 @@ export class Daemon {
     const want = this.o.pool.usableCount();
     while (this.workers.length < want) {
       this.o.logger.info({ workers: this.workers.length + 1 }, 'more sessions are usable: adding a worker');
-      this.workers.push(this.workerLoop(this.workers.length));
+      this.addWorker();
     }
+  }
+
+  private addWorker(): void {
+    this.workers.push(this.workerLoop(this.workers.length));
+    // Each worker keeps at most one listener on each shared signal (a wait, a running job), so
+    // 16 workers are not a leak; past this limit Node's warning would still point at a real one.
+    setMaxListeners(this.workers.length + 10, this.stopClaiming.signal, this.abortRunning.signal);
   }
 
   /** Why claiming should wait right now, or undefined. */
