@@ -12,7 +12,7 @@
  * (bookd and the simulator share them), and the table measures the machine instead of bookd.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -45,8 +45,17 @@ interface Row {
   rps: number;
   cpuPerBook: number;
   rssMb: number;
+  /** Resident memory when half the books were written, and when the last one was. */
+  rssHalfMb: number;
+  rssEndMb: number;
   throttled: number;
   stale: number;
+}
+
+/** The process's resident memory now (Linux), in MB. */
+function residentMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
 }
 
 const sim = await startSimProcess([
@@ -81,6 +90,7 @@ try {
     let firstStart = Infinity;
     let lastDone = 0;
     const durations: number[] = [];
+    const rssAt = new Map<number, number>();
     createInterface({ input: child.stdout }).on('line', (line) => {
       if (line.includes('resource use of this run')) usage = JSON.parse(line);
       // Throughput counts from the first claim to the last book written: process start-up,
@@ -90,6 +100,7 @@ try {
         const done = JSON.parse(line) as { time: number; durationMs: number };
         lastDone = Math.max(lastDone, done.time);
         durations.push(done.durationMs);
+        if (durations.length === Math.ceil(ids.length / 2) || durations.length === ids.length) rssAt.set(durations.length, residentMb(child.pid!));
       }
     });
     const code = await new Promise<number | null>((r) => child.on('exit', r));
@@ -108,6 +119,8 @@ try {
       rps: stats.requests.total / seconds,
       cpuPerBook: (usage.cpuUserMs + usage.cpuSystemMs) / 1000 / usage.succeeded,
       rssMb: usage.maxRssKb / 1024,
+      rssHalfMb: rssAt.get(Math.ceil(ids.length / 2)) ?? NaN,
+      rssEndMb: rssAt.get(ids.length) ?? NaN,
       throttled: stats.sent['429'],
       stale: stats.staleTokenHits,
     };
@@ -124,20 +137,21 @@ try {
   rmSync(root, { recursive: true, force: true });
 }
 
-const one = rows[0]!.perHour;
+// Efficiency is against the one-session row; a run without one (--sizes 4,8) prints none.
+const one = rows.find((r) => r.sessions === 1)?.perHour;
 console.log(`bookd scaling benchmark: ${BOOKS} books of ~30 chapters (3–4 MB each), token rotated on every response`);
 console.log(
   `scaled down ${SCALE}×: ${INTERVAL_MS} ms between requests of a session, server latency ${LATENCY_MS}–${LATENCY_MS + JITTER_MS} ms, rate limit ${RATE} req/s per session`,
 );
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
 console.log('');
-console.log('| sessions | books | seconds (run) | s per book | books/hour | requests/s | efficiency | CPU s/book | peak RSS MB | 429s | stale tokens |');
-console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log('| sessions | books | seconds (run) | s per book | books/hour | requests/s | efficiency | CPU s/book | peak RSS MB | RSS MB at ½ → end | 429s | stale tokens |');
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
   console.log(
-    `| ${r.sessions} | ${r.books} | ${r.seconds.toFixed(1)} (${r.wall.toFixed(1)}) | ${r.bookSeconds.toFixed(1)} | ${Math.round(r.perHour)} | ${r.rps.toFixed(0)} | ${(r.perHour / (r.sessions * one)).toFixed(2)} | ${r.cpuPerBook.toFixed(2)} | ${Math.round(r.rssMb)} | ${r.throttled} | ${r.stale} |`,
+    `| ${r.sessions} | ${r.books} | ${r.seconds.toFixed(1)} (${r.wall.toFixed(1)}) | ${r.bookSeconds.toFixed(1)} | ${Math.round(r.perHour)} | ${r.rps.toFixed(0)} | ${one ? (r.perHour / (r.sessions * one)).toFixed(2) : '–'} | ${r.cpuPerBook.toFixed(2)} | ${Math.round(r.rssMb)} | ${Math.round(r.rssHalfMb)} → ${Math.round(r.rssEndMb)} | ${r.throttled} | ${r.stale} |`,
   );
 }
-console.log('\nseconds: first claim to last book written (the whole bookd run in brackets); CPU and RSS: the bookd process, start-up included.');
+console.log('\nseconds: first claim to last book written (the whole bookd run in brackets); CPU and RSS: the bookd process, start-up included; RSS flat from ½ to the end means memory does not grow with the books archived.');
 const eight = rows.find((r) => r.sessions === 8);
-if (eight) console.log(`\n8 sessions archive ${(eight.perHour / one).toFixed(1)}× the books per hour of one session (the older tools' serial model).`);
+if (eight && one) console.log(`\n8 sessions archive ${(eight.perHour / one).toFixed(1)}× the books per hour of one session (the older tools' serial model).`);
