@@ -1,4 +1,5 @@
-import { rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { mergeSkills, type BookPayload } from '../db/jobs.js';
@@ -9,7 +10,7 @@ import type { AssetInput, ChapterInput, TocEntry } from '../epub/from-chapters.j
 import type { BookMeta, FetchedFile, Format } from '../epub/model.js';
 import { bookPathFromUrl, safePackagePath } from '../epub/paths.js';
 import { BookdError, errorMessage } from '../errors.js';
-import { placeBook } from '../library/place.js';
+import { placeBook, removeFromLibrary } from '../library/place.js';
 import { bookStaging, loadStaged, saveStaged, stagedEpubPath } from '../library/staging.js';
 import { cssAssetRefs, htmlAssetRefs } from '../oreilly/asset-refs.js';
 import { bookMeta } from '../oreilly/book-meta.js';
@@ -230,25 +231,43 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
     // Discovery may have tagged this book with more skills while it was downloading.
     const current = store.jobs.get(job.id);
     const jobSkills = current?.kind === 'book' ? mergeSkills(payload.skills, current.payload.skills) : payload.skills;
+    // Every format is built before any is placed, so a build that fails leaves nothing of the
+    // book in the library that the catalogue does not name.
+    const writer = randomBytes(4).toString('hex');
+    await mkdir(dir, { recursive: true });
+    const builds: { format: Format; tmp: string; build: Written; mode: BookSource['mode'] }[] = [];
+    try {
+      for (const format of formats) {
+        ctx.progress({ phase: 'writing', format });
+        const tmp = stagedEpubPath(config.library, id, format, writer);
+        let build: Written;
+        try {
+          build = await deps.builder.write(source, format, tmp);
+        } catch (err) {
+          // The package's own files can turn out unusable only when built (no OPF, no spine).
+          if (!(source.mode === 'package' && config.buildMode === 'auto' && err instanceof BookdError && err.kind === 'permanent' && builds.length === 0)) throw err;
+          ctx.logger.warn({ err: errorMessage(err) }, 'publisher package unusable; rebuilding from chapters');
+          source = await rebuild();
+          build = await deps.builder.write(source, format, tmp);
+        }
+        builds.push({ format, tmp, build, mode: source.mode });
+      }
+      // A worker whose lease lapsed (or was cancelled) must not put a book in the library.
+      ctx.signal.throwIfAborted();
+    } catch (err) {
+      await Promise.all(formats.map((f) => rm(stagedEpubPath(config.library, id, f, writer), { force: true })));
+      throw err;
+    }
+
     const written: string[] = [];
     const records: BookRecord[] = [];
+    const stale: string[] = [];
     let total = 0;
-    for (const format of formats) {
-      ctx.progress({ phase: 'writing', format });
-      const tmp = stagedEpubPath(config.library, id, format);
-      let build: Written;
-      try {
-        build = await deps.builder.write(source, format, tmp);
-      } catch (err) {
-        // The package's own files can turn out unusable only when built (no OPF, no spine).
-        if (!(source.mode === 'package' && config.buildMode === 'auto' && err instanceof BookdError && err.kind === 'permanent' && records.length === 0)) throw err;
-        ctx.logger.warn({ err: errorMessage(err) }, 'publisher package unusable; rebuilding from chapters');
-        source = await rebuild();
-        build = await deps.builder.write(source, format, tmp);
-      }
+    for (const { format, tmp, build, mode } of builds) {
       const previous = store.books.get(id, format);
       const skills = mergeSkills(jobSkills, previous?.skills ?? []);
       const placed = await placeBook({ libraryRoot: config.library, staged: tmp, meta, format, skills, ...(previous ? { previous } : {}) });
+      stale.push(...placed.stale);
       records.push({
         id,
         format,
@@ -259,7 +278,7 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
         sha256: placed.sha256,
         bytes: placed.bytes,
         archivedAt: deps.clock.now(),
-        mode: source.mode,
+        mode,
         gaps: build.gaps,
       });
       total += placed.bytes;
@@ -272,7 +291,10 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
       bookDone: true,
       // The catalogue row commits with the job's completion: a kill between the two cannot happen.
       commit: () => records.forEach((r) => store.books.record(r)),
-      after: () => rm(dir, { recursive: true, force: true }),
+      after: async () => {
+        await removeFromLibrary(config.library, stale);
+        await rm(dir, { recursive: true, force: true });
+      },
     };
   };
 }

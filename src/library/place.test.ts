@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { tempDir } from '../../test/helpers/cli.js';
-import { placeBook } from './place.js';
-import { stagedEpubPath, stagingDir } from './staging.js';
+import { placeBook, removeFromLibrary } from './place.js';
+import { stagedEpubPath } from './staging.js';
 
 const tmp = tempDir('bookd-place-');
 after(tmp.cleanup);
@@ -16,8 +16,8 @@ const NAME = 'Fluent Python - 2nd Edition - Luciano Ramalho (9781492056355).epub
 let n = 0;
 
 async function stage(lib: string, content: string): Promise<string> {
-  await mkdir(stagingDir(lib), { recursive: true });
-  const file = stagedEpubPath(lib, `${meta.id}-${++n}`, 'epub');
+  const file = stagedEpubPath(lib, `${meta.id}-${++n}`, 'epub', 'test');
+  await mkdir(dirname(file), { recursive: true });
   await writeFile(file, content);
   return file;
 }
@@ -27,7 +27,7 @@ test('placeBook: renamed into <first skill>/<name>, hard-linked into the other s
   const lib = join(tmp.dir, 'a');
   const staged = await stage(lib, 'epub bytes v1');
   const placed = await placeBook({ libraryRoot: lib, staged, meta, format: 'epub', skills: ['Python', 'Data Science', 'Python'] });
-  assert.deepEqual(placed, { path: `Python/${NAME}`, links: [`Data Science/${NAME}`], sha256: sha('epub bytes v1'), bytes: 13, skipped: false });
+  assert.deepEqual(placed, { path: `Python/${NAME}`, links: [`Data Science/${NAME}`], sha256: sha('epub bytes v1'), bytes: 13, skipped: false, stale: [] });
   assert.equal(existsSync(staged), false);
   const main = await stat(join(lib, placed.path));
   const link = await stat(join(lib, placed.links[0]!));
@@ -79,7 +79,12 @@ test('placeBook: the previous file gone or different → written again; a rename
   const old = await placeBook({ libraryRoot: lib, staged: await stage(lib, 'v1'), meta: { ...meta, title: 'Old Title' }, format: 'epub', skills: ['Python', 'Go'] });
   const placed = await placeBook({ libraryRoot: lib, staged: await stage(lib, 'v2'), meta, format: 'epub', skills: ['Python', 'Go'], previous: { path: old.path, sha256: old.sha256 } });
   assert.equal(placed.skipped, false);
+  assert.deepEqual(placed.stale.sort(), [old.path, ...old.links].sort(), 'the old name and its links are stale');
+  assert.equal((await readdir(join(lib, 'Python'))).length, 2, 'left in place until the catalogue names the new file');
+  await writeFile(join(tmp.dir, 'outside-e.epub'), 'not the library');
+  await removeFromLibrary(lib, [...placed.stale, '../outside-e.epub']);
   assert.deepEqual(await readdir(join(lib, 'Python')), [NAME]);
+  assert.equal(await readFile(join(tmp.dir, 'outside-e.epub'), 'utf8'), 'not the library', 'nothing outside the library is removed');
   assert.deepEqual(await readdir(join(lib, 'Go')), [NAME]);
   assert.equal((await stat(join(lib, 'Go', NAME))).ino, (await stat(join(lib, 'Python', NAME))).ino);
   const v3 = await placeBook({ libraryRoot: lib, staged: await stage(lib, 'v3'), meta, format: 'epub', skills: ['Python', 'Go'], previous: { path: placed.path, sha256: placed.sha256 } });

@@ -30,6 +30,12 @@ export interface Placed {
   bytes: number;
   /** The same content was already archived; the staged file was deleted. */
   skipped: boolean;
+  /**
+   * The book's earlier file and its links under an older name (the title changed), relative to
+   * the library root. Left in place: the caller removes them (removeFromLibrary) once the
+   * catalogue points at the new file, so no crash leaves the catalogue naming a deleted file.
+   */
+  stale: string[];
 }
 
 async function fileSha256(file: string): Promise<{ sha256: string; bytes: number }> {
@@ -101,7 +107,7 @@ export async function placeBook(input: PlaceInput): Promise<Placed> {
     if (prev !== null && (await fileSha256(prev)).sha256 === sha256) {
       await unlink(staged);
       const links = await linkInto(dirs.filter((d) => d !== dirname(input.previous!.path)), basename(prev), prev, input, mustBeInside, root);
-      return { path: toPosix(relative(root, prev)), links, sha256, bytes, skipped: true };
+      return { path: toPosix(relative(root, prev)), links, sha256, bytes, skipped: true, stale: [] };
     }
   }
 
@@ -115,9 +121,19 @@ export async function placeBook(input: PlaceInput): Promise<Placed> {
   await fsyncPath(dirname(target));
   await fsyncPath(dirname(staged));
 
-  if (stale !== null) for (const p of [stale, ...staleLinks]) if (p !== target) await rm(p, { force: true });
   const links = await linkInto(dirs.slice(1), name, target, input, mustBeInside, root);
-  return { path: toPosix(relative(root, target)), links, sha256, bytes, skipped: false };
+  const old = stale === null ? [] : [stale, ...staleLinks].filter((p) => p !== target);
+  return { path: toPosix(relative(root, target)), links, sha256, bytes, skipped: false, stale: old.map((p) => toPosix(relative(root, p))) };
+}
+
+/** Deletes files of the library (paths relative to its root, as Placed.stale gives them). */
+export async function removeFromLibrary(libraryRoot: string, paths: string[]): Promise<void> {
+  if (paths.length === 0) return;
+  const { mustBeInside } = await libraryPaths(libraryRoot);
+  for (const p of paths) {
+    const abs = await mustBeInside(p).catch(() => null);
+    if (abs !== null) await rm(abs, { force: true });
+  }
 }
 
 async function existingPrevious(previous: { path: string }, mustBeInside: (p: string) => Promise<string>): Promise<string | null> {

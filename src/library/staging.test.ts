@@ -14,7 +14,7 @@ test('staging paths live in <library>/.staging and never take a server path as a
   const lib = '/lib';
   assert.equal(stagingDir(lib), '/lib/.staging');
   assert.equal(bookStaging(lib, '9781492056355'), '/lib/.staging/book-9781492056355');
-  assert.equal(stagedEpubPath(lib, '9781492056355', 'kindle'), '/lib/.staging/9781492056355.kindle.epub.tmp');
+  assert.equal(stagedEpubPath(lib, '9781492056355', 'kindle', 'a1b2'), '/lib/.staging/book-9781492056355/kindle.a1b2.epub.tmp');
   assert.match(bookStaging(lib, '../../etc'), /^\/lib\/\.staging\/book-h-[0-9a-f]{32}$/);
 });
 
@@ -53,13 +53,16 @@ test('cleanStaging: removes the folders and half-written EPUBs of books no longe
   const lib = join(tmp.dir, 'lib3');
   await saveStaged(bookStaging(lib, '111'), { path: 'x.png', data: png(5) });
   await saveStaged(bookStaging(lib, '222'), { path: 'y.png', data: png(6) });
-  await writeFile(stagedEpubPath(lib, '333', 'epub'), 'half an epub');
-  await writeFile(stagedEpubPath(lib, '111', 'epub'), 'an epub another daemon is writing');
+  await mkdir(bookStaging(lib, '333'), { recursive: true });
+  await writeFile(stagedEpubPath(lib, '333', 'epub', 'w1'), 'half an epub');
+  await writeFile(stagedEpubPath(lib, '111', 'epub', 'w2'), 'an epub another daemon is writing');
+  await writeFile(join(stagingDir(lib), '111.epub.epub.tmp'), 'a stray file');
   await writeFile(join(bookStaging(lib, '111'), 'deadbeef.bin.123.tmp'), 'partial');
   await writeFile(join(stagingDir(lib), `${WRITE_PROBE_PREFIX}4242`), 'another daemon checking it can write');
   const removed = await cleanStaging(lib, ['111']);
-  assert.deepEqual(removed, ['333.epub.epub.tmp', 'book-222']);
-  assert.deepEqual((await readdir(stagingDir(lib))).sort(), [`${WRITE_PROBE_PREFIX}4242`, '111.epub.epub.tmp', 'book-111']);
+  assert.deepEqual(removed, ['111.epub.epub.tmp', 'book-222', 'book-333']);
+  assert.deepEqual((await readdir(stagingDir(lib))).sort(), [`${WRITE_PROBE_PREFIX}4242`, 'book-111']);
+  assert.ok((await readdir(bookStaging(lib, '111'))).includes('epub.w2.epub.tmp'), 'a kept book keeps its files');
   assert.equal((await loadStaged(bookStaging(lib, '111'))).size, 1, 'a partial write in a kept folder is never read');
   assert.deepEqual(await cleanStaging(join(tmp.dir, 'no-library'), []), []);
   await mkdir(stagingDir(join(tmp.dir, 'lib4')), { recursive: true });

@@ -27,9 +27,14 @@ export function bookStaging(libraryRoot: string, bookId: string): string {
   return join(stagingDir(libraryRoot), `book-${bookKey(bookId)}`);
 }
 
-/** Where writeEpub puts a book before placeBook renames it into the library. */
-export function stagedEpubPath(libraryRoot: string, bookId: string, format: Format): string {
-  return join(stagingDir(libraryRoot), `${bookKey(bookId)}.${format}.epub.tmp`);
+/**
+ * Where one build puts a book before placeBook renames it into the library: in the book's folder,
+ * so the folder's removal after the job takes the debris of killed attempts with it. `writer`
+ * tells apart two builds of the same book at once (a worker whose lease lapsed, a job for the
+ * other format): with one shared name, one truncates the file the other is about to rename.
+ */
+export function stagedEpubPath(libraryRoot: string, bookId: string, format: Format, writer: string): string {
+  return join(bookStaging(libraryRoot, bookId), `${format}.${writer}.epub.tmp`);
 }
 
 /** One line of a book's `index.jsonl`: a staged file `<key>.bin` and what it must be. */
@@ -101,16 +106,16 @@ export async function loadStaged(dir: string): Promise<Map<string, FetchedFile>>
 }
 
 /**
- * Removes staging debris: the folders and half-written EPUBs of books not in `keepBookIds` (their
- * jobs are done or gone). Everything of a kept book is left alone, since another daemon on the
- * same library may be writing it right now; a stray partial file there is never read (only
- * `.bin` files with a matching record are). Returns the names removed.
+ * Removes staging debris: the folders (fetched files and half-written EPUBs) of books not in
+ * `keepBookIds` (their jobs are done or gone), and stray files. Everything of a kept book is left
+ * alone: its job reuses the files, and a stray partial file there is never read (only `.bin` files
+ * with a matching record are). Returns the names removed.
  */
 export async function cleanStaging(libraryRoot: string, keepBookIds: Iterable<string>): Promise<string[]> {
   const root = stagingDir(libraryRoot);
   const keys = [...keepBookIds].map(bookKey);
   const keep = new Set(keys.map((k) => `book-${k}`));
-  const keepFile = (name: string) => name.startsWith(WRITE_PROBE_PREFIX) || keys.some((k) => name.startsWith(`${k}.`));
+  const keepFile = (name: string) => name.startsWith(WRITE_PROBE_PREFIX);
   let entries: Dirent[];
   try {
     entries = await readdir(root, { withFileTypes: true });

@@ -95,6 +95,27 @@ describe('failures while archiving', () => {
     await sim.stop();
   });
 
+  test('one book queued twice (epub, and both formats) and worked at once by two sessions: every file whole, its catalogue hash right', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const env = bookdEnv(join(dir, 'data'), sim.url);
+      await addSessions(sim, 2, dir, env);
+      const book = cat.books.find((b) => b.format === 'book' && b.flags.length === 0 && b.chapters < 100)!;
+      assert.equal((await runCli(['enqueue', '--book', book.id], { env })).code, 0);
+      assert.equal((await runCli(['enqueue', '--book', book.id, '--format', 'both'], { env })).code, 0);
+      const run = await runCli(['run', '--until-empty'], { env, timeoutMs: 120_000 });
+      assert.equal(run.code, 0, run.stderr);
+      const lib = await cliJson<LibraryEntry[]>(['library', 'list'], env);
+      assert.deepEqual(lib.map((e) => e.format).sort(), ['epub', 'kindle']);
+      const verify = await runCli(['library', 'verify'], { env });
+      assert.equal(verify.code, 0, verify.stdout);
+      for (const e of lib) assert.deepEqual((await epubcheckTs(join(dir, 'data', 'library', e.path))).errors, [], e.path);
+      assert.deepEqual(walk(join(dir, 'data', 'library', '.staging')), [], 'no staging debris');
+    } finally {
+      cleanup();
+    }
+  });
+
   test('poison books: unknown id fails with the server message, an always-500 chapter fails naming it, a missing image is a recorded gap', async () => {
     const { dir, cleanup } = tempDir();
     try {

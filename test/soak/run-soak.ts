@@ -65,7 +65,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         // Kill while this process writes an EPUB into staging (debris of the last kill does not count).
         const spawnedAt = Date.now();
         const writing = () =>
-          existsSync(staging) && readdirSync(staging).some((n) => n.endsWith('.epub.tmp') && statSync(join(staging, n), { throwIfNoEntry: false })?.mtimeMs! > spawnedAt);
+          existsSync(staging) &&
+          readdirSync(staging, { recursive: true, encoding: 'utf8' }).some((n) => n.endsWith('.epub.tmp') && statSync(join(staging, n), { throwIfNoEntry: false })?.mtimeMs! > spawnedAt);
         const deadline = spawnedAt + 10_000;
         while (Date.now() < deadline && !writing()) await sleep(1);
         after = writing() ? 'mid-write' : 'random';
