@@ -18,8 +18,12 @@ export class EdgeGate {
 
   constructor(private readonly clock: Clock, private readonly backoff: EdgeBackoff = DEFAULT_EDGE_BACKOFF) {}
 
-  /** Records a refusal; returns when requests may resume. */
+  /**
+   * Records a refusal; returns when requests may resume. Refusals of requests that were already
+   * in flight when the pause began are the same episode and do not lengthen it.
+   */
   block(): number {
+    if (this.clock.now() < this.until) return this.until;
     this.strikes++;
     const delay = Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** (this.strikes - 1));
     this.until = Math.max(this.until, this.clock.now() + delay);
