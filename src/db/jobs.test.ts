@@ -178,6 +178,28 @@ test('heartbeat extends the lease, stores progress and session, and reports a ca
   assert.equal(store.jobs.attempts(j.id).at(-1)!.outcome, 'cancelled');
 });
 
+test('a cancel asked for during a run is kept when the run ends in a snooze, a release or a retry', () => {
+  const { store } = setup();
+  store.jobs.enqueue([book('9780000000001'), book('9780000000002'), book('9780000000003')]);
+  const ends = [
+    (id: number, token: string) => store.jobs.snooze(id, token, Date.now() + MIN, 'rate limited'),
+    (id: number, token: string) => store.jobs.release(id, token, 'session problem: expired'),
+    (id: number, token: string) => store.jobs.retry(id, token, { kind: 'transient', message: 'HTTP 503' }),
+  ];
+  for (const end of ends) {
+    const j = claimOne(store, 'w1', MIN);
+    store.jobs.cancel(j.id);
+    assert.equal(end(j.id, j.leaseToken), true);
+    const job = store.jobs.get(j.id)!;
+    assert.equal(job.state, 'cancelled', `job ${j.id}`);
+    assert.equal(job.cancelRequested, false);
+    const last = store.jobs.attempts(j.id).at(-1)!;
+    assert.equal(last.outcome, 'cancelled');
+    assert.match(last.message ?? '', /cancelled on request/);
+  }
+  assert.equal(store.jobs.counts().queued, 0);
+});
+
 test('retry backs off with full jitter, capped, and fails after max attempts', () => {
   let r = 0.5;
   const { store, clock } = setup(() => r);

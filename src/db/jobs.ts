@@ -456,7 +456,12 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
     const row = s.fenced.get(id, token);
     if (!row) return false;
     const now = clock.now();
-    const d = decide(row, now);
+    let d = decide(row, now);
+    // A cancel asked for while the job ran wins over sending it back to the queue; the worker
+    // may not have seen it yet (it learns at its next heartbeat).
+    if (row.cancel_requested === 1 && d.state === 'queued') {
+      d = { state: 'cancelled', outcome: 'cancelled', keepError: true, message: `cancelled on request (the run ended: ${d.message ?? d.error?.message ?? d.outcome})`, session: d.session ?? d.error?.session };
+    }
     const finished = d.state === 'succeeded' || d.state === 'failed' || d.state === 'cancelled';
     s.settle.run({
       id,
