@@ -52,7 +52,8 @@ export interface Config {
 export type BuildModeSetting = 'auto' | 'package' | 'chapters';
 const BUILD_MODES: readonly BuildModeSetting[] = ['auto', 'package', 'chapters'];
 
-type Kind = 'string' | 'int' | 'strings';
+/** `positive`: a whole number ≥ 1, for durations where 0 would mean "fail every request" or "never wait". */
+type Kind = 'string' | 'int' | 'positive' | 'strings';
 const FILE_KEYS: Record<string, Kind> = {
   dataDir: 'string',
   library: 'string',
@@ -65,9 +66,9 @@ const FILE_KEYS: Record<string, Kind> = {
   http: 'string',
   credentialsDir: 'string',
   buildMode: 'string',
-  retryBaseMs: 'int',
-  requestTimeoutMs: 'int',
-  edgeBackoffMs: 'int',
+  retryBaseMs: 'positive',
+  requestTimeoutMs: 'positive',
+  edgeBackoffMs: 'positive',
 };
 
 const ENV_KEYS: Record<string, string> = {
@@ -106,9 +107,11 @@ function coerce(source: Source, key: string, kind: Kind, value: unknown): unknow
     case 'string':
       if (typeof value !== 'string' || value === '') fail(source, key, 'must be a non-empty string');
       return value;
-    case 'int': {
+    case 'int':
+    case 'positive': {
+      const min = kind === 'positive' ? 1 : 0;
       const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
-      if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) fail(source, key, `must be a whole number ≥ 0, got ${JSON.stringify(value)}`);
+      if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) fail(source, key, `must be a whole number ≥ ${min}, got ${JSON.stringify(value)}`);
       return n;
     }
     case 'strings': {
