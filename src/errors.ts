@@ -30,6 +30,18 @@ export class BookdError extends Error {
   }
 }
 
+/**
+ * A session's rotated cookies could not be saved because its row no longer holds the jar it
+ * started from: the operator imported fresh cookies (or removed the session) while it was in use.
+ * Its own token chain is dead from here on; the pool retires it and starts over from the row.
+ */
+export class SupersededJarError extends BookdError {
+  constructor(session: string) {
+    super('auth', `session ${session}'s cookies were replaced or removed while it was in use; it continues from the stored cookies`);
+    this.name = 'SupersededJarError';
+  }
+}
+
 /** Wrong flags or arguments: exit 2. */
 export class UsageError extends Error {
   constructor(message: string) {

@@ -16,7 +16,9 @@ export async function withOneSession<T>(store: Store, config: Config, fn: (sessi
   const owner = newOwner();
   const rows = store.sessions.list();
   const gone = goneOwners(rows.flatMap((r) => (r.holder ? [r.holder] : [])), owner);
-  const row = rows.find((r) => r.state === 'ok' && store.sessions.hold(r.name, owner, Date.now() + 600_000, gone));
+  const listed = rows.find((r) => r.state === 'ok' && store.sessions.hold(r.name, owner, Date.now() + 600_000, gone));
+  // Read again now that it is held: a daemon may have rotated its token since the list.
+  const row = listed && (store.sessions.get(listed.name) ?? listed);
   if (!row) {
     const why = rows.length === 0 ? 'there are no sessions: add one with bookd sessions add NAME --cookies FILE' : 'no session is free and usable (see bookd sessions list)';
     throw new BookdError('bad_input', `this needs a session to ask the service, but ${why}`);

@@ -215,7 +215,9 @@ export function registerSessions(program: Command): void {
             continue;
           }
           try {
-            const userType = await probeAndReport(s.name, config.baseUrl, s.jarJson, (j, exp) => store.sessions.saveJar(s.name, j, exp));
+            // Read again now that it is held: a daemon may have rotated its token since the list.
+            const jarJson = store.sessions.get(s.name)?.jarJson ?? s.jarJson;
+            const userType = await probeAndReport(s.name, config.baseUrl, jarJson, (j, exp) => store.sessions.saveJar(s.name, j, exp));
             store.sessions.setState(s.name, 'ok', { lastError: '' });
             process.stdout.write(`${s.name}: ok (${userType})\n`);
           } catch (err) {

@@ -185,7 +185,10 @@ export class Daemon {
         if (now - lastUpkeep >= 60_000 && !upkeeping) {
           lastUpkeep = now;
           upkeeping = true;
-          void pool.upkeep().finally(() => (upkeeping = false));
+          void pool
+            .upkeep()
+            .catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'session upkeep failed'))
+            .finally(() => (upkeeping = false));
         }
         if (now - lastReload >= 10_000) {
           lastReload = now;

@@ -7,6 +7,7 @@ interface Save {
   name: string;
   jarJson: string;
   tokenExpiresAt: number | undefined;
+  expected: string | undefined;
 }
 
 /**
@@ -22,10 +23,8 @@ function flush(): void {
   const saves = batch;
   batch = [];
   try {
-    store.transaction(() => {
-      for (const m of saves) store.sessions.saveJar(m.name, m.jarJson, m.tokenExpiresAt);
-    });
-    for (const m of saves) parentPort!.postMessage({ id: m.id });
+    const saved = store.transaction(() => saves.map((m) => store.sessions.saveJar(m.name, m.jarJson, m.tokenExpiresAt, m.expected)));
+    saves.forEach((m, i) => parentPort!.postMessage({ id: m.id, superseded: !saved[i] }));
   } catch (err) {
     for (const m of saves) parentPort!.postMessage({ id: m.id, error: (err as Error).message });
   }

@@ -52,6 +52,8 @@ export interface SetStateOptions {
   cooldownUntil?: number;
   /** Kept as it was when not given. */
   lastError?: string;
+  /** Leave a session the operator disabled as it is (the daemon's own verdicts must not undo it). */
+  unlessDisabled?: boolean;
 }
 
 /** One row per authenticated identity; the pool writes every jar change through here. */
@@ -60,8 +62,12 @@ export interface SessionStore {
   get(name: string): SessionRecord | undefined;
   list(): SessionRecord[];
   remove(name: string): boolean;
-  /** One prepared UPDATE, committed before it returns: call it after every response that changed the jar. */
-  saveJar(name: string, jarJson: string, tokenExpiresAt: number | undefined): boolean;
+  /**
+   * One prepared UPDATE, committed before it returns: call it after every response that changed
+   * the jar. With `expected`, only when the row still holds that jar: false means the operator
+   * replaced the cookies (or removed the session) meanwhile, and the caller's token chain is stale.
+   */
+  saveJar(name: string, jarJson: string, tokenExpiresAt: number | undefined, expected?: string): boolean;
   setState(name: string, state: SessionState, opts?: SetStateOptions): boolean;
   /** One checkout ended: `requests` HTTP requests were sent (default 0), `ok` judges the checkout. */
   recordUse(name: string, use: { ok: boolean; requests?: number; bookDone?: boolean }): boolean;
@@ -131,11 +137,14 @@ export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: Write
     get: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE name = ?'),
     list: db.prepare<[], SessionRow>('SELECT * FROM sessions ORDER BY name'),
     remove: db.prepare('DELETE FROM sessions WHERE name = ?'),
-    saveJar: db.prepare('UPDATE sessions SET jar = @jar, token_expires_at = @tokenExpiresAt, jar_saved_at = @now, updated_at = @now WHERE name = @name'),
+    saveJar: db.prepare(
+      `UPDATE sessions SET jar = @jar, token_expires_at = @tokenExpiresAt, jar_saved_at = @now, updated_at = @now
+       WHERE name = @name AND (@expected IS NULL OR jar = @expected)`,
+    ),
     setState: db.prepare(
       `UPDATE sessions SET state = @state, cooldown_until = @cooldownUntil,
          last_error = CASE WHEN @setError THEN @lastError ELSE last_error END, updated_at = @now
-       WHERE name = @name`,
+       WHERE name = @name AND NOT (@unlessDisabled AND state = 'disabled')`,
     ),
     hold: db.prepare(
       `UPDATE sessions SET holder = @owner, held_until = @until
@@ -180,8 +189,8 @@ export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: Write
 
     remove: tx((name: string) => s.remove.run(name).changes === 1),
 
-    saveJar: tx((name: string, jarJson: string, tokenExpiresAt: number | undefined) =>
-      s.saveJar.run({ name, jar: jarJson, tokenExpiresAt: tokenExpiresAt ?? null, now: clock.now() }).changes === 1,
+    saveJar: tx((name: string, jarJson: string, tokenExpiresAt: number | undefined, expected?: string) =>
+      s.saveJar.run({ name, jar: jarJson, tokenExpiresAt: tokenExpiresAt ?? null, expected: expected ?? null, now: clock.now() }).changes === 1,
     ),
 
     setState: tx(
@@ -192,6 +201,7 @@ export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: Write
           cooldownUntil: opts.cooldownUntil ?? null,
           setError: opts.lastError === undefined ? 0 : 1,
           lastError: opts.lastError ?? null,
+          unlessDisabled: opts.unlessDisabled ? 1 : 0,
           now: clock.now(),
         }).changes === 1,
     ),

@@ -1,7 +1,7 @@
 import { createPool, type Pool } from 'generic-pool';
 import { Agent, type Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../clock.js';
-import { BookdError, errorMessage } from '../errors.js';
+import { BookdError, SupersededJarError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { credentialSource } from './credentials.js';
 import { EdgeGate, type EdgeBackoff } from './edge-gate.js';
@@ -42,7 +42,7 @@ export interface PoolOptions {
   /** Holders known to be gone, whose sessions may be taken over at once. */
   goneOwners?: () => string[];
   /** Saves a jar off the main thread (JarWriter); without it the store saves synchronously. */
-  saveJar?: (name: string, jarJson: string, tokenExpiresAt: number | undefined) => Promise<void>;
+  saveJar?: (name: string, jarJson: string, tokenExpiresAt: number | undefined, expected?: string) => Promise<void>;
   /** Shared HTTP agent; the pool makes (and later closes) its own when none is given. */
   agent?: Dispatcher;
   random?: () => number;
@@ -163,17 +163,27 @@ export class SessionPool {
         this.members.set(row.name, this.member(row));
         continue;
       }
+      const parked = m.state === 'disabled' || m.state === 'expired' || m.state === 'failed';
+      const usableRow = row.state === 'ok' || row.state === 'cooling';
       if (row.state === 'disabled' && m.state !== 'disabled') {
         m.state = 'disabled';
         m.retire = true;
-      } else if (!m.savedJars.includes(row.jarJson) || (m.state === 'disabled' && row.state !== 'disabled')) {
-        // Re-imported or re-enabled by the operator: start afresh from the row.
+      } else if (!m.savedJars.includes(row.jarJson)) {
+        // Re-imported: a new token chain. The old one, if lent, finds its next save refused.
         const fresh = this.member(row);
         if (m.inPool) {
           m.retire = true;
           fresh.inPool = false;
         }
         this.members.set(row.name, fresh);
+      } else if (parked && usableRow) {
+        // Enabled again by the operator, same cookies. While the old member is in the pool (lent,
+        // most likely) it must stay the only one on this token chain: it is revived, not copied.
+        if (m.inPool && m.session) {
+          Object.assign(m, { state: row.state, retire: false, authStrikes: 0, reloggedIn: false, lastError: row.lastError, cooldownUntil: row.cooldownUntil ?? 0 });
+        } else {
+          this.members.set(row.name, this.member(row));
+        }
       }
     }
     for (const [name, m] of this.members) {
@@ -203,13 +213,17 @@ export class SessionPool {
     this.elsewhere = 0;
     for (const row of rows) {
       const mine = row.holder === owner;
+      // A lent session keeps its hold until it comes back, whatever its row says meanwhile: no
+      // other process may start on its token chain while a request of ours may still be out.
+      const lent = mine && this.lent(row.name);
       if (row.state !== 'ok' && row.state !== 'cooling') {
-        if (mine) this.opts.store.release(row.name, owner);
+        if (mine && !lent) this.opts.store.release(row.name, owner);
+        if (lent) this.opts.store.hold(row.name, owner, until, gone);
         out.push(row);
         continue;
       }
-      if (held >= limit || !this.opts.store.hold(row.name, owner, until, gone)) {
-        if (mine) this.opts.store.release(row.name, owner);
+      if ((held >= limit && !lent) || !this.opts.store.hold(row.name, owner, until, gone)) {
+        if (mine && !lent) this.opts.store.release(row.name, owner);
         else if (held < limit) this.elsewhere++;
         continue;
       }
@@ -222,6 +236,11 @@ export class SessionPool {
       out.push({ ...row, holder: owner });
     }
     return out;
+  }
+
+  private lent(name: string): boolean {
+    const m = this.members.get(name);
+    return m !== undefined && (this.pool?.isBorrowedResource(m) ?? false);
   }
 
   private member(row: SessionRow): Member {
@@ -267,9 +286,11 @@ export class SessionPool {
       credentials: credentialSource(m.row, opts.credentialsDir),
       logger: opts.logger,
       persistJar: (jarJson, exp) => {
+        // Saved only over the jar this chain last saved: an import meanwhile wins.
+        const expected = m.savedJars[0];
         m.savedJars = [jarJson, ...m.savedJars.slice(0, 3)];
-        if (opts.saveJar) return opts.saveJar(m.name, jarJson, exp);
-        opts.store.saveJar(m.name, jarJson, exp);
+        if (opts.saveJar) return opts.saveJar(m.name, jarJson, exp, expected);
+        if (!opts.store.saveJar(m.name, jarJson, exp, expected)) return Promise.reject(new SupersededJarError(m.name));
       },
     });
   }
@@ -398,13 +419,22 @@ export class SessionPool {
       throw err;
     } finally {
       m.lastReturned = this.clock.now();
-      this.opts.store.recordUse(m.name, { ok, requests: lent.takeRequestCount() });
+      try {
+        this.opts.store.recordUse(m.name, { ok, requests: lent.takeRequestCount() });
+      } catch (err) {
+        // Counters only: the session must still go back, or it is lost until a restart.
+        this.opts.logger.warn({ session: m.name, err: errorMessage(err) }, 'recording a session use failed');
+      }
       if (m.retire || !this.usable(m) || this.closing) await this.pool.destroy(m);
       else await this.pool.release(m);
-      const returned = this.returned;
-      this.returned = [];
-      for (const r of returned) r();
+      this.wakeReturned();
     }
+  }
+
+  private wakeReturned(): void {
+    const returned = this.returned;
+    this.returned = [];
+    for (const r of returned) r();
   }
 
   private async acquire(signal?: AbortSignal): Promise<Member> {
@@ -420,7 +450,10 @@ export class SessionPool {
       return await Promise.race([this.mapTimeout(pending), aborted]);
     } catch (err) {
       // The acquire cannot be withdrawn from generic-pool; hand the session back when it arrives.
-      pending.then((m) => this.pool.release(m), () => undefined);
+      pending.then(
+        (m) => this.pool.release(m).then(() => this.wakeReturned()),
+        () => undefined,
+      );
       throw err;
     } finally {
       signal.removeEventListener('abort', onAbort);
@@ -443,7 +476,7 @@ export class SessionPool {
     m.state = state;
     if (lastError !== undefined) m.lastError = lastError;
     m.cooldownUntil = cooldownUntil ?? 0;
-    this.opts.store.setState(m.name, state, { cooldownUntil, lastError });
+    this.opts.store.setState(m.name, state, { cooldownUntil, lastError, unlessDisabled: true });
   }
 
   private succeeded(m: Member): void {
@@ -455,6 +488,12 @@ export class SessionPool {
   private async failed(m: Member, err: unknown): Promise<void> {
     if (!(err instanceof BookdError)) return;
     const log = this.opts.logger;
+    if (err instanceof SupersededJarError) {
+      m.retire = true;
+      log.info({ session: m.name }, 'session cookies replaced by the operator: continuing from the new ones');
+      this.reload();
+      return;
+    }
     switch (err.kind) {
       case 'rate_limited':
         if (err.edge) {
@@ -499,6 +538,9 @@ export class SessionPool {
           log.error({ session: m.name }, 'session parked: the subscription has lapsed; renew it, then import fresh cookies');
           return;
         }
+        // The session is fine, so the failure was the book's (a title outside the plan): the
+        // next auth failure gets a probe too, and the queue blames the book after a few.
+        m.authStrikes = 0;
         log.info({ session: m.name }, 'session refreshed after an auth failure');
         return;
       } catch (probeErr) {
@@ -516,6 +558,14 @@ export class SessionPool {
         if (loginErr instanceof BookdError && loginErr.kind === 'auth' && loginErr.status === 401) {
           this.setState(m, 'failed', loginErr.message);
           log.error({ session: m.name, err: loginErr.message }, 'session parked: its credentials were refused');
+          return;
+        }
+        if (!(loginErr instanceof BookdError && loginErr.kind === 'auth')) {
+          // The login itself met a network error, a 5xx or a 429: try again later, not park.
+          m.reloggedIn = false;
+          const until = loginErr instanceof BookdError && loginErr.retryAt ? loginErr.retryAt : this.clock.now() + (this.opts.restMs ?? 60_000);
+          this.setState(m, 'cooling', `logging in again failed: ${errorMessage(loginErr)}`, until);
+          log.warn({ session: m.name, err: errorMessage(loginErr) }, 'logging in again failed; the session rests and tries again');
           return;
         }
       }

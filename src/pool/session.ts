@@ -1,7 +1,7 @@
 import type { CookieJar } from 'tough-cookie';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
-import { BookdError } from '../errors.js';
+import { BookdError, SupersededJarError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { login } from '../oreilly/login.js';
 import { PROFILE_PATH, readProfile, type ProfileResult } from '../oreilly/profile.js';
@@ -77,6 +77,8 @@ export class Session implements HttpSession {
   private saving: Promise<void> | undefined;
   /** The last save failed: the jar must be saved before anything else is sent. */
   private unsaved = false;
+  /** The row was given other cookies meanwhile: this jar's token chain must not be used again. */
+  private superseded: SupersededJarError | undefined;
   /** Highest number of requests this session ever had in flight at once; 1 by construction. */
   maxInFlight = 0;
   /** HTTP requests sent so far. */
@@ -114,7 +116,8 @@ export class Session implements HttpSession {
         },
         (err: unknown) => {
           this.unsaved = true;
-          this.opts.logger.error({ session: this.name, err: (err as Error).message }, 'saving the cookie jar failed');
+          if (err instanceof SupersededJarError) this.superseded = err;
+          else this.opts.logger.error({ session: this.name, err: (err as Error).message }, 'saving the cookie jar failed');
         },
       );
     }
@@ -126,6 +129,7 @@ export class Session implements HttpSession {
       await this.saving;
       this.saving = undefined;
     }
+    if (this.superseded) throw this.superseded;
     if (this.unsaved) {
       this.persist();
       await this.saving;

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { openStore, type Store } from '../db/store.js';
+import { SupersededJarError } from '../errors.js';
+import { silentLogger } from '../log.js';
+import { OreillyClient } from '../oreilly/client.js';
+import { parseCookieExport } from './cookie-import.js';
+import { jarFromImport, serializeJar } from './jar.js';
+import { SessionPool } from './pool.js';
+
+function jwt(tag: string): string {
+  const payload = Buffer.from(JSON.stringify({ exp: Math.floor(Date.now() / 1000) + 3600, tag })).toString('base64url');
+  return `x.${payload}.y`;
+}
+
+function jarFor(url: string, tag: string): string {
+  return serializeJar(jarFromImport(parseCookieExport(JSON.stringify({ 'orm-jwt': jwt(tag) })).cookies, url).jar);
+}
+
+/** The tag of the orm-jwt a request carried. */
+function tagOf(req: IncomingMessage): string | undefined {
+  const token = /orm-jwt=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+  if (!token) return undefined;
+  return (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { tag: string }).tag;
+}
+
+async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+function storeWith(url: string, names: string[]): Store {
+  const store = openStore(':memory:');
+  for (const name of names) store.sessions.add({ name, jarJson: jarFor(url, `${name}-0`) });
+  return store;
+}
+
+test('a book the plan does not cover (403 on the book, /profile/ fine) never parks a healthy session', async () => {
+  const server = await serve((req, res) => {
+    if (req.url === '/profile/') {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html><script>{"user_type":"Enterprise"}</script></html>');
+      return;
+    }
+    res.writeHead(403, { 'content-type': 'application/json' });
+    res.end('{"detail":"You do not have permission to perform this action."}');
+  });
+  const store = storeWith(server.url, ['s1']);
+  const pool = new SessionPool({ baseUrl: server.url, store: store.sessions, logger: silentLogger, intervalMs: 0, acquireTimeoutMs: 2000 });
+  const client = new OreillyClient();
+  try {
+    for (let i = 0; i < 5; i++) await assert.rejects(pool.withSession((s) => client.epub(s, '9781234567890')), { kind: 'auth' });
+    assert.equal(store.sessions.get('s1')!.state, 'ok');
+    assert.equal(pool.usableCount(), 1);
+  } finally {
+    await pool.close();
+    await server.close();
+  }
+});
+
+test('disabled and enabled again while lent: the session is never lent twice, and keeps its hold', async () => {
+  const store = storeWith('http://127.0.0.1:9', ['s1']);
+  const pool = new SessionPool({ baseUrl: 'http://127.0.0.1:9', store: store.sessions, logger: silentLogger, intervalMs: 0, acquireTimeoutMs: 300, owner: 'here:1:aa' });
+  let finish!: () => void;
+  let lentOut!: () => void;
+  const out = new Promise<void>((r) => (lentOut = r));
+  const first = pool.withSession(async (s) => {
+    lentOut();
+    await new Promise<void>((r) => (finish = r));
+    return s.name;
+  });
+  try {
+    await out;
+    store.sessions.setState('s1', 'disabled');
+    pool.reload();
+    assert.equal(store.sessions.get('s1')!.holder, 'here:1:aa', 'a lent session keeps its hold');
+    store.sessions.setState('s1', 'ok');
+    pool.reload();
+    await assert.rejects(pool.withSession(async (s) => s.name), /every usable session is busy/, 'no second checkout of the same token chain');
+    finish();
+    assert.equal(await first, 's1');
+    assert.equal(await pool.withSession(async (s) => s.name), 's1', 'usable again once back');
+  } finally {
+    finish();
+    await pool.close();
+  }
+});
+
+test('cookies imported while the session is lent: the old chain stops at its next save, the import is kept and used', async () => {
+  let n = 0;
+  const seen: (string | undefined)[] = [];
+  const server = await serve((req, res) => {
+    const tag = tagOf(req);
+    seen.push(tag);
+    // Rotate on every response, as the service can.
+    res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': `orm-jwt=${jwt(`${tag}-r${++n}`)}; Path=/` });
+    res.end('{}');
+  });
+  const store = storeWith(server.url, ['s1']);
+  const pool = new SessionPool({ baseUrl: server.url, store: store.sessions, logger: silentLogger, intervalMs: 0, acquireTimeoutMs: 2000 });
+  const imported = jarFor(server.url, 'imported');
+  try {
+    const err = await pool
+      .withSession(async (s) => {
+        await s.request({ url: '/a' });
+        store.sessions.saveJar('s1', imported, undefined); // bookd sessions add s1 --replace, from another process
+        await s.request({ url: '/b' });
+        await s.request({ url: '/c' });
+      })
+      .catch((e: unknown) => e);
+    assert.ok(err instanceof SupersededJarError, String(err));
+    assert.equal(store.sessions.get('s1')!.jarJson, imported, 'the import was not overwritten by the old chain');
+    assert.equal(store.sessions.get('s1')!.state, 'ok', 'not parked: nothing is wrong with the new cookies');
+    await pool.withSession((s) => s.request({ url: '/d' }));
+    assert.equal(seen.at(-1), 'imported', 'the next checkout uses the imported cookies');
+    assert.equal(seen.length, 3, '/c was never sent with the dead chain');
+  } finally {
+    await pool.close();
+    await server.close();
+  }
+});
