@@ -123,3 +123,53 @@ test('cookies imported while the session is lent: the old chain stops at its nex
     await server.close();
   }
 });
+
+test('a session parked as expired is used again after bookd sessions enable, without a restart', async () => {
+  let healthy = false;
+  const server = await serve((_req, res) => {
+    if (healthy) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+      return;
+    }
+    res.writeHead(401, { 'content-type': 'application/json' });
+    res.end('{"detail":"Authentication credentials were not provided."}');
+  });
+  const store = storeWith(server.url, ['s1']);
+  const pool = new SessionPool({ baseUrl: server.url, store: store.sessions, logger: silentLogger, intervalMs: 0, acquireTimeoutMs: 300 });
+  try {
+    await assert.rejects(pool.withSession((s) => new OreillyClient().epub(s, '9781234567890')), { kind: 'auth' });
+    assert.equal(store.sessions.get('s1')!.state, 'expired');
+    assert.equal(pool.usableCount(), 0);
+    healthy = true;
+    store.sessions.setState('s1', 'ok', { lastError: '' }); // bookd sessions enable s1
+    pool.reload();
+    assert.equal(pool.usableCount(), 1);
+    await pool.withSession((s) => s.request({ url: '/api/v2/epubs/' }));
+  } finally {
+    await pool.close();
+    await server.close();
+  }
+});
+
+test("the daemon's verdict on a lent session (a 429) does not undo the operator's disable", async () => {
+  const server = await serve((_req, res) => {
+    res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '30' });
+    res.end('{"detail":"Request was throttled."}');
+  });
+  const store = storeWith(server.url, ['s1']);
+  const pool = new SessionPool({ baseUrl: server.url, store: store.sessions, logger: silentLogger, intervalMs: 0, acquireTimeoutMs: 300 });
+  try {
+    await assert.rejects(
+      pool.withSession(async (s) => {
+        store.sessions.setState('s1', 'disabled'); // bookd sessions disable s1, from another process
+        await new OreillyClient().epub(s, '9781234567890');
+      }),
+      { kind: 'rate_limited' },
+    );
+    assert.equal(store.sessions.get('s1')!.state, 'disabled');
+  } finally {
+    await pool.close();
+    await server.close();
+  }
+});
