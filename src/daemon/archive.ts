@@ -53,6 +53,12 @@ class BookFetch {
     private readonly staged: Map<string, FetchedFile>,
   ) {}
 
+  /** Drops everything staged for the book: what was fetched cannot be trusted. */
+  async discard(): Promise<void> {
+    this.staged.clear();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
   private retrying<T>(fn: () => Promise<T>): Promise<T> {
     return withRetries(fn, { clock: this.deps.clock, baseMs: this.deps.retryBaseMs, signal: this.ctx.signal });
   }
@@ -129,6 +135,8 @@ async function packageSource(f: BookFetch, deps: ArchiveDeps, session: Session, 
     if (i % 20 === 0) ctx.checkpoint({ mode: 'package', fetched: f.fetched + f.reused, total: list.length });
   }
   if (virtualPages >= 10 && words < virtualPages * 60) {
+    // Some of those files are previews no single check caught; kept, every retry would reuse them.
+    await f.discard();
     throw new BookdError('auth', `the package holds ${words} words for ${virtualPages} pages: the server sent truncated previews; the session is not accepted`);
   }
   return { mode: 'package', input: { meta, bookId: meta.id, files } };
