@@ -44,7 +44,7 @@ function rotation(value: string): RotatePolicy {
 }
 
 function staleMode(value: string): StaleMode {
-  if (value !== '401' && value !== 'preview') throw new InvalidArgumentError(`expected 401 or preview, got "${value}"`);
+  if (value !== '401' && value !== 'preview' && value !== 'silent-preview') throw new InvalidArgumentError(`expected 401, preview or silent-preview, got "${value}"`);
   return value;
 }
 
@@ -95,7 +95,7 @@ export function registerSim(program: Command): void {
     .option('--rotate-age <seconds>', 'token age that triggers a rotation under --rotate age', wholeNumber(1), d.rotateAgeSec)
     .option('--grace <n>', 'previous token generations still accepted after a rotation', wholeNumber(0, 1000), d.grace)
     .option('--token-ttl <seconds>', 'orm-jwt lifetime (the exp claim); an expired token is refreshed through orm-rt on /profile/', wholeNumber(1), d.tokenTtlSec)
-    .option('--stale-mode <mode>', 'answer to a stale, expired or missing token: 401 (JSON) or preview (200 truncated chapters; JSON still 401)', staleMode, d.staleMode)
+    .option('--stale-mode <mode>', 'answer to a stale, expired or missing token: 401 (JSON), preview (200 truncated chapters with a paywall marker; JSON still 401) or silent-preview (the same without the marker)', staleMode, d.staleMode)
     .option('--latency <ms>', 'added before every response', wholeNumber(0, 600_000), d.latencyMs)
     .option('--jitter <ms>', 'random extra latency, up to this much', wholeNumber(0, 600_000), d.jitterMs)
     .option('--bandwidth <kbps>', 'KiB per second per response; 0 = unpaced', wholeNumber(0), d.bandwidthKbps)

@@ -71,8 +71,12 @@ class BookFetch {
   async get(stageKey: string, url: string, what: string, optional: boolean, check?: (data: Buffer) => void): Promise<FetchedFile> {
     const have = this.staged.get(stageKey);
     if (have?.data) {
-      this.reused++;
-      return have;
+      if (!check || passes(check, have.data)) {
+        this.reused++;
+        return have;
+      }
+      // A preview an earlier session left behind before its staleness showed: fetch it again.
+      this.staged.delete(stageKey);
     }
     try {
       const { data, mediaType } = await this.retrying(() => this.deps.client.file(this.session, url, this.ctx.signal));
@@ -87,6 +91,15 @@ class BookFetch {
       if (err instanceof BookdError) throw new BookdError(err.kind, `${what}: ${err.message}`, { retryAt: err.retryAt, edge: err.edge, status: err.status, cause: err });
       throw err;
     }
+  }
+}
+
+function passes(check: (data: Buffer) => void, data: Uint8Array): boolean {
+  try {
+    check(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -114,6 +127,16 @@ async function packageSource(f: BookFetch, deps: ArchiveDeps, session: Session, 
     throw err;
   }
   if (!list.some((item) => /oebps-package/.test(item.mediaType) || /\.opf$/i.test(item.fullPath))) return undefined;
+  // The chapter list's page counts let each chapter file be checked for a preview by its length,
+  // not only by a paywall marker a preview may lack.
+  const pages = new Map<string, number>();
+  try {
+    for (const c of await withRetries(() => deps.client.chapters(session, meta.id, ctx.signal), { clock: deps.clock, baseMs: deps.retryBaseMs, signal: ctx.signal })) {
+      pages.set(c.path, c.virtualPages);
+    }
+  } catch (err) {
+    if (!(err instanceof BookdError && err.kind === 'permanent')) throw err;
+  }
   const files: FetchedFile[] = [];
   let words = 0;
   for (const [i, item] of list.entries()) {
@@ -128,7 +151,7 @@ async function packageSource(f: BookFetch, deps: ArchiveDeps, session: Session, 
     }
     const isText = TEXT_TYPES.test(item.mediaType) || /\.x?html?$/i.test(item.fullPath);
     const file = await f.get(key.file(item.fullPath), item.url, item.fullPath, !isText, (data) => {
-      if (/html/i.test(item.mediaType) || /\.x?html?$/i.test(item.fullPath)) assertNotPreview(data.toString('utf8'), item.fullPath);
+      if (/html/i.test(item.mediaType) || /\.x?html?$/i.test(item.fullPath)) assertNotPreview(data.toString('utf8'), item.fullPath, pages.get(item.fullPath));
     });
     if (file.data && isText && /html/i.test(item.mediaType)) words += visibleWords(Buffer.from(file.data).toString('utf8'));
     files.push({ ...file, path: item.fullPath, ...(item.mediaType && !file.mediaType ? { mediaType: item.mediaType } : {}) });

@@ -1,4 +1,4 @@
-import type { Behaviour } from './options.js';
+import type { Behaviour, StaleMode } from './options.js';
 import { parseRotate } from './options.js';
 
 /** A run-time change sent to `POST /__sim/control`. */
@@ -7,7 +7,7 @@ export interface ControlPatch {
   resetRate?: number;
   stallRate?: number;
   shortRate?: number;
-  staleMode?: '401' | 'preview';
+  staleMode?: StaleMode;
   /** `every`, `off`, `age` or a positive number of responses. */
   rotate?: string | number;
   rotateAgeSec?: number;
@@ -47,8 +47,8 @@ export function parseControl(raw: unknown): ControlPatch {
     } else if ((SPEEDS as readonly string[]).includes(key)) {
       if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new ControlError(`${key} must be a number ≥ 0`);
     } else if (key === 'staleMode') {
-      if (value !== '401' && value !== 'preview' && value !== 401) throw new ControlError('staleMode must be "401" or "preview"');
-      out.staleMode = value === 'preview' ? 'preview' : '401';
+      if (value !== '401' && value !== 'preview' && value !== 'silent-preview' && value !== 401) throw new ControlError('staleMode must be "401", "preview" or "silent-preview"');
+      out.staleMode = value === 401 ? '401' : value;
       continue;
     } else if (key === 'rotate') {
       if ((typeof value !== 'string' && typeof value !== 'number') || !parseRotate(String(value))) throw new ControlError('rotate must be "every", "off", "age" or a positive whole number');

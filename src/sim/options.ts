@@ -25,7 +25,8 @@ export interface CatalogueOptions {
 export type RotatePolicy = { mode: 'every' } | { mode: 'count'; n: number } | { mode: 'age' } | { mode: 'off' };
 
 /** What a stale, expired or missing token gets: 401 JSON, or 200 truncated previews for chapters. */
-export type StaleMode = '401' | 'preview';
+/** `silent-preview`: previews without the paywall marker, so only their length gives them away. */
+export type StaleMode = '401' | 'preview' | 'silent-preview';
 
 /** Everything that may change while the simulator runs (`POST /__sim/control`). */
 export interface Behaviour {

@@ -87,7 +87,7 @@ function authenticate(s: SimState, c: RequestContext, preview?: () => Reply): Re
     return undefined;
   }
   s.stats.token(check.state);
-  if (preview && s.behaviour.staleMode === 'preview') {
+  if (preview && s.behaviour.staleMode !== '401') {
     s.stats.preview();
     return preview();
   }
@@ -117,11 +117,13 @@ function lookup(s: SimState, segment: string): { book: SimBook; entry: CachedBoo
 const isReply = (x: unknown): x is Reply => typeof x === 'object' && x !== null && 'status' in x && 'body' in x;
 
 function chapterPageFor(s: SimState, c: RequestContext, entry: CachedBook, ch: ChapterEntry, preview: boolean): Buffer {
-  return s.books.rendered(entry, `page:${preview}:${c.base}:${ch.path}`, () => chapterApiPage(entry.content, ch, c.base, preview));
+  const silent = preview && s.behaviour.staleMode === 'silent-preview';
+  return s.books.rendered(entry, `page:${preview}:${silent}:${c.base}:${ch.path}`, () => chapterApiPage(entry.content, ch, c.base, preview, silent));
 }
 
 function previewFile(s: SimState, entry: CachedBook, ch: ChapterEntry): Buffer {
-  return s.books.rendered(entry, `xpreview:${ch.path}`, () => rewriteForFilesApi(previewXhtml(entry.content, ch), ch.path, entry.content.book.id));
+  const silent = s.behaviour.staleMode === 'silent-preview';
+  return s.books.rendered(entry, `xpreview:${silent}:${ch.path}`, () => rewriteForFilesApi(previewXhtml(entry.content, ch, silent), ch.path, entry.content.book.id));
 }
 
 function servedFile(s: SimState, entry: CachedBook, f: PackageFile): Buffer {

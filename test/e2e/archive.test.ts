@@ -147,6 +147,42 @@ describe('failures while archiving', () => {
     }
   });
 
+  test('previews without a paywall marker, staged by a session gone stale, are caught by their length and fetched again', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const env = bookdEnv(join(dir, 'data'), sim.url, { BOOKD_LOG_LEVEL: 'info', BOOKD_BUILD_MODE: 'package' });
+      const book = cat.books.find((b) => b.flags.length === 0 && b.format === 'book' && b.chapters >= 150)!;
+      const [doomed] = await sim.mint(1);
+      writeFileSync(join(dir, 'doomed.json'), JSON.stringify({ ...doomed, 'orm-rt': 'not-a-refresh-token' }));
+      assert.equal((await runCli(['sessions', 'add', 'doomed', '--cookies', join(dir, 'doomed.json')], { env })).code, 0);
+      await sim.control({ latencyMs: 60, staleMode: 'silent-preview' });
+      await runCli(['enqueue', '--book', book.id], { env });
+      const daemon = await startCli(['run'], { env });
+      try {
+        await waitFor(async () => {
+          const s = await cliJson<{ running: { progress: { phase?: string; done?: number } | null }[] }>(['status'], env);
+          const p = s.running[0]?.progress;
+          return p?.phase === 'files' && (p.done ?? 0) >= 3;
+        }, 'the book part-way through its files', 30_000, 50);
+        await addSessions(sim, 1, dir, env, 'good');
+        await sim.resetStats();
+        await sim.control({ advanceClockMs: 2 * 3600_000, latencyMs: 3 });
+        daemon.child.kill('SIGHUP');
+        await waitFor(async () => (await cliJson<{ jobs: { succeeded: number } }>(['status'], env)).jobs.succeeded === 1, 'the book archived', 60_000, 100);
+      } finally {
+        assert.equal((await daemon.stop('SIGTERM')).code, 0);
+      }
+      assert.ok((await sim.stats()).previewsServed >= 1, 'the server sent silent previews to the stale session');
+      const lib = await cliJson<LibraryEntry[]>(['library', 'list'], env);
+      assert.equal(lib.length, 1);
+      const problems = compareWithSource(join(dir, 'data', 'library', lib[0]!.path), sourceCatalogue(cat), book.id);
+      assert.deepEqual(problems, [], 'the final EPUB is complete');
+    } finally {
+      await sim.control({ latencyMs: 3, staleMode: 'preview' });
+      cleanup();
+    }
+  });
+
   test('a session that goes stale mid-book never produces a file; another session finishes the book', async () => {
     const { dir, cleanup } = tempDir();
     try {
