@@ -150,7 +150,9 @@ export function registerEnqueue(program: Command): void {
         books.push({ id, skills: [] });
       }
       if (opts.fromFile) books.push(...booksFromFile(opts.fromFile));
-      if (opts.playlist) books.push(...(await withStore(cmd, (store, config) => booksFromPlaylists(store, config, opts.playlist!))));
+      if (opts.playlist) {
+        books.push(...(await withStore(cmd, (store, config) => booksFromPlaylists(store, config, opts.playlist!), { memoryIfMissing: opts.dryRun ?? false })));
+      }
 
       const format = opts.format as BookFormat;
       const common = opts.priority === undefined ? {} : { priority: opts.priority };

@@ -111,6 +111,10 @@ test('--dry-run shows what would change and changes nothing, not even creating t
   assert.match(r.stdout, /^would add\s+book 9781492056348 epub$/m);
   assert.match(r.stdout, /^dry run: would add 2; nothing was changed$/m);
   assert.equal(existsSync(fresh), false);
+  const playlist = await bookd(fresh, ['enqueue', '--playlist', 'Reading list', '--dry-run']);
+  assert.equal(playlist.code, 1);
+  assert.match(playlist.stderr, /needs a session.*there are no sessions/);
+  assert.equal(existsSync(fresh), false, 'a playlist dry run on a fresh data dir creates nothing either');
 
   ok(await bookd(dir, ['enqueue', '--book', '9781492056348']));
   const db = join(dir, 'bookd.db');
