@@ -29,7 +29,8 @@ const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1] ?? 5)
 const cli = resolve(process.env.BOOKD_CLI ?? 'dist/cli/main.js');
 
 async function startSim(args: string[]): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [cli, 'sim', '--port', '0', '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The server's own speed: its bulk-access guard is off, since these clients do not pace themselves.
+  const child = spawn(process.execPath, [cli, 'sim', '--port', '0', '--log-level', 'warn', '--guard-rate', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((ok, fail) => {
     createInterface({ input: child.stdout }).once('line', ok);
     child.once('exit', (code) => fail(new Error(`bookd sim exited (${code}) before printing its URL; is ${cli} built?`)));
@@ -64,9 +65,13 @@ async function run(s: Scenario): Promise<Tally & { elapsed: number }> {
 
     const client = async (cookies: Record<string, string>, n: number) => {
       const jar = { ...cookies };
-      const fetchOne = async (url: string): Promise<unknown> => {
+      const fetchOne = async (raw: string): Promise<unknown> => {
         const started = performance.now();
-        const res = await request(url, { dispatcher: agent, headers: { cookie: Object.entries(jar).map(([k, v]) => `${k}=${v}`).join('; ') } });
+        // As bookd asks: every files-API request with download=false and a reader's Accept.
+        const url = new URL(raw);
+        if (url.pathname.includes('/files/')) url.searchParams.set('download', 'false');
+        const headers = { cookie: Object.entries(jar).map(([k, v]) => `${k}=${v}`).join('; '), accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+        const res = await request(url, { dispatcher: agent, headers });
         const body = Buffer.from(await res.body.arrayBuffer());
         tally.latencies.push(performance.now() - started);
         tally.requests++;

@@ -5,7 +5,9 @@ import { pino } from 'pino';
 import { BookdError, UsageError, errorMessage } from '../errors.js';
 import { createLogger } from '../log.js';
 import { mintCookies } from '../sim/mint.js';
-import { DEFAULT_BEHAVIOUR, DEFAULT_BOOKS, DEFAULT_SKILLS, defaultCatalogueOptions, parseRotate, type RotatePolicy, type StaleMode } from '../sim/options.js';
+import {
+  DEFAULT_BEHAVIOUR, DEFAULT_BOOKS, DEFAULT_SKILLS, defaultCatalogueOptions, parseRotate, type PartialCookiesMode, type ProfileMode, type RotatePolicy, type StaleMode,
+} from '../sim/options.js';
 import { startSim } from '../sim/server.js';
 import { configOf } from './store.js';
 
@@ -48,6 +50,25 @@ function staleMode(value: string): StaleMode {
   return value;
 }
 
+function onOff(value: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (v === 'on') return true;
+  if (v === 'off') return false;
+  throw new InvalidArgumentError(`expected on or off, got "${value}"`);
+}
+
+const label = (on: boolean) => (on ? 'on' : 'off');
+
+function partialCookies(value: string): PartialCookiesMode {
+  if (value !== '404' && value !== 'ignore') throw new InvalidArgumentError(`expected 404 or ignore, got "${value}"`);
+  return value;
+}
+
+function profileMode(value: string): ProfileMode {
+  if (value !== 'redirect' && value !== 'plain') throw new InvalidArgumentError(`expected redirect or plain, got "${value}"`);
+  return value;
+}
+
 function host(value: string): string {
   if (!/^[A-Za-z0-9.:-]+$/.test(value)) throw new InvalidArgumentError(`expected an IP address or host name, got "${value}"`);
   return value;
@@ -86,6 +107,16 @@ export function registerSim(program: Command): void {
     .option('--image-kb <n>', 'size of each figure, in KiB', wholeNumber(1, 10_000), c.imageKb)
     .option('--big-books <n>', 'books with hundreds of chapters, so chapter and file lists paginate (default: one per 150 books)', wholeNumber(0, 1000))
     .option('--big-chapters <n>', 'chapters in each big book', wholeNumber(1, 5000), c.bigChapters)
+    .addOption(
+      new Option('--package-layouts <on|off>', 'publisher packages in four layouts (OEBPS/text/chNN.xhtml, chNN.html at the root, OEBPS/xhtml/, EPUB/xhtml/), a quarter of the books each; off: all OEBPS/text/')
+        .argParser(onOff)
+        .default(c.packageLayouts, label(c.packageLayouts)),
+    )
+    .addOption(
+      new Option('--listing-variants <on|off>', 'listing quirks, each on a quarter of the books: files without url, a decoy OPF, no META-INF/container.xml, chapter ourns ending in an encoded path without reference_id')
+        .argParser(onOff)
+        .default(c.listingVariants, label(c.listingVariants)),
+    )
     .option('--accounts <n>', 'password accounts user1@sim.test / pw-1 … userN@sim.test / pw-N (plus expired@sim.test / pw-expired)', wholeNumber(1, 100_000), 16)
     .addOption(
       new Option('--rotate <policy>', 'when orm-jwt rotates: every (each authenticated success), N (every N successes), age (after --rotate-age), off')
@@ -94,7 +125,7 @@ export function registerSim(program: Command): void {
     )
     .option('--rotate-age <seconds>', 'token age that triggers a rotation under --rotate age', wholeNumber(1), d.rotateAgeSec)
     .option('--grace <n>', 'previous token generations still accepted after a rotation', wholeNumber(0, 1000), d.grace)
-    .option('--token-ttl <seconds>', 'orm-jwt lifetime (the exp claim); an expired token is refreshed through orm-rt on /profile/', wholeNumber(1), d.tokenTtlSec)
+    .option('--token-ttl <seconds>', 'orm-jwt lifetime (the exp claim); an expired token is refreshed through orm-rt at the token endpoint (and on /profile/ with --profile-refresh on)', wholeNumber(1), d.tokenTtlSec)
     .option('--stale-mode <mode>', 'answer to a stale, expired or missing token: 401 (JSON), preview (200 truncated chapters with a paywall marker; JSON still 401) or silent-preview (the same without the marker)', staleMode, d.staleMode)
     .option('--latency <ms>', 'added before every response', wholeNumber(0, 600_000), d.latencyMs)
     .option('--jitter <ms>', 'random extra latency, up to this much', wholeNumber(0, 600_000), d.jitterMs)
@@ -102,6 +133,35 @@ export function registerSim(program: Command): void {
     .option('--rate-limit <rps>', 'requests per second per session before 429 + Retry-After; 0 = unlimited', positiveNumber, d.rateLimit)
     .option('--burst <n>', 'requests a session may make at once before --rate-limit applies', wholeNumber(1, 100_000), d.burst)
     .option('--edge-limit <rps>', 'requests per second over all traffic before the edge answers 403 Access Denied (AkamaiGHost); 0 = unlimited', positiveNumber, d.edgeLimit)
+    .addOption(
+      new Option('--file-gate <on|off>', '(X)HTML files come whole only with download=false and an HTML Accept; otherwise a ~2 KB sample')
+        .argParser(onOff)
+        .default(d.fileGate, label(d.fileGate)),
+    )
+    .option('--guard-rate <rps>', 'requests per second per remote IP to /api/v2/… and /library/… before the origin\'s bulk-access guard answers samples and 403s; 0 = off', positiveNumber, d.guardRate)
+    .option('--guard-burst <n>', 'requests one IP may make at once before --guard-rate applies', wholeNumber(1, 100_000), d.guardBurst)
+    .option('--partial-cookies <mode>', 'a valid orm-jwt without groot_sessionid: 404 (treated as anonymous for subscriber content) or ignore', partialCookies, d.partialCookies)
+    .option('--profile-mode <mode>', '/profile/ for a logged-in session: redirect (302 → /profile/sso/ → 307 → /u/{sub}/, no user_type) or plain (200 with user_type)', profileMode, d.profileMode)
+    .addOption(
+      new Option('--profile-refresh <on|off>', '/profile/ refreshes an expired, stale or missing orm-jwt through orm-rt (and may rotate it); off: it never sets orm-jwt')
+        .argParser(onOff)
+        .default(d.profileRefresh, label(d.profileRefresh)),
+    )
+    .addOption(
+      new Option('--token-endpoint <on|off>', 'GET /api/v1/auth/openid/token/ refreshes orm-jwt through orm-rt; off: it answers 401')
+        .argParser(onOff)
+        .default(d.tokenEndpoint, label(d.tokenEndpoint)),
+    )
+    .addOption(
+      new Option('--duplicate-login-cookies <on|off>', 'login sends a second, bogus Set-Cookie line after each of groot_sessionid, orm-jwt, orm-rt')
+        .argParser(onOff)
+        .default(d.duplicateLoginCookies, label(d.duplicateLoginCookies)),
+    )
+    .addOption(
+      new Option('--anonymous-listing <on|off>', 'search and topic listings answer without cookies; off: they need a current orm-jwt')
+        .argParser(onOff)
+        .default(d.anonymousListing, label(d.anonymousListing)),
+    )
     .option('--fail-rate <f>', 'share of requests answered 500/502/503', rate, d.failRate)
     .option('--reset-rate <f>', 'share of responses whose connection is reset mid-body', rate, d.resetRate)
     .option('--stall-rate <f>', 'share of responses that send headers, then nothing', rate, d.stallRate)
@@ -149,6 +209,8 @@ export function registerSim(program: Command): void {
         bigChapters: opts.bigChapters,
         poison: opts.poison === true,
         hostile: opts.hostile === true,
+        packageLayouts: opts.packageLayouts,
+        listingVariants: opts.listingVariants,
         accounts: opts.accounts,
         rotate: opts.rotate,
         rotateAgeSec: opts.rotateAge,
@@ -165,6 +227,15 @@ export function registerSim(program: Command): void {
         resetRate: opts.resetRate,
         stallRate: opts.stallRate,
         shortRate: opts.shortRate,
+        fileGate: opts.fileGate,
+        guardRate: opts.guardRate,
+        guardBurst: opts.guardBurst,
+        partialCookies: opts.partialCookies,
+        profileMode: opts.profileMode,
+        profileRefresh: opts.profileRefresh,
+        tokenEndpoint: opts.tokenEndpoint,
+        duplicateLoginCookies: opts.duplicateLoginCookies,
+        anonymousListing: opts.anonymousListing,
         logger,
       }).catch((err: unknown) => {
         const code = (err as NodeJS.ErrnoException).code;

@@ -23,8 +23,14 @@ export function chapterContentUrl(base: string, id: string, path: string): strin
   return `${fileUrl(base, id, path)}?${CHAPTER_VIEW.param}=${CHAPTER_VIEW.value}`;
 }
 
+/** The thumbnail; `…/600/` is the full-resolution cover. */
 export function coverUrl(base: string, id: string): string {
   return `${base}/library/cover/${id}/`;
+}
+
+/** `OEBPS%2ftext%2fch01.xhtml`: a path as the end of an `ourn` spells it under `encoded-ourn`. */
+export function encodedPath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('%2f');
 }
 
 export interface Page<T> {
@@ -86,12 +92,14 @@ export function searchResult(base: string, b: SimBook) {
   };
 }
 
+/** A chapter-list item; under `encoded-ourn` its `ourn` ends in the encoded path and it has no `reference_id`. */
 export function chapterView(base: string, content: BookContent, c: ChapterEntry) {
   const id = content.book.id;
+  const encoded = content.book.variants.includes('encoded-ourn');
   return {
-    ourn: `${ourn(id)}:chapter:${c.path}`,
+    ourn: `${ourn(id)}:chapter:${encoded ? encodedPath(c.path) : c.path}`,
     title: c.title,
-    reference_id: `${id}-/${c.path}`,
+    ...(encoded ? {} : { reference_id: `${id}-/${c.path}` }),
     content_url: chapterContentUrl(base, id, c.path),
     related_assets: {
       images: c.images.map((p) => (p.startsWith('/') ? `${base}${p}` : fileUrl(base, id, p))),
@@ -127,27 +135,28 @@ export function tocView(base: string, content: BookContent) {
   }));
 }
 
-export function spineView(base: string, content: BookContent) {
+/** The spine in reading order, one item per chapter (paginated by the route). */
+export function spineItems(content: BookContent) {
   const id = content.book.id;
-  const results = content.chapters.map((c) => ({
-    ourn: `${ourn(id)}:chapter:${c.path}`,
+  return content.chapters.map((c) => ({
+    title: c.title,
     reference_id: `${id}-/${c.path}`,
-    full_path: c.path,
-    url: fileUrl(base, id, c.path),
+    ourn: `${ourn(id)}:chapter:${c.path}`,
   }));
-  return { count: results.length, results };
 }
 
-export function fileView(base: string, id: string, f: PackageFile) {
+/** A files-listing item; `withUrl` false (variant `no-url`) leaves `url` out. */
+export function fileView(base: string, id: string, f: PackageFile, fileSize: number, withUrl = true) {
   const name = f.path.slice(f.path.lastIndexOf('/') + 1);
   const dot = name.lastIndexOf('.');
   return {
-    url: f.path.startsWith('/') ? `${base}${filesPrefix(id)}${f.path}` : fileUrl(base, id, f.path),
+    ...(withUrl ? { url: f.path.startsWith('/') ? `${base}${filesPrefix(id)}${f.path}` : fileUrl(base, id, f.path) } : {}),
     full_path: f.path,
     filename: name,
     filename_ext: dot >= 0 ? name.slice(dot) : '',
     media_type: f.mediaType,
     kind: f.kind,
+    file_size: fileSize,
   };
 }
 

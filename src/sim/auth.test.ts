@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../clock.js';
-import { companionCookies, loginSetCookies, makeAccounts, TokenChains } from './auth.js';
+import { BOGUS_COOKIE_VALUE, companionCookies, loginSetCookies, makeAccounts, TokenChains } from './auth.js';
 import { parseCookieHeader } from './cookies.js';
 import { decodeJwt, secretFor, signJwt, verifyJwt } from './jwt.js';
 import { mintCookies } from './mint.js';
@@ -129,4 +129,29 @@ test('cookies: the first of two same-named cookies wins; Set-Cookie is host-only
   assert.ok(lines.includes('orm-jwt=J; Max-Age=3600; Path=/; HttpOnly; SameSite=Lax'));
   assert.deepEqual(companionCookies(1, 'l1'), companionCookies(1, 'l1'));
   assert.notDeepEqual(companionCookies(1, 'l1'), companionCookies(1, 'l2'));
+});
+
+test('login Set-Cookie lines with duplicates: a bogus second line after groot_sessionid, orm-jwt and orm-rt only', () => {
+  const cookies = { 'orm-jwt': 'J', 'orm-rt': 'R', ...companionCookies(1, 'l1') };
+  const lines = loginSetCookies(cookies, 3600, true);
+  assert.equal(lines.length, 11);
+  for (const name of ['groot_sessionid', 'orm-jwt', 'orm-rt']) {
+    const mine = lines.filter((l) => l.startsWith(`${name}=`));
+    assert.equal(mine.length, 2, name);
+    assert.equal(mine[0], loginSetCookies(cookies, 3600).find((l) => l.startsWith(`${name}=`)), `${name}: the real line first`);
+    assert.equal(mine[1], mine[0]!.replace(`${name}=${cookies[name as keyof typeof cookies]};`, `${name}=${BOGUS_COOKIE_VALUE};`));
+  }
+  assert.equal(parseCookieHeader(lines.map((l) => l.split(';')[0]).join('; ')).get('orm-jwt'), 'J', 'the first one wins');
+});
+
+test('refreshSession names the session of a valid orm-rt without moving its chain', () => {
+  const { clock, chains: c } = chains();
+  const { jwt, rt } = c.start('m1', '1001');
+  assert.deepEqual(c.refreshSession(rt), { sid: 'm1', sub: '1001' });
+  assert.equal(c.generation('m1'), 1);
+  assert.equal(c.check(jwt).state, 'ok');
+  assert.equal(c.refreshSession(jwt), undefined, 'an access token is not a refresh token');
+  assert.equal(c.refreshSession('x.y.z'), undefined);
+  clock.advance(15 * 86_400_000);
+  assert.equal(c.refreshSession(rt), undefined, 'an expired refresh token');
 });

@@ -135,14 +135,22 @@ export class TokenChains {
     return this.sign(sid, chain);
   }
 
-  /** A valid `orm-rt` buys a fresh `orm-jwt` (the next generation); undefined when it is not valid. */
-  refresh(rt: string | undefined): { sid: string; sub: string; jwt: string } | undefined {
+  /** The session of a valid (signed, unexpired) `orm-rt`, without refreshing anything. */
+  refreshSession(rt: string | undefined): { sid: string; sub: string } | undefined {
     if (!rt) return undefined;
     const p = verifyJwt(this.secret, rt);
     const sid = str(p?.sid);
     const sub = str(p?.sub);
     const exp = num(p?.exp);
     if (!p || p.typ !== 'refresh' || !sid || !sub || exp === undefined || exp * 1000 <= this.clock.now()) return undefined;
+    return { sid, sub };
+  }
+
+  /** A valid `orm-rt` buys a fresh `orm-jwt` (the next generation); undefined when it is not valid. */
+  refresh(rt: string | undefined): { sid: string; sub: string; jwt: string } | undefined {
+    const valid = this.refreshSession(rt);
+    if (!valid) return undefined;
+    const { sid, sub } = valid;
     let chain = this.chains.get(sid);
     if (!chain) {
       chain = { sub, gen: 0, issuedAt: this.clock.now(), served: 0 };
@@ -170,15 +178,25 @@ export function companionCookies(seed: number, sid: string): Record<string, stri
   };
 }
 
-/** The `Set-Cookie` lines a login (or mint) answers with. */
-export function loginSetCookies(cookies: Record<string, string>, tokenTtlSec: number): string[] {
+/** The cookies the live login was seen to set twice, the second time with a bogus value. */
+export const DUPLICATED_LOGIN_COOKIES = ['groot_sessionid', 'orm-jwt', 'orm-rt'] as const;
+export const BOGUS_COOKIE_VALUE = 'invalid';
+
+/**
+ * The `Set-Cookie` lines a login answers with. With `duplicates`, each of DUPLICATED_LOGIN_COOKIES
+ * is followed by a second line of the same name, path and attributes whose value is bogus: the
+ * first line per name is the one to keep (OREILLY_API.md §1).
+ */
+export function loginSetCookies(cookies: Record<string, string>, tokenTtlSec: number, duplicates = false): string[] {
   const lines: string[] = [];
   for (const [name, value] of Object.entries(cookies)) {
+    const twice = duplicates && (DUPLICATED_LOGIN_COOKIES as readonly string[]).includes(name);
     if (name === 'orm-jwt') lines.push(setCookie(name, value, { maxAge: tokenTtlSec, httpOnly: true }));
     else if (name === 'orm-rt') lines.push(refreshSetCookie(value));
     else if (name === 'groot_sessionid') lines.push(setCookie(name, value, { maxAge: REFRESH_TTL_SEC, httpOnly: true }));
     else if (name === 'csrf_access_token' || name === 'logged_in') lines.push(setCookie(name, value, { maxAge: REFRESH_TTL_SEC }));
     else lines.push(setCookie(name, value, { maxAge: 31_536_000 }));
+    if (twice) lines.push(lines.at(-1)!.replace(`${name}=${value};`, `${name}=${BOGUS_COOKIE_VALUE};`));
   }
   return lines;
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateCatalogue, isbn13, slugify, HOSTILE_FLAGS, POISON_FLAGS } from './catalogue.js';
+import { generateCatalogue, isbn13, slugify, HOSTILE_FLAGS, LISTING_VARIANTS, PACKAGE_LAYOUTS, POISON_FLAGS, QUIRK_BLOCK } from './catalogue.js';
 import { DEFAULT_SKILLS } from './options.js';
 
 test('the same seed gives a byte-identical catalogue; another seed a different one', () => {
@@ -70,4 +70,44 @@ test('the default skill list and slugs', () => {
   assert.ok(DEFAULT_SKILLS.length >= 12);
   assert.equal(slugify('From C++ to Go: Café “Notes”', 'x'), 'from-cpp-to-go-cafe-notes');
   assert.equal(slugify('入門', 'book-1'), 'book-1');
+});
+
+test('layouts and listing variants: a quarter of the books each, every block of 4 holds every layout, from the seed', () => {
+  const cat = generateCatalogue({ seed: 1, poison: true, hostile: true });
+  const books = cat.books.filter((b) => b.format === 'book' && b.flags.length === 0);
+  assert.equal(books.length, 300);
+  for (const layout of PACKAGE_LAYOUTS) assert.equal(books.filter((b) => b.layout === layout).length, 75, layout);
+  for (const variant of LISTING_VARIANTS) assert.equal(books.filter((b) => b.variants.includes(variant)).length, 75, variant);
+  assert.ok(books.some((b) => b.variants.length === 0) && books.some((b) => b.variants.length >= 2), 'some books have none, some several');
+  for (let at = 0; at + QUIRK_BLOCK <= books.length; at += QUIRK_BLOCK) {
+    assert.deepEqual(books.slice(at, at + QUIRK_BLOCK).map((b) => b.layout).sort(), [...PACKAGE_LAYOUTS].sort(), `block at ${at}`);
+  }
+  const special = cat.books.filter((b) => b.flags.length > 0 || b.format !== 'book');
+  assert.ok(special.every((b) => b.layout === 'oebps-text' && b.variants.length === 0), 'special books, videos and audiobooks stay classic');
+  const other = generateCatalogue({ seed: 2 }).books.filter((b) => b.format === 'book');
+  assert.notDeepEqual(other.map((b) => b.layout), books.map((b) => b.layout), 'another seed deals them otherwise');
+  const again = generateCatalogue({ seed: 1, poison: true, hostile: true });
+  assert.deepEqual(again.books.map((b) => [b.layout, b.variants]), cat.books.map((b) => [b.layout, b.variants]));
+  // The switches change nothing else about a book.
+  const plain = generateCatalogue({ seed: 1, poison: true, hostile: true, packageLayouts: false, listingVariants: false });
+  assert.ok(plain.books.every((b) => b.layout === 'oebps-text' && b.variants.length === 0));
+  assert.deepEqual(plain.books.map((b) => [b.id, b.title, b.skills]), cat.books.map((b) => [b.id, b.title, b.skills]));
+});
+
+test('audiobooks: ceil(books/60) of them in the listings, ids of 13 digits and AU', () => {
+  for (const n of [1, 60, 61, 300]) {
+    const cat = generateCatalogue({ seed: 4, books: n });
+    const audio = cat.books.filter((b) => b.format === 'audiobook');
+    assert.equal(audio.length, Math.ceil(n / 60), `${n} books`);
+    for (const a of audio) {
+      assert.match(a.id, /^\d{13}AU$/);
+      assert.equal(a.isbn, a.id.slice(0, 13));
+      assert.ok(a.skills.length === 1 && cat.skills.includes(a.skills[0]!));
+      assert.equal(a.chapters, 0);
+    }
+  }
+  assert.equal(generateCatalogue({ seed: 4, books: 0 }).books.filter((b) => b.format === 'audiobook').length, 0);
+  const cat = generateCatalogue({ seed: 1 });
+  assert.equal(new Set(cat.books.map((b) => b.id)).size, cat.books.length);
+  assert.ok(cat.books.filter((b) => b.format === 'audiobook').every((b) => b.title.endsWith('(Audiobook)')));
 });

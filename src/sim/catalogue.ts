@@ -10,6 +10,25 @@ export const HOSTILE_FLAGS = [
 ] as const;
 export type BookFlag = (typeof POISON_FLAGS)[number] | (typeof HOSTILE_FLAGS)[number];
 
+/**
+ * Where a publisher package keeps its files: `oebps-text` (`OEBPS/content.opf`, `OEBPS/text/chNN.xhtml`),
+ * `root-html` (`content.opf` and `chNN.html` at the package root), `oebps-xhtml` (`OEBPS/xhtml/chNN.xhtml`),
+ * `epub-xhtml` (`EPUB/content.opf`, `EPUB/xhtml/chNN.xhtml`).
+ */
+export const PACKAGE_LAYOUTS = ['oebps-text', 'root-html', 'oebps-xhtml', 'epub-xhtml'] as const;
+export type PackageLayout = (typeof PACKAGE_LAYOUTS)[number];
+
+/**
+ * Listing quirks seen on the live service: `no-url` (files-listing items without `url`), `decoy-opf`
+ * (a second, stale OPF listed besides `content.opf`), `no-container` (no `META-INF/container.xml`),
+ * `encoded-ourn` (chapter-list `ourn`s ending in a percent-encoded path, no `reference_id`).
+ */
+export const LISTING_VARIANTS = ['no-url', 'decoy-opf', 'no-container', 'encoded-ourn'] as const;
+export type ListingVariant = (typeof LISTING_VARIANTS)[number];
+
+/** Layouts and variants are dealt per block of this many consecutive ordinary books. */
+export const QUIRK_BLOCK = 4;
+
 export interface SimBook {
   /** Position in generation order; with the seed it decides the book's content. */
   index: number;
@@ -22,12 +41,16 @@ export interface SimBook {
   publishers: string[];
   skills: string[];
   language: string;
-  format: 'book' | 'video';
+  format: 'book' | 'video' | 'audiobook';
   /** YYYY-MM-DD. */
   issued: string;
   description: string;
   chapters: number;
   flags: BookFlag[];
+  /** The publisher package's layout (always `oebps-text` for special books, videos and audiobooks). */
+  layout: PackageLayout;
+  /** The listing quirks this book shows (none for special books, videos and audiobooks). */
+  variants: ListingVariant[];
 }
 
 export interface SimCollection {
@@ -91,6 +114,19 @@ function fill(pattern: string, skill: string, rng: Random): string {
   return pattern.replaceAll('{S}', skill).replaceAll('{T}', rng.pick(TOPIC_WORDS));
 }
 
+/**
+ * The layout and listing variants of ordinary book `index`. Per block of QUIRK_BLOCK consecutive
+ * books, a seeded shuffle gives each layout to one book, and each variant goes to one seeded pick:
+ * a quarter of the books per layout and per variant, and every 4 consecutive books hold every layout.
+ */
+export function quirksOf(seed: number, index: number, o: Pick<CatalogueOptions, 'packageLayouts' | 'listingVariants'>): { layout: PackageLayout; variants: ListingVariant[] } {
+  const rng = new Random('quirks', seed, Math.floor(index / QUIRK_BLOCK));
+  const pos = index % QUIRK_BLOCK;
+  const layouts = rng.sample(PACKAGE_LAYOUTS, QUIRK_BLOCK);
+  const variants = LISTING_VARIANTS.filter(() => rng.int(0, QUIRK_BLOCK - 1) === pos);
+  return { layout: o.packageLayouts ? layouts[pos]! : 'oebps-text', variants: o.listingVariants ? variants : [] };
+}
+
 /** Generates the catalogue: cheap (metadata only), deterministic from the options. */
 export function generateCatalogue(partial: Partial<CatalogueOptions> = {}): Catalogue {
   const defaults = defaultCatalogueOptions(partial.books);
@@ -134,6 +170,7 @@ export function generateCatalogue(partial: Partial<CatalogueOptions> = {}): Cata
     const pattern = foreign ? rng.pick(FOREIGN_TITLES[language]!) : rng.pick(TITLE_PATTERNS);
     const title = uniqueTitle(fill(pattern, bookSkills[0]!, rng));
     const authors = Array.from({ length: rng.int(1, 3) }, () => `${rng.pick(FIRST_NAMES)} ${rng.pick(LAST_NAMES)}`);
+    const quirks = flags.length === 0 ? quirksOf(seed, index, options) : { layout: 'oebps-text' as const, variants: [] };
     return {
       index,
       id,
@@ -149,6 +186,8 @@ export function generateCatalogue(partial: Partial<CatalogueOptions> = {}): Cata
       description: `A practical book about ${bookSkills.join(', ')}: ${title}.`,
       chapters: opts.big ? options.bigChapters : options.chapters,
       flags,
+      layout: quirks.layout,
+      variants: quirks.variants,
     };
   };
 
@@ -181,6 +220,38 @@ export function generateCatalogue(partial: Partial<CatalogueOptions> = {}): Cata
       description: `A video course on ${skill}.`,
       chapters: 0,
       flags: [],
+      layout: 'oebps-text',
+      variants: [],
+    });
+  }
+
+  // Audiobooks too: not books, though they sit in the same listings; ids are 13 digits and "AU".
+  const audiobooks = options.books > 0 ? Math.ceil(options.books / 60) : 0;
+  for (let a = 0; a < audiobooks; a++) {
+    const index = next++;
+    const rng = new Random('audiobook', seed, index);
+    const skill = skills[(a + 1) % skills.length]!;
+    const digitsOnly = uniqueId(rng, () => isbn13(`978${rng.pick(['0', '1'])}${digits(rng, 8)}`));
+    const id = `${digitsOnly}AU`;
+    used.add(id);
+    const title = uniqueTitle(`${fill(rng.pick(TITLE_PATTERNS), skill, rng)} (Audiobook)`);
+    books.push({
+      index,
+      id,
+      isbn: digitsOnly,
+      title,
+      slug: slugify(title, `audiobook-${digitsOnly}`),
+      authors: [`${rng.pick(FIRST_NAMES)} ${rng.pick(LAST_NAMES)}`],
+      publishers: [rng.pick(PUBLISHERS)],
+      skills: [skill],
+      language: 'en',
+      format: 'audiobook',
+      issued: isoDate(rng),
+      description: `An audiobook on ${skill}.`,
+      chapters: 0,
+      flags: [],
+      layout: 'oebps-text',
+      variants: [],
     });
   }
 

@@ -1,4 +1,4 @@
-import type { Behaviour, StaleMode } from './options.js';
+import type { Behaviour, PartialCookiesMode, ProfileMode, StaleMode } from './options.js';
 import { parseRotate } from './options.js';
 
 /** A run-time change sent to `POST /__sim/control`. */
@@ -19,6 +19,16 @@ export interface ControlPatch {
   rateLimit?: number;
   burst?: number;
   edgeLimit?: number;
+  fileGate?: boolean;
+  guardRate?: number;
+  /** A whole number ≥ 1. */
+  guardBurst?: number;
+  partialCookies?: PartialCookiesMode;
+  profileMode?: ProfileMode;
+  profileRefresh?: boolean;
+  tokenEndpoint?: boolean;
+  duplicateLoginCookies?: boolean;
+  anonymousListing?: boolean;
   /** Answer the edge's 403 to everyone for this long, from now. */
   edgeBlockMs?: number;
   /** 429 to these sessions for this long, from now. */
@@ -29,14 +39,17 @@ export interface ControlPatch {
 
 const RATES = ['failRate', 'resetRate', 'stallRate', 'shortRate'] as const;
 const COUNTS = ['rotateAgeSec', 'grace', 'tokenTtlSec', 'latencyMs', 'jitterMs', 'bandwidthKbps', 'burst', 'edgeBlockMs', 'advanceClockMs'] as const;
-const SPEEDS = ['rateLimit', 'edgeLimit'] as const;
+const SPEEDS = ['rateLimit', 'edgeLimit', 'guardRate'] as const;
+const SWITCHES = ['fileGate', 'profileRefresh', 'tokenEndpoint', 'duplicateLoginCookies', 'anonymousListing'] as const;
+/** Keys that take one of a few strings. */
+const CHOICES = { partialCookies: ['404', 'ignore'], profileMode: ['redirect', 'plain'] } as const;
 
 export class ControlError extends Error {}
 
 /** Checks a patch; throws ControlError with a one-line reason for anything unknown or out of range. */
 export function parseControl(raw: unknown): ControlPatch {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ControlError('the control body must be a JSON object');
-  const known = new Set<string>([...RATES, ...COUNTS, ...SPEEDS, 'staleMode', 'rotate', 'storm']);
+  const known = new Set<string>([...RATES, ...COUNTS, ...SPEEDS, ...SWITCHES, ...Object.keys(CHOICES), 'guardBurst', 'staleMode', 'rotate', 'storm']);
   const out: ControlPatch = {};
   for (const [key, value] of Object.entries(raw)) {
     if (!known.has(key)) throw new ControlError(`unknown control key "${key}" (known: ${[...known].join(', ')})`);
@@ -46,6 +59,16 @@ export function parseControl(raw: unknown): ControlPatch {
       if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new ControlError(`${key} must be a whole number ≥ 0`);
     } else if ((SPEEDS as readonly string[]).includes(key)) {
       if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new ControlError(`${key} must be a number ≥ 0`);
+    } else if ((SWITCHES as readonly string[]).includes(key)) {
+      if (typeof value !== 'boolean') throw new ControlError(`${key} must be true or false`);
+    } else if (key === 'guardBurst') {
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new ControlError('guardBurst must be a whole number ≥ 1');
+    } else if (key === 'partialCookies' || key === 'profileMode') {
+      const allowed: readonly string[] = CHOICES[key];
+      const v = key === 'partialCookies' && value === 404 ? '404' : value;
+      if (typeof v !== 'string' || !allowed.includes(v)) throw new ControlError(`${key} must be ${allowed.map((a) => `"${a}"`).join(' or ')}`);
+      (out as Record<string, unknown>)[key] = v;
+      continue;
     } else if (key === 'staleMode') {
       if (value !== '401' && value !== 'preview' && value !== 'silent-preview' && value !== 401) throw new ControlError('staleMode must be "401", "preview" or "silent-preview"');
       out.staleMode = value === 401 ? '401' : value;
@@ -65,10 +88,16 @@ export function parseControl(raw: unknown): ControlPatch {
 
 /** Applies the behaviour part of a patch (windows and the clock are the server's). */
 export function applyBehaviour(b: Behaviour, p: ControlPatch): void {
-  for (const key of [...RATES, ...SPEEDS, 'rotateAgeSec', 'grace', 'tokenTtlSec', 'latencyMs', 'jitterMs', 'bandwidthKbps', 'burst'] as const) {
+  for (const key of [...RATES, ...SPEEDS, 'rotateAgeSec', 'grace', 'tokenTtlSec', 'latencyMs', 'jitterMs', 'bandwidthKbps', 'burst', 'guardBurst'] as const) {
     const v = p[key];
     if (v !== undefined) b[key] = v;
   }
+  for (const key of SWITCHES) {
+    const v = p[key];
+    if (v !== undefined) b[key] = v;
+  }
+  if (p.partialCookies !== undefined) b.partialCookies = p.partialCookies;
+  if (p.profileMode !== undefined) b.profileMode = p.profileMode;
   if (p.staleMode !== undefined) b.staleMode = p.staleMode;
   if (p.rotate !== undefined) b.rotate = parseRotate(String(p.rotate))!;
 }

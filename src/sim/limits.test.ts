@@ -43,3 +43,32 @@ test('edge blocks and storms are windows on the clock', () => {
   assert.equal(limits.check('m2', 2000).ok, true);
   assert.equal(limits.check('m1', 4500).ok, true);
 });
+
+test('the bulk-access guard keeps one bucket per remote IP, only for the addresses it is given', () => {
+  const settings = { rateLimit: 0, burst: 1, edgeLimit: 0, guardRate: 2, guardBurst: 3 };
+  const limits = new Limits(settings);
+  const seen = [1, 2, 3, 4].map(() => limits.check('a', 0, '10.0.0.1'));
+  assert.deepEqual(seen.map((v) => v.ok), [true, true, true, false]);
+  assert.deepEqual(seen[3], { ok: false, kind: 'guard' });
+  assert.equal(limits.check('a', 0, '10.0.0.1').ok, false, 'another session behind that address shares its budget');
+  assert.equal(limits.check('b', 0, '10.0.0.1').ok, false);
+  assert.equal(limits.check('a', 0, '10.0.0.2').ok, true, 'another address has its own');
+  assert.equal(limits.check('a', 0).ok, true, 'an unguarded path meets no guard');
+  assert.equal(limits.check('a', 499, '10.0.0.1').ok, false);
+  assert.equal(limits.check('a', 500, '10.0.0.1').ok, true, 'two a second come back');
+  settings.guardRate = 0;
+  for (let i = 0; i < 50; i++) assert.equal(limits.check('a', 500, '10.0.0.1').ok, true, 'rate 0: off');
+  settings.guardRate = 1;
+  settings.guardBurst = 1;
+  assert.equal(limits.check('a', 500, '10.0.0.3').ok, true);
+  assert.equal(limits.check('a', 500, '10.0.0.3').ok, false, 'a new burst applies');
+});
+
+test('the edge decides before the guard, the guard before the session', () => {
+  const limits = new Limits({ rateLimit: 1, burst: 1, edgeLimit: 0, guardRate: 1, guardBurst: 1 });
+  limits.blockEdge(0, 1000);
+  assert.deepEqual(limits.check('a', 0, 'ip'), { ok: false, kind: 'edge' });
+  assert.equal(limits.check('a', 1000, 'ip').ok, true, 'the edge refusal did not spend the guard');
+  assert.deepEqual(limits.check('a', 1000, 'ip'), { ok: false, kind: 'guard' });
+  assert.deepEqual(limits.check('a', 1000), { ok: false, kind: 'session', retryAfter: 1 });
+});

@@ -1,6 +1,7 @@
 /**
- * Token buckets on the sim clock: one per session (429 + Retry-After) and one over all traffic
- * (the edge's 403). Storms and edge blocks are windows set through the control endpoint.
+ * Token buckets on the sim clock: one per session (429 + Retry-After), one over all traffic (the
+ * edge's 403), and one per remote IP address (the origin's bulk-access guard: samples and 403s).
+ * Storms and edge blocks are windows set through the control endpoint.
  */
 export class TokenBucket {
   private tokens: number;
@@ -40,12 +41,20 @@ export function retryAfterSeconds(waitMs: number): number {
   return Math.max(1, Math.ceil(waitMs / 1000));
 }
 
-export type LimitVerdict = { ok: true } | { ok: false; kind: 'edge' } | { ok: false; kind: 'session'; retryAfter: number };
+export type LimitVerdict =
+  | { ok: true }
+  | { ok: false; kind: 'edge' }
+  /** The remote IP's bulk-access budget is spent. */
+  | { ok: false; kind: 'guard' }
+  | { ok: false; kind: 'session'; retryAfter: number };
 
 export interface LimitSettings {
   rateLimit: number;
   burst: number;
   edgeLimit: number;
+  /** Requests per second per remote IP over guarded paths; 0 = no guard. */
+  guardRate?: number;
+  guardBurst?: number;
 }
 
 export class Limits {
@@ -56,6 +65,9 @@ export class Limits {
   private readonly storms = new Map<string, number>();
   private sessionRate = 0;
   private sessionBurst = 0;
+  private readonly ips = new Map<string, TokenBucket>();
+  private guardRate = 0;
+  private guardBurst = 0;
 
   constructor(private readonly settings: LimitSettings) {}
 
@@ -69,8 +81,11 @@ export class Limits {
     for (const sid of sids) this.storms.set(sid, now + ms);
   }
 
-  /** Decides one request: the edge first (it sees all traffic), then the session's own pace. */
-  check(sid: string | undefined, now: number): LimitVerdict {
+  /**
+   * Decides one request: the edge first (it sees all traffic), then — for a request to a guarded
+   * path, `ip` given — the origin's per-IP guard, then the session's own pace.
+   */
+  check(sid: string | undefined, now: number, ip?: string): LimitVerdict {
     if (now < this.edgeBlockedUntil) return { ok: false, kind: 'edge' };
     const { edgeLimit, rateLimit, burst } = this.settings;
     if (edgeLimit > 0) {
@@ -80,6 +95,7 @@ export class Limits {
       }
       if (!this.edge.take(now).ok) return { ok: false, kind: 'edge' };
     }
+    if (ip !== undefined && !this.guard(ip, now)) return { ok: false, kind: 'guard' };
     if (sid === undefined) return { ok: true };
     const stormUntil = this.storms.get(sid);
     if (stormUntil !== undefined) {
@@ -101,5 +117,23 @@ export class Limits {
       if (!verdict.ok) return { ok: false, kind: 'session', retryAfter: retryAfterSeconds(verdict.waitMs) };
     }
     return { ok: true };
+  }
+
+  /** Takes one token from this address's bucket; false when it is empty. */
+  private guard(ip: string, now: number): boolean {
+    const rate = this.settings.guardRate ?? 0;
+    if (rate <= 0) return true;
+    const burst = Math.max(1, this.settings.guardBurst ?? 1);
+    if (this.guardRate !== rate || this.guardBurst !== burst) {
+      for (const b of this.ips.values()) b.reconfigure(rate, burst, now);
+      this.guardRate = rate;
+      this.guardBurst = burst;
+    }
+    let bucket = this.ips.get(ip);
+    if (!bucket) {
+      bucket = new TokenBucket(rate, burst, now);
+      this.ips.set(ip, bucket);
+    }
+    return bucket.take(now).ok;
   }
 }

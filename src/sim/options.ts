@@ -19,6 +19,13 @@ export interface CatalogueOptions {
   bigChapters: number;
   poison: boolean;
   hostile: boolean;
+  /**
+   * Publisher packages in four layouts (`OEBPS/text/chNN.xhtml`, `chNN.html` at the root,
+   * `OEBPS/xhtml/`, `EPUB/xhtml/`), a quarter of the ordinary books each; off: all `OEBPS/text/`.
+   */
+  packageLayouts: boolean;
+  /** Files- and chapter-listing quirks (no `url`, a decoy OPF, no container, encoded `ourn`), each on a quarter of the ordinary books. */
+  listingVariants: boolean;
 }
 
 /** How a session's `orm-jwt` moves on: after every authenticated 2xx, every N, by age, or never. */
@@ -27,6 +34,12 @@ export type RotatePolicy = { mode: 'every' } | { mode: 'count'; n: number } | { 
 /** What a stale, expired or missing token gets: 401 JSON, or 200 truncated previews for chapters. */
 /** `silent-preview`: previews without the paywall marker, so only their length gives them away. */
 export type StaleMode = '401' | 'preview' | 'silent-preview';
+
+/** What a valid `orm-jwt` without a `groot_sessionid` cookie gets for subscriber content. */
+export type PartialCookiesMode = '404' | 'ignore';
+
+/** `/profile/` as SSO accounts see it (302 → 307 → page without `user_type`), or one 200 page with `user_type`. */
+export type ProfileMode = 'redirect' | 'plain';
 
 /** Everything that may change while the simulator runs (`POST /__sim/control`). */
 export interface Behaviour {
@@ -48,6 +61,21 @@ export interface Behaviour {
   resetRate: number;
   stallRate: number;
   shortRate: number;
+  /** (X)HTML files are whole only with `download=false` and an HTML `Accept`; else a ~2 KB sample. */
+  fileGate: boolean;
+  /** Requests per second per remote IP to `/api/v2/…` and `/library/…` before the bulk-access guard answers; 0 = off. */
+  guardRate: number;
+  guardBurst: number;
+  partialCookies: PartialCookiesMode;
+  profileMode: ProfileMode;
+  /** `/profile/` refreshes an expired, stale or missing `orm-jwt` through `orm-rt` (and may rotate it). */
+  profileRefresh: boolean;
+  /** `GET /api/v1/auth/openid/token/` refreshes through `orm-rt`; off, it answers 401 to everyone. */
+  tokenEndpoint: boolean;
+  /** Login sends a second, bogus `Set-Cookie` line after each of `groot_sessionid`, `orm-jwt`, `orm-rt`. */
+  duplicateLoginCookies: boolean;
+  /** `/api/v2/search/` answers without cookies. */
+  anonymousListing: boolean;
 }
 
 export interface SimOptions extends CatalogueOptions, Behaviour {
@@ -80,6 +108,8 @@ export function defaultCatalogueOptions(books = DEFAULT_BOOKS): CatalogueOptions
     bigChapters: 260,
     poison: false,
     hostile: false,
+    packageLayouts: true,
+    listingVariants: true,
   };
 }
 
@@ -104,7 +134,23 @@ export const DEFAULT_BEHAVIOUR: Readonly<Behaviour> = {
   resetRate: 0,
   stallRate: 0,
   shortRate: 0,
+  fileGate: true,
+  guardRate: 8,
+  guardBurst: 16,
+  partialCookies: '404',
+  profileMode: 'redirect',
+  profileRefresh: false,
+  tokenEndpoint: true,
+  duplicateLoginCookies: true,
+  anonymousListing: true,
 };
+
+/** The behaviour part of the options (a fresh object: the server changes it at run time). */
+export function behaviourOf(o: Behaviour): Behaviour {
+  const out = {} as Record<string, unknown>;
+  for (const key of Object.keys(DEFAULT_BEHAVIOUR)) out[key] = structuredClone((o as unknown as Record<string, unknown>)[key]);
+  return out as unknown as Behaviour;
+}
 
 /** Fills in defaults; `bigBooks` follows `books` unless given. */
 export function resolveOptions(partial: Partial<SimOptions> = {}): SimOptions {
@@ -135,6 +181,8 @@ export function catalogueOptionsOf(o: CatalogueOptions): CatalogueOptions {
     bigChapters: o.bigChapters,
     poison: o.poison,
     hostile: o.hostile,
+    packageLayouts: o.packageLayouts ?? true,
+    listingVariants: o.listingVariants ?? true,
   };
 }
 

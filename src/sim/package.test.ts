@@ -2,11 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { posix } from 'node:path';
 import { DOMParser } from '@xmldom/xmldom';
-import { generateCatalogue, type Catalogue } from './catalogue.js';
+import { unzipSync } from 'fflate';
+import { generateCatalogue, PACKAGE_LAYOUTS, type Catalogue } from './catalogue.js';
 import { chapterApiPage, previewXhtml } from './chapter-api.js';
 import { crc32 } from './images.js';
 import { chapterText } from './markup.js';
 import { bookContent, type BookContent } from './package.js';
+import { toEpub } from './zip.js';
 
 const BASE = 'http://127.0.0.1:9';
 
@@ -34,7 +36,9 @@ test('a book is generated with the same bytes every time, and the size options c
   assert.deepEqual(a.files.map((f) => f.path), b.files.map((f) => f.path));
   for (const f of a.files) assert.ok(f.bytes.equals(b.byPath.get(f.path)!.bytes), f.path);
   const bigger = content(generateCatalogue({ seed: 5, books: 12, chapterKb: 24 }), (x) => x.index === 3);
-  assert.ok(text(bigger, 'OEBPS/text/ch01.xhtml').length > text(a, 'OEBPS/text/ch01.xhtml').length * 1.6);
+  const ch01 = a.plan.chapters[0]!.path;
+  assert.equal(bigger.plan.chapters[0]!.path, ch01, 'the size options do not change the layout');
+  assert.ok(text(bigger, ch01).length > text(a, ch01).length * 1.6);
 });
 
 test('size options give benchmark-sized books (30 chapters, a few MB)', () => {
@@ -42,13 +46,13 @@ test('size options give benchmark-sized books (30 chapters, a few MB)', () => {
   assert.equal(c.chapters.length, 30);
   const total = c.files.reduce((n, f) => n + f.bytes.length, 0);
   assert.ok(total > 3_000_000 && total < 8_000_000, `${total} bytes`);
-  const ch = text(c, 'OEBPS/text/ch10.xhtml').length;
+  const ch = text(c, c.plan.chapters[9]!.path).length;
   assert.ok(ch > 38 * 1024 && ch < 50 * 1024, `chapter of ${ch} bytes`);
 });
 
 test('the package: mimetype first, container, OPF with metadata, nav, NCX, and well-formed XML', () => {
   const cat = generateCatalogue({ seed: 1, books: 12 });
-  const c = content(cat, (b) => b.index === 0);
+  const c = content(cat, (b) => b.layout === 'oebps-text' && !b.variants.includes('no-container') && !b.variants.includes('decoy-opf'));
   assert.equal(c.files[0]!.path, 'mimetype');
   assert.equal(c.files[0]!.bytes.toString(), 'application/epub+zip');
   assert.match(text(c, 'META-INF/container.xml'), /full-path="OEBPS\/content\.opf"/);
@@ -68,6 +72,7 @@ test('the package: mimetype first, container, OPF with metadata, nav, NCX, and w
 
 test('images are real images of their format; the font is a real WOFF; two images share a basename', () => {
   const c = content(generateCatalogue({ seed: 1, books: 12 }), (b) => b.index === 1);
+  const at = (p: string) => (c.plan.root ? `${c.plan.root}/${p}` : p);
   const images = c.files.filter((f) => f.kind === 'image');
   const exts = new Set(images.map((f) => f.path.slice(f.path.lastIndexOf('.') + 1)));
   assert.deepEqual([...exts].sort(), ['gif', 'jpg', 'png', 'svg']);
@@ -90,12 +95,12 @@ test('images are real images of their format; the font is a real WOFF; two image
     }
   }
   const names = images.map((f) => posix.basename(f.path));
-  assert.ok(c.byPath.has('OEBPS/images/a/figure.png') && c.byPath.has('OEBPS/images/b/figure.png'));
+  assert.ok(c.byPath.has(at('images/a/figure.png')) && c.byPath.has(at('images/b/figure.png')));
   assert.ok(names.length > new Set(names).size);
-  const font = c.byPath.get('OEBPS/fonts/SimSans-Regular.woff')!.bytes;
+  const font = c.byPath.get(at('fonts/SimSans-Regular.woff'))!.bytes;
   assert.equal(font.subarray(0, 4).toString('latin1'), 'wOFF');
   assert.equal(font.readUInt32BE(8), font.length, 'WOFF length field');
-  const css = text(c, 'OEBPS/styles/book.css');
+  const css = text(c, at('styles/book.css'));
   assert.match(css, /url\("\.\.\/fonts\/SimSans-Regular\.woff"\)/);
   assert.match(css, /url\(\.\.\/images\/bg\/pattern\.gif\)/);
 });
@@ -118,7 +123,8 @@ function references(c: BookContent): [string, string, string][] {
 
 test('every reference inside the package resolves, fragments included, and ids are XML names', () => {
   const cat = generateCatalogue({ seed: 4, books: 12 });
-  for (const c of [content(cat, (b) => b.index === 2), content(cat, (b) => b.language !== 'en')]) {
+  const layouts = PACKAGE_LAYOUTS.map((l) => content(cat, (b) => b.layout === l));
+  for (const c of [content(cat, (b) => b.index === 2), content(cat, (b) => b.language !== 'en'), ...layouts]) {
     const refs = references(c);
     assert.ok(refs.length > 50);
     for (const [from, path, fragment] of refs) {
@@ -129,12 +135,12 @@ test('every reference inside the package resolves, fragments included, and ids a
     for (const f of c.files.filter((x) => x.mediaType === 'application/xhtml+xml')) {
       for (const m of f.bytes.toString('utf8').matchAll(/ id="([^"]*)"/g)) assert.match(m[1]!, /^[A-Za-z_][A-Za-z0-9_.-]*$/, `${f.path} id ${m[1]}`);
     }
-    assert.ok(refs.some(([from, path, frag]) => from !== path && /text\/ch\d+\.xhtml$/.test(path) && frag.startsWith('sec-')), 'a cross-chapter link with a fragment');
+    assert.ok(refs.some(([from, path, frag]) => from !== path && /(^|\/)ch\d+\.x?html$/.test(path) && frag.startsWith('sec-')), 'a cross-chapter link with a fragment');
   }
 });
 
 test('chapters are HTMLBook: sections, figures, escaped code, footnotes, cross-chapter links', () => {
-  const c = content(generateCatalogue({ seed: 1, books: 12 }), (b) => b.index === 0);
+  const c = content(generateCatalogue({ seed: 1, books: 12 }), (b) => b.layout === 'oebps-text');
   const ch = text(c, 'OEBPS/text/ch01.xhtml');
   assert.match(ch, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<!DOCTYPE html>/);
   assert.match(ch, /<section data-type="chapter" epub:type="chapter" id="ch01">\n<h1>/);
@@ -151,7 +157,7 @@ test('chapters are HTMLBook: sections, figures, escaped code, footnotes, cross-c
 
 test('the chapter API page has the same text as the package chapter, in HTML spelling', () => {
   const cat = generateCatalogue({ seed: 9, books: 30, bigBooks: 1, bigChapters: 250 });
-  const books = [content(cat, (b) => b.index === 0), content(cat, (b) => b.language !== 'en'), content(cat, (b) => b.chapters === 250)];
+  const books = [content(cat, (b) => b.layout === 'oebps-text'), content(cat, (b) => b.language !== 'en'), content(cat, (b) => b.chapters === 250)];
   for (const c of books) {
     for (const ch of c.chapters.slice(0, 12)) {
       const page = chapterApiPage(c, ch, BASE);
@@ -200,4 +206,77 @@ test('special books misbehave on their one file', () => {
   assert.ok(paths.files.some((f) => f.path.includes('../')) && paths.files.some((f) => f.path.startsWith('/')));
   assert.match(text(of('hostile-html-image'), 'OEBPS/images/b/figure.png'), /<html>/);
   assert.equal(of('poison-chapter').plan.specialFile, 'OEBPS/text/ch02.xhtml');
+});
+
+test('package layouts: each keeps its files under its root folder, and container, OPF, nav and NCX agree', () => {
+  const cat = generateCatalogue({ seed: 6, books: 8 });
+  const chapterPath: Record<string, RegExp> = {
+    'oebps-text': /^OEBPS\/text\/ch\d\d\.xhtml$/,
+    'root-html': /^ch\d\d\.html$/,
+    'oebps-xhtml': /^OEBPS\/xhtml\/ch\d\d\.xhtml$/,
+    'epub-xhtml': /^EPUB\/xhtml\/ch\d\d\.xhtml$/,
+  };
+  for (const layout of PACKAGE_LAYOUTS) {
+    const c = content(cat, (b) => b.layout === layout);
+    const root = { 'oebps-text': 'OEBPS', 'root-html': '', 'oebps-xhtml': 'OEBPS', 'epub-xhtml': 'EPUB' }[layout];
+    assert.equal(c.plan.root, root, layout);
+    assert.equal(c.plan.opf, root ? `${root}/content.opf` : 'content.opf');
+    for (const ch of c.chapters) assert.match(ch.path, chapterPath[layout]!, layout);
+    for (const f of c.files) {
+      if (f.path === 'mimetype' || f.path.startsWith('META-INF/')) continue;
+      assert.ok(root ? f.path.startsWith(`${root}/`) : !/^(OEBPS|EPUB)\//.test(f.path), `${layout}: ${f.path}`);
+    }
+    assert.ok(c.chapters.every((ch) => c.byPath.get(ch.path)!.mediaType === 'application/xhtml+xml'), '.html chapters are XHTML too');
+    const opf = text(c, c.plan.opf);
+    for (const ch of c.chapters) assert.match(opf, new RegExp(`href="${posix.relative(posix.dirname(c.plan.opf), ch.path).replace(/\./g, '\\.')}" media-type="application/xhtml\\+xml"`));
+    const epub = unzipSync(toEpub(c));
+    assert.match(new TextDecoder().decode(epub['META-INF/container.xml']), new RegExp(`full-path="${c.plan.opf}"`));
+    for (const f of c.files.filter((x) => /xml|xhtml|dtbncx|oebps/.test(x.mediaType))) {
+      assert.deepEqual(xmlErrors(f.bytes.toString('utf8'), f.mediaType === 'application/xhtml+xml' ? 'application/xhtml+xml' : 'text/xml'), [], f.path);
+    }
+  }
+  const classic = generateCatalogue({ seed: 6, books: 8, packageLayouts: false });
+  assert.ok(classic.books.every((b) => b.layout === 'oebps-text'));
+  assert.ok(classic.books.filter((b) => b.format === 'book').every((b) => bookContent(classic, b.id)!.chapters.every((ch) => /^OEBPS\/text\/ch\d\d\.xhtml$/.test(ch.path))));
+});
+
+test('decoy-opf: a second, stale OPF listed before the real one, left out of the real manifest and of the EPUB', () => {
+  const cat = generateCatalogue({ seed: 6, books: 16 });
+  const decoys = cat.books.filter((b) => b.variants.includes('decoy-opf')).map((b) => bookContent(cat, b.id)!);
+  assert.ok(decoys.length >= 3);
+  const spots = new Set<string>();
+  for (const c of decoys) {
+    const decoy = c.plan.decoyOpf!;
+    spots.add(posix.relative(c.plan.root || '.', decoy));
+    assert.match(decoy, /(^|\/)(package\.opf|old\/content-2\.opf)$/);
+    const opfs = c.files.filter((f) => f.mediaType === 'application/oebps-package+xml').map((f) => f.path);
+    assert.deepEqual(opfs, [decoy, c.plan.opf], 'the decoy comes first');
+    const real = text(c, c.plan.opf);
+    const stale = text(c, decoy);
+    assert.doesNotMatch(real, /package\.opf|content-2\.opf/);
+    const count = (t: string) => (t.match(/<itemref /g) ?? []).length;
+    assert.equal(count(real), c.chapters.length);
+    assert.equal(count(stale), Math.ceil(c.chapters.length / 2));
+    assert.doesNotMatch(stale, /properties="nav"/);
+    assert.deepEqual(xmlErrors(stale, 'text/xml'), []);
+    // Its references resolve from where it sits, to real files: it is stale, not broken.
+    for (const m of stale.matchAll(/href="([^"]+)"/g)) assert.ok(c.byPath.has(posix.normalize(posix.join(posix.dirname(decoy), m[1]!))), `${decoy} → ${m[1]}`);
+    assert.ok(!(decoy in unzipSync(toEpub(c))), 'the EPUB leaves the decoy out');
+  }
+  assert.deepEqual([...spots].sort(), ['old/content-2.opf', 'package.opf']);
+});
+
+test('no-container: the files do not hold META-INF/container.xml, and toEpub writes one', () => {
+  const cat = generateCatalogue({ seed: 6, books: 16 });
+  const bare = content(cat, (b) => b.variants.includes('no-container'));
+  assert.equal(bare.plan.container, false);
+  assert.ok(!bare.byPath.has('META-INF/container.xml'));
+  const epub = unzipSync(toEpub(bare));
+  assert.deepEqual(Object.keys(epub).slice(0, 2), ['mimetype', 'META-INF/container.xml']);
+  assert.match(new TextDecoder().decode(epub['META-INF/container.xml']), new RegExp(`full-path="${bare.plan.opf}"`));
+  const whole = content(cat, (b) => !b.variants.includes('no-container'));
+  assert.ok(whole.byPath.has('META-INF/container.xml'));
+  const off = generateCatalogue({ seed: 6, books: 16, listingVariants: false });
+  assert.ok(off.books.every((b) => b.variants.length === 0));
+  assert.ok(off.books.filter((b) => b.format === 'book').every((b) => bookContent(off, b.id)!.byPath.has('META-INF/container.xml')));
 });

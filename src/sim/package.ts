@@ -1,4 +1,4 @@
-import { findBook, type Catalogue, type SimBook } from './catalogue.js';
+import { findBook, type Catalogue, type PackageLayout, type SimBook } from './catalogue.js';
 import { chapterModel, wordCount, type Block, type ChapterModel } from './chapter-model.js';
 import { woff } from './font.js';
 import { image, IMAGE_MEDIA_TYPES, png, type ImageFormat } from './images.js';
@@ -6,8 +6,22 @@ import { escapeXhtml, escapeXml } from './markup.js';
 import { Random } from './random.js';
 import { relativeRef, renderSection, xhtmlDialect, xhtmlDocument } from './render.js';
 
-/** Everything a book's package holds lives under this folder (besides META-INF/). */
+/**
+ * The root folder of the classic layout (`oebps-text`), which special books always use. Other
+ * layouts have their own (`BookPlan.root`): see LAYOUTS.
+ */
 export const ROOT = 'OEBPS';
+
+/** Where each layout keeps the OPF and its siblings (`root`), and the chapters (`text`, with `ext`). */
+export const LAYOUTS: Record<PackageLayout, { root: string; text: string; ext: 'xhtml' | 'html' }> = {
+  'oebps-text': { root: 'OEBPS', text: 'text', ext: 'xhtml' },
+  'root-html': { root: '', text: '', ext: 'html' },
+  'oebps-xhtml': { root: 'OEBPS', text: 'xhtml', ext: 'xhtml' },
+  'epub-xhtml': { root: 'EPUB', text: 'xhtml', ext: 'xhtml' },
+};
+
+/** `dir/name`, or `name` alone when `dir` is the package root. */
+const under = (dir: string, name: string) => (dir ? `${dir}/${name}` : name);
 
 /** `kind` as the files API reports it. */
 export type FileKind = 'chapter' | 'html' | 'stylesheet' | 'image' | 'font' | 'other_asset';
@@ -29,12 +43,18 @@ export interface PlannedChapter {
 /** A book's structure: paths and types only, cheap enough to compute for the whole catalogue. */
 export interface BookPlan {
   book: SimBook;
+  /** The folder the OPF sits in ('' for the package root). */
+  root: string;
   chapters: PlannedChapter[];
   /** Every package file except `mimetype`, in listing order. */
   files: PlannedFile[];
   /** What a files-API download must fetch to count as full: chapters, stylesheets, images, fonts. */
   required: string[];
   opf: string;
+  /** A second, stale OPF the files API lists besides the real one (variant `decoy-opf`); not part of the EPUB. */
+  decoyOpf: string | undefined;
+  /** Whether the files API lists (and serves) `META-INF/container.xml` (not under variant `no-container`). */
+  container: boolean;
   ncx: string;
   nav: string;
   css: string;
@@ -65,7 +85,11 @@ export interface ChapterEntry extends PlannedChapter {
 export interface BookContent {
   book: SimBook;
   plan: BookPlan;
-  /** `mimetype` first, then every file of the plan, in order. */
+  /**
+   * `mimetype` first, then every file of the plan, in order: what the files API lists and serves.
+   * Under `no-container` that lacks `META-INF/container.xml`, under `decoy-opf` it holds the decoy:
+   * `toEpub` puts the container back and leaves the decoy out.
+   */
   files: PackageFile[];
   byPath: Map<string, PackageFile>;
   chapters: ChapterEntry[];
@@ -74,13 +98,17 @@ export interface BookContent {
 export const HOSTILE_PATHS = [`${ROOT}/../../../../tmp/bookd-escape.png`, '/etc/bookd-absolute.png'];
 
 const FORMATS: ImageFormat[] = ['png', 'jpg', 'gif', 'svg'];
-const FIXED = {
-  coverImage: `${ROOT}/images/cover.jpg`,
-  pattern: `${ROOT}/images/bg/pattern.gif`,
-  figureA: `${ROOT}/images/a/figure.png`,
-  figureB: `${ROOT}/images/b/figure.png`,
-  logo: `${ROOT}/images/logo.svg`,
-};
+
+/** The assets every book has, under its root folder. */
+function fixedAssets(root: string) {
+  return {
+    coverImage: under(root, 'images/cover.jpg'),
+    pattern: under(root, 'images/bg/pattern.gif'),
+    figureA: under(root, 'images/a/figure.png'),
+    figureB: under(root, 'images/b/figure.png'),
+    logo: under(root, 'images/logo.svg'),
+  };
+}
 
 function mediaTypeOf(path: string): string {
   const ext = path.slice(path.lastIndexOf('.') + 1) as ImageFormat;
@@ -96,13 +124,16 @@ export function planBook(catalogue: Catalogue, book: SimBook): BookPlan {
   const width = Math.max(2, String(n).length);
   const perChapter = big ? 0 : o.images;
   const flag = book.flags[0];
+  const layout = LAYOUTS[book.flags.length > 0 ? 'oebps-text' : book.layout ?? 'oebps-text'];
+  const root = layout.root;
+  const FIXED = fixedAssets(root);
 
   const chapters: PlannedChapter[] = [];
   for (let i = 0; i < n; i++) {
     const id = `ch${String(i + 1).padStart(width, '0')}`;
     const images: string[] = [];
-    for (let k = 1; k <= perChapter; k++) images.push(`${ROOT}/images/${k % 2 ? 'a' : 'b'}/${id}-${k}.${FORMATS[(i + k) % FORMATS.length]}`);
-    chapters.push({ index: i, id, path: `${ROOT}/text/${id}.xhtml`, images });
+    for (let k = 1; k <= perChapter; k++) images.push(under(root, `images/${k % 2 ? 'a' : 'b'}/${id}-${k}.${FORMATS[(i + k) % FORMATS.length]}`));
+    chapters.push({ index: i, id, path: under(under(root, layout.text), `${id}.${layout.ext}`), images });
   }
   chapters[0]!.images.unshift(FIXED.figureA);
   chapters[Math.min(1, n - 1)]!.images.push(FIXED.figureB);
@@ -121,14 +152,23 @@ export function planBook(catalogue: Catalogue, book: SimBook): BookPlan {
   else if (flag === 'hostile-invalid-xml' || flag === 'hostile-remote-refs') specialFile = chapters[0]!.path;
   else if (extras.length > 0) specialFile = extras[0];
 
-  const css = `${ROOT}/styles/book.css`;
-  const font = `${ROOT}/fonts/SimSans-Regular.woff`;
+  const css = under(root, 'styles/book.css');
+  const font = under(root, 'fonts/SimSans-Regular.woff');
+  const opfPath = under(root, 'content.opf');
+  const variants = book.variants ?? [];
+  const container = !variants.includes('no-container');
+  const decoyOpf = variants.includes('decoy-opf')
+    ? under(root, new Random('decoy', catalogue.options.seed, book.index).chance(0.5) ? 'package.opf' : 'old/content-2.opf')
+    : undefined;
+  const opfFile: PlannedFile = { path: opfPath, mediaType: 'application/oebps-package+xml', kind: 'other_asset' };
   const images = [FIXED.coverImage, FIXED.pattern, ...new Set(chapters.flatMap((c) => c.images))];
   const files: PlannedFile[] = [
-    { path: 'META-INF/container.xml', mediaType: 'application/xml', kind: 'other_asset' },
-    { path: `${ROOT}/content.opf`, mediaType: 'application/oebps-package+xml', kind: 'other_asset' },
-    { path: `${ROOT}/toc.ncx`, mediaType: 'application/x-dtbncx+xml', kind: 'other_asset' },
-    { path: `${ROOT}/nav.xhtml`, mediaType: 'application/xhtml+xml', kind: 'html' },
+    ...(container ? [{ path: 'META-INF/container.xml', mediaType: 'application/xml', kind: 'other_asset' } as PlannedFile] : []),
+    // The decoy comes first, so a client that takes the first OPF it sees takes the wrong one.
+    ...(decoyOpf ? [{ ...opfFile, path: decoyOpf }] : []),
+    opfFile,
+    { path: under(root, 'toc.ncx'), mediaType: 'application/x-dtbncx+xml', kind: 'other_asset' },
+    { path: under(root, 'nav.xhtml'), mediaType: 'application/xhtml+xml', kind: 'html' },
     { path: css, mediaType: 'text/css', kind: 'stylesheet' },
     { path: font, mediaType: 'font/woff', kind: 'font' },
     ...images.map((path): PlannedFile => ({ path, mediaType: mediaTypeOf(path), kind: 'image' })),
@@ -139,12 +179,15 @@ export function planBook(catalogue: Catalogue, book: SimBook): BookPlan {
   const imageBytes = o.imageKb * 1024;
   return {
     book,
+    root,
     chapters,
     files,
     required,
-    opf: `${ROOT}/content.opf`,
-    ncx: `${ROOT}/toc.ncx`,
-    nav: `${ROOT}/nav.xhtml`,
+    opf: opfPath,
+    decoyOpf,
+    container,
+    ncx: under(root, 'toc.ncx'),
+    nav: under(root, 'nav.xhtml'),
     css,
     font,
     cover: FIXED.coverImage,
@@ -155,8 +198,9 @@ export function planBook(catalogue: Catalogue, book: SimBook): BookPlan {
   };
 }
 
-function itemId(path: string): string {
-  return `x-${path.replace(`${ROOT}/`, '').replace(/[^A-Za-z0-9]/g, '-')}`;
+function itemId(plan: BookPlan, path: string): string {
+  const local = plan.root && path.startsWith(`${plan.root}/`) ? path.slice(plan.root.length + 1) : path;
+  return `x-${local.replace(/[^A-Za-z0-9]/g, '-')}`;
 }
 
 function css(flag: string | undefined): string {
@@ -176,14 +220,22 @@ function css(flag: string | undefined): string {
   return `${lines.join('\n')}\n`;
 }
 
-function opf(plan: BookPlan, content: BookContent['chapters']): string {
+/**
+ * The package document at `at`. The real one lists every file of the plan; the decoy (variant
+ * `decoy-opf`) is a stale edition's: the first half of the chapters, no figures, no nav.
+ */
+function opf(plan: BookPlan, content: BookContent['chapters'], at = plan.opf): string {
   const b = plan.book;
-  const rel = (p: string) => escapeXml(relativeRef(plan.opf, p));
+  const decoy = at !== plan.opf;
+  const rel = (p: string) => escapeXml(relativeRef(at, p));
+  const spine = decoy ? content.slice(0, Math.ceil(content.length / 2)) : content;
+  const kept = new Set(spine.map((c) => c.path));
   const items = plan.files
-    .filter((f) => f.path !== plan.opf && !f.path.startsWith('META-INF/'))
+    .filter((f) => f.path !== plan.opf && f.path !== plan.decoyOpf && !f.path.startsWith('META-INF/'))
+    .filter((f) => !decoy || kept.has(f.path) || f.path === plan.ncx || f.path === plan.css || f.path === plan.font || f.path === plan.cover)
     .map((f) => {
       const props = f.path === plan.nav ? ' properties="nav"' : f.path === plan.cover ? ' properties="cover-image"' : '';
-      return `    <item id="${itemId(f.path)}" href="${rel(f.path)}" media-type="${f.mediaType}"${props}/>`;
+      return `    <item id="${itemId(plan, f.path)}" href="${rel(f.path)}" media-type="${f.mediaType}"${props}/>`;
     });
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
@@ -197,14 +249,14 @@ function opf(plan: BookPlan, content: BookContent['chapters']): string {
     `    <dc:date>${b.issued}</dc:date>`,
     `    <dc:description>${escapeXhtml(b.description)}</dc:description>`,
     ...b.skills.map((s) => `    <dc:subject>${escapeXhtml(s)}</dc:subject>`),
-    `    <meta property="dcterms:modified">${b.issued}T00:00:00Z</meta>`,
-    `    <meta name="cover" content="${itemId(plan.cover)}"/>`,
+    `    <meta property="dcterms:modified">${decoy ? `${Number(b.issued.slice(0, 4)) - 2}${b.issued.slice(4)}` : b.issued}T00:00:00Z</meta>`,
+    `    <meta name="cover" content="${itemId(plan, plan.cover)}"/>`,
     '  </metadata>',
     '  <manifest>',
     ...items,
     '  </manifest>',
-    '  <spine toc="' + itemId(plan.ncx) + '">',
-    ...content.map((c) => `    <itemref idref="${itemId(c.path)}"/>`),
+    '  <spine toc="' + itemId(plan, plan.ncx) + '">',
+    ...spine.map((c) => `    <itemref idref="${itemId(plan, c.path)}"/>`),
     '  </spine>',
     '</package>',
     '',
@@ -254,13 +306,16 @@ function ncx(plan: BookPlan, chapters: ChapterEntry[]): string {
   ].join('\n');
 }
 
-const CONTAINER = `<?xml version="1.0" encoding="UTF-8"?>
+/** `META-INF/container.xml` pointing at the OPF. */
+export function containerXml(opfPath: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>
 <container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">
   <rootfiles>
-    <rootfile full-path="${ROOT}/content.opf" media-type="application/oebps-package+xml"/>
+    <rootfile full-path="${escapeXml(opfPath)}" media-type="application/oebps-package+xml"/>
   </rootfiles>
 </container>
 `;
+}
 
 /** The HTML error page a hostile book serves under an image name. */
 export const HTML_ERROR_PAGE = '<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1><p>The upstream image service failed.</p></body></html>\n';
@@ -281,6 +336,7 @@ export function buildContent(catalogue: Catalogue, book: SimBook): BookContent {
   const seedParts = [o.seed, book.index, o.chapterKb, o.imageKb, o.images, book.chapters] as const;
   const flag = book.flags[0];
   const chapterPaths = plan.chapters.map((c) => c.path);
+  const FIXED = fixedAssets(plan.root);
 
   const chapters: ChapterEntry[] = plan.chapters.map((c) => {
     const model = chapterModel(new Random('chapter', ...seedParts, c.index), {
@@ -307,8 +363,8 @@ export function buildContent(catalogue: Catalogue, book: SimBook): BookContent {
 
   const bytesFor = (f: PlannedFile): Buffer => {
     const rng = new Random('file', ...seedParts, f.path);
-    if (f.path === 'META-INF/container.xml') return Buffer.from(CONTAINER);
-    if (f.path === plan.opf) return Buffer.from(opf(plan, chapters));
+    if (f.path === 'META-INF/container.xml') return Buffer.from(containerXml(plan.opf));
+    if (f.path === plan.opf || f.path === plan.decoyOpf) return Buffer.from(opf(plan, chapters, f.path));
     if (f.path === plan.ncx) return Buffer.from(ncx(plan, chapters));
     if (f.path === plan.nav) return Buffer.from(nav(plan, chapters));
     if (f.path === plan.css) return Buffer.from(css(flag));
@@ -356,7 +412,7 @@ export function buildContent(catalogue: Catalogue, book: SimBook): BookContent {
 
 /**
  * One book's package and chapters, the same bytes the simulator serves (before the files API
- * rewrites references); undefined for unknown ids and for videos.
+ * rewrites references); undefined for unknown ids, videos and audiobooks.
  */
 export function bookContent(catalogue: Catalogue, id: string): BookContent | undefined {
   const book = findBook(catalogue, id);

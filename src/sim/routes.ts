@@ -1,7 +1,10 @@
 import {
-  bookPrefix, chapterView, isChapterView, collectionView, fileView, metadataView, paginate, searchResult, spineView, tocView,
+  bookPrefix, chapterView, isChapterView, collectionView, fileView, metadataView, paginate, searchResult, spineItems, tocView,
 } from './api.js';
 import { companionCookies, EXPIRED_SUB, jwtSetCookie, loginSetCookies, refreshSetCookie, type Account, type TokenChains } from './auth.js';
+import { jpeg } from './images.js';
+import { Random } from './random.js';
+import { sampleOf } from './sample.js';
 import { endlessBody, gzipBombBody, hugeBody } from './bodies.js';
 import { findBook, type Catalogue, type SimBook } from './catalogue.js';
 import type { CachedBook, ContentCache } from './content-cache.js';
@@ -36,6 +39,10 @@ export interface RequestContext {
   authSid?: string;
   setCookies: string[];
   body?: Buffer;
+  /** The request's `Accept` header (the file gate reads it). */
+  accept?: string;
+  /** The bulk-access guard found this address's budget spent: (X)HTML files get a sample, the rest 403. */
+  throttled?: boolean;
 }
 
 type Handler = (s: SimState, c: RequestContext, m: RegExpExecArray) => Reply | Promise<Reply>;
@@ -61,6 +68,40 @@ export const NOT_FOUND_OLD = () => json(404, { detail: 'Not found.' });
 const NOT_FOUND = () => json(404, { message: 'Not found' });
 const UNAUTHENTICATED = () => json(401, { detail: 'Authentication credentials were not provided.' });
 
+export const GUARD_DETAIL = 'Requests from scripted clients on this network are limited. Slow down.';
+
+/** The origin's answer (never the edge's) to a guarded request from an address past its budget. */
+export function guardForbidden(s: Pick<SimState, 'stats'>): Reply {
+  s.stats.guardForbidden();
+  return json(403, { detail: GUARD_DETAIL });
+}
+
+/** Paths the per-IP bulk-access guard counts: the content API and `/library/…` (covers). */
+export function isGuarded(path: string): boolean {
+  return path.startsWith('/api/v2/') || path.startsWith('/library/');
+}
+
+/** The media types the file gate and the guard answer with a sample. */
+export function isDocument(mediaType: string): boolean {
+  return mediaType === 'application/xhtml+xml' || mediaType === 'text/html';
+}
+
+/** Whether an `Accept` header names `text/html` or `application/xhtml+xml` (with a q above 0). */
+export function acceptsHtml(accept: string | undefined): boolean {
+  if (!accept) return false;
+  return accept.split(',').some((range) => {
+    const [type, ...params] = range.split(';').map((x) => x.trim().toLowerCase());
+    if (type !== 'text/html' && type !== 'application/xhtml+xml') return false;
+    const q = params.find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
+/** The file gate's condition for the whole document: `download=false` and an HTML `Accept`. */
+export function wantsWholeDocument(query: URLSearchParams, accept: string | undefined): boolean {
+  return query.get('download') === 'false' && acceptsHtml(accept);
+}
+
 function intParam(q: URLSearchParams, name: string, fallback: number, max: number): number | undefined {
   const raw = q.get(name);
   if (raw === null || raw === '') return fallback;
@@ -75,11 +116,17 @@ function badParam(name: string): Reply {
 /**
  * Checks the session. On success records who is authenticated (so the answer may rotate the token)
  * and returns undefined; otherwise the answer to send: 401 JSON, 403 for a lapsed subscription,
- * or — in preview mode, for chapter bodies — the truncated preview.
+ * 404 for subscriber content asked with a partial cookie set (a valid token without
+ * `groot_sessionid`, unless `partialCookies` is `ignore`), or — in preview mode, for chapter
+ * bodies — the truncated preview.
  */
-function authenticate(s: SimState, c: RequestContext, preview?: () => Reply): Reply | undefined {
+function authenticate(s: SimState, c: RequestContext, preview?: () => Reply, subscriber = true): Reply | undefined {
   const check = s.chains.check(c.cookies.get('orm-jwt'));
   if (check.state === 'ok') {
+    if (subscriber && s.behaviour.partialCookies === '404' && !c.cookies.get('groot_sessionid')) {
+      s.stats.partialCookies();
+      return NOT_FOUND();
+    }
     if (accountOf(s, check.sub).expired) {
       return json(403, { detail: 'Your subscription has expired. Renew it to keep reading.' });
     }
@@ -102,7 +149,8 @@ function bookIdOf(segment: string): string | undefined {
   } catch {
     return undefined;
   }
-  return /^urn:orm:book:(\d{13})$/.exec(decoded)?.[1];
+  // Audiobook ids (13 digits and "AU") are well-formed too: they answer 404, not 400.
+  return /^urn:orm:book:(\d{13}(?:AU)?)$/.exec(decoded)?.[1];
 }
 
 /** The book a URL names, or the error answer for it (400 malformed, 404 unknown or withdrawn). */
@@ -131,6 +179,19 @@ function servedFile(s: SimState, entry: CachedBook, f: PackageFile): Buffer {
   return s.books.rendered(entry, `file:${f.path}`, () => rewriteForFilesApi(f.bytes.toString('utf8'), f.path, entry.content.book.id));
 }
 
+/** What the files API serves for a file, in bytes: what `file_size` says in the listing. */
+function servedLength(s: SimState, entry: CachedBook, f: PackageFile): number {
+  const flag = f.path === entry.content.plan.specialFile ? entry.content.book.flags[0] : undefined;
+  // The hostile bodies are streamed, never made: their (inflated) size is what the listing declares.
+  if (flag === 'hostile-huge' || flag === 'hostile-gzip-bomb') return 1 << 30;
+  return servedFile(s, entry, f).length;
+}
+
+/** The ~2 KB sample of an answer's document, made once per book while it stays cached. */
+function sampleFor(s: SimState, entry: CachedBook, key: string, full: Buffer): Buffer {
+  return s.books.rendered(entry, `sample:${key}`, () => sampleOf(full));
+}
+
 function contentType(mediaType: string): string {
   return /^(text\/|application\/(xhtml\+xml|xml|oebps|x-dtbncx|json))|svg/.test(mediaType) ? `${mediaType}; charset=utf-8` : mediaType;
 }
@@ -150,7 +211,13 @@ const handleFile: Handler = (s, c, m) => {
     return json(400, { message: 'Malformed file path.' });
   }
   const asChapter = isChapterView(c.query);
-  const chapter = isReply(found) ? undefined : found.entry.content.chapters.find((x) => x.path === rest);
+  const entry = isReply(found) ? undefined : found.entry;
+  const file = rest === 'mimetype' ? undefined : entry?.content.byPath.get(rest);
+  const document = file !== undefined && isDocument(file.mediaType);
+  // The guard refuses all but (X)HTML files outright, before it looks at the session; those go on
+  // through authentication (a stale token still gets its preview or 401) and then get a sample.
+  if (c.throttled && !document) return guardForbidden(s);
+  const chapter = file?.kind === 'chapter' ? entry!.content.chapters.find((x) => x.path === rest) : undefined;
   const denied = authenticate(s, c, chapter && !isReply(found)
     ? () => (asChapter
       ? html(200, chapterPageFor(s, c, found.entry, chapter, true))
@@ -158,9 +225,8 @@ const handleFile: Handler = (s, c, m) => {
     : undefined);
   if (denied) return denied;
   if (isReply(found)) return found;
-  const { book, entry } = found;
-  const file = entry.content.byPath.get(rest);
-  if (!file || rest === 'mimetype') return NOT_FOUND();
+  const { book } = found;
+  if (!file || !entry) return NOT_FOUND();
   const flag = book.flags[0];
   const special = rest === entry.content.plan.specialFile;
   if (special && flag === 'poison-chapter') return json(500, { detail: 'A server error occurred.' });
@@ -171,15 +237,19 @@ const handleFile: Handler = (s, c, m) => {
     return { status: 200, headers: { 'content-type': 'image/png', 'content-encoding': 'gzip', ...ORIGIN }, body: gzipBombBody() };
   }
   if (special && flag === 'hostile-json-image') return { status: 200, headers: { 'content-type': 'application/json', ...ORIGIN }, body: file.bytes };
-  if (chapter && asChapter) {
-    return { ...html(200, chapterPageFor(s, c, entry, chapter, false)), onFull: trackFull(s, book, entry, 'chapter', rest) };
+  const page = chapter !== undefined && asChapter;
+  const full: Reply = page
+    ? html(200, chapterPageFor(s, c, entry, chapter, false))
+    : { status: 200, headers: { 'content-type': contentType(file.mediaType), ...ORIGIN }, body: servedFile(s, entry, file) };
+  if (document) {
+    const byGuard = c.throttled === true;
+    if (byGuard || (s.behaviour.fileGate && !wantsWholeDocument(c.query, c.accept))) {
+      s.stats.sample(byGuard);
+      // The same document, cut short: never counted toward a download.
+      return { ...full, body: sampleFor(s, entry, page ? `page:${c.base}:${rest}` : `file:${rest}`, full.body as Buffer) };
+    }
   }
-  return {
-    status: 200,
-    headers: { 'content-type': contentType(file.mediaType), ...ORIGIN },
-    body: servedFile(s, entry, file),
-    onFull: trackFull(s, book, entry, 'file', rest),
-  };
+  return { ...full, onFull: trackFull(s, book, entry, page ? 'chapter' : 'file', rest) };
 };
 
 const handleFilesList: Handler = (s, c, m) => {
@@ -187,13 +257,32 @@ const handleFilesList: Handler = (s, c, m) => {
   if (denied) return denied;
   const found = lookup(s, m[1]!);
   if (isReply(found)) return found;
-  const limit = intParam(c.query, 'limit', 20, 200);
+  const limit = intParam(c.query, 'limit', 20, FILES_MAX_LIMIT);
+  const offset = intParam(c.query, 'offset', 0, Number.MAX_SAFE_INTEGER);
+  if (limit === undefined || limit === 0) return badParam('limit');
+  if (offset === undefined) return badParam('offset');
+  const { book, entry } = found;
+  const withUrl = !book.variants.includes('no-url');
+  const files = entry.content.files.filter((f) => f.path !== 'mimetype');
+  const page = paginate(files, limit, offset, (o) => `${c.base}${bookPrefix(book.id)}/files/?limit=${limit}&offset=${o}`);
+  return json(200, { ...page, results: page.results.map((f) => fileView(c.base, book.id, f, servedLength(s, entry, f), withUrl)) });
+};
+
+/** The files listing takes `limit` up to this, as the live one does; more is served as this many. */
+export const FILES_MAX_LIMIT = 300;
+export const SPINE_MAX_LIMIT = 300;
+
+const handleSpine: Handler = (s, c, m) => {
+  const denied = authenticate(s, c);
+  if (denied) return denied;
+  const found = lookup(s, m[1]!);
+  if (isReply(found)) return found;
+  const limit = intParam(c.query, 'limit', 100, SPINE_MAX_LIMIT);
   const offset = intParam(c.query, 'offset', 0, Number.MAX_SAFE_INTEGER);
   if (limit === undefined || limit === 0) return badParam('limit');
   if (offset === undefined) return badParam('offset');
   const id = found.book.id;
-  const files = found.entry.content.files.filter((f) => f.path !== 'mimetype').map((f) => fileView(c.base, id, f));
-  return json(200, paginate(files, limit, offset, (o) => `${c.base}${bookPrefix(id)}/files/?limit=${limit}&offset=${o}`));
+  return json(200, paginate(spineItems(found.entry.content), limit, offset, (o) => `${c.base}${bookPrefix(id)}/spine/?limit=${limit}&offset=${o}`));
 };
 
 const handleChapters: Handler = (s, c) => {
@@ -227,8 +316,14 @@ function bookJson(view: (base: string, entry: CachedBook) => unknown): Handler {
 export const SEARCH_DEPTH = 1000;
 
 const handleSearch: Handler = (s, c) => {
-  const denied = authenticate(s, c);
-  if (denied) return denied;
+  if (s.behaviour.anonymousListing) {
+    // Anyone may list; a current token is still a session's request (and may rotate).
+    const check = s.chains.check(c.cookies.get('orm-jwt'));
+    if (check.state === 'ok') c.authSid = check.sid;
+  } else {
+    const denied = authenticate(s, c, undefined, false);
+    if (denied) return denied;
+  }
   const limit = intParam(c.query, 'limit', 10, 200);
   const page = intParam(c.query, 'page', 0, Number.MAX_SAFE_INTEGER);
   if (limit === undefined || limit === 0) return badParam('limit');
@@ -238,7 +333,7 @@ const handleSearch: Handler = (s, c) => {
   const topics = c.query.getAll('topics').flatMap((t) => t.split(',')).map((t) => t.trim().toLowerCase()).filter(Boolean);
   // `formats` is deliberately ignored: like the live listing, a few videos come back among books.
   let books = s.catalogue.books;
-  if (/^\d{10,13}$/.test(query)) books = books.filter((b) => b.id === query || b.isbn === query);
+  if (/^\d{10,13}(AU)?$/i.test(query)) books = books.filter((b) => b.id === query.toUpperCase() || b.isbn === query);
   else if (query !== '*' && query !== '') {
     const q = query.toLowerCase();
     books = books.filter((b) => b.title.toLowerCase().includes(q) || b.authors.some((a) => a.toLowerCase().includes(q)));
@@ -279,16 +374,26 @@ const handleCollection: Handler = (s, c, m) => {
   return col ? json(200, collectionView(c.base, col)) : NOT_FOUND_OLD();
 };
 
-const handleCover: Handler = (s, _c, m) => {
-  const book = findBook(s.catalogue, m[1]!);
-  if (!book || book.format !== 'book' || book.flags.includes('poison-missing')) return NOT_FOUND();
-  const entry = s.books.get(book);
-  const cover = entry.content.byPath.get(entry.content.plan.cover)!;
-  return { status: 200, headers: { 'content-type': 'image/jpeg', ...ORIGIN }, body: cover.bytes };
-};
+/** `/library/cover/{id}/`: a thumbnail, `/library/cover/{id}/600/`: the package's own cover JPEG. No auth. */
+function cover(full: boolean): Handler {
+  return (s, _c, m) => {
+    const book = findBook(s.catalogue, m[1]!);
+    if (!book || book.format !== 'book' || book.flags.includes('poison-missing')) return NOT_FOUND();
+    const entry = s.books.get(book);
+    const art = entry.content.byPath.get(entry.content.plan.cover)!.bytes;
+    // The thumbnail is its own, smaller JPEG (a real one, made from the seed).
+    const body = full ? art : s.books.rendered(entry, 'cover-thumbnail', () => jpeg(new Random('thumbnail', s.seed, book.id), Math.max(400, Math.floor(art.length / 8))));
+    return { status: 200, headers: { 'content-type': 'image/jpeg', ...ORIGIN }, body };
+  };
+}
 
-function profilePage(account: { sub: string; email: string; expired: boolean }, sid: string): string {
-  const state = JSON.stringify({ user: { id: account.sub, email: account.email, user_type: account.expired ? 'Expired' : 'Individual', sim_session: sid } });
+/**
+ * The logged-in profile page. `withUserType` (plain mode) always says `user_type`; the SSO page of
+ * redirect mode says it only for a lapsed subscription (`"user_type":"Expired"`).
+ */
+function profilePage(account: { sub: string; email: string; expired: boolean }, sid: string, withUserType = true): string {
+  const userType = withUserType || account.expired ? { user_type: account.expired ? 'Expired' : 'Individual' } : {};
+  const state = JSON.stringify({ user: { id: account.sub, email: account.email, ...userType, sim_session: sid } });
   return `<!DOCTYPE html>\n<html><head><title>Your Profile | O'Reilly</title></head><body><main id="profile"><h1>Profile</h1><p>${escapeXml(account.email)}</p></main><script id="initial-state" type="application/json">${state}</script></body></html>\n`;
 }
 
@@ -296,20 +401,79 @@ function accountOf(s: SimState, sub: string): { sub: string; email: string; expi
   return s.accounts.find((a) => a.sub === sub) ?? { sub, email: `user-${sub}@sim.test`, expired: sub === EXPIRED_SUB };
 }
 
-/** 200 for a current token; a valid `orm-rt` refreshes an expired, stale or missing one; else 302 to /login/. */
-const handleProfile: Handler = (s, c) => {
+function redirect(status: 302 | 307, location: string): Reply {
+  return { status, headers: { location, 'cache-control': 'no-store', ...ORIGIN }, body: Buffer.alloc(0) };
+}
+
+const TO_LOGIN = () => redirect(302, '/login/?next=%2Fprofile%2F');
+
+/**
+ * Who a profile hop is for: a current `orm-jwt`, else a valid `orm-rt`. With `profileRefresh` an
+ * expired, stale or missing token is refreshed through `orm-rt` (Set-Cookie) and a current one may
+ * rotate; without it the profile never sets `orm-jwt`, yet a valid `orm-rt` still shows the
+ * logged-in page. Undefined: not logged in.
+ */
+function profileSession(s: SimState, c: RequestContext): { sid: string; sub: string } | undefined {
   const check = s.chains.check(c.cookies.get('orm-jwt'));
   if (check.state === 'ok') {
-    c.authSid = check.sid;
-    return html(200, profilePage(accountOf(s, check.sub), check.sid), { 'cache-control': 'no-store' });
+    if (s.behaviour.profileRefresh) c.authSid = check.sid;
+    return check;
   }
   if (check.state !== 'missing') s.stats.token(check.state);
-  const refreshed = s.chains.refresh(c.cookies.get('orm-rt'));
-  if (!refreshed) return { status: 302, headers: { location: '/login/?next=%2Fprofile%2F', ...ORIGIN }, body: Buffer.alloc(0) };
+  const rt = c.cookies.get('orm-rt');
+  if (!s.behaviour.profileRefresh) return s.chains.refreshSession(rt);
+  const refreshed = s.chains.refresh(rt);
+  if (!refreshed) return undefined;
   s.stats.refresh();
   s.stats.rotation();
-  c.setCookies.push(jwtSetCookie(refreshed.jwt, s.behaviour.tokenTtlSec), refreshSetCookie(c.cookies.get('orm-rt')!));
-  return html(200, profilePage(accountOf(s, refreshed.sub), refreshed.sid), { 'cache-control': 'no-store' });
+  c.setCookies.push(jwtSetCookie(refreshed.jwt, s.behaviour.tokenTtlSec), refreshSetCookie(rt!));
+  return refreshed;
+}
+
+/**
+ * `plain`: 200 with `"user_type"`. `redirect`: 302 to `/profile/sso/` (which 307s to `/u/{sub}/`).
+ * Not logged in: 302 to `/login/?next=%2Fprofile%2F` in both modes.
+ */
+const handleProfile: Handler = (s, c) => {
+  const session = profileSession(s, c);
+  if (!session) return TO_LOGIN();
+  if (s.behaviour.profileMode === 'plain') return html(200, profilePage(accountOf(s, session.sub), session.sid), { 'cache-control': 'no-store' });
+  s.stats.profileRedirect();
+  return redirect(302, '/profile/sso/');
+};
+
+const handleProfileSso: Handler = (s, c) => {
+  const session = profileSession(s, c);
+  if (!session) return TO_LOGIN();
+  s.stats.profileRedirect();
+  return redirect(307, `/u/${encodeURIComponent(session.sub)}/`);
+};
+
+/** The SSO chain's last hop: the profile without `user_type`, unless the subscription lapsed. */
+const handleUserPage: Handler = (s, c, m) => {
+  const session = profileSession(s, c);
+  if (!session) return TO_LOGIN();
+  if (decodeURIComponentSafe(m[1]!) !== session.sub) return NOT_FOUND_OLD();
+  return html(200, profilePage(accountOf(s, session.sub), session.sid, false), { 'cache-control': 'no-store' });
+};
+
+function decodeURIComponentSafe(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `GET /api/v1/auth/openid/token/`: a valid `orm-rt` buys the next `orm-jwt` (Set-Cookie and JSON). */
+const handleToken: Handler = (s, c) => {
+  if (!s.behaviour.tokenEndpoint) return UNAUTHENTICATED();
+  const refreshed = s.chains.refresh(c.cookies.get('orm-rt'));
+  if (!refreshed) return UNAUTHENTICATED();
+  s.stats.tokenRefresh();
+  s.stats.rotation();
+  c.setCookies.push(jwtSetCookie(refreshed.jwt, s.behaviour.tokenTtlSec));
+  return json(200, { id_token: refreshed.jwt, expires_in: s.behaviour.tokenTtlSec }, { 'cache-control': 'no-store' });
 };
 
 const LOGIN_PAGE =
@@ -331,19 +495,24 @@ const handleLogin: Handler = (s, c) => {
   const { jwt, rt } = s.chains.start(sid, account.sub);
   s.stats.login();
   const cookies = { 'orm-jwt': jwt, 'orm-rt': rt, ...companionCookies(s.seed, sid) };
-  return json(200, { logged_in: true, id_token: jwt, refresh_token: rt, expires_in: s.behaviour.tokenTtlSec }, { 'set-cookie': loginSetCookies(cookies, s.behaviour.tokenTtlSec) });
+  const lines = loginSetCookies(cookies, s.behaviour.tokenTtlSec, s.behaviour.duplicateLoginCookies);
+  return json(200, { logged_in: true, id_token: jwt, refresh_token: rt, expires_in: s.behaviour.tokenTtlSec }, { 'set-cookie': lines });
 };
 
 const BOOK = '/api/v2/epubs/([^/]+)';
 
 export const ROUTES: Route[] = [
   { pattern: /^\/api\/v1\/auth\/login\/?$/, endpoint: 'login', method: 'POST', handle: handleLogin },
+  { pattern: /^\/api\/v1\/auth\/openid\/token\/?$/, endpoint: 'token', method: 'GET', handle: handleToken },
   { pattern: /^\/profile\/?$/, endpoint: 'profile', method: 'GET', handle: handleProfile },
-  { pattern: /^\/login\/?$/, endpoint: 'login-page', method: 'GET', handle: handleLoginPage },
-  { pattern: /^\/library\/cover\/([^/]+)\/?$/, endpoint: 'cover', method: 'GET', handle: handleCover },
+  { pattern: /^\/profile\/sso\/?$/, endpoint: 'profile-sso', method: 'GET', handle: handleProfileSso },
+  { pattern: /^\/u\/([^/]+)\/?$/, endpoint: 'profile-user', method: 'GET', handle: handleUserPage },
+  { pattern: /^\/(?:accounts\/)?login\/?$/, endpoint: 'login-page', method: 'GET', handle: handleLoginPage },
+  { pattern: /^\/library\/cover\/([^/]+)\/?$/, endpoint: 'cover', method: 'GET', handle: cover(false) },
+  { pattern: /^\/library\/cover\/([^/]+)\/600\/?$/, endpoint: 'cover-full', method: 'GET', handle: cover(true) },
   { pattern: new RegExp(`^${BOOK}/?$`), endpoint: 'metadata', method: 'GET', handle: bookJson((base, e) => metadataView(base, e.content)) },
   { pattern: new RegExp(`^${BOOK}/table-of-contents/?$`), endpoint: 'toc', method: 'GET', handle: bookJson((base, e) => tocView(base, e.content)) },
-  { pattern: new RegExp(`^${BOOK}/spine/?$`), endpoint: 'spine', method: 'GET', handle: bookJson((base, e) => spineView(base, e.content)) },
+  { pattern: new RegExp(`^${BOOK}/spine/?$`), endpoint: 'spine', method: 'GET', handle: handleSpine },
   { pattern: new RegExp(`^${BOOK}/files/?$`), endpoint: 'files-list', method: 'GET', handle: handleFilesList },
   { pattern: new RegExp(`^${BOOK}/files/(.+)$`), endpoint: 'file', method: 'GET', handle: handleFile },
   { pattern: /^\/api\/v2\/epub-chapters\/?$/, endpoint: 'chapters', method: 'GET', handle: handleChapters },

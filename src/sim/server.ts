@@ -10,10 +10,10 @@ import { failure, pickFault } from './faults.js';
 import { secretFor } from './jwt.js';
 import { Limits } from './limits.js';
 import { mintAccount, mintSession } from './mint.js';
-import { catalogueOptionsOf, resolveOptions, type Behaviour, type SimOptions } from './options.js';
+import { behaviourOf, catalogueOptionsOf, resolveOptions, type Behaviour, type SimOptions } from './options.js';
 import { planBook } from './package.js';
 import { Random } from './random.js';
-import { json, methodNotAllowed, NOT_FOUND_OLD, routeOf, type RequestContext, type SimState } from './routes.js';
+import { guardForbidden, isGuarded, json, methodNotAllowed, NOT_FOUND_OLD, routeOf, type RequestContext, type SimState } from './routes.js';
 import { send, type Reply } from './send.js';
 import { ANON, DownloadTracker, StatsCollector, type SimStats } from './stats.js';
 
@@ -75,12 +75,7 @@ export async function startSim(partial: Partial<SimOptions> = {}): Promise<SimSe
   const baseClock = options.clock ?? systemClock;
   let offset = 0;
   const clock: Clock = { now: () => baseClock.now() + offset, sleep: (ms, signal) => baseClock.sleep(ms, signal) };
-  const behaviour: Behaviour = {
-    rotate: options.rotate, rotateAgeSec: options.rotateAgeSec, grace: options.grace, tokenTtlSec: options.tokenTtlSec,
-    staleMode: options.staleMode, latencyMs: options.latencyMs, jitterMs: options.jitterMs, bandwidthKbps: options.bandwidthKbps,
-    rateLimit: options.rateLimit, burst: options.burst, edgeLimit: options.edgeLimit, failRate: options.failRate,
-    resetRate: options.resetRate, stallRate: options.stallRate, shortRate: options.shortRate,
-  };
+  const behaviour: Behaviour = behaviourOf(options);
   const chains = new TokenChains(secretFor(options.seed), clock, behaviour);
   const stats = new StatsCollector();
   const downloads = new DownloadTracker();
@@ -189,14 +184,27 @@ export async function startSim(partial: Partial<SimOptions> = {}): Promise<SimSe
     const done = stats.begin(sid ?? ANON, routed.endpoint);
     res.once('close', done);
 
-    const ctx: RequestContext = { method: req.method ?? 'GET', query, base: `http://${host}`, cookies, setCookies: [] };
+    const ua = req.headers['user-agent'];
+    if (typeof ua !== 'string' || !ua.startsWith('Mozilla/5.0')) stats.nonBrowser();
+    const accept = req.headers.accept;
+    const ctx: RequestContext = { method: req.method ?? 'GET', query, base: `http://${host}`, cookies, setCookies: [], accept };
     const method = ctx.method === 'HEAD' ? 'GET' : ctx.method;
     let reply: Reply;
     let fault = pickFault(faultRng, behaviour);
-    const verdict = limits.check(sid, clock.now());
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    let verdict = limits.check(sid, clock.now(), isGuarded(path) ? ip : undefined);
+    // The guard answers (X)HTML files with a sample: the file handler makes it, after authentication.
+    const toSample = !verdict.ok && verdict.kind === 'guard' && (routed.endpoint === 'file' || routed.endpoint === 'chapter-content') && routed.route?.method === method;
+    if (toSample) {
+      ctx.throttled = true;
+      verdict = { ok: true };
+    }
     if (!verdict.ok) {
       fault = 'none';
-      reply = verdict.kind === 'edge' ? edgeDenied(host, path, edgeRng) : throttled(verdict.retryAfter);
+      reply = verdict.kind === 'edge' ? edgeDenied(host, path, edgeRng) : verdict.kind === 'guard' ? guardForbidden(state) : throttled(verdict.retryAfter);
+    } else if (ctx.throttled) {
+      fault = 'none';
+      reply = await routed.route!.handle(state, ctx, routed.match!);
     } else if (fault === 'fail') {
       stats.fault('fail');
       const f = failure(faultRng);

@@ -17,6 +17,18 @@ export interface SimStats {
   refreshes: number;
   rotations: number;
   faults: { fail: number; reset: number; stall: number; short: number };
+  /** ~2 KB samples of (X)HTML files, for the file gate and the bulk-access guard alike. */
+  samplesServed: number;
+  /** What the per-IP bulk-access guard answered instead of the request: samples, and origin 403s. */
+  guard: { samples: number; forbidden: number };
+  /** New `orm-jwt`s handed out by `GET /api/v1/auth/openid/token/`. */
+  tokenRefreshes: number;
+  /** Requests whose `User-Agent` does not start with `Mozilla/5.0` (served all the same). */
+  nonBrowserRequests: number;
+  /** 404s given to a valid `orm-jwt` that came without `groot_sessionid`. */
+  partialCookieHits: number;
+  /** Redirects of the SSO profile chain (`/profile/` → `/profile/sso/` → `/u/{sub}/`) to logged-in sessions. */
+  profileRedirects: number;
 }
 
 export const ANON = 'anon';
@@ -39,6 +51,12 @@ export class StatsCollector {
       refreshes: 0,
       rotations: 0,
       faults: { fail: 0, reset: 0, stall: 0, short: 0 },
+      samplesServed: 0,
+      guard: { samples: 0, forbidden: 0 },
+      tokenRefreshes: 0,
+      nonBrowserRequests: 0,
+      partialCookieHits: 0,
+      profileRedirects: 0,
     };
   }
 
@@ -98,6 +116,32 @@ export class StatsCollector {
 
   fault(kind: keyof SimStats['faults']): void {
     this.s.faults[kind]++;
+  }
+
+  /** A sample went out; `byGuard` when the bulk-access guard, not the file gate, asked for it. */
+  sample(byGuard: boolean): void {
+    this.s.samplesServed++;
+    if (byGuard) this.s.guard.samples++;
+  }
+
+  guardForbidden(): void {
+    this.s.guard.forbidden++;
+  }
+
+  tokenRefresh(): void {
+    this.s.tokenRefreshes++;
+  }
+
+  nonBrowser(): void {
+    this.s.nonBrowserRequests++;
+  }
+
+  partialCookies(): void {
+    this.s.partialCookieHits++;
+  }
+
+  profileRedirect(): void {
+    this.s.profileRedirects++;
   }
 
   snapshot(): SimStats {

@@ -2,6 +2,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { cookieHeader, simRequest, startSimProcess, type SimProcess } from '../helpers/sim.js';
+import { sourceCatalogue } from '../helpers/source.js';
+import { bookContent } from '../../src/sim/package.js';
 
 let sim: SimProcess;
 let file: string;
@@ -9,9 +11,12 @@ let a: Record<string, string>;
 let b: Record<string, string>;
 
 before(async () => {
-  sim = await startSimProcess(['--seed', '6', '--books', '3', '--image-kb', '64']);
-  const book = (await sim.catalogue()).books.find((x) => x.format === 'book')!;
-  file = `${sim.url}/api/v2/epubs/urn:orm:book:${book.id}/files/OEBPS/images/a/figure.png`;
+  // The per-IP bulk-access guard is off here; sim-live.test.ts covers it.
+  sim = await startSimProcess(['--seed', '6', '--books', '3', '--image-kb', '64', '--guard-rate', '0']);
+  const cat = await sim.catalogue();
+  const book = cat.books.find((x) => x.format === 'book')!;
+  const figure = bookContent(sourceCatalogue(cat), book.id)!.files.find((f) => f.path.endsWith('images/a/figure.png'))!.path;
+  file = `${sim.url}/api/v2/epubs/urn:orm:book:${book.id}/files/${figure}`;
   [a, b] = (await sim.mint(2)) as [Record<string, string>, Record<string, string>];
 });
 
@@ -79,10 +84,24 @@ test('control: edgeBlockMs answers the edge 403 to everything for a while; storm
 });
 
 test('control rejects unknown keys and bad values with 400', async () => {
-  for (const patch of [{ nope: 1 }, { failRate: 2 }, { rotate: 'sometimes' }, { storm: { sessions: 'm1', ms: 5 } }, { latencyMs: -1 }, []]) {
+  for (const patch of [
+    { nope: 1 }, { failRate: 2 }, { rotate: 'sometimes' }, { storm: { sessions: 'm1', ms: 5 } }, { latencyMs: -1 }, [],
+    { fileGate: 'off' }, { guardRate: -2 }, { guardBurst: 0 }, { partialCookies: 'drop' }, { profileMode: 'sso' }, { profileRefresh: 1 },
+    { tokenEndpoint: 'no' }, { duplicateLoginCookies: null }, { anonymousListing: 'yes' },
+  ]) {
     const res = await simRequest(`${sim.url}/__sim/control`, { method: 'POST', body: JSON.stringify(patch) });
     assert.equal(res.status, 400, JSON.stringify(patch));
   }
+  const shown = (await simRequest(`${sim.url}/__sim/control`)).json<Record<string, unknown>>();
+  assert.deepEqual(
+    [shown.fileGate, shown.guardRate, shown.guardBurst, shown.partialCookies, shown.profileMode, shown.profileRefresh, shown.tokenEndpoint, shown.duplicateLoginCookies, shown.anonymousListing],
+    [true, 0, 16, '404', 'redirect', false, true, true, true],
+    'GET shows the behaviour, refused patches changed nothing',
+  );
+  const patched = await simRequest(`${sim.url}/__sim/control`, { method: 'POST', body: JSON.stringify({ guardBurst: 5, profileMode: 'plain' }) });
+  assert.equal(patched.status, 200);
+  assert.deepEqual([patched.json<Record<string, unknown>>().guardBurst, patched.json<Record<string, unknown>>().profileMode], [5, 'plain']);
+  await sim.control({ guardBurst: 16, profileMode: 'redirect' });
   assert.equal((await simRequest(`${sim.url}/__sim/control`, { method: 'POST', body: '{bad' })).status, 400);
   assert.equal((await simRequest(`${sim.url}/__sim/mint`, { method: 'POST', body: '{"count":0}' })).status, 400);
 });

@@ -2,7 +2,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { CookieJar } from 'tough-cookie';
-import { startSimProcess, type SimProcess } from '../helpers/sim.js';
+import { HTML_ACCEPT, startSimProcess, type SimProcess } from '../helpers/sim.js';
+import { sourceCatalogue } from '../helpers/source.js';
+import { bookContent } from '../../src/sim/package.js';
 
 /**
  * The control experiment for the whole product: against a server that rotates the token on every
@@ -13,10 +15,13 @@ let sim: SimProcess;
 let urls: string[];
 
 before(async () => {
-  sim = await startSimProcess(['--seed', '8', '--books', '2', '--rotate', 'every', '--grace', '0', '--latency', '20']);
-  const book = (await sim.catalogue()).books.find((b) => b.format === 'book')!;
-  const prefix = `${sim.url}/api/v2/epubs/urn:orm:book:${book.id}/files/OEBPS/text`;
-  urls = Array.from({ length: 8 }, (_, i) => `${prefix}/ch0${i + 1}.xhtml?format=html`);
+  // No bulk-access guard: the point here is the token, not the pace.
+  sim = await startSimProcess(['--seed', '8', '--books', '2', '--rotate', 'every', '--grace', '0', '--latency', '20', '--guard-rate', '0']);
+  const cat = await sim.catalogue();
+  const book = cat.books.find((b) => b.format === 'book')!;
+  const prefix = `${sim.url}/api/v2/epubs/urn:orm:book:${book.id}/files`;
+  urls = bookContent(sourceCatalogue(cat), book.id)!.chapters.map((ch) => `${prefix}/${ch.path}?format=html&download=false`);
+  assert.equal(urls.length, 8);
 });
 
 after(async () => {
@@ -34,7 +39,7 @@ async function loop(jar: CookieJar, rounds: number): Promise<{ ok: number; unaut
   const tally = { ok: 0, unauthorized: 0, previews: 0 };
   for (let i = 0; i < rounds; i++) {
     const url = urls[i % urls.length]!;
-    const res = await request(url, { headers: { cookie: await jar.getCookieString(url) } });
+    const res = await request(url, { headers: { cookie: await jar.getCookieString(url), accept: HTML_ACCEPT } });
     const set = res.headers['set-cookie'];
     for (const line of set === undefined ? [] : Array.isArray(set) ? set : [set]) await jar.setCookie(line, url);
     const text = await res.body.text();

@@ -5,12 +5,13 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { runCli, startCli, tempDir } from '../helpers/cli.js';
-import { simRequest, startSimProcess, type SimCatalogue, type SimProcess } from '../helpers/sim.js';
+import { chapterPathOf, fileItemUrl, simRequest, simWhole, startSimProcess, type SimCatalogue, type SimProcess } from '../helpers/sim.js';
 import { generateCatalogue } from '../../src/sim/catalogue.js';
 import { bookContent } from '../../src/sim/package.js';
 import { chapterText } from '../../src/sim/markup.js';
 
-const ARGS = ['--seed', '3', '--books', '12', '--poison', '--hostile', '--big-books', '1', '--big-chapters', '250', '--rotate', 'off'];
+// The bulk-access guard is off: these tests fire requests back to back (test/e2e/sim-live.test.ts covers it).
+const ARGS = ['--seed', '3', '--books', '12', '--poison', '--hostile', '--big-books', '1', '--big-chapters', '250', '--rotate', 'off', '--guard-rate', '0'];
 
 let sim: SimProcess;
 let cat: SimCatalogue;
@@ -35,7 +36,7 @@ const bookWith = (pred: (b: SimCatalogue['books'][number]) => boolean) => {
 };
 const plain = () => bookWith((b) => b.format === 'book' && b.flags.length === 0 && b.chapters === 8);
 
-interface FileItem { url: string; full_path: string; filename: string; filename_ext: string; media_type: string; kind: string }
+interface FileItem { url?: string; full_path: string; filename: string; filename_ext: string; media_type: string; kind: string; file_size: number }
 interface Page<T> { count: number; next: string | null; previous: string | null; results: T[] }
 
 async function allPages<T>(first: string): Promise<{ items: T[]; pages: number }> {
@@ -72,10 +73,15 @@ test('--help documents every flag; bad values exit 2 with one line', async () =>
     '--host', '--port', '--seed', '--books', '--skills', '--chapters', '--chapter-kb', '--images', '--image-kb', '--big-books', '--accounts',
     '--rotate', '--rotate-age', '--grace', '--token-ttl', '--stale-mode', '--latency', '--jitter', '--bandwidth', '--rate-limit', '--burst',
     '--edge-limit', '--fail-rate', '--reset-rate', '--stall-rate', '--short-rate', '--poison', '--hostile', '--mint-cookies',
+    '--file-gate', '--guard-rate', '--guard-burst', '--partial-cookies', '--profile-mode', '--profile-refresh', '--token-endpoint',
+    '--duplicate-login-cookies', '--anonymous-listing', '--package-layouts', '--listing-variants',
   ]) assert.match(help.stdout, new RegExp(`${flag}\\b`), flag);
   for (const bad of [
     ['--rotate', 'sometimes'], ['--stale-mode', 'maybe'], ['--fail-rate', '2'], ['--port', '70000'], ['--books', '-1'], ['--skills', ' , '],
     ['--grace', 'x'], ['--fail-rate', '0.6', '--stall-rate', '0.6'], ['/tmp/somewhere'], ['--mint-cookies', '2'], ['--latency', '1.5'],
+    ['--file-gate', 'maybe'], ['--guard-rate', '-1'], ['--guard-burst', '0'], ['--partial-cookies', '403'], ['--profile-mode', 'sso'],
+    ['--profile-refresh', 'yes'], ['--token-endpoint', '1'], ['--duplicate-login-cookies', 'true'], ['--anonymous-listing', ''],
+    ['--package-layouts', 'varied'], ['--listing-variants', 'none'],
   ]) {
     const r = await runCli(['sim', ...bad]);
     assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
@@ -122,9 +128,12 @@ test('the same seed serves a byte-identical catalogue and package, equal to book
     const [twinCookie] = await twin.mint(1);
     const prefix = `/api/v2/epubs/urn:orm:book:${book.id}/files/`;
     for (const item of items) {
-      const served = await simRequest(item.url, { cookie: me });
-      const again = await simRequest(item.url.replace(sim.url, twin.url), { cookie: twinCookie });
+      // download=false and an HTML Accept: the whole file, not a sample.
+      const url = fileItemUrl(sim.url, book.id, item);
+      const served = await simWhole(url, { cookie: me });
+      const again = await simWhole(url.replace(sim.url, twin.url), { cookie: twinCookie });
       assert.equal(served.status, 200, item.full_path);
+      assert.equal(served.body.length, item.file_size, `${item.full_path}: file_size`);
       assert.ok(served.body.equals(again.body), `${item.full_path} differs between processes`);
       const expected = source.byPath.get(item.full_path)!.bytes;
       if (/xhtml|oebps|dtbncx|css/.test(item.media_type)) {
@@ -191,8 +200,10 @@ test('metadata (no authors/publishers/cover), table of contents, spine, collecti
   assert.equal(toc.length, 8);
   assert.equal(toc[0]!.depth, 1);
   assert.ok(toc[0]!.children.length >= 2 && toc[0]!.children[0]!.fragment === 'sec-1-1' && toc[0]!.children[0]!.depth === 2);
-  const spine = (await simRequest(meta.spine as string, { cookie: me })).json<{ count: number }>();
+  const spine = (await simRequest(meta.spine as string, { cookie: me })).json<{ count: number; next: string | null; results: { title: string; reference_id: string; ourn: string }[] }>();
   assert.equal(spine.count, 8);
+  assert.equal(spine.next, null);
+  assert.deepEqual(spine.results.map((r) => r.title), toc.map((t) => (t as unknown as { title: string }).title), 'reading order');
   const cols = (await get('/api/v2/collections/')).json<{ uuid: string; name: string; content: { ourn: string }[] }[]>();
   assert.ok(cols.length >= 2 && cols.every((c) => c.content.length > 0));
   assert.ok(cols.some((c) => c.content.some((x) => x.ourn.startsWith('urn:orm:video:'))), 'a playlist holds a video');
@@ -201,6 +212,10 @@ test('metadata (no authors/publishers/cover), table of contents, spine, collecti
   assert.equal(cover.status, 200);
   assert.equal(cover.headers['content-type'], 'image/jpeg');
   assert.equal(cover.body.subarray(0, 2).toString('hex'), 'ffd8');
+  const full = await simRequest(api(`/library/cover/${book.id}/600/`));
+  assert.equal(full.status, 200);
+  assert.ok(full.body.length > cover.body.length, 'the /600/ cover is the full-resolution one, the bare URL a thumbnail');
+  assert.ok(full.body.equals(bookContent(generateCatalogue(cat.options), book.id)!.files.find((f) => f.path.endsWith('images/cover.jpg'))!.bytes));
 });
 
 test('the chapter list paginates (a 250-chapter book too); each content_url serves an HTML page with the XHTML file\'s text', async () => {
@@ -214,23 +229,25 @@ test('the chapter list paginates (a 250-chapter book too); each content_url serv
 
   const book = plain();
   const chapters = (await get(`/api/v2/epub-chapters/?epub_identifier=urn:orm:book:${book.id}`)).json<Page<{
-    ourn: string; title: string; reference_id: string; content_url: string; related_assets: { images: string[]; stylesheets: string[] }; virtual_pages: number; minutes_required: number;
+    ourn: string; title: string; reference_id?: string; content_url: string; related_assets: { images: string[]; stylesheets: string[] }; virtual_pages: number; minutes_required: number;
   }>>();
   assert.equal(chapters.count, 8);
   for (const ch of chapters.results) {
-    const path = ch.reference_id.replace(`${book.id}-/`, '');
-    assert.match(path, /^OEBPS\/text\/ch\d\d\.xhtml$/);
-    assert.ok(ch.ourn.endsWith(path));
+    // reference_id, or (variant encoded-ourn) the percent-encoded end of the ourn.
+    const path = chapterPathOf(ch);
+    assert.match(path, book.layout === 'root-html' ? /^ch\d\d\.html$/ : /^(OEBPS|EPUB)\/(text|xhtml)\/ch\d\d\.xhtml$/);
+    assert.ok(decodeURIComponent(ch.ourn).endsWith(path));
+    assert.equal(ch.reference_id === undefined, book.variants.includes('encoded-ourn'));
     assert.ok(ch.content_url.startsWith(`${sim.url}/api/v2/epubs/urn:orm:book:${book.id}/files/${path}`));
     assert.ok(ch.related_assets.images.length >= 2 && ch.related_assets.images.every((u) => u.startsWith('http://')));
     assert.equal(ch.related_assets.stylesheets.length, 1);
     assert.ok(ch.virtual_pages > 0 && ch.minutes_required > 0);
-    const page = await simRequest(ch.content_url, { cookie: me });
+    const page = await simWhole(ch.content_url, { cookie: me });
     assert.equal(page.status, 200);
     assert.match(String(page.headers['content-type']), /^text\/html/);
     assert.match(page.text, /^<html><head><link rel="stylesheet"/);
     assert.match(page.text, /<div id="sbo-rt-content"><section data-type="chapter"/);
-    const xhtml = await get(`/api/v2/epubs/urn:orm:book:${book.id}/files/${path}`);
+    const xhtml = await simWhole(api(`/api/v2/epubs/urn:orm:book:${book.id}/files/${path}`), { cookie: me });
     assert.match(xhtml.text, /^<\?xml /);
     assert.equal(chapterText(page.text), chapterText(xhtml.text), path);
     for (const img of ch.related_assets.images) assert.equal((await simRequest(img, { cookie: me })).status, 200, img);
@@ -243,23 +260,30 @@ test('the chapter list paginates (a 250-chapter book too); each content_url serv
 });
 
 test('the files list has every package file but mimetype, with the live fields, and each url serves its bytes', async () => {
-  const book = plain();
-  const { items } = await allPages<FileItem>(api(`/api/v2/epubs/urn:orm:book:${book.id}/files/`));
-  assert.equal(items.length, book.files);
-  assert.ok(!items.some((f) => f.full_path === 'mimetype'));
-  assert.ok(items.some((f) => f.full_path === 'META-INF/container.xml'));
-  const opf = items.find((f) => f.media_type === 'application/oebps-package+xml')!;
-  assert.equal(opf.full_path, 'OEBPS/content.opf');
-  assert.deepEqual(Object.keys(opf).sort(), ['filename', 'filename_ext', 'full_path', 'kind', 'media_type', 'url']);
-  assert.deepEqual([...new Set(items.map((f) => f.kind))].sort(), ['chapter', 'font', 'html', 'image', 'other_asset', 'stylesheet']);
-  const png = items.find((f) => f.full_path === 'OEBPS/images/b/figure.png')!;
-  assert.deepEqual([png.filename, png.filename_ext, png.media_type], ['figure.png', '.png', 'image/png']);
-  const res = await simRequest(png.url, { cookie: me });
-  assert.equal(res.headers['content-type'], 'image/png');
-  assert.equal(Number(res.headers['content-length']), res.body.length);
-  const css = await simRequest(items.find((f) => f.kind === 'stylesheet')!.url, { cookie: me });
-  assert.match(css.text, new RegExp(`url\\("/api/v2/epubs/urn:orm:book:${book.id}/files/OEBPS/fonts/SimSans-Regular\\.woff"\\)`));
-  assert.equal((await get(`/api/v2/epubs/urn:orm:book:${book.id}/files/mimetype`)).status, 404);
+  for (const book of cat.books.filter((b) => b.format === 'book' && b.flags.length === 0 && b.chapters === 8)) {
+    const { items } = await allPages<FileItem>(api(`/api/v2/epubs/urn:orm:book:${book.id}/files/`));
+    const root = book.layout === 'root-html' ? '' : book.layout === 'epub-xhtml' ? 'EPUB/' : 'OEBPS/';
+    assert.equal(items.length, book.files);
+    assert.ok(!items.some((f) => f.full_path === 'mimetype'));
+    assert.equal(items.some((f) => f.full_path === 'META-INF/container.xml'), !book.variants.includes('no-container'), book.id);
+    const opfs = items.filter((f) => f.media_type === 'application/oebps-package+xml');
+    assert.equal(opfs.length, book.variants.includes('decoy-opf') ? 2 : 1);
+    const opf = opfs.find((f) => f.filename === 'content.opf')!;
+    assert.equal(opf.full_path, `${root}content.opf`);
+    const keys = ['file_size', 'filename', 'filename_ext', 'full_path', 'kind', 'media_type', ...(book.variants.includes('no-url') ? [] : ['url'])];
+    assert.deepEqual(Object.keys(opf).sort(), keys);
+    assert.deepEqual([...new Set(items.map((f) => f.kind))].sort(), ['chapter', 'font', 'html', 'image', 'other_asset', 'stylesheet']);
+    const png = items.find((f) => f.full_path === `${root}images/b/figure.png`)!;
+    assert.deepEqual([png.filename, png.filename_ext, png.media_type], ['figure.png', '.png', 'image/png']);
+    const res = await simRequest(fileItemUrl(sim.url, book.id, png), { cookie: me });
+    assert.equal(res.headers['content-type'], 'image/png');
+    assert.equal(Number(res.headers['content-length']), res.body.length);
+    assert.equal(res.body.length, png.file_size);
+    const css = await simRequest(fileItemUrl(sim.url, book.id, items.find((f) => f.kind === 'stylesheet')!), { cookie: me });
+    assert.match(css.text, new RegExp(`url\\("/api/v2/epubs/urn:orm:book:${book.id}/files/${root}fonts/SimSans-Regular\\.woff"\\)`));
+    assert.equal((await get(`/api/v2/epubs/urn:orm:book:${book.id}/files/mimetype`)).status, 404);
+  }
+  assert.deepEqual(new Set(cat.books.map((b) => b.layout)).size, 4, 'the catalogue holds every layout');
 });
 
 test('bad requests get the live service\'s errors and never crash the sim', async () => {
@@ -281,6 +305,9 @@ test('bad requests get the live service\'s errors and never crash the sim', asyn
   assert.equal((await get('/no/such/page')).status, 404);
   const video = bookWith((b) => b.format === 'video');
   assert.equal((await get(`/api/v2/epubs/urn:orm:book:${video.id}/`)).status, 404);
+  const audiobook = bookWith((b) => b.format === 'audiobook');
+  assert.match(audiobook.id, /^\d{13}AU$/);
+  assert.deepEqual((await get(`/api/v2/epubs/urn:orm:book:${audiobook.id}/`)).json(), { message: 'Not found' });
 
   // Raw bytes no HTTP client would send.
   for (const raw of ['GET //../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n', 'NONSENSE\r\n\r\n', 'GET /profile/ HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n', 'GET /api/v2/search/?query=%ff%fe HTTP/1.1\r\nHost: \u0000\r\n\r\n']) {
@@ -361,11 +388,11 @@ test('hostile books: escaping paths, 1 GiB and endless bodies, a gzip bomb, HTML
   assert.equal(jsonImage.status, 200);
   assert.doesNotThrow(() => jsonImage.json());
 
-  const invalid = await get(`/api/v2/epubs/urn:orm:book:${of('hostile-invalid-xml').id}/files/${of('hostile-invalid-xml').specialFile}`);
+  const invalid = await simWhole(api(`/api/v2/epubs/urn:orm:book:${of('hostile-invalid-xml').id}/files/${of('hostile-invalid-xml').specialFile}`), { cookie: me });
   assert.match(invalid.text, /<b>bold <i>and<\/b> crossed<\/i>/);
 
   const remote = of('hostile-remote-refs');
-  assert.match((await get(`/api/v2/epubs/urn:orm:book:${remote.id}/files/${remote.specialFile}?format=html`)).text, /http:\/\/evil\.invalid\//);
+  assert.match((await simWhole(api(`/api/v2/epubs/urn:orm:book:${remote.id}/files/${remote.specialFile}?format=html`), { cookie: me })).text, /http:\/\/evil\.invalid\//);
   assert.match((await get(`/api/v2/epubs/urn:orm:book:${remote.id}/files/OEBPS/styles/book.css`)).text, /http:\/\/evil\.invalid\//);
 
   const flagged = cat.books.filter((b) => b.flags.some((f) => f.startsWith('hostile-')));
@@ -378,13 +405,15 @@ test('stats: requests by session and endpoint, concurrency per session, full dow
   const [other] = (await sim.mint(1)) as [Record<string, string>];
   const book = plain();
   const chapters = (await get(`/api/v2/epub-chapters/?epub_identifier=urn:orm:book:${book.id}&limit=50`)).json<Page<{ content_url: string }>>().results;
-  for (const ch of chapters.slice(0, 7)) await simRequest(ch.content_url, { cookie: me });
+  for (const ch of chapters) await simRequest(ch.content_url, { cookie: me });
+  assert.equal((await sim.stats()).downloads[book.id], undefined, 'samples (no download=false) are no download');
+  for (const ch of chapters.slice(0, 7)) await simWhole(ch.content_url, { cookie: me });
   assert.equal((await sim.stats()).downloads[book.id], undefined, 'seven of eight chapters is not a download');
-  await simRequest(chapters[7]!.content_url, { cookie: me });
+  await simWhole(chapters[7]!.content_url, { cookie: me });
   assert.equal((await sim.stats()).downloads[book.id], 1);
 
   const { items } = await allPages<FileItem>(api(`/api/v2/epubs/urn:orm:book:${book.id}/files/?limit=100`));
-  for (const f of items.filter((x) => x.kind !== 'other_asset' && x.kind !== 'html')) await simRequest(f.url, { cookie: me });
+  for (const f of items.filter((x) => x.kind !== 'other_asset' && x.kind !== 'html')) await simWhole(fileItemUrl(sim.url, book.id, f), { cookie: me });
   assert.equal((await sim.stats()).downloads[book.id], 2, 'every chapter and asset through the files API is another');
 
   // Held for 300 ms each, three requests sent together are in flight at once.
@@ -400,7 +429,8 @@ test('stats: requests by session and endpoint, concurrency per session, full dow
   const otherSid = Object.keys(stats.requests.bySession).find((s) => s !== mine)!;
   assert.equal(stats.requests.bySession[otherSid], 3);
   assert.equal(stats.maxConcurrency[otherSid], 3, 'three at once');
-  assert.equal(stats.requests.byEndpoint['chapter-content'], 8);
+  assert.equal(stats.requests.byEndpoint['chapter-content'], 16);
+  assert.equal(stats.samplesServed, 8);
   assert.equal(stats.requests.byEndpoint.collections, 3);
   assert.ok(stats.requests.byEndpoint.file! >= items.length - 5);
   assert.equal(stats.requests.total, Object.values(stats.requests.byEndpoint).reduce((a, b) => a + b, 0));

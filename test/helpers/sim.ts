@@ -47,9 +47,15 @@ async function call(url: string, init?: RequestInit): Promise<unknown> {
 
 const post = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
+/** The simulator's bulk-access guard in tests: the live 8 requests/s, scaled as TEST_BUDGET is. */
+export const SIM_GUARD = { rate: 800, burst: 400 } as const;
+
 /** Spawns the built `bookd sim --port 0 …args` and talks to its introspection endpoints. */
 export async function startSimProcess(args: string[] = []): Promise<SimProcess> {
-  const running = await startCli(['sim', '--port', '0', ...args]);
+  // The live guard (8 requests/s per machine) scaled like the budget tests give bookd (TEST_BUDGET
+  // in library.ts: 100× the live 3 → 6), unless a test sets its own.
+  const guard = args.includes('--guard-rate') ? [] : ['--guard-rate', String(SIM_GUARD.rate), '--guard-burst', String(SIM_GUARD.burst)];
+  const running = await startCli(['sim', '--port', '0', ...guard, ...args]);
   const url = running.firstLine.trim();
   if (!/^http:\/\/[^/]+:\d+$/.test(url)) {
     await running.stop('SIGKILL');
@@ -69,6 +75,35 @@ export async function startSimProcess(args: string[] = []): Promise<SimProcess> 
     catalogue: async () => (await call(`${url}/__sim/catalogue`)) as SimCatalogue,
     stop: () => running.stop('SIGTERM'),
   };
+}
+
+/** The `Accept` a browser sends for a document: with `download=false`, what gets an (X)HTML file whole. */
+export const HTML_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+
+/** A current desktop browser's `User-Agent`. */
+export const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36';
+
+/** `url` with `download=false` added to its query (other parameters, e.g. `format=html`, stay). */
+export function downloadUrl(url: string): string {
+  const u = new URL(url);
+  u.searchParams.set('download', 'false');
+  return u.href;
+}
+
+/** A files-API request the file gate lets through whole: `download=false` and the HTML `Accept`. */
+export function simWhole(url: string, opts: SimRequestOptions = {}): Promise<SimResponse> {
+  return simRequest(downloadUrl(url), { ...opts, headers: { accept: HTML_ACCEPT, ...opts.headers } });
+}
+
+/** A files-listing item's URL: its `url`, or `…/files/{full_path}` when the listing leaves `url` out. */
+export function fileItemUrl(base: string, bookId: string, item: { url?: string; full_path: string }): string {
+  return item.url ?? `${base}/api/v2/epubs/urn:orm:book:${bookId}/files/${item.full_path.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+/** A chapter-list item's file path: from `reference_id` (`{id}-/{path}`), else the decoded end of its `ourn`. */
+export function chapterPathOf(item: { reference_id?: string; ourn: string }): string {
+  if (item.reference_id) return item.reference_id.slice(item.reference_id.indexOf('-/') + 2);
+  return decodeURIComponent(item.ourn.slice(item.ourn.indexOf(':chapter:') + ':chapter:'.length));
 }
 
 /** A flat cookie set as one `Cookie:` header value. */
