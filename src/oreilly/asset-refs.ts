@@ -3,10 +3,10 @@
  * download must fetch besides the chapters. Only references that load something (images, style
  * sheets, fonts) are collected; hyperlinks are the EPUB writer's business.
  */
+import { cssReferences } from '../epub/css-refs.js';
 
 const TAG = /<(img|image|link|source|input)\b[^>]*>/gi;
 const ATTR = /\b(src|href|xlink:href|poster)\s*=\s*("([^"]*)"|'([^']*)'|([^\s>]+))/gi;
-const CSS_URL = /url\(\s*(?:"([^"]*)"|'([^']*)'|([^)'"\s]*))\s*\)|@import\s+(?:"([^"]*)"|'([^']*)')/gi;
 
 function decodeAttr(v: string): string {
   return v.replace(/&amp;/g, '&').replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16))).replace(/&#(\d+);/g, (_, d: string) => String.fromCodePoint(Number(d)));
@@ -39,10 +39,11 @@ export function htmlAssetRefs(html: string, base: string): string[] {
   return [...out];
 }
 
+/** What a stylesheet loads: the same references the EPUB writer rewrites (src/epub/css-refs.ts). */
 export function cssAssetRefs(css: string, base: string): string[] {
   const out = new Set<string>();
-  for (const m of css.matchAll(CSS_URL)) {
-    const url = absolute((m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[5] ?? '').trim(), base);
+  for (const ref of cssReferences(css)) {
+    const url = absolute(ref.value.trim(), base);
     if (url) out.add(url);
   }
   return [...out];
