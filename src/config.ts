@@ -11,6 +11,8 @@ export interface GlobalFlags {
   baseUrl?: string;
   config?: string;
   logLevel?: string;
+  /** `-q`: stands for `--log-level warn` when that is not given (applied in src/cli/program.ts). */
+  quiet?: boolean;
 }
 
 export interface Config {

@@ -8,6 +8,8 @@ import { registerJobs } from './jobs.js';
 import { registerControl } from './control.js';
 import { registerLibrary } from './library.js';
 import { registerSim } from './sim.js';
+import { registerCompletion } from './completion.js';
+import { VERSION } from '../version.js';
 
 /** The root command with the global options; each command group registers itself. */
 export function buildProgram(): Command {
@@ -19,9 +21,17 @@ export function buildProgram(): Command {
     .option('--base-url <url>', 'the service origin (env BOOKD_BASE_URL; default https://learning.oreilly.com)')
     .option('--config <file>', 'JSON settings file (env BOOKD_CONFIG; default <data-dir>/config.json if present)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env BOOKD_LOG_LEVEL)')
+    .option('-q, --quiet', 'log only warnings and errors (log level warn) unless --log-level is given')
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: () => {} });
+    .configureOutput({ outputError: () => {} })
+    // --quiet is shorthand for --log-level warn, so it stands where that flag would (above the
+    // environment and the config file) and every command, SIGHUP reloads included, reads the level
+    // from one place: the resolved --log-level.
+    .hook('preAction', (root) => {
+      const given = root.opts();
+      if (given.quiet && given.logLevel === undefined) root.setOptionValueWithSource('logLevel', 'warn', 'cli');
+    });
 
   registerSessions(program);
   registerRun(program);
@@ -32,10 +42,11 @@ export function buildProgram(): Command {
   registerControl(program);
   registerLibrary(program);
   registerSim(program);
+  registerCompletion(program);
   return program;
 }
 
-export const VERSION = '0.1.0';
+export { VERSION };
 
 /** Commander signals help/version and usage errors by throwing once exitOverride is set. */
 export function isCommanderExit(err: unknown): err is CommanderError {

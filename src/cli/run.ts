@@ -1,7 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import { EXIT } from '../errors.js';
 import { createLogger } from '../log.js';
-import { createNotifier } from '../daemon/notify.js';
+import { createNotifier, monotonicUsec } from '../daemon/notify.js';
 import { runService, type RunningService } from '../daemon/service.js';
 import { configOf, parsePositiveInteger } from './store.js';
 
@@ -35,6 +35,12 @@ async function serve(cmd: Parameters<typeof configOf>[0], flags: RunFlags, asSer
     running.daemon.stop(`${signal} received`);
   };
   const onHup = () => {
+    // systemd holds the unit in "reloading" from RELOADING=1 until READY=1 (systemctl reload is
+    // ExecReload= sending this SIGHUP). Only a daemon that has said READY=1 and is not stopping
+    // says either: `running` is set just before the daemon sends its first READY=1, in one tick.
+    const tell = notifier?.enabled && running !== undefined && !running.daemon.stopping ? notifier : undefined;
+    tell?.send({ RELOADING: 1, MONOTONIC_USEC: monotonicUsec().toString() });
+    let status = 'reloaded sessions and log level';
     try {
       const fresh = configOf(cmd);
       logger.level = fresh.logLevel;
@@ -42,7 +48,12 @@ async function serve(cmd: Parameters<typeof configOf>[0], flags: RunFlags, asSer
       running?.daemon.growWorkers();
       logger.info('SIGHUP: sessions and log level reloaded');
     } catch (err) {
+      status = `reload refused: ${(err as Error).message}`;
       logger.error({ err: (err as Error).message }, 'SIGHUP: the configuration is not valid; keeping the old one');
+    } finally {
+      // Also after a refused reload: the daemon runs on with the old settings, and without READY=1
+      // systemd would leave the unit "reloading" until its timeout.
+      tell?.send({ READY: 1, STATUS: status });
     }
   };
   process.on('SIGTERM', onStop);

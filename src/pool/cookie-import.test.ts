@@ -93,3 +93,28 @@ test('the jar survives serialisation, and the token expiry is read from the JWT'
   assert.equal(jwtExpiry(jwt(1_900_000_000)), 1_900_000_000_000);
   assert.equal(jwtExpiry('garbage'), undefined);
 });
+
+test('cookies.txt include-subdomains: TRUE is a domain cookie, FALSE a host-only one, whatever the leading dot says', () => {
+  const text = [
+    '# Netscape HTTP Cookie File',
+    'learning.oreilly.com\tTRUE\t/\tTRUE\t1900000000\torm-jwt\tj',
+    '.oreilly.com\tTRUE\t/\tFALSE\t0\tdomain_wide\td',
+    'learning.oreilly.com\tFALSE\t/\tFALSE\t0\thost_only\th',
+    '.learning.oreilly.com\tFALSE\t/\tFALSE\t0\thost_only_dotted\th2',
+    '',
+  ].join('\n');
+  const { format, cookies } = parseCookieExport(text);
+  assert.equal(format, 'netscape');
+  assert.deepEqual(cookies.map((c) => [c.name, c.hostOnly]), [
+    ['orm-jwt', false],
+    ['domain_wide', false],
+    ['host_only', true],
+    ['host_only_dotted', true],
+  ]);
+  // The jar sends a domain cookie to subdomains too, and a host-only cookie to its host alone.
+  const { jar, kept } = jarFromImport(cookies, 'https://learning.oreilly.com');
+  assert.equal(kept, 4);
+  const sent = (url: string) => jar.getCookiesSync(url).map((c) => c.key).sort();
+  assert.deepEqual(sent('https://learning.oreilly.com/'), ['domain_wide', 'host_only', 'host_only_dotted', 'orm-jwt']);
+  assert.deepEqual(sent('https://api.learning.oreilly.com/'), ['domain_wide', 'orm-jwt']);
+});

@@ -73,13 +73,17 @@ function fromNetscape(text: string): ImportedCookie[] {
     }
     const f = line.split('\t');
     if (f.length < 7) bad(`line ${i + 1}: a cookies.txt line has 7 tab-separated fields`);
-    const [domain, , path, secure, expiry, name, ...rest] = f as [string, string, string, string, string, string, ...string[]];
+    const [domain, subdomains, path, secure, expiry, name, ...rest] = f as [string, string, string, string, string, string, ...string[]];
     const exp = Number(expiry);
+    // The second field (include subdomains) is what says TRUE, a domain cookie, or FALSE, a
+    // host-only one; a leading dot on the domain is only a habit of some writers, so it decides
+    // only when the field is neither.
+    const flag = subdomains.trim().toUpperCase();
     out.push(checkCookie({
       name,
       value: rest.join('\t'),
       domain,
-      hostOnly: !domain.startsWith('.'),
+      hostOnly: flag === 'TRUE' ? false : flag === 'FALSE' ? true : !domain.startsWith('.'),
       path: path || '/',
       expires: Number.isFinite(exp) && exp > 0 ? exp : undefined,
       secure: secure.toUpperCase() === 'TRUE',

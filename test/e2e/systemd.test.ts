@@ -4,7 +4,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CLI, startCli, tempDir, waitFor } from '../helpers/cli.js';
+import { CLI, runCli, startCli, tempDir, waitFor } from '../helpers/cli.js';
 import { addSessions, bookdEnv } from '../helpers/library.js';
 import { startSimProcess } from '../helpers/sim.js';
 
@@ -37,7 +37,7 @@ test('systemd-analyze verify finds nothing at all to say about the unit', { skip
     assert.equal(`${r.stdout}${r.stderr}`, '', 'no output');
     assert.equal(r.status, 0);
     const unitText = readFileSync(UNIT, 'utf8');
-    for (const line of ['Type=notify', 'User=bookd', 'StateDirectory=bookd', 'Restart=on-failure', 'RestartPreventExitStatus=78', 'LoadCredential=', 'WatchdogSec=']) {
+    for (const line of ['Type=notify', 'NotifyAccess=main', 'ExecReload=/bin/kill -HUP $MAINPID', 'User=bookd', 'StateDirectory=bookd', 'Restart=on-failure', 'RestartPreventExitStatus=78', 'LoadCredential=', 'WatchdogSec=']) {
       assert.ok(unitText.includes(line), `the unit sets ${line}`);
     }
     assert.ok(!/^MemoryDenyWriteExecute=yes/m.test(unitText), 'V8 needs writable executable memory');
@@ -80,6 +80,63 @@ test('the daemon tells systemd READY only once ready, pings the watchdog while h
   } finally {
     socket.close();
     await sim.stop();
+    cleanup();
+  }
+});
+
+test('SIGHUP (systemctl reload) says RELOADING=1 with the monotonic time, reloads, then READY=1, also when the new settings are refused', async () => {
+  const { dir, cleanup } = tempDir();
+  const unix = createRequire(import.meta.url)('unix-dgram') as Dgram;
+  const messages: { usec: bigint; text: string }[] = [];
+  const socketPath = join(dir, 'notify.sock');
+  // CLOCK_MONOTONIC is one clock for the whole machine, so this process can judge the daemon's stamp.
+  const socket = unix.createSocket('unix_dgram', (msg) => messages.push({ usec: process.hrtime.bigint() / 1000n, text: msg.toString('utf8') }));
+  socket.bind(socketPath);
+  try {
+    const configFile = join(dir, 'config.json');
+    writeFileSync(configFile, JSON.stringify({ logLevel: 'info' }));
+    const env = { BOOKD_DATA_DIR: join(dir, 'data'), BOOKD_BASE_URL: 'http://127.0.0.1:9', BOOKD_CONFIG: configFile, NOTIFY_SOCKET: socketPath };
+    const daemon = await startCli(['daemon'], { env });
+    try {
+      await waitFor(() => messages.some((m) => /^READY=1$/m.test(m.text)), 'READY=1', 15_000);
+      const reloadOnce = async (what: string) => {
+        const from = messages.length;
+        const sentAt = process.hrtime.bigint() / 1000n;
+        daemon.child.kill('SIGHUP');
+        const ready = await waitFor(() => messages.slice(from).find((m) => /^READY=1$/m.test(m.text)), `READY=1 after ${what}`, 10_000);
+        const since = messages.slice(from, messages.indexOf(ready) + 1).filter((m) => !/^(WATCHDOG|STATUS|EXTEND_TIMEOUT_USEC)=/.test(m.text));
+        assert.equal(since.length, 2, `${what}: RELOADING then READY, got ${JSON.stringify(since.map((m) => m.text))}`);
+        const reloading = since[0]!;
+        assert.match(reloading.text, /^RELOADING=1$/m, what);
+        const stamp = /^MONOTONIC_USEC=(\d+)$/m.exec(reloading.text);
+        assert.ok(stamp, `${what}: MONOTONIC_USEC beside RELOADING=1: ${reloading.text}`);
+        const usec = BigInt(stamp[1]!);
+        assert.ok(usec >= sentAt && usec <= reloading.usec, `${what}: MONOTONIC_USEC ${usec} lies between the signal (${sentAt}) and its arrival (${reloading.usec})`);
+        return ready;
+      };
+      const ok = await reloadOnce('a good reload');
+      assert.doesNotMatch(ok.text, /refused/);
+      writeFileSync(configFile, JSON.stringify({ noSuchKey: 1 }));
+      const refused = await reloadOnce('a refused reload');
+      assert.match(refused.text, /^STATUS=reload refused: /m);
+    } finally {
+      const exit = await daemon.stop('SIGTERM');
+      assert.equal(exit.code, 0, daemon.stderr());
+    }
+  } finally {
+    socket.close();
+    cleanup();
+  }
+});
+
+test('a NOTIFY_SOCKET bookd cannot answer from its own pid is refused in one line, not left for systemd to time out', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const r = await runCli(['daemon'], { env: { BOOKD_DATA_DIR: join(dir, 'data'), BOOKD_BASE_URL: 'http://127.0.0.1:9', NOTIFY_SOCKET: '@bookd-test-abstract' } });
+    assert.equal(r.code, 78, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /^bookd: NOTIFY_SOCKET=@bookd-test-abstract .*NotifyAccess=main/);
+  } finally {
     cleanup();
   }
 });
