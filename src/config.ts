@@ -38,6 +38,18 @@ export interface Config {
   requestTimeoutMs: number;
   /** First pause of every session after the edge refuses this machine (doubling while it goes on). */
   edgeBackoffMs: number;
+  /** The longest that pause grows to. */
+  edgeBackoffMaxMs: number;
+  /**
+   * The service's auth origin: password login and token refresh go there, and it is the only
+   * origin besides `baseUrl` that ever gets a session's cookies (OREILLY_API.md §1).
+   */
+  authUrl: string;
+  /** The User-Agent of sessions that were not given their own browser's. */
+  userAgent: string;
+  acceptLanguage: string;
+  /** One request budget for every session of this machine (OREILLY_API.md §4), in requests/s. */
+  budget: BudgetSettings;
   /** `host:port` for /metrics and health, or undefined for none. */
   http: string | undefined;
   /**
@@ -51,11 +63,23 @@ export interface Config {
   configFile: string | undefined;
 }
 
+export interface BudgetSettings {
+  /** Where the budget starts. */
+  start: number;
+  /** What it rises toward while the service sends no throttle signal. */
+  ceiling: number;
+  /** What halving never goes below. */
+  floor: number;
+  /** How long without a throttle signal before each small rise. */
+  riseMs: number;
+}
+
 export type BuildModeSetting = 'auto' | 'package' | 'chapters';
 const BUILD_MODES: readonly BuildModeSetting[] = ['auto', 'package', 'chapters'];
 
 /** `positive`: a whole number ≥ 1, for durations where 0 would mean "fail every request" or "never wait". */
-type Kind = 'string' | 'int' | 'positive' | 'strings';
+/** `rate`: a number > 0 (requests per second may be fractional). */
+type Kind = 'string' | 'int' | 'positive' | 'rate' | 'strings';
 const FILE_KEYS: Record<string, Kind> = {
   dataDir: 'string',
   library: 'string',
@@ -71,6 +95,14 @@ const FILE_KEYS: Record<string, Kind> = {
   retryBaseMs: 'positive',
   requestTimeoutMs: 'positive',
   edgeBackoffMs: 'positive',
+  edgeBackoffMaxMs: 'positive',
+  authUrl: 'string',
+  userAgent: 'string',
+  acceptLanguage: 'string',
+  budgetStart: 'rate',
+  budgetCeiling: 'rate',
+  budgetFloor: 'rate',
+  budgetRiseSeconds: 'positive',
 };
 
 const ENV_KEYS: Record<string, string> = {
@@ -87,9 +119,28 @@ const ENV_KEYS: Record<string, string> = {
   BOOKD_RETRY_BASE_MS: 'retryBaseMs',
   BOOKD_REQUEST_TIMEOUT_MS: 'requestTimeoutMs',
   BOOKD_EDGE_BACKOFF_MS: 'edgeBackoffMs',
+  BOOKD_EDGE_BACKOFF_MAX_MS: 'edgeBackoffMaxMs',
+  BOOKD_AUTH_URL: 'authUrl',
+  BOOKD_USER_AGENT: 'userAgent',
+  BOOKD_ACCEPT_LANGUAGE: 'acceptLanguage',
+  BOOKD_BUDGET_START: 'budgetStart',
+  BOOKD_BUDGET_CEILING: 'budgetCeiling',
+  BOOKD_BUDGET_FLOOR: 'budgetFloor',
+  BOOKD_BUDGET_RISE_SECONDS: 'budgetRiseSeconds',
 };
 
 export const DEFAULT_BASE_URL = 'https://learning.oreilly.com';
+/** The live service's auth origin (OREILLY_API.md §1); any other base URL is its own auth origin. */
+export const LIVE_AUTH_URL = 'https://api.oreilly.com';
+/** A current desktop browser (OREILLY_API.md §4: a client that names itself is what bot scoring looks for). */
+export const DEFAULT_USER_AGENT = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
+export const DEFAULT_ACCEPT_LANGUAGE = 'en-US,en;q=0.9';
+/**
+ * The machine budget (OREILLY_API.md §4): the bulk-access guard was seen at about 8 requests/s
+ * from one machine, so bookd starts well below, creeps up to 6 while nothing is throttled, and
+ * halves on every throttle signal.
+ */
+export const DEFAULT_BUDGET: BudgetSettings = { start: 3, ceiling: 6, floor: 0.25, riseMs: 30_000 };
 
 type Raw = Record<string, unknown>;
 type Source = { kind: 'flag' | 'env' | 'file'; name: string };
@@ -114,6 +165,11 @@ function coerce(source: Source, key: string, kind: Kind, value: unknown): unknow
       const min = kind === 'positive' ? 1 : 0;
       const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
       if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) fail(source, key, `must be a whole number ≥ ${min}, got ${JSON.stringify(value)}`);
+      return n;
+    }
+    case 'rate': {
+      const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+      if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > 10_000) fail(source, key, `must be a number of requests per second above 0, got ${JSON.stringify(value)}`);
       return n;
     }
     case 'strings': {
@@ -216,6 +272,36 @@ export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
     fail(sources.buildMode!, 'buildMode', `"${buildMode}" is not one of ${BUILD_MODES.join(', ')}`);
   }
 
+  const authUrl = ((merged.authUrl as string | undefined) ?? (baseUrl === DEFAULT_BASE_URL ? LIVE_AUTH_URL : baseUrl)).replace(/\/+$/, '');
+  let auth: URL | undefined;
+  try {
+    auth = new URL(authUrl);
+  } catch {
+    auth = undefined;
+  }
+  if (!auth || !/^https?:$/.test(auth.protocol) || auth.pathname !== '/' || auth.search) {
+    fail(sources.authUrl!, 'authUrl', `"${authUrl}" is not an http(s) origin such as ${LIVE_AUTH_URL}`);
+  }
+
+  const budget: BudgetSettings = {
+    start: (merged.budgetStart as number | undefined) ?? DEFAULT_BUDGET.start,
+    ceiling: (merged.budgetCeiling as number | undefined) ?? DEFAULT_BUDGET.ceiling,
+    floor: (merged.budgetFloor as number | undefined) ?? DEFAULT_BUDGET.floor,
+    riseMs: merged.budgetRiseSeconds !== undefined ? (merged.budgetRiseSeconds as number) * 1000 : DEFAULT_BUDGET.riseMs,
+  };
+  if (budget.ceiling < budget.floor) fail(sources.budgetCeiling ?? sources.budgetFloor!, sources.budgetCeiling ? 'budgetCeiling' : 'budgetFloor', `the budget ceiling (${budget.ceiling}) is below its floor (${budget.floor})`);
+  if (budget.start > budget.ceiling || budget.start < budget.floor) {
+    const key = sources.budgetStart ? 'budgetStart' : sources.budgetCeiling ? 'budgetCeiling' : 'budgetFloor';
+    fail(sources[key]!, key, `the budget must start between its floor (${budget.floor}) and its ceiling (${budget.ceiling}), got ${budget.start}`);
+  }
+
+  const edgeBackoffMs = (merged.edgeBackoffMs as number | undefined) ?? 30_000;
+  const edgeBackoffMaxMs = (merged.edgeBackoffMaxMs as number | undefined) ?? 30 * 60_000;
+  if (edgeBackoffMaxMs < edgeBackoffMs) {
+    const key = sources.edgeBackoffMaxMs ? 'edgeBackoffMaxMs' : 'edgeBackoffMs';
+    fail(sources[key]!, key, `the longest edge pause (${edgeBackoffMaxMs} ms) is shorter than the first (${edgeBackoffMs} ms)`);
+  }
+
   const workers = merged.workers as number | undefined;
   if (workers === 0) fail(sources.workers!, 'workers', 'must be at least 1');
 
@@ -231,7 +317,12 @@ export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
     graceMs: ((merged.graceSeconds as number | undefined) ?? 60) * 1000,
     retryBaseMs: (merged.retryBaseMs as number | undefined) ?? 1000,
     requestTimeoutMs: (merged.requestTimeoutMs as number | undefined) ?? 30_000,
-    edgeBackoffMs: (merged.edgeBackoffMs as number | undefined) ?? 5 * 60_000,
+    edgeBackoffMs,
+    edgeBackoffMaxMs,
+    authUrl,
+    userAgent: (merged.userAgent as string | undefined) ?? DEFAULT_USER_AGENT,
+    acceptLanguage: (merged.acceptLanguage as string | undefined) ?? DEFAULT_ACCEPT_LANGUAGE,
+    budget,
     http: merged.http as string | undefined,
     buildMode: buildMode as BuildModeSetting,
     credentialsDir: (merged.credentialsDir as string | undefined) ?? env.CREDENTIALS_DIRECTORY,

@@ -2,7 +2,17 @@
  * Errors are values with a class, decided once where a response or an input is read.
  * Everything above that edge branches on `kind`, never on messages or status codes.
  */
-export type ErrorKind = 'auth' | 'rate_limited' | 'transient' | 'permanent' | 'bad_input';
+export type ErrorKind = 'auth' | 'rate_limited' | 'throttled' | 'not_found' | 'transient' | 'permanent' | 'bad_input';
+
+/**
+ * - `auth`: this session is not accepted (refresh, re-login or park it; the job is not at fault).
+ * - `rate_limited`: slow down; `retryAt` says until when, `edge` that the whole machine is refused.
+ * - `throttled`: the service guards bulk access from this machine (a sample instead of a file, an
+ *   origin 403 while the session's probe passes): slow the machine down, blame no session.
+ * - `not_found`: a 404 on a book that is not confirmed yet (a partial cookie set answers 404 too).
+ * - `transient`: try again soon; `permanent`: the thing itself is unusable; `bad_input`: the
+ *   operator's input is wrong.
+ */
 
 export interface BookdErrorOptions {
   /** When the caller may try again (rate limits, edge throttling), as epoch ms. */
@@ -11,6 +21,8 @@ export interface BookdErrorOptions {
   edge?: boolean;
   /** The HTTP status that decided the class, when there was one (404 on an asset is a gap). */
   status?: number;
+  /** The URL whose answer decided it. */
+  url?: string;
   cause?: unknown;
 }
 
@@ -19,6 +31,7 @@ export class BookdError extends Error {
   readonly retryAt: number | undefined;
   readonly edge: boolean;
   readonly status: number | undefined;
+  readonly url: string | undefined;
 
   constructor(kind: ErrorKind, message: string, opts: BookdErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
@@ -27,6 +40,7 @@ export class BookdError extends Error {
     this.retryAt = opts.retryAt;
     this.edge = opts.edge ?? false;
     this.status = opts.status;
+    this.url = opts.url;
   }
 }
 
@@ -40,6 +54,15 @@ export class SupersededJarError extends BookdError {
     super('auth', `session ${session}'s cookies were replaced or removed while it was in use; it continues from the stored cookies`);
     this.name = 'SupersededJarError';
   }
+}
+
+/**
+ * The same failure with what was being done in front of its message (`chapter "x": …`). A
+ * subclass (say SupersededJarError) is returned as it is: its class is what its handlers look for.
+ */
+export function within(what: string, err: unknown): unknown {
+  if (!(err instanceof BookdError) || err.constructor !== BookdError) return err;
+  return new BookdError(err.kind, `${what}: ${err.message}`, { retryAt: err.retryAt, edge: err.edge, status: err.status, url: err.url, cause: err });
 }
 
 /** Wrong flags or arguments: exit 2. */

@@ -9,6 +9,27 @@ export function isBookId(text: string): boolean {
   return BOOK_ID.test(text);
 }
 
+/** Audiobooks carry an archive id of 13 digits and `AU` (OREILLY_API.md §2); bookd archives books. */
+const AUDIOBOOK_ID = /^\d{13}AU$/i;
+
+export function isAudiobookId(text: string): boolean {
+  return AUDIOBOOK_ID.test(text);
+}
+
+/** The audiobook id in `text` (bare, a URN or a URL), if it names one. */
+export function audiobookRef(text: string): string | undefined {
+  const s = text.trim();
+  if (AUDIOBOOK_ID.test(s)) return s;
+  const urn = /^urn:orm:audiobook:(\d{13}AU)$/i.exec(s) ?? /^urn:orm:book:(\d{13}AU)$/i.exec(s);
+  if (urn) return urn[1];
+  try {
+    const url = new URL(s);
+    return url.pathname.split('/').find((seg) => AUDIOBOOK_ID.test(seg));
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The book id in `text`: a bare 13-digit id, `urn:orm:book:<id>`, or an http(s) URL with exactly
  * one 13-digit path segment (`/library/view/<slug>/<id>/`, `/api/v1/book/<id>/`, …).
@@ -32,6 +53,8 @@ export function parseBookRef(text: string): string | undefined {
 /** The message for a reference that is not a book, for users who pasted it. */
 export function badBookRefMessage(text: string): string {
   const shown = text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  const audio = audiobookRef(text);
+  if (audio) return `"${shown}" is an audiobook (${audio}); bookd archives books as EPUB, not audiobooks`;
   return `"${shown}" is not a book id (13 digits, such as 9781492056348) or a book URL containing one`;
 }
 

@@ -17,7 +17,9 @@ import { configOf, duration, parsePositiveInteger } from './store.js';
 
 /** A small catalogue over few skills, so two skills make a batch worth parallelising. */
 const DEMO_SKILLS = ['Go', 'Rust', 'Python', 'Kubernetes', 'SQL', 'Linux'];
-const INTERVAL_MS = 100;
+/** The demo runs 10× faster than the live service allows: pacing, the guard and the budget alike. */
+const SCALE = 10;
+const INTERVAL_MS = 1000 / SCALE;
 
 interface Run {
   books: number;
@@ -75,7 +77,9 @@ export function registerDemo(program: Command): void {
       const keep = opts.keep || explicitDir !== undefined;
       const skills = opts.skills.split(',').map((s) => s.trim()).filter(Boolean);
       const out = process.stdout;
-      const sim = await startSim({ seed: 42, books: 48, skills: DEMO_SKILLS, latencyMs: 30, jitterMs: 20, rotate: { mode: 'every' } });
+      // The live service's bulk-access guard (8 requests/s per machine) and bookd's budget under it
+      // (3 rising to 6), at the demo's scale.
+      const sim = await startSim({ seed: 42, books: 48, skills: DEMO_SKILLS, latencyMs: 30, jitterMs: 20, rotate: { mode: 'every' }, guardRate: 8 * SCALE, guardBurst: 4 * SCALE });
       const logFile = join(root, 'demo.log');
       mkdirSync(root, { recursive: true });
       const logger = createLogger({ level: 'info', pretty: false, destination: pino.destination({ dest: logFile, sync: true, mkdir: true }) });
@@ -84,11 +88,13 @@ export function registerDemo(program: Command): void {
         library: join(dir, 'library'),
         sessionIntervalMs: INTERVAL_MS,
         graceMs: 5_000,
+        budget: { start: 3 * SCALE, ceiling: 6 * SCALE, floor: 0.25 * SCALE, riseMs: 30_000 / SCALE },
       });
       try {
         out.write(`bookd demo\n`);
         out.write(`  simulated library: ${sim.url} (${sim.catalogue.books.length} books; the token rotates on every response; 40±30 ms latency)\n`);
-        out.write(`  ${opts.sessions} sessions, one request per session every ${INTERVAL_MS} ms at most; archiving skills ${skills.join(' and ')}\n\n`);
+        out.write(`  ${opts.sessions} sessions, one request per session every ${INTERVAL_MS} ms at most; archiving skills ${skills.join(' and ')}\n`);
+        out.write(`  the service guards bulk access at ${8 * SCALE} requests/s per machine; bookd's machine budget starts at ${3 * SCALE} and rises toward ${6 * SCALE}\n\n`);
 
         const parallel = configFor(join(root, 'parallel'));
         const p = await archiveRun({
@@ -122,7 +128,7 @@ export function registerDemo(program: Command): void {
         out.write(`  ${catalogue.length} books archived in ${duration(p.elapsedMs)} with ${opts.sessions} sessions: ${Math.round(p.perHour)} books/hour${failed ? ` (${failed} failed: see ${logFile})` : ''}\n`);
         out.write(`  1 session: ${Math.round(s.perHour)} books/hour; ${opts.sessions} sessions are ${(p.perHour / s.perHour).toFixed(1)}× faster\n`);
         const stats = sim.stats();
-        out.write(`  the server saw ${stats.requests.total} requests, ${stats.staleTokenHits} stale tokens, ${stats.previewsServed} preview pages\n`);
+        out.write(`  the server saw ${stats.requests.total} requests, ${stats.staleTokenHits} stale tokens, ${stats.previewsServed} preview pages, ${stats.samplesServed} samples (none of them kept)\n`);
         out.write(`\n  library: ${parallel.library}\n`);
         for (const dir of readdirSync(parallel.library).filter((d) => !d.startsWith('.')).sort()) {
           const files = readdirSync(join(parallel.library, dir));

@@ -3,6 +3,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { CookieJar } from 'tough-cookie';
 import { isSessionName, type SessionRecord } from '../db/sessions.js';
 import type { Store } from '../db/store.js';
+import type { Config } from '../config.js';
 import { BookdError, UsageError, errorMessage } from '../errors.js';
 import { parseCookieExport, MAX_COOKIE_FILE_BYTES } from '../pool/cookie-import.js';
 import { readPasswordFile } from '../pool/credentials.js';
@@ -37,14 +38,25 @@ function expiresIn(exp: number | undefined, now: number): string {
   return exp <= now ? `expired ${duration(now - exp)} ago` : duration(exp - now);
 }
 
-async function probeAndReport(name: string, baseUrl: string, jarJson: string, save: (jar: string, exp: number | undefined) => void): Promise<string> {
-  const { session, close } = standaloneSession({ name, baseUrl, jar: restoreJar(jarJson), persistJar: save });
+/** Who the service's requests of this session look like (OREILLY_API.md §4). */
+function identity(config: Config, userAgent: string | undefined) {
+  return { baseUrl: config.baseUrl, authUrl: config.authUrl, userAgent: userAgent ?? config.userAgent, acceptLanguage: config.acceptLanguage };
+}
+
+/** Thrown for an account whose subscription lapsed: the session cannot be repaired by new cookies alone. */
+class LapsedError extends BookdError {
+  constructor(name: string, userType: string) {
+    super('auth', `the account behind session ${name} has no active subscription (user type "${userType}"); renew it, then import fresh cookies`);
+    this.name = 'LapsedError';
+  }
+}
+
+async function probeAndReport(name: string, config: Config, userAgent: string | undefined, jarJson: string, save: (jar: string, exp: number | undefined) => void): Promise<string> {
+  const { session, close } = standaloneSession({ name, ...identity(config, userAgent), jar: restoreJar(jarJson), persistJar: save });
   try {
     const profile = await session.probe();
-    if (profile.status === 'lapsed') {
-      throw new BookdError('auth', `the account behind session ${name} has no active subscription (user type "${profile.userType}"); renew it, then import fresh cookies`);
-    }
-    return profile.userType;
+    if (profile.status === 'lapsed') throw new LapsedError(name, profile.userType);
+    return profile.userType ? `user type ${profile.userType}` : profile.evidence;
   } finally {
     await close();
   }
@@ -58,13 +70,17 @@ interface Obtained {
 }
 
 /** A cookie export read, scoped to the service, and (unless told not to) checked against /profile/. */
-async function importCookies(name: string, source: string, check: boolean, baseUrl: string): Promise<Obtained> {
+async function importCookies(name: string, source: string, check: boolean, config: Config, userAgent: string | undefined): Promise<Obtained> {
   const { format, cookies } = parseCookieExport(readInput(source, 'the cookie file').subarray(0, MAX_COOKIE_FILE_BYTES + 1));
-  const { jar, kept, skipped } = jarFromImport(cookies, baseUrl);
+  const { jar, kept, skipped } = jarFromImport(cookies, config.baseUrl);
   let jarJson = serializeJar(jar);
   let detail = `${kept} cookies from a ${format} export${skipped.length ? `, ${skipped.length} for other sites left out` : ''}`;
+  if (!jar.getCookiesSync(`${config.baseUrl}/`, { expire: false }).some((c) => c.key === 'groot_sessionid')) {
+    // Not refused: which cookies the live service needs is not settled (OREILLY_API.md §1).
+    process.stderr.write(`warning: the export has no groot_sessionid cookie; a partial cookie set may be treated as anonymous: export all cookies of the site\n`);
+  }
   if (check) {
-    const userType = await probeAndReport(name, baseUrl, jarJson, (j) => {
+    const userType = await probeAndReport(name, config, userAgent, jarJson, (j) => {
       jarJson = j;
     }).catch((err: unknown) => {
       if (err instanceof BookdError && err.kind === 'auth') {
@@ -78,14 +94,14 @@ async function importCookies(name: string, source: string, check: boolean, baseU
 }
 
 /** A password login; the password is used and forgotten, only the file's path may be kept. */
-async function logIn(name: string, email: string, passwordFile: string, relogin: boolean, baseUrl: string): Promise<Obtained> {
+async function logIn(name: string, email: string, passwordFile: string, relogin: boolean, config: Config, userAgent: string | undefined): Promise<Obtained> {
   const password = passwordFile === '-' ? readInput('-', 'the password').toString('utf8').replace(/\r?\n$/, '') : readPasswordFile(passwordFile);
   if (!password) throw new BookdError('bad_input', `no password in ${passwordFile === '-' ? 'standard input' : passwordFile}: put it in that file on its own line`);
   const jar = new CookieJar();
   let jarJson = serializeJar(jar);
   const { session, close } = standaloneSession({
     name,
-    baseUrl,
+    ...identity(config, userAgent),
     jar,
     persistJar: (j) => {
       jarJson = j;
@@ -113,6 +129,7 @@ export function registerSessions(program: Command): void {
     .option('--no-relogin', 'do not keep the password file path for logging in again when the session expires')
     .option('--no-check', 'save the cookies without checking them against /profile/ first')
     .option('--replace', 'replace the cookies of an existing session that is expired, failed or disabled')
+    .option('--user-agent <ua>', "the User-Agent of the browser the cookies came from (default: the userAgent setting, a current desktop browser's)")
     .action(async (name, opts, cmd) => {
       if (!isSessionName(name)) throw new UsageError(`"${name}" is not a valid session name: use 1–64 letters, digits, '.', '_' or '-'`);
       if (!!opts.cookies === !!opts.email) throw new UsageError('give either --cookies FILE or --email E --password-file F');
@@ -129,18 +146,20 @@ export function registerSessions(program: Command): void {
           throw new BookdError('bad_input', `session ${name} is in use by a running daemon (${existing.holder}); disable it first (bookd sessions disable ${name}), then replace it`);
         }
         try {
+          const userAgent = opts.userAgent ?? existing?.userAgent;
           const got = opts.cookies
-            ? await importCookies(name, opts.cookies, opts.check, config.baseUrl)
-            : await logIn(name, opts.email!, opts.passwordFile!, opts.relogin, config.baseUrl);
+            ? await importCookies(name, opts.cookies, opts.check, config, userAgent)
+            : await logIn(name, opts.email!, opts.passwordFile!, opts.relogin, config, userAgent);
           const exp = tokenExpiry(restoreJar(got.jarJson), config.baseUrl);
           store.transaction(() => {
             if (existing && !opts.email) {
               store.sessions.saveJar(name, got.jarJson, exp);
               store.sessions.setState(name, 'ok', { lastError: '' });
+              if (opts.userAgent) store.sessions.setUserAgent(name, opts.userAgent);
               return;
             }
             if (existing) store.sessions.remove(name);
-            store.sessions.add({ name, jarJson: got.jarJson, tokenExpiresAt: exp, loginEmail: got.loginEmail, passwordFile: got.passwordFile });
+            store.sessions.add({ name, jarJson: got.jarJson, tokenExpiresAt: exp, loginEmail: got.loginEmail, passwordFile: got.passwordFile, userAgent });
           });
           process.stdout.write(`session ${name} ${existing ? 'replaced' : 'added'}: ${got.detail}; token expires in ${expiresIn(exp, Date.now())}\n`);
         } finally {
@@ -181,7 +200,7 @@ export function registerSessions(program: Command): void {
         for (const s of list) {
           rows.push([
             s.name,
-            s.state,
+            s.state === 'partial' ? 'partial cookies?' : s.state,
             expiresIn(s.tokenExpiresAt, now),
             s.lastUsedAt === undefined ? '-' : relative(s.lastUsedAt, now),
             String(s.booksDone),
@@ -217,14 +236,14 @@ export function registerSessions(program: Command): void {
           try {
             // Read again now that it is held: a daemon may have rotated its token since the list.
             const jarJson = store.sessions.get(s.name)?.jarJson ?? s.jarJson;
-            const userType = await probeAndReport(s.name, config.baseUrl, jarJson, (j, exp) => store.sessions.saveJar(s.name, j, exp));
+            const userType = await probeAndReport(s.name, config, s.userAgent, jarJson, (j, exp) => store.sessions.saveJar(s.name, j, exp));
             store.sessions.setState(s.name, 'ok', { lastError: '' });
             process.stdout.write(`${s.name}: ok (${userType})\n`);
           } catch (err) {
             bad++;
             const message = errorMessage(err);
             if (err instanceof BookdError && err.kind === 'auth') {
-              const lapsed = /no active subscription/.test(message);
+              const lapsed = err instanceof LapsedError;
               store.sessions.setState(s.name, lapsed ? 'failed' : 'expired', { lastError: message });
               process.stdout.write(`${s.name}: ${lapsed ? 'failed' : 'expired'}: ${message}\n`);
             } else {
@@ -257,7 +276,7 @@ export function registerSessions(program: Command): void {
   });
   stateChange('enable', 'use a disabled (or parked) session again', (store, s) => {
     store.sessions.setState(s.name, 'ok', { lastError: '' });
-    return `session ${s.name} enabled${s.state === 'expired' || s.state === 'failed' ? ` (it was ${s.state}: if it fails again, import fresh cookies with --replace)` : ''}`;
+    return `session ${s.name} enabled${s.state === 'expired' || s.state === 'failed' || s.state === 'partial' ? ` (it was ${s.state}: if it fails again, import fresh cookies with --replace)` : ''}`;
   });
   stateChange('remove', 'delete a session and its cookies', (store, s) => {
     store.sessions.remove(s.name);

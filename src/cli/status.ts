@@ -50,6 +50,13 @@ export function statusSnapshot(store: Store, now: number) {
       last_used_at: s.lastUsedAt ?? null,
       last_error: s.lastError ?? null,
     })),
+    budget: store.budget.list().map((b) => ({
+      scope: b.scope,
+      rate: b.rate,
+      reason: b.reason,
+      changed_at: b.changedAt,
+      edge_until: b.edgeUntil !== undefined && b.edgeUntil > now ? b.edgeUntil : null,
+    })),
     daemons: store.control.daemons().map((d) => ({
       owner: d.owner,
       pid: d.pid,
@@ -75,6 +82,11 @@ export function renderStatus(s: Snapshot, now: number): string {
   ];
   if (s.oldest_queued) rows.push(['oldest', `#${s.oldest_queued.id} ${s.oldest_queued.subject}, queued ${relative(s.oldest_queued.created_at, now)}`]);
   if (s.next_run_at !== null && s.next_run_at > now) rows.push(['next', `earliest queued job is due ${relative(s.next_run_at, now)} (backoff or snooze)`]);
+  for (const b of s.budget) {
+    const rate = b.rate >= 10 ? b.rate.toFixed(0) : b.rate.toFixed(2);
+    rows.push([`budget ${b.scope}`, `${rate} requests/s for the machine; ${b.reason} (${relative(b.changed_at, now)})`]);
+    if (b.edge_until !== null) rows.push(['edge', `the edge refuses this machine: every session waits until ${timestamp(b.edge_until)}`]);
+  }
   out.push(table(rows));
 
   if (s.running.length) {

@@ -9,17 +9,19 @@ import type { BookSource, EpubBuilder, Written } from '../epub/builder.js';
 import type { AssetInput, ChapterInput, TocEntry } from '../epub/from-chapters.js';
 import type { BookMeta, FetchedFile, Format } from '../epub/model.js';
 import { bookPathFromUrl, safePackagePath } from '../epub/paths.js';
-import { BookdError, errorMessage } from '../errors.js';
+import { BookdError, errorMessage, within } from '../errors.js';
 import { placeBook, removeFromLibrary } from '../library/place.js';
 import { bookStaging, loadStaged, saveStaged, stagedEpubPath } from '../library/staging.js';
 import { cssAssetRefs, htmlAssetRefs } from '../oreilly/asset-refs.js';
 import { bookMeta } from '../oreilly/book-meta.js';
-import type { OreillyClient } from '../oreilly/client.js';
+import { coverPath, type OreillyClient } from '../oreilly/client.js';
 import { assertNotPreview, visibleWords } from '../oreilly/preview.js';
-import type { TocNode } from '../oreilly/types.js';
+import { isSample } from '../oreilly/sample.js';
+import type { FileItem, TocNode } from '../oreilly/types.js';
+import type { MachineBudget } from '../pool/budget.js';
 import type { Session } from '../pool/session.js';
 import type { JobContext, JobHandler } from './daemon.js';
-import { withRetries } from './retry.js';
+import { retrying, type Retrying } from './retry.js';
 
 export interface ArchiveDeps {
   store: Store;
@@ -30,9 +32,14 @@ export interface ArchiveDeps {
   /** Where the CPU-heavy part runs (ThreadBuilder in the daemon). */
   builder: EpubBuilder;
   onArchived?: (bytes: number) => void;
+  /** The machine's request budget: every throttle signal cuts it. */
+  budget?: MachineBudget;
+  /** How many sessions besides the one in hand could confirm a 404 (here or in other daemons). */
+  otherSessions?: () => number;
 }
 
 const TEXT_TYPES = /x?html|xml/i;
+const isHtmlFile = (mediaType: string, path: string) => /html/i.test(mediaType) || /\.x?html?$/i.test(path);
 
 /** Prefixes that keep the staging keys of the two download modes apart. */
 const key = {
@@ -40,6 +47,16 @@ const key = {
   chapter: (path: string) => `chapter:${path}`,
   url: (url: string) => `url:${url}`,
 };
+
+interface GetOptions {
+  /** A 404 or a refused body is a gap (`data: null`) instead of a failure. */
+  optional?: boolean;
+  /** The listing's `file_size`: an (X)HTML file far short of it is a sample. */
+  fileSize?: number | undefined;
+  mediaType?: string | undefined;
+  /** Throws when the bytes are not what they should be (a preview). */
+  check?: (data: Buffer) => void;
+}
 
 class BookFetch {
   fetched = 0;
@@ -49,6 +66,8 @@ class BookFetch {
     private readonly deps: ArchiveDeps,
     private readonly session: Session,
     private readonly ctx: JobContext,
+    private readonly requests: Retrying,
+    private readonly bookId: string,
     private readonly dir: string,
     private readonly staged: Map<string, FetchedFile>,
   ) {}
@@ -59,19 +78,16 @@ class BookFetch {
     await rm(this.dir, { recursive: true, force: true });
   }
 
-  private retrying<T>(fn: () => Promise<T>): Promise<T> {
-    return withRetries(fn, { clock: this.deps.clock, baseMs: this.deps.retryBaseMs, signal: this.ctx.signal });
-  }
-
   /**
-   * One file, from the staging area when an earlier attempt already has it. A 404 or a refused
-   * body (too large, unknown encoding) is a gap (`data: null`) when `optional`; auth, rate limits
-   * and repeated transient failures propagate, naming what was being fetched.
+   * One file, from the staging area when an earlier attempt already has it. Auth, rate limits,
+   * throttling that outlasts its retries and repeated transient failures propagate, naming what
+   * was being fetched. A sample or a preview is never staged: what is staged passed its checks.
    */
-  async get(stageKey: string, url: string, what: string, optional: boolean, check?: (data: Buffer) => void): Promise<FetchedFile> {
+  async get(stageKey: string, url: string, what: string, o: GetOptions = {}): Promise<FetchedFile> {
     const have = this.staged.get(stageKey);
     if (have?.data) {
-      if (!check || passes(check, have.data)) {
+      const sample = isHtmlFile(o.mediaType ?? '', url) && isSample(have.data.length, o.fileSize);
+      if (!sample && (!o.check || passes(o.check, have.data))) {
         this.reused++;
         return have;
       }
@@ -79,17 +95,18 @@ class BookFetch {
       this.staged.delete(stageKey);
     }
     try {
-      const { data, mediaType } = await this.retrying(() => this.deps.client.file(this.session, url, this.ctx.signal));
-      check?.(data);
+      const { data, mediaType } = await this.requests.run(() =>
+        this.deps.client.file(this.session, url, { signal: this.ctx.signal, bookId: this.bookId, fileSize: o.fileSize, mediaType: o.mediaType }),
+      );
+      o.check?.(data);
       const file: FetchedFile = { path: stageKey, mediaType, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
       await saveStaged(this.dir, file);
       this.staged.set(stageKey, file);
       this.fetched++;
       return file;
     } catch (err) {
-      if (err instanceof BookdError && err.kind === 'permanent' && optional) return { path: stageKey, data: null };
-      if (err instanceof BookdError) throw new BookdError(err.kind, `${what}: ${err.message}`, { retryAt: err.retryAt, edge: err.edge, status: err.status, cause: err });
-      throw err;
+      if (err instanceof BookdError && err.kind === 'permanent' && o.optional) return { path: stageKey, data: null };
+      throw within(what, err);
     }
   }
 }
@@ -117,71 +134,91 @@ function sameOrigin(url: string, base: string): boolean {
   }
 }
 
-/** Publisher-package mode: every file of the files API; undefined when there is no package. */
-async function packageSource(f: BookFetch, deps: ArchiveDeps, session: Session, ctx: JobContext, meta: BookMeta, virtualPages: number): Promise<BookSource | undefined> {
-  let list;
-  try {
-    list = await withRetries(() => deps.client.files(session, meta.id, ctx.signal), { clock: deps.clock, baseMs: deps.retryBaseMs, signal: ctx.signal });
-  } catch (err) {
-    if (err instanceof BookdError && err.kind === 'permanent') return undefined;
+/** A permanent failure that just means "no answer": the caller goes on without. */
+function unlessPermanent<T>(fallback: T): (err: unknown) => T {
+  return (err) => {
+    if (err instanceof BookdError && err.kind === 'permanent') return fallback;
     throw err;
-  }
-  if (!list.some((item) => /oebps-package/.test(item.mediaType) || /\.opf$/i.test(item.fullPath))) return undefined;
-  // The chapter list's page counts let each chapter file be checked for a preview by its length,
-  // not only by a paywall marker a preview may lack.
+  };
+}
+
+interface Book {
+  f: BookFetch;
+  deps: ArchiveDeps;
+  session: Session;
+  ctx: JobContext;
+  requests: Retrying;
+  meta: BookMeta;
+}
+
+/**
+ * A whole package (or set of chapters) far short of the words its pages hold: some files are
+ * previews or samples no single check caught. A session whose probe fails is the cause; with a
+ * working session it is the service holding back full files from this machine.
+ */
+async function shortfall(b: Book, words: number, pages: number, what: string): Promise<BookdError> {
+  const message = `${what} holds ${words} words for ${pages} pages: the server sent cut-short files`;
+  if (!(await b.requests.sessionOk())) return new BookdError('auth', `${message}; the session is not accepted`);
+  return new BookdError('throttled', `${message} while the session is logged in`);
+}
+
+/** Publisher-package mode: every file of the files API; undefined when there is no package. */
+async function packageSource(b: Book, list: FileItem[] | undefined, virtualPages: number): Promise<BookSource | undefined> {
+  const { f, deps, session, ctx, meta } = b;
+  if (!list || !list.some((item) => /oebps-package/.test(item.mediaType) || /\.opf$/i.test(item.fullPath))) return undefined;
+  // The chapter list's page counts let a chapter file without a listed size be checked for a
+  // preview by its length, not only by a paywall marker a preview may lack.
   const pages = new Map<string, number>();
-  try {
-    for (const c of await withRetries(() => deps.client.chapters(session, meta.id, ctx.signal), { clock: deps.clock, baseMs: deps.retryBaseMs, signal: ctx.signal })) {
-      pages.set(c.path, c.virtualPages);
-    }
-  } catch (err) {
-    if (!(err instanceof BookdError && err.kind === 'permanent')) throw err;
-  }
+  for (const c of await b.requests.run(() => deps.client.chapters(session, meta.id, ctx.signal)).catch(unlessPermanent([]))) pages.set(c.path, c.virtualPages);
   const files: FetchedFile[] = [];
   let words = 0;
   for (const [i, item] of list.entries()) {
     ctx.progress({ phase: 'files', done: i, total: list.length });
-    if (!safePackagePath(item.fullPath) || !item.url) {
-      files.push({ path: item.fullPath, data: null });
-      continue;
-    }
-    if (!sameOrigin(new URL(item.url, session.baseUrl).href, session.baseUrl)) {
+    if (!safePackagePath(item.fullPath) || !item.url || !sameOrigin(new URL(item.url, session.baseUrl).href, session.baseUrl)) {
       files.push({ path: item.fullPath, data: null });
       continue;
     }
     const isText = TEXT_TYPES.test(item.mediaType) || /\.x?html?$/i.test(item.fullPath);
-    const file = await f.get(key.file(item.fullPath), item.url, item.fullPath, !isText, (data) => {
-      if (/html/i.test(item.mediaType) || /\.x?html?$/i.test(item.fullPath)) assertNotPreview(data.toString('utf8'), item.fullPath, pages.get(item.fullPath));
+    const html = isHtmlFile(item.mediaType, item.fullPath);
+    const file = await f.get(key.file(item.fullPath), item.url, item.fullPath, {
+      optional: !isText,
+      fileSize: item.fileSize,
+      mediaType: item.mediaType,
+      // The listed size catches samples; the page count still catches previews cut short with an
+      // ellipsis, which a small file's size cannot (the sample check needs 8 KB to speak).
+      check: html ? (data) => assertNotPreview(data.toString('utf8'), item.fullPath, pages.get(item.fullPath)) : undefined,
     });
-    if (file.data && isText && /html/i.test(item.mediaType)) words += visibleWords(Buffer.from(file.data).toString('utf8'));
+    if (file.data && html) words += visibleWords(Buffer.from(file.data).toString('utf8'));
     files.push({ ...file, path: item.fullPath, ...(item.mediaType && !file.mediaType ? { mediaType: item.mediaType } : {}) });
     if (i % 20 === 0) ctx.checkpoint({ mode: 'package', fetched: f.fetched + f.reused, total: list.length });
   }
   if (virtualPages >= 10 && words < virtualPages * 60) {
-    // Some of those files are previews no single check caught; kept, every retry would reuse them.
+    // Kept, every retry would reuse them: what was staged cannot be trusted.
     await f.discard();
-    throw new BookdError('auth', `the package holds ${words} words for ${virtualPages} pages: the server sent truncated previews; the session is not accepted`);
+    throw await shortfall(b, words, virtualPages, 'the package');
   }
   return { mode: 'package', input: { meta, bookId: meta.id, files } };
 }
 
 /** Chapter mode: chapter pages, TOC, and every stylesheet, image and font they pull in. */
-async function chapterSource(f: BookFetch, deps: ArchiveDeps, session: Session, ctx: JobContext, meta: BookMeta, coverUrl: string): Promise<BookSource> {
-  const retry = <T>(fn: () => Promise<T>) => withRetries(fn, { clock: deps.clock, baseMs: deps.retryBaseMs, signal: ctx.signal });
-  const list = await retry(() => deps.client.chapters(session, meta.id, ctx.signal));
+async function chapterSource(b: Book, sizes: Map<string, number>): Promise<BookSource> {
+  const { f, deps, session, ctx, meta } = b;
+  const run = b.requests.run;
+  const list = await run(() => deps.client.chapters(session, meta.id, ctx.signal));
   if (list.length === 0) throw new BookdError('permanent', `book ${meta.id} has neither a publisher package nor chapters`);
-  const toc = await retry(() => deps.client.toc(session, meta.id, ctx.signal)).catch((err: unknown) => {
-    if (err instanceof BookdError && err.kind === 'permanent') return [];
-    throw err;
-  });
+  const toc = await run(() => deps.client.toc(session, meta.id, ctx.signal)).catch(unlessPermanent([]));
   const chapters: ChapterInput[] = [];
   const wanted = new Map<string, 'css' | 'other'>();
   for (const [i, c] of list.entries()) {
     ctx.progress({ phase: 'chapters', done: i, total: list.length });
     const url = new URL(c.contentUrl, session.baseUrl).href;
-    const file = await f.get(key.chapter(c.path || url), url, `chapter "${c.title || c.path}"`, false, (data) =>
-      assertNotPreview(data.toString('utf8'), `chapter "${c.title || c.path}"`, c.virtualPages),
-    );
+    const what = `chapter "${c.title || c.path}"`;
+    const size = sizes.get(c.path);
+    const file = await f.get(key.chapter(c.path || url), url, what, {
+      fileSize: size,
+      mediaType: 'text/html',
+      check: (data) => assertNotPreview(data.toString('utf8'), what, c.virtualPages),
+    });
     const html = Buffer.from(file.data!).toString('utf8');
     chapters.push({ path: c.path, url, title: c.title, html });
     for (const s of c.stylesheets) wanted.set(new URL(s, url).href, 'css');
@@ -199,19 +236,48 @@ async function chapterSource(f: BookFetch, deps: ArchiveDeps, session: Session, 
     if (!sameOrigin(url, session.baseUrl)) continue;
     ctx.progress({ phase: 'assets', done: done.size, total: done.size + queue.length });
     const path = bookPathFromUrl(new URL(url), meta.id) ?? safePackagePath(decodeURIComponent(new URL(url).pathname).slice(1)) ?? '';
-    const file = await f.get(key.url(url), url, `asset ${path || url}`, true);
+    const file = await f.get(key.url(url), url, `asset ${path || url}`, { optional: true });
     assets.push({ url, path, ...(file.mediaType ? { mediaType: file.mediaType } : {}), data: file.data });
     if (file.data && (wanted.get(url) === 'css' || /css/i.test(file.mediaType ?? ''))) {
       for (const ref of cssAssetRefs(Buffer.from(file.data).toString('utf8'), url)) if (!done.has(ref)) queue.push(ref);
     }
   }
   let cover: AssetInput | undefined;
-  if (coverUrl && sameOrigin(new URL(coverUrl, session.baseUrl).href, session.baseUrl)) {
-    const url = new URL(coverUrl, session.baseUrl).href;
-    const file = await f.get(key.url(url), url, 'cover', true);
-    if (file.data) cover = { url, path: 'cover.jpg', ...(file.mediaType ? { mediaType: file.mediaType } : {}), data: file.data };
-  }
+  const coverUrl = new URL(coverPath(meta.id), `${session.baseUrl}/`).href;
+  const coverFile = await f.get(key.url(coverUrl), coverUrl, 'cover', { optional: true, mediaType: 'image/jpeg' });
+  if (coverFile.data) cover = { url: coverUrl, path: 'cover.jpg', ...(coverFile.mediaType ? { mediaType: coverFile.mediaType } : {}), data: coverFile.data };
   return { mode: 'chapters', input: { meta, bookId: meta.id, chapters, toc: tocEntries(toc), assets, ...(cover ? { cover } : {}) } };
+}
+
+/** Sessions that were answered 404 for this job before and have not been confirmed since. */
+function notFoundBy(deps: ArchiveDeps, jobId: number): string[] {
+  const out: string[] = [];
+  for (const a of deps.store.jobs.attempts(jobId)) {
+    if (a.errorKind === 'not_found' && a.session && !out.includes(a.session)) out.push(a.session);
+  }
+  return out;
+}
+
+/**
+ * A 404 on a book's metadata (OREILLY_API.md §3): the book may not exist, or this session's cookie
+ * set may be partial, which the service answers with 404 too. It fails the job only once
+ * confirmed: by another session's 404, or by search not listing it when no other session could ask.
+ */
+async function unconfirmed404(b: Omit<Book, 'f' | 'meta'>, id: string, jobId: number, err: BookdError): Promise<BookdError> {
+  const { deps, session, ctx } = b;
+  const others = notFoundBy(deps, jobId).filter((n) => n !== session.name);
+  if (others.length > 0) {
+    return new BookdError('permanent', `book ${id} does not exist or was withdrawn: sessions ${others[0]} and ${session.name} were both answered 404 (${err.message})`, { status: 404 });
+  }
+  const listed = await b.requests.run(() => deps.client.searchBook(session, id, ctx.signal)).catch(() => undefined);
+  if (!listed && (deps.otherSessions?.() ?? 0) === 0) {
+    return new BookdError('permanent', `book ${id} does not exist or was withdrawn: its metadata is answered 404 and search does not list it`, { status: 404 });
+  }
+  return new BookdError(
+    'not_found',
+    `session ${session.name} was answered 404 for book ${id}${listed ? ', which search lists' : ''}; another session confirms before the book is given up (a partial cookie set gets 404 too)`,
+    { status: 404 },
+  );
 }
 
 /**
@@ -227,29 +293,29 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
     const { store, client, config } = deps;
     const session = ctx.session;
     const id = payload.bookId;
-    const retry = <T>(fn: () => Promise<T>) => withRetries(fn, { clock: deps.clock, baseMs: deps.retryBaseMs, signal: ctx.signal });
+    const requests = retrying({ clock: deps.clock, baseMs: deps.retryBaseMs, signal: ctx.signal, session, budget: deps.budget, bookId: id, logger: ctx.logger });
+    const run = requests.run;
 
     ctx.progress({ phase: 'metadata' });
-    const info = await retry(() => client.epub(session, id, ctx.signal)).catch((err: unknown) => {
-      if (err instanceof BookdError && err.status === 404) {
-        throw new BookdError('permanent', `book ${id} does not exist or was withdrawn (the service answered 404: ${err.message})`, { status: 404 });
-      }
+    const info = await run(() => client.epub(session, id, ctx.signal)).catch(async (err: unknown) => {
+      if (err instanceof BookdError && err.status === 404) throw await unconfirmed404({ deps, session, ctx, requests }, id, job.id, err);
       throw err;
     });
-    const hit = await retry(() => client.searchBook(session, id, ctx.signal)).catch((err: unknown) => {
-      if (err instanceof BookdError && err.kind === 'permanent') return undefined;
-      throw err;
-    });
+    const hit = await run(() => client.searchBook(session, id, ctx.signal)).catch(unlessPermanent(undefined));
     const meta = bookMeta(id, info, hit);
 
     const dir = bookStaging(config.library, id);
     const staged = await loadStaged(dir);
-    const fetch = new BookFetch(deps, session, ctx, dir, staged);
-    const rebuild = () => chapterSource(fetch, deps, session, ctx, meta, hit?.coverUrl ?? '');
+    const fetch = new BookFetch(deps, session, ctx, requests, id, dir, staged);
+    const book: Book = { f: fetch, deps, session, ctx, requests, meta };
+    // The files listing gives each file's size (the sample check) in both modes.
+    const listing = await run(() => client.files(session, id, ctx.signal)).catch(unlessPermanent(undefined));
+    const sizes = new Map((listing ?? []).flatMap((item) => (item.fileSize !== undefined ? [[item.fullPath, item.fileSize] as const] : [])));
+    const rebuild = () => chapterSource(book, sizes);
     let source: BookSource | undefined;
     if (config.buildMode !== 'chapters') {
       try {
-        source = await packageSource(fetch, deps, session, ctx, meta, info.virtualPages);
+        source = await packageSource(book, listing, info.virtualPages);
       } catch (err) {
         if (!(err instanceof BookdError && err.kind === 'permanent') || config.buildMode === 'package') throw err;
         ctx.logger.warn({ err: errorMessage(err) }, 'publisher package unusable; rebuilding from chapters');
@@ -316,15 +382,20 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
       if (!placed.skipped) deps.onArchived?.(placed.bytes);
       written.push(`${placed.path}${placed.skipped ? ' (unchanged)' : ''}${build.gaps.length ? ` with ${build.gaps.length} gap${build.gaps.length === 1 ? '' : 's'}` : ''}`);
     }
+    // Sessions answered 404 for a book this one has just read: their cookie sets are probably partial.
+    const suspects = notFoundBy(deps, job.id).filter((n) => n !== session.name);
     return {
       message: `${source.mode === 'package' ? 'publisher package' : 'rebuilt from chapters'}, ${fetch.fetched} files fetched${fetch.reused ? `, ${fetch.reused} reused` : ''}: ${written.join('; ')}`,
       bytes: total,
       bookDone: true,
+      ...(suspects.length > 0 ? { partialSessions: suspects } : {}),
       // The catalogue row commits with the job's completion: a kill between the two cannot happen.
       commit: () => records.forEach((r) => store.books.record(r)),
       after: async () => {
         await removeFromLibrary(config.library, stale);
-        await rm(dir, { recursive: true, force: true });
+        // A job for this book's other format may be using the staged files: the last one clears them.
+        const sibling = store.jobs.running().some((j) => j.kind === 'book' && j.payload.bookId === id);
+        if (!sibling) await rm(dir, { recursive: true, force: true });
       },
     };
   };

@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { hostname } from 'node:os';
 import { systemClock, type Clock } from '../clock.js';
 import type { ClaimedJob } from '../db/jobs.js';
 import type { Store } from '../db/store.js';
@@ -7,7 +8,7 @@ import type { Logger } from '../log.js';
 import type { SessionPool } from '../pool/pool.js';
 import type { Session } from '../pool/session.js';
 import type { Notifier } from './notify.js';
-import { decideOutcome } from './outcome.js';
+import { decideOutcome, recentRuns } from './outcome.js';
 import { newOwner } from './owners.js';
 
 export interface JobContext {
@@ -28,6 +29,8 @@ export interface JobResult {
   commit?: () => void;
   /** Clean-up once the completion is committed (the book's staging folder). */
   after?: () => Promise<void>;
+  /** Sessions that were answered 404 for what this job has just read: their cookie sets are probably partial. */
+  partialSessions?: string[];
 }
 
 export type JobHandler = (job: ClaimedJob, ctx: JobContext) => Promise<JobResult>;
@@ -55,6 +58,10 @@ export interface DaemonOptions {
   onReady?: () => void;
   /** Lease owners known to be gone (dead processes on this host): their jobs are reaped at once. */
   goneOwners?: () => string[];
+  /** Which machine's budget row this daemon shares (default: the host name). */
+  budgetScope?: string;
+  /** The first snooze of a book the service throttled (doubling while it goes on). */
+  throttleSnoozeMs?: number;
 }
 
 /** Failures of the disk under the library: no book is at fault, and retrying at once cannot help. */
@@ -122,6 +129,9 @@ export class Daemon {
     const reaped = store.jobs.reap(this.o.goneOwners?.() ?? []);
     if (reaped > 0) logger.info({ reaped }, 'returned jobs of stopped workers to the queue');
     store.control.daemonBeat(this.owner, 'starting');
+    const row = store.budget.get(this.budgetScope);
+    if (row) this.o.pool.budget.resume(row.rate, row.reason, row.changedAt);
+    this.syncBudget();
 
     const count = this.o.workers ?? Math.max(1, this.o.pool.usableCount());
     const tick = this.startSupervisor();
@@ -163,6 +173,31 @@ export class Daemon {
     this.abortRunning.abort(new Stop('shutdown'));
   }
 
+  private get budgetScope(): string {
+    return this.o.budgetScope ?? hostname();
+  }
+
+  /**
+   * The machine's budget is one for every daemon on it (OREILLY_API.md §4): the latest decision of
+   * any of them wins, each paces at its share, and an edge pause one of them met holds for all.
+   */
+  private syncBudget(): void {
+    const { store, pool } = this.o;
+    const scope = this.budgetScope;
+    const local = pool.budget.state();
+    const row = store.budget.ensure(scope, local.rate, local.reason, local.changedAt);
+    if (row.changedAt > local.changedAt) pool.budget.adopt(row.rate, row.reason, row.changedAt);
+    else if (local.changedAt > row.changedAt) store.budget.saveRate(scope, local.rate, local.reason, local.changedAt);
+    const now = this.clock.now();
+    const edgeUntil = pool.edge.blockedUntil() ?? 0;
+    if (edgeUntil > (row.edgeUntil ?? 0)) store.budget.saveEdge(scope, edgeUntil, pool.edge.strikeCount);
+    else if ((row.edgeUntil ?? 0) > now) pool.edge.adopt(row.edgeUntil!, row.edgeStrikes);
+    const gone = new Set(this.o.goneOwners?.() ?? []);
+    const here = hostname();
+    const live = store.control.daemons().filter((d) => d.host === here && !gone.has(d.owner) && now - d.seenAt < 60_000).length;
+    pool.budget.setShare(Math.max(1, live));
+  }
+
   private startSupervisor(): NodeJS.Timeout {
     const { store, pool, logger, notifier } = this.o;
     let lastReap = this.clock.now();
@@ -171,6 +206,7 @@ export class Daemon {
     let lastStatus = 0;
     let lastPing = 0;
     let lastUpkeep = this.clock.now();
+    let lastBudget = this.clock.now();
     let upkeeping = false;
     const timer = setInterval(() => {
       const now = this.clock.now();
@@ -194,6 +230,10 @@ export class Daemon {
           lastReload = now;
           pool.reload();
           this.growWorkers();
+        }
+        if (now - lastBudget >= 2_000) {
+          lastBudget = now;
+          this.syncBudget();
         }
         if (now - lastBeat >= 5_000) {
           lastBeat = now;
@@ -304,15 +344,6 @@ export class Daemon {
     return c.queued === 0 && c.running === 0;
   }
 
-  private sessionReleases(jobId: number): number {
-    let n = 0;
-    for (const a of this.o.store.jobs.attempts(jobId).reverse()) {
-      if (a.outcome === 'released' && a.message?.startsWith('session problem')) n++;
-      else if (a.outcome !== 'snoozed') break;
-    }
-    return n;
-  }
-
   private async runJob(job: ClaimedJob): Promise<void> {
     const { store, pool, logger } = this.o;
     const started = this.clock.now();
@@ -356,6 +387,9 @@ export class Daemon {
         await result.after?.().catch((err: unknown) => jobLog.warn({ err: errorMessage(err) }, 'clean-up after the job failed'));
         this.summary.succeeded++;
         if (result.bookDone && sessionName) store.sessions.recordUse(sessionName, { ok: true, bookDone: true });
+        for (const name of result.partialSessions ?? []) {
+          pool.park(name, 'partial', `answered 404 for book ${job.kind === 'book' ? job.payload.bookId : job.id}, which session ${sessionName} read: its cookie set is probably partial; export all cookies of the site and renew it (bookd sessions add ${name} --cookies FILE --replace)`);
+        }
         jobLog.info({ session: sessionName, durationMs: this.clock.now() - started, bytes: result.bytes }, `job done: ${result.message}`);
       } else {
         jobLog.warn('job finished after its lease was lost; another worker owns it now');
@@ -368,24 +402,29 @@ export class Daemon {
       } else if (stop?.why === 'lease lost') {
         jobLog.warn('job lease lost: another worker may own it now');
       } else if (stop?.why === 'shutdown') {
-        store.jobs.release(job.id, job.leaseToken, 'the daemon stopped before the job finished', sessionName);
+        store.jobs.release(job.id, job.leaseToken, 'the daemon stopped before the job finished', sessionName, 'shutdown');
         jobLog.info('job returned to the queue: daemon stopping');
       } else if (storageError(err)) {
         const why = storageError(err)!;
         this.storageHold = { until: this.clock.now() + STORAGE_HOLD_MS, why };
-        store.jobs.release(job.id, job.leaseToken, `the library's disk refused a write (${why})`, sessionName);
+        store.jobs.release(job.id, job.leaseToken, `the library's disk refused a write (${why})`, sessionName, 'storage');
         jobLog.error({ err: why }, "the library's disk refused a write: the job goes back to the queue and claiming pauses");
       } else {
         const edgeUntil = pool.edge.blockedUntil();
-        const outcome = decideOutcome(err, this.clock.now(), this.sessionReleases(job.id), edgeUntil);
+        const outcome = decideOutcome(err, {
+          now: this.clock.now(),
+          recent: recentRuns(store.jobs.attempts(job.id)),
+          edgeUntil,
+          throttleSnoozeMs: this.o.throttleSnoozeMs ?? 30_000,
+        });
         const fields = { session: sessionName, durationMs: this.clock.now() - started, err: errorMessage(err) };
         switch (outcome.type) {
           case 'release':
-            store.jobs.release(job.id, job.leaseToken, outcome.reason, sessionName);
+            store.jobs.release(job.id, job.leaseToken, outcome.reason, sessionName, outcome.kind);
             jobLog.warn(fields, 'job returned to the queue (not its fault)');
             break;
           case 'snooze':
-            store.jobs.snooze(job.id, job.leaseToken, outcome.until, outcome.reason, sessionName);
+            store.jobs.snooze(job.id, job.leaseToken, outcome.until, outcome.reason, sessionName, outcome.kind);
             jobLog.warn({ ...fields, until: new Date(outcome.until).toISOString() }, 'job snoozed');
             break;
           case 'retry':

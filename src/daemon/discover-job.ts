@@ -5,7 +5,8 @@ import type { OreillyClient } from '../oreilly/client.js';
 import { linkIntoSkills } from '../library/place.js';
 import type { JobHandler } from './daemon.js';
 import { describeDiscovery, discoverSkill, discoveredItems, isArchivedIn } from './discover.js';
-import { withRetries } from './retry.js';
+import type { MachineBudget } from '../pool/budget.js';
+import { retrying } from './retry.js';
 
 /**
  * A book archived under one skill and found again under another gets that skill too: a link in
@@ -27,13 +28,13 @@ async function linkArchived(store: Store, libraryRoot: string, ids: string[], sk
 }
 
 /** The daemon's handler for `discover` jobs: walk the listing, enqueue what is new. */
-export function discoverHandler(deps: { store: Store; client: OreillyClient; clock: Clock; config: Config; retryBaseMs: number }): JobHandler {
+export function discoverHandler(deps: { store: Store; client: OreillyClient; clock: Clock; config: Config; retryBaseMs: number; budget?: MachineBudget }): JobHandler {
   return async (job, ctx) => {
     if (job.kind !== 'discover') throw new Error(`discover handler got a ${job.kind} job`);
     const payload = job.payload;
+    const requests = retrying({ clock: deps.clock, baseMs: deps.retryBaseMs, signal: ctx.signal, session: ctx.session, budget: deps.budget, logger: ctx.logger });
     const d = await discoverSkill({
-      listPage: (page) =>
-        withRetries(() => deps.client.topicPage(ctx.session, payload.skill, page, ctx.signal), { clock: deps.clock, baseMs: deps.retryBaseMs, signal: ctx.signal }),
+      listPage: (page) => requests.run(() => deps.client.topicPage(ctx.session, payload.skill, page, ctx.signal)),
       payload,
       languages: deps.config.languages,
       isArchived: isArchivedIn(deps.store),

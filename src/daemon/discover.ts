@@ -1,7 +1,7 @@
 import { PRIORITY, type BookFormat, type DiscoverPayload, type EnqueueItem } from '../db/jobs.js';
 import type { Store } from '../db/store.js';
 import { BookdError } from '../errors.js';
-import { isBookId } from '../ids.js';
+import { isAudiobookId, isBookId } from '../ids.js';
 import type { SearchHit, TopicPage } from '../oreilly/types.js';
 
 export interface Discovery {
@@ -43,10 +43,15 @@ export async function discoverSkill(opts: {
     total = Math.max(total, result.total);
     for (const hit of result.results) {
       d.listed++;
+      // Audiobooks (`…AU` ids) and videos share the listing with books (OREILLY_API.md §2).
+      if (isAudiobookId(hit.archiveId) || (hit.format && fold(hit.format) !== 'book')) {
+        if (!seen.has(hit.archiveId)) d.notBooks++;
+        seen.add(hit.archiveId);
+        continue;
+      }
       if (!isBookId(hit.archiveId) || seen.has(hit.archiveId)) continue;
       seen.add(hit.archiveId);
-      if (hit.format && fold(hit.format) !== 'book') d.notBooks++;
-      else if (hit.language && langs.length > 0 && !langs.some((l) => fold(hit.language).startsWith(l))) d.otherLanguage++;
+      if (hit.language && langs.length > 0 && !langs.some((l) => fold(hit.language).startsWith(l))) d.otherLanguage++;
       else if (hit.topics.some((t) => excluded.has(fold(t)))) d.excluded++;
       else if (opts.isArchived(hit.archiveId, payload.format)) d.archived.push(hit);
       else if (payload.maxBooks === undefined || d.books.length < payload.maxBooks) d.books.push(hit);

@@ -2,6 +2,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { Clock } from '../clock.js';
 import type { Store } from '../db/store.js';
 import { JOB_STATES } from '../db/jobs.js';
+import { SESSION_STATES } from '../db/sessions.js';
 import type { SessionPool } from '../pool/pool.js';
 
 export interface Metrics {
@@ -11,7 +12,6 @@ export interface Metrics {
   archived(bytes: number): void;
 }
 
-const SESSION_STATES = ['ok', 'cooling', 'expired', 'disabled', 'failed'] as const;
 
 /**
  * Prometheus metrics for /metrics. Queue and session gauges are read at scrape time from the
@@ -50,6 +50,24 @@ export function createMetrics(deps: { store: Store; pool: SessionPool; clock: Cl
       const oldest = deps.store.jobs.oldestQueued();
       const now = deps.clock.now();
       this.set(oldest && oldest.runAt <= now ? (now - oldest.runAt) / 1000 : 0);
+    },
+  });
+  new Gauge({
+    name: 'bookd_machine_budget_requests_per_second',
+    help: "This daemon's share of the machine's request budget toward the service",
+    registers: [registry],
+    collect() {
+      const b = deps.pool.budget.state();
+      this.set(b.rate / b.share);
+    },
+  });
+  new Gauge({
+    name: 'bookd_edge_pause_seconds',
+    help: 'How long every session still waits because the edge refused this machine (0 when it does not)',
+    registers: [registry],
+    collect() {
+      const until = deps.pool.edge.blockedUntil();
+      this.set(until === undefined ? 0 : Math.max(0, (until - deps.clock.now()) / 1000));
     },
   });
   return {

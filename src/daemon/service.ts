@@ -109,18 +109,34 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       maxSessions: opts.workers ?? config.workers,
       saveJar: (name, jarJson, exp) => jars.save(name, jarJson, exp),
       baseUrl: config.baseUrl,
+      authUrl: config.authUrl,
+      userAgent: config.userAgent,
+      acceptLanguage: config.acceptLanguage,
+      budget: config.budget,
       store: store.sessions,
       logger,
       clock,
       intervalMs: config.sessionIntervalMs,
       timeouts: opts.timeouts ?? { headersMs: config.requestTimeoutMs, bodyMs: config.requestTimeoutMs, totalMs: 10 * config.requestTimeoutMs },
-      edgeBackoff: opts.edgeBackoff ?? { baseMs: config.edgeBackoffMs, maxMs: 12 * config.edgeBackoffMs },
+      edgeBackoff: opts.edgeBackoff ?? { baseMs: config.edgeBackoffMs, maxMs: config.edgeBackoffMaxMs },
       acquireTimeoutMs: opts.acquireTimeoutMs,
       credentialsDir: config.credentialsDir,
     });
     const metrics = createMetrics({ store, pool, clock });
     const client = new OreillyClient(clock, metrics.request);
-    const deps = { store, client, clock, config, builder, retryBaseMs: opts.retryBaseMs ?? config.retryBaseMs };
+    const retryBaseMs = opts.retryBaseMs ?? config.retryBaseMs;
+    const livePool = pool;
+    const deps = {
+      store,
+      client,
+      clock,
+      config,
+      builder,
+      retryBaseMs,
+      budget: pool.budget,
+      // Sessions that could confirm a 404 besides the one in hand.
+      otherSessions: () => Math.max(0, livePool.usableCount() - 1) + livePool.heldElsewhere(),
+    };
     const daemon = new Daemon({
       owner,
       goneOwners: gone,
@@ -135,6 +151,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       leaseMs: opts.leaseMs,
       heartbeatMs: opts.heartbeatMs,
       pollMs: opts.pollMs,
+      throttleSnoozeMs: 30 * retryBaseMs,
       handlers: {
         book: archiveHandler({ ...deps, onArchived: metrics.archived }),
         discover: discoverHandler(deps),

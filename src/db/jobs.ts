@@ -154,10 +154,13 @@ export interface JobStore {
   complete(id: number, token: string, outcome?: { session?: string; message?: string }): boolean;
   /** Back to queued after a jittered backoff, or failed once the attempts are used up. */
   retry(id: number, token: string, err: FailureInfo): boolean;
-  /** Back to queued at `untilMs` without using an attempt (rate limits, no usable session). */
-  snooze(id: number, token: string, untilMs: number, reason: string, session?: string): boolean;
-  /** Back to queued now without using an attempt (session trouble, shutdown). */
-  release(id: number, token: string, reason: string, session?: string): boolean;
+  /**
+   * Back to queued at `untilMs` without using an attempt (rate limits, no usable session,
+   * throttling); `kind` is the error kind that decided it, kept in the attempt history.
+   */
+  snooze(id: number, token: string, untilMs: number, reason: string, session?: string, kind?: string): boolean;
+  /** Back to queued now without using an attempt (session trouble, shutdown); `kind` as for snooze. */
+  release(id: number, token: string, reason: string, session?: string, kind?: string): boolean;
   /** Failed for good: retrying cannot help. */
   fail(id: number, token: string, err: FailureInfo): boolean;
   /** The worker stopped because cancel was requested. */
@@ -449,6 +452,8 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
     outcome: AttemptOutcome;
     message?: string;
     session?: string | undefined;
+    /** The error kind behind an outcome that keeps the job's last error (snooze, release). */
+    attemptKind?: string | undefined;
   }
 
   /** Ends the run of a job if `token` still holds its lease; false (and no change) otherwise. */
@@ -473,8 +478,9 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
       finishedAt: finished ? now : null,
       now,
     });
+    const errorKind = d.error ? String(d.error.kind) : d.attemptKind;
     recordAttempt(row, now, d.outcome, {
-      ...(d.error && { errorKind: String(d.error.kind) }),
+      ...(errorKind !== undefined && { errorKind }),
       ...((d.message ?? d.error?.message) !== undefined && { message: d.message ?? d.error?.message }),
       session: d.session ?? d.error?.session,
     });
@@ -646,7 +652,7 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
       );
     },
 
-    snooze(id, token, untilMs, reason, session) {
+    snooze(id, token, untilMs, reason, session, kind) {
       return settle(id, token, (row, now) => ({
         state: 'queued',
         outcome: 'snoozed',
@@ -655,10 +661,11 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
         keepError: true,
         message: reason,
         session,
+        attemptKind: kind,
       }));
     },
 
-    release(id, token, reason, session) {
+    release(id, token, reason, session, kind) {
       return settle(id, token, (row, now) => ({
         state: 'queued',
         outcome: 'released',
@@ -667,6 +674,7 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
         keepError: true,
         message: reason,
         session,
+        attemptKind: kind,
       }));
     },
 

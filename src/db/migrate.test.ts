@@ -51,12 +51,12 @@ function databaseAt(path: string, v: number, migrations: Migration[] = REAL): vo
   assert.equal(version(path), v);
 }
 
-test('the migration files are numbered from 0001 without gaps and the first makes every table', () => {
+test('the migration files are numbered from 0001 without gaps and together make every table', () => {
   assert.ok(REAL.length >= 1);
   REAL.forEach((m, i) => assert.equal(m.version, i + 1));
   const db = openDb(':memory:');
   const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all().map((r) => (r as { name: string }).name);
-  assert.deepEqual(tables, ['books', 'daemons', 'job_attempts', 'jobs', 'queue_control', 'sessions']);
+  assert.deepEqual(tables, ['books', 'budget', 'daemons', 'job_attempts', 'jobs', 'queue_control', 'sessions']);
   assert.ok(MIGRATIONS_DIR.endsWith('/migrations/'));
 });
 
@@ -139,4 +139,18 @@ test('migrating twice, or when another process already did, is a no-op', (t) => 
   assert.deepEqual(migrate(db, path), { from: REAL.length, to: REAL.length });
   db.close();
   assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.bak-')), []);
+});
+
+test('schema 3 keeps every session of schema 2, holds and all, and lets a session be parked as partial', (t) => {
+  const path = join(temp(t), 'v2.db');
+  databaseAt(path, 2);
+  const v2 = new BetterSqlite3(path);
+  v2.prepare("INSERT INTO sessions (name, state, jar, created_at, updated_at, holder, held_until) VALUES ('s1', 'cooling', '{}', 1, 2, 'h:1:ab', 99)").run();
+  v2.close();
+  const db = openDb(path);
+  const row = db.prepare("SELECT name, state, jar, holder, held_until, user_agent FROM sessions WHERE name = 's1'").get();
+  assert.deepEqual({ ...(row as object) }, { name: 's1', state: 'cooling', jar: '{}', holder: 'h:1:ab', held_until: 99, user_agent: null });
+  db.prepare("UPDATE sessions SET state = 'partial' WHERE name = 's1'").run();
+  assert.throws(() => db.prepare("UPDATE sessions SET state = 'bogus' WHERE name = 's1'").run(), /CHECK constraint/);
+  db.close();
 });

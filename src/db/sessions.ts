@@ -3,8 +3,14 @@ import type { Clock } from '../clock.js';
 import { BookdError } from '../errors.js';
 import type { WriteTransaction } from './write-lock.js';
 
-export type SessionState = 'ok' | 'cooling' | 'expired' | 'disabled' | 'failed';
-export const SESSION_STATES: readonly SessionState[] = ['ok', 'cooling', 'expired', 'disabled', 'failed'];
+/**
+ * `partial`: answered 404 for a book another session could read, which is how the service treats
+ * a partial cookie set (OREILLY_API.md §1); parked until the operator renews or enables it.
+ */
+export type SessionState = 'ok' | 'cooling' | 'expired' | 'disabled' | 'failed' | 'partial';
+export const SESSION_STATES: readonly SessionState[] = ['ok', 'cooling', 'expired', 'disabled', 'failed', 'partial'];
+/** States the operator has to act on: the pool never lends such a session. */
+export const PARKED_STATES: readonly SessionState[] = ['expired', 'disabled', 'failed', 'partial'];
 
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -20,6 +26,8 @@ export interface NewSession {
   loginEmail?: string;
   /** A path the operator gave for re-login; the password itself is never stored. */
   passwordFile?: string;
+  /** The browser the cookies came from; requests of this session present it. */
+  userAgent?: string;
 }
 
 export interface SessionRecord {
@@ -29,6 +37,7 @@ export interface SessionRecord {
   tokenExpiresAt: number | undefined;
   loginEmail: string | undefined;
   passwordFile: string | undefined;
+  userAgent: string | undefined;
   /** HTTP requests sent with this session. */
   requests: number;
   /** Checkouts that ended in a failure. */
@@ -78,6 +87,8 @@ export interface SessionStore {
   hold(name: string, owner: string, untilMs: number, deadOwners?: readonly string[]): boolean;
   /** Gives the session up; false when `owner` did not hold it. */
   release(name: string, owner: string): boolean;
+  /** The browser this session presents itself as (undefined: the configured default). */
+  setUserAgent(name: string, userAgent: string | undefined): boolean;
 }
 
 interface SessionRow {
@@ -87,6 +98,7 @@ interface SessionRow {
   token_expires_at: number | null;
   login_email: string | null;
   password_file: string | null;
+  user_agent: string | null;
   requests: number;
   errors: number;
   books_done: number;
@@ -111,6 +123,7 @@ function toRecord(r: SessionRow): SessionRecord {
     tokenExpiresAt: opt(r.token_expires_at),
     loginEmail: opt(r.login_email),
     passwordFile: opt(r.password_file),
+    userAgent: opt(r.user_agent),
     requests: r.requests,
     errors: r.errors,
     booksDone: r.books_done,
@@ -130,8 +143,8 @@ export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: Write
   const { clock, tx } = deps;
   const s = {
     insert: db.prepare(
-      `INSERT INTO sessions (name, jar, token_expires_at, login_email, password_file, jar_saved_at, created_at, updated_at)
-       VALUES (@name, @jar, @tokenExpiresAt, @loginEmail, @passwordFile, @now, @now, @now)
+      `INSERT INTO sessions (name, jar, token_expires_at, login_email, password_file, user_agent, jar_saved_at, created_at, updated_at)
+       VALUES (@name, @jar, @tokenExpiresAt, @loginEmail, @passwordFile, @userAgent, @now, @now, @now)
        ON CONFLICT (name) DO NOTHING`,
     ),
     get: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE name = ?'),
@@ -151,6 +164,7 @@ export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: Write
        WHERE name = @name AND (holder IS NULL OR holder = @owner OR held_until < @now OR holder IN (SELECT value FROM json_each(@dead)))`,
     ),
     release: db.prepare('UPDATE sessions SET holder = NULL, held_until = NULL WHERE name = @name AND holder = @owner'),
+    setUserAgent: db.prepare('UPDATE sessions SET user_agent = @userAgent, updated_at = @now WHERE name = @name'),
     recordUse: db.prepare(
       `UPDATE sessions SET requests = requests + @requests, errors = errors + @failed, books_done = books_done + @bookDone,
          error_score = CASE WHEN @failed THEN error_score + 1 ELSE max(0, error_score - 0.5) END,
@@ -169,6 +183,7 @@ export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: Write
       tokenExpiresAt: session.tokenExpiresAt ?? null,
       loginEmail: session.loginEmail ?? null,
       passwordFile: session.passwordFile ?? null,
+      userAgent: session.userAgent ?? null,
       now: clock.now(),
     });
     if (info.changes === 0) {
@@ -212,6 +227,8 @@ export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: Write
     ),
 
     release: tx((name: string, owner: string) => s.release.run({ name, owner }).changes === 1),
+
+    setUserAgent: tx((name: string, userAgent: string | undefined) => s.setUserAgent.run({ name, userAgent: userAgent ?? null, now: clock.now() }).changes === 1),
 
     recordUse: tx(
       (name: string, use: { ok: boolean; requests?: number; bookDone?: boolean }) =>

@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../clock.js';
 import { sqliteBookCatalogue, type BookCatalogue } from './books.js';
+import { sqliteBudgetStore, type BudgetStore } from './budget.js';
 import { sqliteQueueControl, type QueueControl } from './control.js';
 import { sqliteJobStore, type JobStore } from './jobs.js';
 import { BUSY_TIMEOUT_MS, openDb, type Database, type OpenDbOptions } from './open.js';
@@ -16,6 +17,8 @@ export interface Store {
   sessions: SessionStore;
   books: BookCatalogue;
   control: QueueControl;
+  /** The machine's shared request budget (one row per host). */
+  budget: BudgetStore;
   /** Runs `fn` as one write transaction: the writes of the stores inside it commit together. */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -41,6 +44,7 @@ export function openStore(path: string, clock: Clock = systemClock, opts: StoreO
     sessions: sqliteSessionStore(db, { clock, tx }),
     books: sqliteBookCatalogue(db, { tx }),
     control: sqliteQueueControl(db, { clock, tx }),
+    budget: sqliteBudgetStore(db, { clock, tx }),
     transaction: (fn) => tx(fn)(),
     close() {
       if (db.open) db.close();

@@ -269,10 +269,12 @@ function findOpf(files: Map<string, FetchedFile>): string {
       if (p !== null && files.get(p)?.data) return p;
     }
   }
+  // A listing may hold more than one OPF; the publisher's own is usually content.opf (OREILLY_API.md §2).
+  const isContentOpf = (p: string) => p.toLowerCase().split('/').pop() === 'content.opf';
   const candidates = [...files.values()]
     .filter((f) => f.data !== null && ((f.mediaType ?? '').includes('oebps-package') || f.path.toLowerCase().endsWith('.opf')))
     .map((f) => safePackagePath(f.path)!)
-    .sort();
+    .sort((a, b) => Number(isContentOpf(b)) - Number(isContentOpf(a)) || a.split('/').length - b.split('/').length || (a < b ? -1 : a > b ? 1 : 0));
   const found = candidates.find((p) => sniff(files.get(p)!.data!, undefined, p).kind === 'opf') ?? candidates[0];
   if (found === undefined) throw unusable('it has no OPF package document');
   return found;

@@ -10,7 +10,7 @@ function snippet(body: Buffer): string {
   return JSON.stringify(body.subarray(0, 120).toString('utf8'));
 }
 
-function isHtml(res: HttpResponse): boolean {
+function isHtml(res: Pick<HttpResponse, 'headers' | 'body'>): boolean {
   const type = header(res, 'content-type') ?? '';
   if (/text\/html|application\/xhtml/i.test(type)) return true;
   const head = res.body.subarray(0, 256).toString('utf8').trimStart().toLowerCase();
@@ -20,6 +20,17 @@ function isHtml(res: HttpResponse): boolean {
 function looksLikeLoginPage(body: Buffer): boolean {
   const text = body.subarray(0, 64 << 10).toString('utf8');
   return /<form[^>]+(login|sign-?in)/i.test(text) || /<title>[^<]*(sign in|log in|login)[^<]*<\/title>/i.test(text);
+}
+
+/**
+ * The edge (Akamai) refusing this machine, not the origin refusing a session: a 403 from
+ * `AkamaiGHost`, or its HTML "Access Denied" page (OREILLY_API.md §3). The one test for it, used
+ * where responses are classified and where the session judges whether a request got through.
+ */
+export function isEdgeRefusal(res: Pick<HttpResponse, 'status' | 'headers' | 'body'>): boolean {
+  if (res.status !== 403) return false;
+  if (/akamai/i.test(header(res, 'server') ?? '')) return true;
+  return isHtml(res) && /access denied/i.test(res.body.subarray(0, 4096).toString('utf8'));
 }
 
 /** `Retry-After` as seconds or an HTTP date; absent or odd values fall back to a minute. */
@@ -54,12 +65,12 @@ export function classifyResponse(res: HttpResponse, expect: Expect, now: number)
   if (status === 429) {
     throw new BookdError('rate_limited', `the server asked this session to slow down (429) at ${where}`, { retryAt: retryAfterMs(res, now), status });
   }
-  if (status === 403 && (/akamai/i.test(header(res, 'server') ?? '') || (isHtml(res) && /access denied/i.test(res.body.subarray(0, 4096).toString('utf8'))))) {
+  if (isEdgeRefusal(res)) {
     throw new BookdError('rate_limited', `the service's edge refused this machine (403 Access Denied) at ${where}`, { edge: true, status });
   }
   if (status === 401 || status === 403) {
     const detail = detailOf(res);
-    throw new BookdError('auth', `the session is not accepted (${status}${detail ? `: ${detail}` : ''}) at ${where}`, { status });
+    throw new BookdError('auth', `the session is not accepted (${status}${detail ? `: ${detail}` : ''}) at ${where}`, { status, url: where });
   }
   if (status >= 300 && status < 400) {
     const location = header(res, 'location') ?? '';

@@ -23,8 +23,10 @@ export interface HttpResponse {
 export interface HttpSession {
   /** The operator's name for this session: safe to log. */
   readonly name: string;
-  /** The origin every request of this session goes to. */
+  /** The content origin: every request of this session goes there… */
   readonly baseUrl: string;
+  /** …or to the service's auth origin (login, token refresh); nowhere else. */
+  readonly authUrl: string;
   request(req: HttpRequest): Promise<HttpResponse>;
 }
 

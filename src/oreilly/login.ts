@@ -1,5 +1,6 @@
 import { BookdError } from '../errors.js';
 import { classifyResponse } from './classify.js';
+import { browserHeaders } from './headers.js';
 import type { HttpSession } from './http.js';
 
 export const LOGIN_PATH = '/api/v1/auth/login/';
@@ -11,8 +12,9 @@ export const LOGIN_PATH = '/api/v1/auth/login/';
 export async function login(session: HttpSession, email: string, password: string, now: () => number): Promise<void> {
   const res = await session.request({
     method: 'POST',
-    url: LOGIN_PATH,
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    // Password login belongs to the auth origin (OREILLY_API.md §1).
+    url: new URL(LOGIN_PATH, `${session.authUrl}/`).href,
+    headers: { ...browserHeaders('json', { referer: `${session.baseUrl}/`, site: sameOrigin(session) ? 'same-origin' : 'same-site' }), 'content-type': 'application/json' },
     body: JSON.stringify({ email, password }),
     maxBytes: 1 << 20,
   });
@@ -36,4 +38,8 @@ export async function login(session: HttpSession, email: string, password: strin
   if (body.logged_in !== true) {
     throw new BookdError('auth', `the login answer for ${email} does not say logged in; import browser cookies instead`);
   }
+}
+
+function sameOrigin(session: HttpSession): boolean {
+  return new URL(session.authUrl).origin === new URL(session.baseUrl).origin;
 }

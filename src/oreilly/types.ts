@@ -47,10 +47,20 @@ export interface TocNode {
 }
 
 export interface FileItem {
+  /** As listed, or built from `fullPath` when the listing leaves it out. */
   url: string;
   fullPath: string;
   mediaType: string;
+  /** `chapter`, `image`, `stylesheet`, `font` or `other_asset`. */
   kind: string;
+  /** The full file's size in bytes, when listed: the one reliable way to recognise a sample. */
+  fileSize?: number;
+}
+
+export interface SpineItem {
+  title: string;
+  /** The file's path inside the book. */
+  path: string;
 }
 
 export interface TopicPage {

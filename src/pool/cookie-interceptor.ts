@@ -1,5 +1,5 @@
 import { DecoratorHandler, type Dispatcher } from 'undici';
-import type { Cookie, CookieJar } from 'tough-cookie';
+import { Cookie, type CookieJar } from 'tough-cookie';
 import { dedupeByName } from './jar.js';
 
 // Some Set-Cookie lines carry `Max-Age=1209600.0`; RFC 6265 parsers ignore a fractional max-age and
@@ -34,8 +34,8 @@ class CookieHandler extends Decorator {
     const lines = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
     if (lines.length > 0) {
       const fresh: Cookie[] = [];
-      for (const line of lines) {
-        const cookie = this.layer.jar.setCookieSync(line.replace(FRACTIONAL_MAX_AGE, '$1'), this.url, { ignoreError: true });
+      for (const line of firstPerCookie(lines, this.url)) {
+        const cookie = this.layer.jar.setCookieSync(line, this.url, { ignoreError: true });
         if (cookie) fresh.push(cookie);
       }
       dedupeByName(this.layer.jar, this.url, fresh);
@@ -43,6 +43,27 @@ class CookieHandler extends Decorator {
     }
     return super.onResponseStart(controller, statusCode, headers, statusMessage);
   }
+}
+
+/**
+ * The lines of one response that set cookies, the first per (name, domain, path) only: the live
+ * service has been seen to send two lines of one name on login and to expect the first to be
+ * kept (OREILLY_API.md §1), while a jar would keep the last.
+ */
+export function firstPerCookie(lines: readonly string[], url: string): string[] {
+  const host = new URL(url).hostname;
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const raw of lines) {
+    const line = raw.replace(FRACTIONAL_MAX_AGE, '$1');
+    const c = Cookie.parse(line);
+    if (!c) continue;
+    const id = `${c.key}\u0000${(c.domain ?? host).replace(/^\./, '').toLowerCase()}\u0000${c.path ?? ''}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push(line);
+  }
+  return out;
 }
 
 /**

@@ -6,7 +6,8 @@ export interface EdgeBackoff {
   maxMs: number;
 }
 
-export const DEFAULT_EDGE_BACKOFF: EdgeBackoff = { baseMs: 5 * 60_000, maxMs: 60 * 60_000 };
+/** Near 30 s first, growing while refusals repeat, capped at 30 min (OREILLY_API.md §3). */
+export const DEFAULT_EDGE_BACKOFF: EdgeBackoff = { baseMs: 30_000, maxMs: 30 * 60_000 };
 
 /**
  * The edge (Akamai) throttles by IP, not by session: when it refuses one session every session on
@@ -33,6 +34,18 @@ export class EdgeGate {
   /** A request got through: the next refusal starts the backoff from the beginning. */
   passed(): void {
     if (this.clock.now() >= this.until) this.strikes = 0;
+  }
+
+  /** Refusals in the current episode. */
+  get strikeCount(): number {
+    return this.strikes;
+  }
+
+  /** Takes a pause another daemon of this machine met (the shared budget row). */
+  adopt(until: number, strikes: number): void {
+    if (until <= this.until) return;
+    this.until = until;
+    this.strikes = Math.max(this.strikes, strikes);
   }
 
   blockedUntil(): number | undefined {

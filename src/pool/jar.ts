@@ -109,11 +109,24 @@ export function tokenExpiry(jar: CookieJar, baseUrl: string): number | undefined
 }
 
 export function jwtExpiry(token: string): number | undefined {
+  return jwtTime(token, 'exp');
+}
+
+/** How long the jar's orm-jwt was issued for (`exp − iat`, ms), when it says. */
+export function tokenLifetime(jar: CookieJar, baseUrl: string): number | undefined {
+  const jwt = jar.getCookiesSync(baseUrl, { expire: false }).find((c) => c.key === 'orm-jwt');
+  const exp = jwt && jwtTime(jwt.value, 'exp');
+  const iat = jwt && jwtTime(jwt.value, 'iat');
+  return exp !== undefined && iat !== undefined && exp > iat ? exp - iat : undefined;
+}
+
+function jwtTime(token: string, claim: 'exp' | 'iat'): number | undefined {
   const part = token.split('.')[1];
   if (!part) return undefined;
   try {
-    const payload = JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as { exp?: unknown };
-    return typeof payload.exp === 'number' && Number.isFinite(payload.exp) ? payload.exp * 1000 : undefined;
+    const payload = JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const v = payload[claim];
+    return typeof v === 'number' && Number.isFinite(v) ? v * 1000 : undefined;
   } catch {
     return undefined;
   }

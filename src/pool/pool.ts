@@ -3,11 +3,13 @@ import { Agent, type Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../clock.js';
 import { BookdError, SupersededJarError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { DEFAULT_ACCEPT_LANGUAGE, DEFAULT_BUDGET, DEFAULT_USER_AGENT, type BudgetSettings } from '../config.js';
+import { MachineBudget } from './budget.js';
 import { credentialSource } from './credentials.js';
 import { EdgeGate, type EdgeBackoff } from './edge-gate.js';
 import { restoreJar } from './jar.js';
 import { Pacer } from './pacer.js';
-import type { SessionRecord, SessionState, SessionStore } from '../db/sessions.js';
+import { PARKED_STATES, type SessionRecord, type SessionState, type SessionStore } from '../db/sessions.js';
 import { Session, type Timeouts } from './session.js';
 
 /** What the pool reads and writes of the session rows: the jar after every response, the state on every transition. */
@@ -16,6 +18,13 @@ type SessionRow = SessionRecord;
 
 export interface PoolOptions {
   baseUrl: string;
+  /** The service's auth origin (login, token refresh); the base URL when not given. */
+  authUrl?: string;
+  /** For sessions that were not given their own browser's User-Agent. */
+  userAgent?: string;
+  acceptLanguage?: string;
+  /** The machine's request budget, shared by every session of this pool. */
+  budget?: BudgetSettings;
   store: SessionStorePort;
   logger: Logger;
   clock?: Clock;
@@ -60,6 +69,8 @@ interface Member {
   lastReturned: number;
   errorScore: number;
   authStrikes: number;
+  /** Books in a row this session was answered 404 for while search lists them. */
+  notFoundStrikes: number;
   reloggedIn: boolean;
   /** The jars we saved last (saves may still be in flight): any other jar in the row came from the operator. */
   savedJars: string[];
@@ -85,6 +96,13 @@ export class NoSessionError extends BookdError {
 }
 
 const SCORE_LIMIT = 3;
+/**
+ * After this many books in a row answered 404 although search lists them, a session is parked as
+ * `partial` even when no other session could compare (OREILLY_API.md §1: a partial cookie set is
+ * treated as anonymous). With other sessions it usually happens sooner: one of them reads a book
+ * this one could not.
+ */
+const NOT_FOUND_LIMIT = 3;
 
 /**
  * N independently authenticated sessions behind generic-pool. A checkout lends one session
@@ -94,6 +112,7 @@ const SCORE_LIMIT = 3;
  */
 export class SessionPool {
   readonly edge: EdgeGate;
+  readonly budget: MachineBudget;
   private readonly opts: PoolOptions;
   private readonly clock: Clock;
   private readonly agent: Dispatcher;
@@ -110,6 +129,17 @@ export class SessionPool {
     this.opts = opts;
     this.clock = opts.clock ?? systemClock;
     this.edge = new EdgeGate(this.clock, opts.edgeBackoff);
+    this.budget = new MachineBudget(
+      this.clock,
+      opts.budget ?? DEFAULT_BUDGET,
+      (move, b) => {
+        const fields = { rate: Number(b.rate.toFixed(3)), ceiling: b.ceiling, reason: b.reason };
+        if (move === 'cut') opts.logger.warn(fields, `machine budget ${b.reason}`);
+        else if (move === 'rise' && b.rate >= b.ceiling) opts.logger.info(fields, `machine budget ${b.reason}`);
+        else opts.logger.debug(fields, `machine budget: ${b.reason}`);
+      },
+      opts.random,
+    );
     this.ownsAgent = !opts.agent;
     this.agent = opts.agent ?? new Agent({ connections: 64, keepAliveTimeout: 10_000 });
     this.reload();
@@ -163,10 +193,12 @@ export class SessionPool {
         this.members.set(row.name, this.member(row));
         continue;
       }
-      const parked = m.state === 'disabled' || m.state === 'expired' || m.state === 'failed';
+      const parked = PARKED_STATES.includes(m.state);
       const usableRow = row.state === 'ok' || row.state === 'cooling';
-      if (row.state === 'disabled' && m.state !== 'disabled') {
-        m.state = 'disabled';
+      if (PARKED_STATES.includes(row.state) && !parked) {
+        // Parked from outside: the operator disabled it, or another daemon found its cookie set partial.
+        m.state = row.state;
+        m.lastError = row.lastError;
         m.retire = true;
       } else if (!m.savedJars.includes(row.jarJson)) {
         // Re-imported: a new token chain. The old one, if lent, finds its next save refused.
@@ -255,6 +287,7 @@ export class SessionPool {
       lastReturned: 0,
       errorScore: 0,
       authStrikes: 0,
+      notFoundStrikes: 0,
       reloggedIn: false,
       savedJars: [row.jarJson],
       retire: false,
@@ -276,6 +309,10 @@ export class SessionPool {
     return new Session({
       name: m.name,
       baseUrl: opts.baseUrl,
+      authUrl: opts.authUrl,
+      userAgent: m.row.userAgent ?? opts.userAgent ?? DEFAULT_USER_AGENT,
+      acceptLanguage: opts.acceptLanguage ?? DEFAULT_ACCEPT_LANGUAGE,
+      budget: this.budget,
       jar: restoreJar(m.row.jarJson),
       agent: this.agent,
       clock: this.clock,
@@ -387,8 +424,7 @@ export class SessionPool {
       const session = m.session;
       if (!session || !this.usable(m) || this.pool.isBorrowedResource(m) || !session.refreshDue()) continue;
       try {
-        const profile = await session.probe();
-        if (profile.status === 'lapsed') this.setState(m, 'failed', `the subscription has lapsed (user type ${profile.userType})`);
+        await session.refresh();
       } catch (err) {
         if (err instanceof BookdError) await this.failed(m, err);
       }
@@ -482,6 +518,7 @@ export class SessionPool {
   private succeeded(m: Member): void {
     m.errorScore = Math.max(0, m.errorScore - 0.5);
     m.authStrikes = 0;
+    m.notFoundStrikes = 0;
     m.reloggedIn = false;
   }
 
@@ -502,6 +539,8 @@ export class SessionPool {
         } else if (!(err instanceof NoSessionError)) {
           const until = err.retryAt ?? this.clock.now() + 60_000;
           this.setState(m, 'cooling', 'rate limited (429)', until);
+          // A 429 is also a sign the machine as a whole asks too much (OREILLY_API.md §4).
+          this.budget.cut(`session ${m.name} was answered 429`, m.session?.lastSentAt);
           log.info({ session: m.name, until: new Date(until).toISOString() }, 'session rate limited: cooling down');
         }
         return;
@@ -517,14 +556,28 @@ export class SessionPool {
       case 'auth':
         await this.recover(m, err);
         return;
+      case 'not_found': {
+        // The book may be fine and this session's cookie set partial: it rests, so another
+        // session takes the book and settles which it is.
+        m.notFoundStrikes++;
+        if (m.notFoundStrikes >= NOT_FOUND_LIMIT) {
+          this.setState(m, 'partial', `answered 404 for ${m.notFoundStrikes} books in a row that search lists: its cookie set is probably partial; export all cookies of the site and renew it (bookd sessions add ${m.name} --cookies FILE --replace)`);
+          log.error({ session: m.name }, `session ${m.name} parked: ${m.lastError}`);
+          return;
+        }
+        const until = this.clock.now() + (this.opts.restMs ?? 60_000);
+        this.setState(m, 'cooling', `answered 404 for a book: another session confirms (${err.message})`, until);
+        return;
+      }
       default:
         return;
     }
   }
 
   /**
-   * After an auth failure, while the session is still held exclusively: let /profile/ refresh
-   * the token; log in again once if the operator left credentials; otherwise park the session.
+   * After an auth failure, while the session is still held exclusively: the probe, then the token
+   * endpoint (Session.recover); log in again once if the operator left credentials; otherwise park
+   * the session.
    */
   private async recover(m: Member, err: BookdError): Promise<void> {
     const log = this.opts.logger;
@@ -532,7 +585,7 @@ export class SessionPool {
     m.authStrikes++;
     if (m.authStrikes === 1) {
       try {
-        const profile = await session.probe();
+        const profile = await session.recover();
         if (profile.status === 'lapsed') {
           this.setState(m, 'failed', `the subscription has lapsed (user type ${profile.userType})`);
           log.error({ session: m.name }, 'session parked: the subscription has lapsed; renew it, then import fresh cookies');
@@ -575,6 +628,22 @@ export class SessionPool {
       { session: m.name, err: err.message },
       `session ${m.name} parked as expired: import fresh cookies with bookd sessions add ${m.name} --cookies FILE --replace`,
     );
+  }
+
+  /**
+   * Parks a session the daemon judged from outside a checkout (a 404 where another session read
+   * the book: a partial cookie set). A lent one is parked when it comes back.
+   */
+  park(name: string, state: Extract<SessionState, 'partial' | 'expired' | 'failed'>, reason: string): void {
+    const m = this.members.get(name);
+    if (m) {
+      this.setState(m, state, reason);
+      m.retire = true;
+    } else {
+      this.opts.store.setState(name, state, { lastError: reason, unlessDisabled: true });
+    }
+    this.opts.logger.error({ session: name, state, err: reason }, `session ${name} parked as ${state}: ${reason}`);
+    this.notify();
   }
 
   /**

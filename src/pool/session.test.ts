@@ -86,6 +86,8 @@ function makeSession(saved: string[], opts: { totalMs?: number; bodyMs?: number 
   return new Session({
     name: 'test',
     baseUrl: base,
+    userAgent: 'Mozilla/5.0 (test)',
+    acceptLanguage: 'en',
     jar,
     agent,
     clock: systemClock,

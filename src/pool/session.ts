@@ -1,15 +1,19 @@
 import type { CookieJar } from 'tough-cookie';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
-import { BookdError, SupersededJarError } from '../errors.js';
+import { BookdError, SupersededJarError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { isEdgeRefusal } from '../oreilly/classify.js';
+import { browserHeaders, type RequestKind } from '../oreilly/headers.js';
 import { login } from '../oreilly/login.js';
-import { PROFILE_PATH, readProfile, type ProfileResult } from '../oreilly/profile.js';
+import { confirmWithApi, probeProfile, type ProfileResult } from '../oreilly/profile.js';
+import { requestFreshToken } from '../oreilly/token.js';
 import type { HttpRequest, HttpResponse, HttpSession } from '../oreilly/http.js';
 import { MAX_DOCUMENT_BYTES } from '../oreilly/http.js';
+import type { MachineBudget } from './budget.js';
 import { cookieLayer } from './cookie-interceptor.js';
 import type { EdgeGate } from './edge-gate.js';
-import { serializeJar, tokenExpiry } from './jar.js';
+import { serializeJar, tokenExpiry, tokenLifetime } from './jar.js';
 import type { Pacer } from './pacer.js';
 import { readBody } from './read-body.js';
 
@@ -32,12 +36,19 @@ export interface Credentials {
 export interface SessionOptions {
   name: string;
   baseUrl: string;
+  /** The service's auth origin (login, token refresh); the base URL when not given. */
+  authUrl?: string;
+  /** The browser this session presents itself as (OREILLY_API.md §4). */
+  userAgent: string;
+  acceptLanguage: string;
   jar: CookieJar;
   /** The one Agent all sessions share; never closed here. */
   agent: Dispatcher;
   clock: Clock;
   pacer: Pacer;
   edge: EdgeGate;
+  /** The machine's request budget all sessions share; one-shot commands go without. */
+  budget?: MachineBudget;
   /**
    * Write-through: saves the jar to this session's row. Called as soon as a response changed the
    * jar; when it returns a promise, the session's next request waits for it.
@@ -65,14 +76,19 @@ const NETWORK_CODES = new Set([
 export class Session implements HttpSession {
   readonly name: string;
   readonly baseUrl: string;
+  readonly authUrl: string;
   readonly jar: CookieJar;
   private readonly origin: string;
+  private readonly authOrigin: string;
   private readonly dispatcher: Dispatcher;
   private readonly opts: SessionOptions;
   private readonly timeouts: Timeouts;
   private chain: Promise<unknown> = Promise.resolve();
   private inFlight = 0;
-  private lastRefreshAt = -Infinity;
+  /** When a renewal last left `exp` where it was: asked again only a minute later. */
+  private unrenewedAt = -Infinity;
+  /** How long a token of this session lasts, as last seen; the refresh margin is at most half of it. */
+  private lifetimeMs: number | undefined;
   /** A save still in flight; the next request waits for it. */
   private saving: Promise<void> | undefined;
   /** The last save failed: the jar must be saved before anything else is sent. */
@@ -84,6 +100,9 @@ export class Session implements HttpSession {
   /** HTTP requests sent so far. */
   requests = 0;
   private reported = 0;
+  /** When this session's last request went out (after every wait): throttle signals are judged by it. */
+  lastSentAt = -Infinity;
+  private warnedExpiry: number | undefined;
 
   /** Requests sent since the last call: what the store's counter has not seen yet. */
   takeRequestCount(): number {
@@ -96,7 +115,9 @@ export class Session implements HttpSession {
     this.opts = opts;
     this.name = opts.name;
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.authUrl = (opts.authUrl ?? this.baseUrl).replace(/\/+$/, '');
     this.origin = new URL(this.baseUrl).origin;
+    this.authOrigin = new URL(this.authUrl).origin;
     this.jar = opts.jar;
     this.timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
     this.dispatcher = opts.agent.compose(
@@ -149,10 +170,41 @@ export class Session implements HttpSession {
     });
   }
 
-  /** Asks /profile/ whether this session is logged in (and lets the server refresh the token). */
-  probe(signal?: AbortSignal): Promise<ProfileResult> {
-    this.lastRefreshAt = this.opts.clock.now();
-    return this.serial(async () => readProfile(await this.send({ url: PROFILE_PATH, signal, maxBytes: MAX_DOCUMENT_BYTES }), this.opts.clock.now()));
+  /**
+   * Asks the service whether this session is logged in (OREILLY_API.md §2, session probe); a page
+   * that does not say is confirmed with the metadata of `bookId` (or of any listed book).
+   */
+  probe(opts: { signal?: AbortSignal; bookId?: string } = {}): Promise<ProfileResult> {
+    return this.serial(() => this.probeNow(opts.signal, opts.bookId));
+  }
+
+  private probeNow(signal?: AbortSignal, bookId?: string): Promise<ProfileResult> {
+    const send = (url: string, kind: RequestKind) => this.send({ url, signal, maxBytes: MAX_DOCUMENT_BYTES, headers: this.headersFor(url, kind) });
+    const now = () => this.opts.clock.now();
+    return probeProfile(send, { now, confirm: () => confirmWithApi(send, now, bookId) });
+  }
+
+  /**
+   * After an auth failure: is this session still logged in? The probe first; when it says no, one
+   * try at a fresh token from the token endpoint, and the probe again if `exp` moved. Throws the
+   * probe's `auth` error when neither works.
+   */
+  recover(opts: { signal?: AbortSignal } = {}): Promise<ProfileResult> {
+    return this.serial(async () => {
+      try {
+        return await this.probeNow(opts.signal);
+      } catch (err) {
+        if (!(err instanceof BookdError && err.kind === 'auth') || opts.signal?.aborted) throw err;
+        const before = this.tokenExpiresAt() ?? -Infinity;
+        try {
+          await requestFreshToken((url, kind) => this.send({ url, signal: opts.signal, maxBytes: 1 << 20, headers: this.headersFor(url, kind) }), this.authUrl, this.opts.clock.now());
+        } catch {
+          throw err;
+        }
+        if ((this.tokenExpiresAt() ?? -Infinity) <= before) throw err;
+        return await this.probeNow(opts.signal);
+      }
+    });
   }
 
   /** Logs in again with the operator's credentials; false when there are none to use. */
@@ -160,7 +212,7 @@ export class Session implements HttpSession {
     return this.serial(async () => {
       const creds = this.opts.credentials?.();
       if (!creds) return false;
-      const direct: HttpSession = { name: this.name, baseUrl: this.baseUrl, request: (r) => this.send(r) };
+      const direct: HttpSession = { name: this.name, baseUrl: this.baseUrl, authUrl: this.authUrl, request: (r) => this.send(r) };
       await login(direct, creds.email, creds.password, () => this.opts.clock.now());
       return true;
     });
@@ -179,23 +231,79 @@ export class Session implements HttpSession {
   /** Whether the token is close enough to `exp` that a refresh should be tried now. */
   refreshDue(): boolean {
     const exp = this.tokenExpiresAt();
+    if (exp === undefined) return false;
     const now = this.opts.clock.now();
-    const margin = this.opts.refreshMarginMs ?? 10 * 60_000;
-    // A server that does not rotate on /profile/ leaves `exp` where it was: ask again only once a minute.
-    return exp !== undefined && exp - now <= margin && now - this.lastRefreshAt >= 60_000;
+    this.lifetimeMs ??= tokenLifetime(this.jar, this.baseUrl) ?? (exp > now ? exp - now : undefined);
+    // Short-lived tokens are renewed in the second half of their life, long ones 10 min ahead.
+    const margin = Math.min(this.opts.refreshMarginMs ?? 10 * 60_000, (this.lifetimeMs ?? Infinity) / 2);
+    if (exp - now > margin) return false;
+    // A server that renews nothing leaves `exp` where it was: ask again only once a minute, unless
+    // the token has run out since (then the renewal either works or says the session expired).
+    return now - this.unrenewedAt >= 60_000 || (exp <= now && this.unrenewedAt < exp);
+  }
+
+  /** Renews the token now if it is due (idle sessions, from upkeep); see `renew`. */
+  refresh(signal?: AbortSignal): Promise<void> {
+    return this.serial(async () => {
+      if (this.refreshDue()) await this.renew(signal);
+    });
   }
 
   private async refreshIfDue(signal?: AbortSignal): Promise<void> {
-    if (!this.refreshDue()) return;
-    this.lastRefreshAt = this.opts.clock.now();
+    if (this.refreshDue()) await this.renew(signal);
+  }
+
+  /**
+   * Refresh before `exp` (OREILLY_API.md §1): the cheap authenticated request first (the probe),
+   * then the token endpoint on the auth origin, checking each time that `exp` really moved. A
+   * token already past `exp` that nothing renewed means the session has expired.
+   */
+  private async renew(signal?: AbortSignal): Promise<void> {
+    const before = this.tokenExpiresAt() ?? -Infinity;
+    const moved = () => {
+      const exp = this.tokenExpiresAt() ?? -Infinity;
+      if (exp <= before) return false;
+      this.lifetimeMs = tokenLifetime(this.jar, this.baseUrl) ?? exp - this.opts.clock.now();
+      return true;
+    };
+    const log = this.opts.logger;
     try {
-      readProfile(await this.send({ url: PROFILE_PATH, signal, maxBytes: MAX_DOCUMENT_BYTES }), this.opts.clock.now());
-      this.opts.logger.debug({ session: this.name }, 'token refreshed ahead of expiry');
+      await this.probeNow(signal);
     } catch (err) {
       if (signal?.aborted) throw err;
-      // The request that follows meets the same problem and is classified there.
-      this.opts.logger.debug({ session: this.name, err: (err as Error).message }, 'refresh ahead of expiry failed');
+      log.debug({ session: this.name, err: errorMessage(err) }, 'refresh through the profile probe failed');
     }
+    if (moved()) {
+      log.debug({ session: this.name }, 'token refreshed ahead of expiry by the profile probe');
+      return;
+    }
+    try {
+      await requestFreshToken((url, kind) => this.send({ url, signal, maxBytes: 1 << 20, headers: this.headersFor(url, kind) }), this.authUrl, this.opts.clock.now());
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      log.debug({ session: this.name, err: errorMessage(err) }, 'refresh through the token endpoint failed');
+    }
+    if (moved()) {
+      log.debug({ session: this.name }, 'token refreshed ahead of expiry by the token endpoint');
+      return;
+    }
+    this.unrenewedAt = this.opts.clock.now();
+    const exp = this.tokenExpiresAt();
+    const fix = `import fresh cookies with bookd sessions add ${this.name} --cookies FILE --replace`;
+    if (exp !== undefined && exp <= this.opts.clock.now()) {
+      throw new BookdError('auth', `session ${this.name}'s token expired at ${new Date(exp).toISOString()} and neither /profile/ nor the token endpoint renewed it: ${fix}`);
+    }
+    if (exp !== undefined && this.warnedExpiry !== exp) {
+      this.warnedExpiry = exp;
+      log.warn({ session: this.name, expiresAt: new Date(exp).toISOString() }, `session ${this.name}'s token expires at ${new Date(exp).toISOString()} and could not be renewed ahead of time; if it stops working, ${fix}`);
+    }
+  }
+
+  /** Browser headers for a request this session makes on its own (probe, token, login). */
+  private headersFor(url: string, kind: RequestKind): Record<string, string> {
+    const target = new URL(url, `${this.baseUrl}/`);
+    const site = target.origin === this.origin ? 'same-origin' : 'same-site';
+    return browserHeaders(kind, kind === 'document' ? {} : { referer: `${this.baseUrl}/`, site });
   }
 
   private resolveUrl(raw: string): URL {
@@ -205,8 +313,9 @@ export class Session implements HttpSession {
     } catch {
       throw new BookdError('permanent', `"${raw.slice(0, 200)}" is not a URL`);
     }
-    if (url.origin !== this.origin) {
-      throw new BookdError('permanent', `refusing to send session ${this.name}'s cookies to ${url.origin}: only ${this.origin} gets them`);
+    if (url.origin !== this.origin && url.origin !== this.authOrigin) {
+      const allowed = this.authOrigin === this.origin ? this.origin : `${this.origin} and ${this.authOrigin}`;
+      throw new BookdError('permanent', `refusing to send session ${this.name}'s cookies to ${url.origin}: only ${allowed} get them`);
     }
     return url;
   }
@@ -217,6 +326,8 @@ export class Session implements HttpSession {
     await this.settleSave();
     await this.opts.edge.wait(signal);
     await this.opts.pacer.wait(signal);
+    if (this.opts.budget) await this.opts.budget.wait(signal);
+    this.lastSentAt = this.opts.clock.now();
     const deadline = AbortSignal.timeout(this.timeouts.totalMs);
     const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
     this.inFlight++;
@@ -224,10 +335,11 @@ export class Session implements HttpSession {
     this.requests++;
     try {
       const res = await this.dispatcher.request({
-        origin: this.origin,
+        origin: url.origin,
         path: url.pathname + url.search,
         method: req.method ?? 'GET',
-        headers: { 'accept-encoding': 'gzip, deflate', 'user-agent': 'bookd/0.1', ...req.headers },
+        // A browser's identity on every request (OREILLY_API.md §4); bookd's own name never goes out.
+        headers: { 'accept-encoding': 'gzip, deflate', 'accept-language': this.opts.acceptLanguage, ...req.headers, 'user-agent': this.opts.userAgent },
         body: req.body,
         signal: combined,
         headersTimeout: this.timeouts.headersMs,
@@ -241,8 +353,9 @@ export class Session implements HttpSession {
         contentEncoding: first(headers['content-encoding']),
         url: url.toString(),
       });
-      if (!(res.statusCode === 403 && /akamai/i.test(first(headers.server) ?? ''))) this.opts.edge.passed();
-      return { url: url.toString(), status: res.statusCode, headers, body };
+      const response = { url: url.toString(), status: res.statusCode, headers, body };
+      if (!isEdgeRefusal(response)) this.opts.edge.passed();
+      return response;
     } catch (err) {
       if (signal?.aborted) throw signal.reason ?? err;
       if (err instanceof BookdError) throw err;

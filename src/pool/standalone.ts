@@ -1,6 +1,7 @@
 import { Agent } from 'undici';
 import type { CookieJar } from 'tough-cookie';
 import { systemClock, type Clock } from '../clock.js';
+import { DEFAULT_ACCEPT_LANGUAGE, DEFAULT_USER_AGENT } from '../config.js';
 import { silentLogger, type Logger } from '../log.js';
 import { EdgeGate } from './edge-gate.js';
 import { Pacer } from './pacer.js';
@@ -13,6 +14,9 @@ import { Session, type Credentials, type Timeouts } from './session.js';
 export function standaloneSession(opts: {
   name: string;
   baseUrl: string;
+  authUrl?: string;
+  userAgent?: string;
+  acceptLanguage?: string;
   jar: CookieJar;
   persistJar: (jarJson: string, tokenExpiresAt: number | undefined) => void;
   intervalMs?: number;
@@ -26,6 +30,9 @@ export function standaloneSession(opts: {
   const session = new Session({
     name: opts.name,
     baseUrl: opts.baseUrl,
+    authUrl: opts.authUrl,
+    userAgent: opts.userAgent ?? DEFAULT_USER_AGENT,
+    acceptLanguage: opts.acceptLanguage ?? DEFAULT_ACCEPT_LANGUAGE,
     jar: opts.jar,
     agent,
     clock,

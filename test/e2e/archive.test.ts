@@ -111,6 +111,8 @@ describe('failures while archiving', () => {
       assert.equal(verify.code, 0, verify.stdout);
       for (const e of lib) assert.deepEqual((await epubcheckTs(join(dir, 'data', 'library', e.path))).errors, [], e.path);
       assert.deepEqual(walk(join(dir, 'data', 'library', '.staging')), [], 'no staging debris');
+      const jobs = await cliJson<{ state: string; attempt: number }[]>(['jobs', 'list'], env);
+      assert.deepEqual(jobs.map((j) => [j.state, j.attempt]), [['succeeded', 1], ['succeeded', 1]], 'neither job was disturbed by the other');
     } finally {
       cleanup();
     }

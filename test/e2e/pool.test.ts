@@ -34,8 +34,11 @@ function storeWith(url: string, cookieSets: Record<string, string>[]): Store {
   return store;
 }
 
+/** The pool on its own: the machine budget opened wide, so only what a test sets paces it. */
+const OPEN_BUDGET = { start: 5000, ceiling: 5000, floor: 1, riseMs: 60_000 };
+
 function poolOver(url: string, store: Store, extra: Partial<PoolOptions> = {}): SessionPool {
-  return new SessionPool({ baseUrl: url, store: store.sessions, logger: silentLogger, intervalMs: 0, acquireTimeoutMs: 20_000, ...extra });
+  return new SessionPool({ baseUrl: url, store: store.sessions, logger: silentLogger, intervalMs: 0, acquireTimeoutMs: 20_000, budget: OPEN_BUDGET, ...extra });
 }
 
 /** Chapter URLs of the first few books: the "chapter-heavy" requests of the load tests. */
@@ -138,7 +141,9 @@ describe('failures the pool handles', () => {
   let sim: SimProcess;
   let bookId: string;
   before(async () => {
-    sim = await startSimProcess(['--seed', '5', '--books', '6', '--rotate', 'every', '--token-ttl', '600']);
+    // /profile/ renewing the token is one variant other clients report; the token endpoint (the
+    // sim's default) is tested beside it.
+    sim = await startSimProcess(['--seed', '5', '--books', '6', '--rotate', 'every', '--token-ttl', '600', '--profile-refresh', 'on']);
     bookId = (await sim.catalogue()).books.find((b) => b.flags.length === 0)!.id;
   });
   after(async () => {
@@ -158,6 +163,27 @@ describe('failures the pool handles', () => {
       const info = await pool.withSession((s) => client.epub(s, bookId));
       assert.equal(info.identifier.length > 0, true);
     } finally {
+      await pool.close();
+    }
+  });
+
+  test('an expired token that /profile/ does not renew is renewed through the token endpoint after the failure, and work goes on', async () => {
+    await sim.control({ profileRefresh: false });
+    const store = storeWith(sim.url, await sim.mint(1));
+    const pool = poolOver(sim.url, store);
+    try {
+      await pool.withSession((s) => client.epub(s, bookId));
+      await sim.control({ advanceClockMs: 700_000 });
+      const before = await sim.stats();
+      // Long before exp a refresh is not due, so the request meets the expiry and recovery renews it.
+      await assert.rejects(pool.withSession((s) => client.epub(s, bookId)), (err: unknown) => err instanceof BookdError && err.kind === 'auth');
+      assert.equal(pool.describe()[0]!.state, 'ok', 'the session was renewed, not parked');
+      const after = await sim.stats();
+      assert.equal(after.refreshes, before.refreshes, '/profile/ renewed nothing');
+      assert.equal(after.tokenRefreshes, before.tokenRefreshes + 1);
+      await pool.withSession((s) => client.epub(s, bookId));
+    } finally {
+      await sim.control({ profileRefresh: true });
       await pool.close();
     }
   });

@@ -3,9 +3,26 @@ import { join } from 'node:path';
 import { runCli, type CliResult } from './cli.js';
 import type { SimProcess } from './sim.js';
 
+/**
+ * The machine budget tests run with: the live defaults (3 rising to 6 requests/s) scaled up so a
+ * suite finishes in minutes; `startSimProcess` scales the simulator's bulk-access guard to match
+ * (SIM_GUARD), keeping the live proportions (guard 8, budget 3 → 6).
+ */
+export const TEST_BUDGET = { start: 300, ceiling: 600, floor: 25, riseSeconds: 1 } as const;
+
 /** Environment for a bookd child working on `dataDir` against `simUrl`, unpaced for speed. */
 export function bookdEnv(dataDir: string, simUrl: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { BOOKD_DATA_DIR: dataDir, BOOKD_BASE_URL: simUrl, BOOKD_SESSION_INTERVAL_MS: '0', BOOKD_LOG_LEVEL: 'warn', ...extra };
+  return {
+    BOOKD_DATA_DIR: dataDir,
+    BOOKD_BASE_URL: simUrl,
+    BOOKD_SESSION_INTERVAL_MS: '0',
+    BOOKD_LOG_LEVEL: 'warn',
+    BOOKD_BUDGET_START: String(TEST_BUDGET.start),
+    BOOKD_BUDGET_CEILING: String(TEST_BUDGET.ceiling),
+    BOOKD_BUDGET_FLOOR: String(TEST_BUDGET.floor),
+    BOOKD_BUDGET_RISE_SECONDS: String(TEST_BUDGET.riseSeconds),
+    ...extra,
+  };
 }
 
 /** Mints `n` sessions on the sim and imports each with `bookd sessions add` (as a user would). */
