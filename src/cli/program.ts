@@ -9,6 +9,7 @@ import { registerControl } from './control.js';
 import { registerLibrary } from './library.js';
 import { registerSim } from './sim.js';
 import { registerCompletion } from './completion.js';
+import { registerDoctor } from './doctor.js';
 import { VERSION } from '../version.js';
 
 /** The root command with the global options; each command group registers itself. */
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerLibrary(program);
   registerSim(program);
   registerCompletion(program);
+  registerDoctor(program);
   return program;
 }
 
