@@ -1,6 +1,6 @@
 /**
  * Throughput of the session pool alone: a server with 50 ms latency, no pacing, N sessions with
- * N workers each borrowing a session per request. Goal (issue 4): N sessions give at least
+ * N workers each borrowing a session per request. Goal: N sessions give at least
  * 0.9·N times the requests per second of one session, up to N = 16.
  *
  *   npm run build && node --import tsx bench/pool.ts [--seconds 4]

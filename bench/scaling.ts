@@ -33,7 +33,7 @@ const INTERVAL_MS = Math.round(1000 / SCALE);
 const LATENCY_MS = Math.max(1, Math.round(50 / SCALE));
 const JITTER_MS = Math.max(1, Math.round(100 / SCALE));
 const RATE = SCALE;
-/** The live figures (OREILLY_API.md §4 and bookd's defaults), scaled. */
+/** The live figures (docs/SERVICE.md §4 and bookd's defaults), scaled. */
 const GUARD = 8 * SCALE;
 const BUDGET = { start: 3 * SCALE, ceiling: 6 * SCALE, floor: 0.25 * SCALE, riseSeconds: 30 / SCALE };
 

@@ -1,4 +1,4 @@
--- bookd schema version 3: what the live service taught (OREILLY_API.md, rows marked 2026-09).
+-- bookd schema version 3: what the live service taught (docs/SERVICE.md, rows marked 2026-09).
 --
 -- A session can be parked as 'partial': it was answered 404 for a book another session could
 -- read, which is how the service treats a partial cookie set. SQLite cannot change a CHECK
@@ -35,7 +35,7 @@ FROM sessions;
 DROP TABLE sessions;
 ALTER TABLE sessions_v3 RENAME TO sessions;
 
--- One request budget per machine (OREILLY_API.md §4: the service guards bulk access per IP).
+-- One request budget per machine (docs/SERVICE.md §4: the service guards bulk access per IP).
 -- Daemons on one machine share this row: the rate they split between them, why it last moved,
 -- and the edge's pause of every session behind the address.
 CREATE TABLE budget (

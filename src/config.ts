@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { ConfigError, UsageError } from './errors.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 
-/** Options every command accepts (PRODUCT.md "Global"). */
+/** Options every command accepts (README.md, "Settings"). */
 export interface GlobalFlags {
   dataDir?: string;
   library?: string;
@@ -42,13 +42,13 @@ export interface Config {
   edgeBackoffMaxMs: number;
   /**
    * The service's auth origin: password login and token refresh go there, and it is the only
-   * origin besides `baseUrl` that ever gets a session's cookies (OREILLY_API.md §1).
+   * origin besides `baseUrl` that ever gets a session's cookies (docs/SERVICE.md §1).
    */
   authUrl: string;
   /** The User-Agent of sessions that were not given their own browser's. */
   userAgent: string;
   acceptLanguage: string;
-  /** One request budget for every session of this machine (OREILLY_API.md §4), in requests/s. */
+  /** One request budget for every session of this machine (docs/SERVICE.md §4), in requests/s. */
   budget: BudgetSettings;
   /** `host:port` for /metrics and health, or undefined for none. */
   http: string | undefined;
@@ -130,13 +130,13 @@ const ENV_KEYS: Record<string, string> = {
 };
 
 export const DEFAULT_BASE_URL = 'https://learning.oreilly.com';
-/** The live service's auth origin (OREILLY_API.md §1); any other base URL is its own auth origin. */
+/** The live service's auth origin (docs/SERVICE.md §1); any other base URL is its own auth origin. */
 export const LIVE_AUTH_URL = 'https://api.oreilly.com';
-/** A current desktop browser (OREILLY_API.md §4: a client that names itself is what bot scoring looks for). */
+/** A current desktop browser (docs/SERVICE.md §4: a client that names itself is what bot scoring looks for). */
 export const DEFAULT_USER_AGENT = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
 export const DEFAULT_ACCEPT_LANGUAGE = 'en-US,en;q=0.9';
 /**
- * The machine budget (OREILLY_API.md §4): the bulk-access guard was seen at about 8 requests/s
+ * The machine budget (docs/SERVICE.md §4): the bulk-access guard was seen at about 8 requests/s
  * from one machine, so bookd starts well below, creeps up to 6 while nothing is throttled, and
  * halves on every throttle signal.
  */

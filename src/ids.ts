@@ -9,7 +9,7 @@ export function isBookId(text: string): boolean {
   return BOOK_ID.test(text);
 }
 
-/** Audiobooks carry an archive id of 13 digits and `AU` (OREILLY_API.md §2); bookd archives books. */
+/** Audiobooks carry an archive id of 13 digits and `AU` (docs/SERVICE.md §2); bookd archives books. */
 const AUDIOBOOK_ID = /^\d{13}AU$/i;
 
 export function isAudiobookId(text: string): boolean {

@@ -17,7 +17,7 @@ function milliseconds(value: string): number {
 /**
  * `bookd doctor`: the first real run's missing test. One session, held as every one-shot command
  * holds it (no daemon shares its jar; every rotated jar saved), asks the service a few questions
- * slowly and says, check by check, where its answers differ from OREILLY_API.md and what that
+ * slowly and says, check by check, where its answers differ from docs/SERVICE.md and what that
  * changes in bookd. Exit 1 when something differs.
  */
 export function registerDoctor(program: Command): void {

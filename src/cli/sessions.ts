@@ -38,7 +38,7 @@ function expiresIn(exp: number | undefined, now: number): string {
   return exp <= now ? `expired ${duration(now - exp)} ago` : duration(exp - now);
 }
 
-/** Who the service's requests of this session look like (OREILLY_API.md §4). */
+/** Who the service's requests of this session look like (docs/SERVICE.md §4). */
 function identity(config: Config, userAgent: string | undefined) {
   return { baseUrl: config.baseUrl, authUrl: config.authUrl, userAgent: userAgent ?? config.userAgent, acceptLanguage: config.acceptLanguage };
 }
@@ -76,7 +76,7 @@ async function importCookies(name: string, source: string, check: boolean, confi
   let jarJson = serializeJar(jar);
   let detail = `${kept} cookies from a ${format} export${skipped.length ? `, ${skipped.length} for other sites left out` : ''}`;
   if (!jar.getCookiesSync(`${config.baseUrl}/`, { expire: false }).some((c) => c.key === 'groot_sessionid')) {
-    // Not refused: which cookies the live service needs is not settled (OREILLY_API.md §1).
+    // Not refused: which cookies the live service needs is not settled (docs/SERVICE.md §1).
     process.stderr.write(`warning: the export has no groot_sessionid cookie; a partial cookie set may be treated as anonymous: export all cookies of the site\n`);
   }
   if (check) {

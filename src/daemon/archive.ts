@@ -259,7 +259,7 @@ function notFoundBy(deps: ArchiveDeps, jobId: number): string[] {
 }
 
 /**
- * A 404 on a book's metadata (OREILLY_API.md §3): the book may not exist, or this session's cookie
+ * A 404 on a book's metadata (docs/SERVICE.md §3): the book may not exist, or this session's cookie
  * set may be partial, which the service answers with 404 too. It fails the job only once
  * confirmed: by another session's 404, or by search not listing it when no other session could ask.
  */

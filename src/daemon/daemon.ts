@@ -178,7 +178,7 @@ export class Daemon {
   }
 
   /**
-   * The machine's budget is one for every daemon on it (OREILLY_API.md §4): the latest decision of
+   * The machine's budget is one for every daemon on it (docs/SERVICE.md §4): the latest decision of
    * any of them wins, each paces at its share, and an edge pause one of them met holds for all.
    */
   private syncBudget(): void {

@@ -21,7 +21,7 @@ export interface Discovery {
 const fold = (s: string) => s.trim().toLowerCase();
 
 /**
- * Walks one skill's topic listing (OREILLY_API.md §2) and keeps real books in the wanted
+ * Walks one skill's topic listing (docs/SERVICE.md §2) and keeps real books in the wanted
  * languages that are not archived yet. The listing's page cap ends the walk cleanly.
  */
 export async function discoverSkill(opts: {
@@ -43,7 +43,7 @@ export async function discoverSkill(opts: {
     total = Math.max(total, result.total);
     for (const hit of result.results) {
       d.listed++;
-      // Audiobooks (`…AU` ids) and videos share the listing with books (OREILLY_API.md §2).
+      // Audiobooks (`…AU` ids) and videos share the listing with books (docs/SERVICE.md §2).
       if (isAudiobookId(hit.archiveId) || (hit.format && fold(hit.format) !== 'book')) {
         if (!seen.has(hit.archiveId)) d.notBooks++;
         seen.add(hit.archiveId);

@@ -3,7 +3,7 @@ import { BookdError, errorMessage, type ErrorKind } from '../errors.js';
 import { NoSessionError } from '../pool/pool.js';
 
 /**
- * What the queue should do with a job whose run ended with `err` (DESIGN.md "The job store").
+ * What the queue should do with a job whose run ended with `err` (docs/ARCHITECTURE.md, "State machines").
  * `kind` is the error kind that decided it; the attempt history keeps it, and the next decision
  * about the same job counts by it (never by message text).
  */

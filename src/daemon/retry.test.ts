@@ -14,7 +14,7 @@ import { Pacer } from '../pool/pacer.js';
 import { Session } from '../pool/session.js';
 import { retrying } from './retry.js';
 
-/** A service that throttles the way OREILLY_API.md §3 describes: samples and origin 403s. */
+/** A service that throttles the way docs/SERVICE.md §3 describes: samples and origin 403s. */
 const FULL = `<html><body>${'<p>word '.repeat(4000)}</p></body></html>`;
 const SAMPLE = FULL.slice(0, 1994);
 let samplesLeft = 0;

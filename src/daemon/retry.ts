@@ -6,7 +6,7 @@ import type { Session } from '../pool/session.js';
 
 /** Transient failures (a 5xx, a reset, a short body) are retried this many times in place. */
 const TRANSIENT_TRIES = 3;
-/** Throttled answers are retried after 1, 2, 4, 8 backoff units (OREILLY_API.md §3, §4). */
+/** Throttled answers are retried after 1, 2, 4, 8 backoff units (docs/SERVICE.md §3, §4). */
 const THROTTLE_STEPS = [1, 2, 4, 8];
 
 export interface RetryOptions {
@@ -71,7 +71,7 @@ export function retrying(opts: RetryOptions): Retrying {
           continue;
         }
         // An origin 403 (not the edge's) for a session whose probe passes is this IP being
-        // throttled (OREILLY_API.md §3), not the session's fault.
+        // throttled (docs/SERVICE.md §3), not the session's fault.
         if (err.kind === 'auth' && err.status === 403 && !err.edge) {
           if (!(await sessionOk())) throw err;
           err = new BookdError('throttled', `the origin answered 403 for ${err.url ?? 'a request'} although the session is logged in: the service is throttling this machine`, { status: 403, url: err.url, cause: err });

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { WriteTransaction } from './write-lock.js';
 
 /**
- * The machine's request budget as the daemons of one machine share it (OREILLY_API.md §4): the
+ * The machine's request budget as the daemons of one machine share it (docs/SERVICE.md §4): the
  * rate they split between them, why it last moved, and the edge's pause of everyone behind the
  * address. One row per scope (the host).
  */

@@ -402,7 +402,7 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
   };
 
   // One claim statement per set of kinds; the outer `state = 'queued'` is what stops two
-  // processes that both ran the subquery from claiming the same row (DESIGN.md). Without
+  // processes that both ran the subquery from claiming the same row. Without
   // statistics the planner prefers jobs_state and sorts 100k rows per claim (12 ms instead of
   // 0.1 ms measured), hence INDEXED BY, and the unary + keeps the outer check off any index.
   const claimStatements = new Map<string, Statement<Record<string, unknown>, JobRow>>();

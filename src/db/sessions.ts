@@ -5,7 +5,7 @@ import type { WriteTransaction } from './write-lock.js';
 
 /**
  * `partial`: answered 404 for a book another session could read, which is how the service treats
- * a partial cookie set (OREILLY_API.md §1); parked until the operator renews or enables it.
+ * a partial cookie set (docs/SERVICE.md §1); parked until the operator renews or enables it.
  */
 export type SessionState = 'ok' | 'cooling' | 'expired' | 'disabled' | 'failed' | 'partial';
 export const SESSION_STATES: readonly SessionState[] = ['ok', 'cooling', 'expired', 'disabled', 'failed', 'partial'];

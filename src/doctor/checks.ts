@@ -13,7 +13,7 @@ import { tokenExpiry } from '../pool/jar.js';
 import { readBody } from '../pool/read-body.js';
 
 /**
- * `bookd doctor`: each expectation of OREILLY_API.md (the 2026-09 rows above all) set against
+ * `bookd doctor`: each expectation of docs/SERVICE.md (the 2026-09 rows above all) set against
  * what the service answers one session, slowly, in about 15 requests. Nothing here prints or
  * returns a cookie value, a token or a header value other than `Server`: the report is meant to
  * be shared.
@@ -27,7 +27,7 @@ export interface CheckResult {
   status: CheckStatus;
   /** What the service answered: statuses, sizes, field names. */
   evidence: string;
-  /** What OREILLY_API.md says it answers. */
+  /** What docs/SERVICE.md says it answers. */
   expected: string;
   /** For a difference: what changes in bookd's behaviour (or that nothing does). */
   impact: string | null;
@@ -49,7 +49,7 @@ export interface DoctorSession {
 }
 
 export interface SendOptions {
-  /** The book the request is for: its reader page is the Referer (OREILLY_API.md §4). */
+  /** The book the request is for: its reader page is the Referer (docs/SERVICE.md §4). */
   bookId?: string;
   maxBytes?: number;
 }
@@ -74,7 +74,7 @@ export interface RequestingSession extends DoctorSession {
 }
 
 /**
- * The requests of a doctor run, at least `intervalMs` apart whoever sends them (OREILLY_API.md §4:
+ * The requests of a doctor run, at least `intervalMs` apart whoever sends them (docs/SERVICE.md §4:
  * about one request per second per identity), with the browser headers of src/oreilly/headers.ts.
  */
 export function doctorIo(
@@ -160,7 +160,7 @@ function answerText(res: HttpResponse): string {
 function inconclusive(res: HttpResponse): string | undefined {
   if (res.status === 429) return `429 (too fast for this session; Retry-After ${header(res, 'retry-after') === undefined ? 'absent' : 'given'}): try again later with a longer --interval`;
   if (res.status === 403 && /akamai/i.test(header(res, 'server') ?? '')) return '403 from the edge (Server AkamaiGHost): this machine is refused for now; wait and try again';
-  // The origin's bulk-access guard (OREILLY_API.md §3: "scripted clients from this network").
+  // The origin's bulk-access guard (docs/SERVICE.md §3: "scripted clients from this network").
   const said = (() => {
     const body = obj(jsonOf(res));
     return str(body.detail) || str(body.message);
@@ -193,7 +193,7 @@ function inTime(ms: number): string {
   return ms < 0 ? `expired ${text} ago` : `expires in ${text}`;
 }
 
-/** Every response's header names, `Server` values and `Set-Cookie` cookie names (OREILLY_API.md §3 reads Server). */
+/** Every response's header names, `Server` values and `Set-Cookie` cookie names (docs/SERVICE.md §3 reads Server). */
 class HeaderLog {
   readonly names = new Set<string>();
   readonly servers = new Map<string, number>();
@@ -202,7 +202,7 @@ class HeaderLog {
   apiIstio = 0;
   apiServers = new Set<string>();
 
-  /** Only the content origin's API answers are judged: OREILLY_API.md §3 says what they carry. */
+  /** Only the content origin's API answers are judged: docs/SERVICE.md §3 says what they carry. */
   constructor(private readonly contentOrigin: string) {}
 
   record(res: HttpResponse): void {
@@ -309,7 +309,7 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
           confirm: async () => {
             const id = await pickBook();
             metadata = await fetchMetadata(id);
-            // A 403 may be the origin's bulk-access guard (OREILLY_API.md §3): the metadata check says which.
+            // A 403 may be the origin's bulk-access guard (docs/SERVICE.md §3): the metadata check says which.
             if (!(metadata instanceof Error) && metadata.status === 401) throw new BookdError('auth', 'the book metadata API answered 401', { status: 401 });
             confirmation = metadata instanceof Error ? `the metadata API could not confirm it (${metadata.message})` : `the metadata API answered ${metadata.status} for ${id}`;
             return confirmation;
@@ -767,7 +767,7 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
   }
 
   // A sample while the service throttles this machine is what its bulk-access guard answers
-  // (OREILLY_API.md §3): that says nothing about download=false, so the run could not tell.
+  // (docs/SERVICE.md §3): that says nothing about download=false, so the run could not tell.
   const whole = checks.find((c) => c.id === 'file-whole');
   if (throttled && whole?.status === 'fail' && whole.evidence.includes('(a sample)')) {
     whole.status = 'unknown';

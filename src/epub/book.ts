@@ -146,7 +146,7 @@ export class Book {
     return this.kindle;
   }
 
-  /** Answers the references of the content document `doc` (EPUB.md "Every reference resolves inside the package"). */
+  /** Answers the references of the content document `doc` (docs/EPUB.md "Every reference resolves inside the package"). */
   refs(doc: Item, toPath: UrlToPath): DocRefs {
     const content = doc.doc!;
     const base = content.base;

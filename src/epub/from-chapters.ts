@@ -73,7 +73,7 @@ function normalizeUrl(url: string): string | null {
 const isStylesheetLink = (el: Element) => el.tagName === 'link' && /(^|\s)stylesheet(\s|$)/i.test(getAttr(el, 'rel') ?? '') && getAttr(el, 'href') !== undefined;
 
 /**
- * Rebuilds the book from the chapter API (EPUB.md; used when the publisher package is missing or
+ * Rebuilds the book from the chapter API (docs/EPUB.md; used when the publisher package is missing or
  * unusable): each chapter's `div#sbo-rt-content` becomes an XHTML document, every reference is
  * resolved against the chapter's URL into the package, the TOC becomes nav + NCX.
  */

@@ -52,7 +52,7 @@ const ITEMREF_PROPERTY = /^(page-spread-(left|right)|rendition:(page-spread-cent
 const unusable = (why: string) => new BookdError('permanent', `The publisher package is unusable (${why}); rebuild the book from its chapters.`);
 
 /**
- * Publisher-package mode (EPUB.md): the publisher's own files, with the files-API prefixes
+ * Publisher-package mode (docs/EPUB.md): the publisher's own files, with the files-API prefixes
  * rewritten to package-relative paths, the OPF/nav/NCX kept in substance and repaired wherever
  * epubcheck would reject them. Throws BookdError('permanent') when there is no usable package
  * (no OPF, OPF not XML, no spine document), so the caller can rebuild from chapters.
@@ -269,7 +269,7 @@ function findOpf(files: Map<string, FetchedFile>): string {
       if (p !== null && files.get(p)?.data) return p;
     }
   }
-  // A listing may hold more than one OPF; the publisher's own is usually content.opf (OREILLY_API.md §2).
+  // A listing may hold more than one OPF; the publisher's own is usually content.opf (docs/SERVICE.md §2).
   const isContentOpf = (p: string) => p.toLowerCase().split('/').pop() === 'content.opf';
   const candidates = [...files.values()]
     .filter((f) => f.data !== null && ((f.mediaType ?? '').includes('oebps-package') || f.path.toLowerCase().endsWith('.opf')))

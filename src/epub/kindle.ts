@@ -1,5 +1,5 @@
 /**
- * The e-reader variant (EPUB.md "Kindle variant"): long words and code wrap instead of running
+ * The e-reader variant (docs/EPUB.md "Kindle variant"): long words and code wrap instead of running
  * off a small page. Linked last from every content document so it wins over the book's own CSS.
  */
 export const KINDLE_CSS_NAME = 'bookd-kindle.css';

@@ -2,7 +2,7 @@ import { escapeXmlAttr as attr, escapeXmlText as text } from './html/serialize.j
 import type { BookMeta } from './model.js';
 import { relativeHref } from './paths.js';
 
-/** The package document (EPUB.md "Package"), written whole from what the build decided. */
+/** The package document (docs/EPUB.md "Package"), written whole from what the build decided. */
 export interface OpfInput {
   out: string;
   identifier: string;

@@ -16,7 +16,7 @@ function alreadyCompressed(data: Uint8Array): boolean {
 }
 
 /**
- * Writes the EPUB container (EPUB.md "Container"): `mimetype` first, stored, no extra field; the
+ * Writes the EPUB container (docs/EPUB.md "Container"): `mimetype` first, stored, no extra field; the
  * rest deflated; only the entries given. The file is fsynced before this resolves.
  */
 export async function writeEpub(build: EpubBuild, file: string): Promise<{ bytes: number; sha256: string }> {

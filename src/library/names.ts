@@ -1,7 +1,7 @@
 import type { BookMeta, Format } from '../epub/model.js';
 
 /**
- * Names on disk (EPUB.md "Names on disk"): `<Skill>/<Title> - <Authors> (<id>).epub`, each
+ * Names on disk (docs/EPUB.md "Names on disk"): `<Skill>/<Title> - <Authors> (<id>).epub`, each
  * component safe on Linux, macOS and Windows, Unicode kept, and as close to what the user knows
  * as those systems allow (`C++` stays `C++`, `JavaScript` stays `JavaScript`, a colon does not
  * cut the title short).

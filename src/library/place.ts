@@ -88,7 +88,7 @@ export async function linkIntoSkills(input: { libraryRoot: string; path: string;
 }
 
 /**
- * Puts a staged EPUB into the library (DESIGN.md "Files on disk"): fsync, rename into
+ * Puts a staged EPUB into the library (docs/ARCHITECTURE.md, "How a book flows"): fsync, rename into
  * `<Skill>/<Title> - <Authors> (<id>).epub`, fsync the folder, link into the other skills'
  * folders (hard link; symlink when they are on another file system). Skips when `previous` has
  * the same content and is still there, unless `force`. Every path is checked to resolve inside

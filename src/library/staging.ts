@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { FetchedFile, Format } from '../epub/model.js';
 
 /**
- * The library's `.staging/` folder (DESIGN.md "Files on disk"): on the library's own file system
+ * The library's `.staging/` folder (docs/ARCHITECTURE.md, "How a book flows"): on the library's own file system
  * so a finished EPUB is renamed into place, never copied. It holds, per book, the files fetched
  * so far (a retried job reuses them) and the EPUB being written. Anything in it may be deleted
  * when no job is running: it is all rebuilt on demand.

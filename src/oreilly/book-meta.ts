@@ -1,7 +1,7 @@
 import type { BookMeta } from '../epub/model.js';
 import type { EpubInfo, SearchHit } from './types.js';
 
-/** The epubs endpoint has no authors, publishers or cover; search fills them in (OREILLY_API.md §2). */
+/** The epubs endpoint has no authors, publishers or cover; search fills them in (docs/SERVICE.md §2). */
 export function bookMeta(id: string, info: EpubInfo, hit: SearchHit | undefined): BookMeta {
   return {
     id,

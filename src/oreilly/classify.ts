@@ -24,7 +24,7 @@ function looksLikeLoginPage(body: Buffer): boolean {
 
 /**
  * The edge (Akamai) refusing this machine, not the origin refusing a session: a 403 from
- * `AkamaiGHost`, or its HTML "Access Denied" page (OREILLY_API.md §3). The one test for it, used
+ * `AkamaiGHost`, or its HTML "Access Denied" page (docs/SERVICE.md §3). The one test for it, used
  * where responses are classified and where the session judges whether a request got through.
  */
 export function isEdgeRefusal(res: Pick<HttpResponse, 'status' | 'headers' | 'body'>): boolean {
@@ -56,7 +56,7 @@ function detailOf(res: HttpResponse): string | undefined {
 }
 
 /**
- * The one place a response's meaning is decided (OREILLY_API.md §3). Returns nothing for a usable
+ * The one place a response's meaning is decided (docs/SERVICE.md §3). Returns nothing for a usable
  * response and throws a classified BookdError otherwise.
  */
 export function classifyResponse(res: HttpResponse, expect: Expect, now: number): void {

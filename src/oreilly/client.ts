@@ -7,17 +7,17 @@ import { assertNotSample } from './sample.js';
 import { arr, num, obj, str, strs, type Json } from './shape.js';
 import type { ChapterItem, EpubInfo, FileItem, Playlist, SearchHit, SpineItem, TocNode, TopicPage } from './types.js';
 
-/** Typed calls for OREILLY_API.md §2. Each takes a session the caller holds exclusively. */
+/** Typed calls for docs/SERVICE.md §2. Each takes a session the caller holds exclusively. */
 
 const MAX_LIST_PAGES = 2000;
-/** With limit=100 the topic listing refuses pages past this one (OREILLY_API.md §2): never ask for more. */
+/** With limit=100 the topic listing refuses pages past this one (docs/SERVICE.md §2): never ask for more. */
 export const TOPIC_PAGE_CAP = 10;
 /** The largest page of the files listing the live service accepts. */
 export const FILES_PAGE = 300;
 
 const bookUrn = (id: string) => `urn:orm:book:${id}`;
 export const epubPath = (id: string) => `/api/v2/epubs/${bookUrn(id)}/`;
-/** Full-resolution cover art; the bare `/library/cover/{id}/` is a thumbnail (OREILLY_API.md §2). */
+/** Full-resolution cover art; the bare `/library/cover/{id}/` is a thumbnail (docs/SERVICE.md §2). */
 export const coverPath = (id: string) => `/library/cover/${id}/600/`;
 
 /** A file's URL in the files API, for listings that leave `url` out. */
@@ -29,7 +29,7 @@ const FILES_API = /\/api\/v2\/epubs\/[^/]+\/files\//;
 
 /**
  * Every GET of the files API carries `download=false` (other parameters kept): without it the
- * live service answers (X)HTML files with a ~2 KB sample (OREILLY_API.md §2, one file).
+ * live service answers (X)HTML files with a ~2 KB sample (docs/SERVICE.md §2, one file).
  */
 export function withDownloadFalse(url: string, base: string): string {
   const u = new URL(url, `${base}/`);
@@ -103,7 +103,7 @@ interface GetOptions {
 export interface FileOptions {
   signal?: AbortSignal | undefined;
   bookId?: string | undefined;
-  /** The listing's `file_size`: an (X)HTML file far short of it is a sample (OREILLY_API.md §3). */
+  /** The listing's `file_size`: an (X)HTML file far short of it is a sample (docs/SERVICE.md §3). */
   fileSize?: number | undefined;
   /** The listing's media type, for the Accept and the sample check. */
   mediaType?: string | undefined;
@@ -239,7 +239,7 @@ export class OreillyClient {
     return out;
   }
 
-  /** The reading order (OREILLY_API.md §2, spine): file paths, first to last. */
+  /** The reading order (docs/SERVICE.md §2, spine): file paths, first to last. */
   async spine(session: HttpSession, id: string, signal?: AbortSignal): Promise<SpineItem[]> {
     const out: SpineItem[] = [];
     for await (const page of this.pages(session, `${epubPath(id)}spine/?limit=100`, signal, id)) {

@@ -1,5 +1,5 @@
 /**
- * The headers a browser sends with each kind of request (OREILLY_API.md §4: every live client
+ * The headers a browser sends with each kind of request (docs/SERVICE.md §4: every live client
  * that works sends a browser's headers; one that names itself is what bot scoring looks for).
  * The session adds its User-Agent and Accept-Language; the caller says what kind of request it
  * makes and for which book, so the Referer and the `sec-fetch-*` headers fit it.
@@ -37,7 +37,7 @@ const FETCH: Record<RequestKind, { dest: string; mode: string }> = {
   other: { dest: 'empty', mode: 'cors' },
 };
 
-/** The reader page a book's requests come from (OREILLY_API.md §4). */
+/** The reader page a book's requests come from (docs/SERVICE.md §4). */
 export function bookReferer(baseUrl: string, bookId: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/library/view/-/${bookId}/`;
 }

@@ -12,7 +12,7 @@ export const LOGIN_PATH = '/api/v1/auth/login/';
 export async function login(session: HttpSession, email: string, password: string, now: () => number): Promise<void> {
   const res = await session.request({
     method: 'POST',
-    // Password login belongs to the auth origin (OREILLY_API.md §1).
+    // Password login belongs to the auth origin (docs/SERVICE.md §1).
     url: new URL(LOGIN_PATH, `${session.authUrl}/`).href,
     headers: { ...browserHeaders('json', { referer: `${session.baseUrl}/`, site: sameOrigin(session) ? 'same-origin' : 'same-site' }), 'content-type': 'application/json' },
     body: JSON.stringify({ email, password }),

@@ -2,7 +2,7 @@ import { BookdError } from '../errors.js';
 
 /**
  * Truncated "preview" chapters: the server did not accept the token but answered 200 anyway
- * (OREILLY_API.md §3). Writing one into a book is the worst failure in this field, so any sign
+ * (docs/SERVICE.md §3). Writing one into a book is the worst failure in this field, so any sign
  * of it fails the session, never the book.
  */
 

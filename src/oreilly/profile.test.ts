@@ -12,7 +12,7 @@ import { Pacer } from '../pool/pacer.js';
 import { Session } from '../pool/session.js';
 
 /**
- * A profile page whose shape each test picks: the live variants of OREILLY_API.md §2 (redirects
+ * A profile page whose shape each test picks: the live variants of docs/SERVICE.md §2 (redirects
  * for working SSO sessions, no user_type) and the classic one.
  */
 let mode = 'classic';

@@ -19,7 +19,7 @@ const LOGIN_PAGE = /^\/(accounts\/login|login|member\/login)(\/|$)/i;
 export type Send = (url: string, kind: RequestKind) => Promise<HttpResponse>;
 
 /**
- * The session probe of OREILLY_API.md §2: `/profile/`, following at most three redirects on the
+ * The session probe of docs/SERVICE.md §2: `/profile/`, following at most three redirects on the
  * same origin. Logged in unless the last hop is a login page; `"user_type":"Expired"` means the
  * subscription lapsed; a page that does not say (no `user_type`, a redirect elsewhere, too many
  * hops) is confirmed with one authenticated API call, since the absence of `user_type` means
@@ -86,7 +86,7 @@ export async function anyBookId(send: Send, now: number): Promise<string> {
  * One authenticated API call: the book metadata endpoint, for `bookId` or any listed book. A
  * 401/403 says not logged in. A 404 proves nothing about the login (a partial cookie set gets it,
  * and so does a withdrawn book): it is reported, and the daemon judges the session by whether
- * other sessions can read what this one cannot (OREILLY_API.md §3).
+ * other sessions can read what this one cannot (docs/SERVICE.md §3).
  */
 export async function confirmWithApi(send: Send, now: () => number, bookId?: string): Promise<string> {
   let id = bookId;
@@ -94,7 +94,7 @@ export async function confirmWithApi(send: Send, now: () => number, bookId?: str
     try {
       id = await anyBookId(send, now());
     } catch (err) {
-      // The listing needs no login (OREILLY_API.md §2): its refusal is throttling, not a verdict.
+      // The listing needs no login (docs/SERVICE.md §2): its refusal is throttling, not a verdict.
       if (err instanceof BookdError && err.kind !== 'auth' && err.kind !== 'permanent') return `no book to ask the API about (${err.message}); the profile page is no login page`;
       if (err instanceof BookdError && err.status === 403 && !err.edge) return `no book to ask the API about (the listing answered 403, as the bulk-access guard does); the profile page is no login page`;
       throw err;
@@ -102,7 +102,7 @@ export async function confirmWithApi(send: Send, now: () => number, bookId?: str
   }
   const res = await send(`/api/v2/epubs/urn:orm:book:${id}/`, 'json');
   if (res.status === 404) return `the book metadata API answered 404 for ${id}, as it does for a withdrawn book or a partial cookie set`;
-  // The origin's bulk-access guard answers 403 to logged-in sessions too (OREILLY_API.md §3): with
+  // The origin's bulk-access guard answers 403 to logged-in sessions too (docs/SERVICE.md §3): with
   // a profile page that is no login page, that is not evidence against the login. A 401 is.
   if (res.status === 403 && !isEdgeRefusal(res)) return `the book metadata API answered 403 for ${id}, as the bulk-access guard does; the profile page is no login page`;
   classifyResponse(res, 'json', now());

@@ -3,7 +3,7 @@ import type { RequestKind } from './headers.js';
 import type { HttpResponse } from './http.js';
 
 /**
- * The token endpoint on the service's auth origin (OREILLY_API.md §1): with the session's cookies
+ * The token endpoint on the service's auth origin (docs/SERVICE.md §1): with the session's cookies
  * it answers a fresh `orm-jwt` through `Set-Cookie`, which the cookie layer stores.
  */
 export const TOKEN_PATH = '/api/v1/auth/openid/token/';

@@ -1,4 +1,4 @@
-/** Response shapes of OREILLY_API.md §2, as far as bookd reads them. */
+/** Response shapes of docs/SERVICE.md §2, as far as bookd reads them. */
 
 export interface EpubInfo {
   ourn: string;

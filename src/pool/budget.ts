@@ -24,7 +24,7 @@ interface Waiter {
 const RISE_SHARE = 0.05;
 
 /**
- * One request budget for every session of a machine (OREILLY_API.md §4). The service guards bulk
+ * One request budget for every session of a machine (docs/SERVICE.md §4). The service guards bulk
  * access per address, so sessions pacing themselves are not enough: all of them take turns on
  * this gate, FIFO, spaced `1/rate` apart with a little jitter. The rate creeps up toward the
  * ceiling while the service sends no throttle signal and halves on each one, never below the
@@ -166,7 +166,7 @@ export class MachineBudget {
         }
         const waiter = this.queue.shift()!;
         this.lastGrantAt = now;
-        // ±10 % so the machine's requests do not tick like a metronome (OREILLY_API.md §4: jittered gaps).
+        // ±10 % so the machine's requests do not tick like a metronome (docs/SERVICE.md §4: jittered gaps).
         this.gapFactor = 0.9 + 0.2 * this.random();
         waiter.resolve(now);
       }

@@ -103,7 +103,7 @@ function fromHeader(text: string): ImportedCookie[] {
 }
 
 /**
- * Reads any of the cookie exports people already have (PRODUCT.md "Imports"). Throws a
+ * Reads any of the cookie exports people already have (README.md, "Using it"). Throws a
  * bad_input BookdError naming what is wrong; refuses a set without `orm-jwt`.
  */
 export function parseCookieExport(data: Buffer | string): { format: CookieFormat; cookies: ImportedCookie[] } {

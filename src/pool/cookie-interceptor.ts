@@ -48,7 +48,7 @@ class CookieHandler extends Decorator {
 /**
  * The lines of one response that set cookies, the first per (name, domain, path) only: the live
  * service has been seen to send two lines of one name on login and to expect the first to be
- * kept (OREILLY_API.md §1), while a jar would keep the last.
+ * kept (docs/SERVICE.md §1), while a jar would keep the last.
  */
 export function firstPerCookie(lines: readonly string[], url: string): string[] {
   const host = new URL(url).hostname;

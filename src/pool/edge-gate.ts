@@ -6,7 +6,7 @@ export interface EdgeBackoff {
   maxMs: number;
 }
 
-/** Near 30 s first, growing while refusals repeat, capped at 30 min (OREILLY_API.md §3). */
+/** Near 30 s first, growing while refusals repeat, capped at 30 min (docs/SERVICE.md §3). */
 export const DEFAULT_EDGE_BACKOFF: EdgeBackoff = { baseMs: 30_000, maxMs: 30 * 60_000 };
 
 /**

@@ -71,7 +71,7 @@ export function restoreJar(json: string): CookieJar {
 /**
  * Removes every cookie that shares its name with a newer one visible at `url`. Two cookies of one
  * name (say an imported one without a domain and a rotated one with it) must never both be sent:
- * the server may read the stale one (OREILLY_API.md §1, "Duplicate cookies").
+ * the server may read the stale one (docs/SERVICE.md §1, "Duplicate cookies").
  */
 export function dedupeByName(jar: CookieJar, url: string, preferred?: Cookie[]): boolean {
   const seen = new Map<string, Cookie>();

@@ -98,7 +98,7 @@ export class NoSessionError extends BookdError {
 const SCORE_LIMIT = 3;
 /**
  * After this many books in a row answered 404 although search lists them, a session is parked as
- * `partial` even when no other session could compare (OREILLY_API.md §1: a partial cookie set is
+ * `partial` even when no other session could compare (docs/SERVICE.md §1: a partial cookie set is
  * treated as anonymous). With other sessions it usually happens sooner: one of them reads a book
  * this one could not.
  */
@@ -539,7 +539,7 @@ export class SessionPool {
         } else if (!(err instanceof NoSessionError)) {
           const until = err.retryAt ?? this.clock.now() + 60_000;
           this.setState(m, 'cooling', 'rate limited (429)', until);
-          // A 429 is also a sign the machine as a whole asks too much (OREILLY_API.md §4).
+          // A 429 is also a sign the machine as a whole asks too much (docs/SERVICE.md §4).
           this.budget.cut(`session ${m.name} was answered 429`, m.session?.lastSentAt);
           log.info({ session: m.name, until: new Date(until).toISOString() }, 'session rate limited: cooling down');
         }

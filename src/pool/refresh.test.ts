@@ -12,7 +12,7 @@ import { Pacer } from './pacer.js';
 import { Session } from './session.js';
 
 /**
- * A content origin and a separate auth origin (OREILLY_API.md §1): the profile page never
+ * A content origin and a separate auth origin (docs/SERVICE.md §1): the profile page never
  * renews the token; the token endpoint on the auth origin does, unless told not to.
  */
 const clock = new ManualClock(Date.UTC(2026, 11, 1));

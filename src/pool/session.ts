@@ -38,7 +38,7 @@ export interface SessionOptions {
   baseUrl: string;
   /** The service's auth origin (login, token refresh); the base URL when not given. */
   authUrl?: string;
-  /** The browser this session presents itself as (OREILLY_API.md §4). */
+  /** The browser this session presents itself as (docs/SERVICE.md §4). */
   userAgent: string;
   acceptLanguage: string;
   jar: CookieJar;
@@ -171,7 +171,7 @@ export class Session implements HttpSession {
   }
 
   /**
-   * Asks the service whether this session is logged in (OREILLY_API.md §2, session probe); a page
+   * Asks the service whether this session is logged in (docs/SERVICE.md §2, session probe); a page
    * that does not say is confirmed with the metadata of `bookId` (or of any listed book).
    */
   probe(opts: { signal?: AbortSignal; bookId?: string } = {}): Promise<ProfileResult> {
@@ -254,7 +254,7 @@ export class Session implements HttpSession {
   }
 
   /**
-   * Refresh before `exp` (OREILLY_API.md §1): the cheap authenticated request first (the probe),
+   * Refresh before `exp` (docs/SERVICE.md §1): the cheap authenticated request first (the probe),
    * then the token endpoint on the auth origin, checking each time that `exp` really moved. A
    * token already past `exp` that nothing renewed means the session has expired.
    */
@@ -338,7 +338,7 @@ export class Session implements HttpSession {
         origin: url.origin,
         path: url.pathname + url.search,
         method: req.method ?? 'GET',
-        // A browser's identity on every request (OREILLY_API.md §4); bookd's own name never goes out.
+        // A browser's identity on every request (docs/SERVICE.md §4); bookd's own name never goes out.
         headers: { 'accept-encoding': 'gzip, deflate', 'accept-language': this.opts.acceptLanguage, ...req.headers, 'user-agent': this.opts.userAgent },
         body: req.body,
         signal: combined,

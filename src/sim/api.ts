@@ -3,7 +3,7 @@ import type { BookContent, ChapterEntry, PackageFile } from './package.js';
 import { escapeXml } from './markup.js';
 import { filesPrefix } from './render.js';
 
-/** JSON bodies of the API endpoints, shaped as OREILLY_API.md §2 describes the live service's. */
+/** JSON bodies of the API endpoints, shaped as docs/SERVICE.md §2 describes the live service's. */
 
 export const ourn = (id: string) => `urn:orm:book:${id}`;
 export const bookPrefix = (id: string) => `/api/v2/epubs/urn:orm:book:${id}`;

@@ -185,7 +185,7 @@ export const BOGUS_COOKIE_VALUE = 'invalid';
 /**
  * The `Set-Cookie` lines a login answers with. With `duplicates`, each of DUPLICATED_LOGIN_COOKIES
  * is followed by a second line of the same name, path and attributes whose value is bogus: the
- * first line per name is the one to keep (OREILLY_API.md §1).
+ * first line per name is the one to keep (docs/SERVICE.md §1).
  */
 export function loginSetCookies(cookies: Record<string, string>, tokenTtlSec: number, duplicates = false): string[] {
   const lines: string[] = [];

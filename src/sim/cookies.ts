@@ -1,6 +1,6 @@
 /**
  * Cookie headers. A request may carry two cookies of one name (a client that kept a stale copy);
- * like the simulator's contract says (OREILLY_API.md §1), the first one wins.
+ * like the simulator's contract says (docs/SERVICE.md §1), the first one wins.
  */
 export function parseCookieHeader(header: string | string[] | undefined): Map<string, string> {
   const out = new Map<string, string>();

@@ -12,7 +12,7 @@ import { SAMPLE_BYTES } from './sample.js';
 import { startSim, type SimServer } from './server.js';
 
 /**
- * The 2026-09 behaviours (OREILLY_API.md, rows marked 2026-09), in process on a manual clock. The
+ * The 2026-09 behaviours (docs/SERVICE.md, rows marked 2026-09), in process on a manual clock. The
  * guard is off here unless a test turns it on, so the other tests do not trip over it.
  */
 let sim: SimServer;

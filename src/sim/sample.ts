@@ -1,6 +1,6 @@
 /**
  * The "sample" the live service answers for an (X)HTML file when the request lacks `download=false`
- * or an HTML `Accept`, or when its bulk-access guard throttles the client (OREILLY_API.md §2, §3):
+ * or an HTML `Accept`, or when its bulk-access guard throttles the client (docs/SERVICE.md §2, §3):
  * the first ~2 KB of the very document, cut where a tag begins and closed again, so it is still a
  * plausible (and, for XHTML, well-formed) document. No paywall marker, no ellipsis: only its length
  * against the listing's `file_size` gives it away.

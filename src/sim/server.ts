@@ -68,7 +68,7 @@ function jsonBody(res: ServerResponse, status: number, body: unknown): void {
   res.end(data);
 }
 
-/** Starts the simulated library (OREILLY_API.md §5) on `host:port` (port 0 picks a free one). */
+/** Starts the simulated library (docs/SERVICE.md §5) on `host:port` (port 0 picks a free one). */
 export async function startSim(partial: Partial<SimOptions> = {}): Promise<SimServer> {
   const options = resolveOptions(partial);
   const catalogue = generateCatalogue(catalogueOptionsOf(options));

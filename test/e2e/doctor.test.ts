@@ -8,7 +8,7 @@ import { addSessions, bookdEnv } from '../helpers/library.js';
 import { startSimProcess, type SimProcess } from '../helpers/sim.js';
 
 /**
- * `bookd doctor` against `bookd sim`: the defaults are the live-like behaviours of OREILLY_API.md
+ * `bookd doctor` against `bookd sim`: the defaults are the live-like behaviours of docs/SERVICE.md
  * (2026-09 rows), so every check passes; each switched-off behaviour shows as its own ✗.
  */
 

@@ -13,7 +13,7 @@ interface StatusJson {
 }
 
 /**
- * The fault suite (issue 7), time scaled down: 5 % server errors, 2 % connection resets, 1 %
+ * The fault suite, time scaled down: 5 % server errors, 2 % connection resets, 1 %
  * stalled responses, a 429 storm on two of four sessions, an edge-403 period (seconds here, minutes
  * in production, with the back-off scaled alike), two poison books. Everything else completes; the
  * poison books fail with reasons a person understands; the daemon never stops by itself.

@@ -9,7 +9,7 @@ import { startSimProcess, type SimCatalogue, type SimProcess } from '../helpers/
 import { compareWithSource, sourceCatalogue } from '../helpers/source.js';
 
 /**
- * bookd against the service as the revised brief describes it (OREILLY_API.md, rows marked
+ * bookd against the service as the revised brief describes it (docs/SERVICE.md, rows marked
  * 2026-09), every behaviour at once and each on its own. Time is scaled 10×: the guard the live
  * service showed at ~8 requests/s is 80 here, and bookd's budget (3 rising to 6) is 30 → 60.
  */

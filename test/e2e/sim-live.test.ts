@@ -7,7 +7,7 @@ import {
 import { decodeJwt } from '../../src/sim/jwt.js';
 
 /**
- * The 2026-09 behaviours of OREILLY_API.md through the built CLI: on by default (live-like), each
+ * The 2026-09 behaviours of docs/SERVICE.md through the built CLI: on by default (live-like), each
  * behind a flag of `bookd sim`, and all of them off giving back the simulator as it was before.
  */
 

@@ -27,7 +27,7 @@ export interface SoakResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * The kill -9 soak (issue 7): a daemon archiving `books` books through `sessions` sessions against
+ * The kill -9 soak: a daemon archiving `books` books through `sessions` sessions against
  * a server that rotates the token on every response is killed with SIGKILL `kills` times at
  * random moments (some aimed at the moment an EPUB is being written) and restarted each time.
  * Then it must hold that every book is archived exactly once, valid and complete, the library has

@@ -2,7 +2,7 @@ import { NS, isElement } from './tree.js';
 import type { ChildNode, Document, Element } from './tree.js';
 
 /**
- * Serialises a parse5 tree as a well-formed XHTML content document (EPUB.md "Content documents"):
+ * Serialises a parse5 tree as a well-formed XHTML content document (docs/EPUB.md "Content documents"):
  * XML declaration, `<!DOCTYPE html>`, namespaces declared, void elements closed, only characters
  * and names XML allows. Comments are dropped: `--` inside one is not well-formed and they carry
  * nothing a reader shows.
