@@ -65,6 +65,59 @@ export function within(what: string, err: unknown): unknown {
   return new BookdError(err.kind, `${what}: ${err.message}`, { retryAt: err.retryAt, edge: err.edge, status: err.status, url: err.url, cause: err });
 }
 
+/**
+ * What a Node errno (or an undici error code) says about where the trouble is, decided here once:
+ * `storage` is the disk under the library or the store refusing a write (no book is at fault and
+ * retrying at once cannot help); `network` is the connection to the service failing (the request
+ * may be retried; the session is not at fault).
+ */
+export type ErrnoClass = 'storage' | 'network';
+
+const ERRNO_CLASS: Readonly<Record<string, ErrnoClass>> = {
+  ENOSPC: 'storage',
+  EDQUOT: 'storage',
+  EFBIG: 'storage',
+  EROFS: 'storage',
+  EIO: 'storage',
+  EACCES: 'storage',
+  ECONNRESET: 'network',
+  ECONNREFUSED: 'network',
+  EPIPE: 'network',
+  ETIMEDOUT: 'network',
+  EHOSTUNREACH: 'network',
+  ENETUNREACH: 'network',
+  EAI_AGAIN: 'network',
+  ENOTFOUND: 'network',
+  UND_ERR_SOCKET: 'network',
+  UND_ERR_CONNECT_TIMEOUT: 'network',
+  UND_ERR_HEADERS_TIMEOUT: 'network',
+  UND_ERR_BODY_TIMEOUT: 'network',
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'network',
+  UND_ERR_REQ_CONTENT_LENGTH_MISMATCH: 'network',
+  UND_ERR_CLOSED: 'network',
+};
+
+/** The `code` of an error (`ENOSPC`, `UND_ERR_SOCKET`, …), when it has a string one. */
+export function errnoCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export function errnoClass(err: unknown): ErrnoClass | undefined {
+  const code = errnoCode(err);
+  return code !== undefined && Object.hasOwn(ERRNO_CLASS, code) ? ERRNO_CLASS[code] : undefined;
+}
+
+/** The code when `err` is the disk refusing a write (ENOSPC, EROFS, EIO, …), else undefined. */
+export function storageErrno(err: unknown): string | undefined {
+  return errnoClass(err) === 'storage' ? errnoCode(err) : undefined;
+}
+
+/** The code when `err` is the connection failing (ECONNRESET, EAI_AGAIN, UND_ERR_SOCKET, …), else undefined. */
+export function networkErrno(err: unknown): string | undefined {
+  return errnoClass(err) === 'network' ? errnoCode(err) : undefined;
+}
+
 /** Wrong flags or arguments: exit 2. */
 export class UsageError extends Error {
   constructor(message: string) {

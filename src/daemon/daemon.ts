@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { systemClock, type Clock } from '../clock.js';
 import type { ClaimedJob } from '../db/jobs.js';
 import type { Store } from '../db/store.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, storageErrno } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SessionPool } from '../pool/pool.js';
 import type { Session } from '../pool/session.js';
@@ -65,11 +65,9 @@ export interface DaemonOptions {
 }
 
 /** Failures of the disk under the library: no book is at fault, and retrying at once cannot help. */
-const STORAGE_CODES = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS']);
-
 function storageError(err: unknown): string | undefined {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code && STORAGE_CODES.has(code) ? `${code}: ${(err as Error).message}` : undefined;
+  const code = storageErrno(err);
+  return code ? `${code}: ${(err as Error).message}` : undefined;
 }
 
 /** How long claiming pauses after the library's disk refused a write. */

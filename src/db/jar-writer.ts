@@ -1,12 +1,12 @@
-import type { Worker } from 'node:worker_threads';
 import { SupersededJarError } from '../errors.js';
+import { ThreadRpc, type Reply } from '../thread/rpc.js';
 import { startWorker } from '../worker.js';
 import type { ThreadLock } from './write-lock.js';
 
-interface Pending {
-  name: string;
-  resolve: () => void;
-  reject: (err: Error) => void;
+/** The jar thread's answer to one save (src/db/jar-writer-worker.ts). */
+interface SaveReply extends Reply {
+  error?: string;
+  superseded?: boolean;
 }
 
 /**
@@ -18,67 +18,37 @@ interface Pending {
  * request) and is replaced, so one crash does not leave every session unable to save for weeks.
  */
 export class JarWriter {
-  private worker!: Worker;
-  private next = 1;
-  private readonly pending = new Map<number, Pending>();
-  private readonly inflight = new Set<Promise<void>>();
-  private closing = false;
-  /** Threads started so far, replacements included. */
-  started = 0;
+  private readonly rpc: ThreadRpc;
 
   /** `lock` is the one the main thread's store uses, so the two threads take turns writing. */
-  constructor(
-    private readonly dbPath: string,
-    private readonly lock: ThreadLock,
-  ) {
-    this.spawn();
+  constructor(dbPath: string, lock: ThreadLock) {
+    this.rpc = new ThreadRpc({
+      start: () => startWorker(import.meta.url, 'jar-writer-worker', { dbPath, lock: lock.shared }),
+      stopped: (why) => new Error(`the cookie-saving thread stopped (${why})`),
+      closed: () => new Error('the cookie-saving thread is closed'),
+    });
   }
 
-  private spawn(): void {
-    const worker = startWorker(import.meta.url, 'jar-writer-worker', { dbPath: this.dbPath, lock: this.lock.shared });
-    this.worker = worker;
-    this.started++;
-    worker.on('message', (m: { id: number; error?: string; superseded?: boolean }) => {
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (m.error) p.reject(new Error(`saving a session's cookies failed: ${m.error}`));
-      else if (m.superseded) p.reject(new SupersededJarError(p.name));
-      else p.resolve();
-    });
-    let failed: Error | undefined;
-    worker.on('error', (err) => (failed = err));
-    worker.on('exit', (code) => {
-      const err = new Error(`the cookie-saving thread stopped (${failed ? failed.message : `exit ${code}`})`);
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-      if (!this.closing) this.spawn();
-    });
+  /** Threads started so far, replacements included. */
+  get started(): number {
+    return this.rpc.started;
   }
 
   /** Saves `jarJson` for session `name`, only while its row still holds `expected` (when given). */
-  save(name: string, jarJson: string, tokenExpiresAt: number | undefined, expected?: string): Promise<void> {
-    if (this.closing) return Promise.reject(new Error('the cookie-saving thread is closed'));
-    const id = this.next++;
-    const done = new Promise<void>((resolve, reject) => {
-      this.pending.set(id, { name, resolve, reject });
-      this.worker.postMessage({ id, name, jarJson, tokenExpiresAt, expected });
-    });
-    this.inflight.add(done);
-    const forget = () => this.inflight.delete(done);
-    done.then(forget, forget);
-    return done;
+  async save(name: string, jarJson: string, tokenExpiresAt: number | undefined, expected?: string): Promise<void> {
+    const m = await this.rpc.call<SaveReply>({ name, jarJson, tokenExpiresAt, expected });
+    if (m.error) throw new Error(`saving a session's cookies failed: ${m.error}`);
+    if (m.superseded) throw new SupersededJarError(name);
   }
 
   /** Stops one thread as if it had crashed: for tests of the replacement. */
   async crashOne(): Promise<void> {
-    await this.worker.terminate();
+    await this.rpc.crash();
   }
 
   /** Waits for every save in flight, then stops the thread. */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.inflight]);
-    this.closing = true;
-    await this.worker.terminate();
+    await this.rpc.idle();
+    await this.rpc.close();
   }
 }

@@ -2,6 +2,7 @@ import type { CookieJar } from 'tough-cookie';
 import { Agent } from 'undici';
 import { systemClock, type Clock } from '../clock.js';
 import { BookdError, errorMessage } from '../errors.js';
+import { isEdgeRefusal } from '../oreilly/classify.js';
 import { coverPath, epubPath, filesUrl, withDownloadFalse } from '../oreilly/client.js';
 import { bookReferer, browserHeaders, fileKind, type RequestKind } from '../oreilly/headers.js';
 import { MAX_DOCUMENT_BYTES, MAX_FILE_BYTES, header, type HttpResponse } from '../oreilly/http.js';
@@ -159,7 +160,7 @@ function answerText(res: HttpResponse): string {
  */
 function inconclusive(res: HttpResponse): string | undefined {
   if (res.status === 429) return `429 (too fast for this session; Retry-After ${header(res, 'retry-after') === undefined ? 'absent' : 'given'}): try again later with a longer --interval`;
-  if (res.status === 403 && /akamai/i.test(header(res, 'server') ?? '')) return '403 from the edge (Server AkamaiGHost): this machine is refused for now; wait and try again';
+  if (isEdgeRefusal(res)) return '403 from the edge (Access Denied): this machine is refused for now; wait and try again';
   // The origin's bulk-access guard (docs/SERVICE.md §3: "scripted clients from this network").
   const said = (() => {
     const body = obj(jsonOf(res));

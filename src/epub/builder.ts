@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
-import type { Worker } from 'node:worker_threads';
 import { BookdError, type ErrorKind } from '../errors.js';
+import { ThreadRpc, type Reply } from '../thread/rpc.js';
 import { startWorker } from '../worker.js';
 import { buildFromChapters, type FromChaptersInput } from './from-chapters.js';
 import { buildFromPackage, type FromPackageInput } from './from-package.js';
@@ -56,15 +56,10 @@ function fromWire(w: WireError): Error {
   return Object.assign(new Error(w.message), w.code ? { code: w.code } : {});
 }
 
-interface Pending {
-  resolve: (w: Written) => void;
-  reject: (e: Error) => void;
-}
-
-interface Slot {
-  worker: Worker;
-  busy: number;
-  pending: Map<number, Pending>;
+/** The build thread's answer to one build (src/epub/build-worker.ts). */
+interface BuildReply extends Reply {
+  result?: Written;
+  error?: WireError;
 }
 
 /**
@@ -75,57 +70,38 @@ interface Slot {
  * never posts work to a dead thread.
  */
 export class ThreadBuilder implements EpubBuilder {
-  private readonly slots: Slot[] = [];
-  private next = 1;
-  private closing = false;
-  /** Threads started so far, replacements included. */
-  started = 0;
+  private readonly threads: ThreadRpc[] = [];
 
   constructor(threads = Math.max(1, Math.min(4, availableParallelism() - 1))) {
-    for (let i = 0; i < threads; i++) this.spawn(i);
+    for (let i = 0; i < threads; i++) {
+      this.threads.push(
+        new ThreadRpc({
+          start: () => startWorker(import.meta.url, 'build-worker', null),
+          stopped: (why) => new BookdError('transient', `the EPUB build thread stopped (${why}); the book will be retried`),
+          closed: () => new Error('the EPUB builder is closed'),
+        }),
+      );
+    }
   }
 
-  private spawn(index: number): void {
-    const worker = startWorker(import.meta.url, 'build-worker', null);
-    const slot: Slot = { worker, busy: 0, pending: new Map() };
-    this.slots[index] = slot;
-    this.started++;
-    worker.on('message', (m: { id: number; result?: Written; error?: WireError }) => {
-      const p = slot.pending.get(m.id);
-      if (!p) return;
-      slot.pending.delete(m.id);
-      slot.busy--;
-      if (m.error) p.reject(fromWire(m.error));
-      else p.resolve(m.result!);
-    });
-    let failed: Error | undefined;
-    worker.on('error', (err) => (failed = err));
-    worker.on('exit', (code) => {
-      const err = new BookdError('transient', `the EPUB build thread stopped (${failed ? failed.message : `exit ${code}`}); the book will be retried`);
-      for (const p of slot.pending.values()) p.reject(err);
-      slot.pending.clear();
-      if (!this.closing) this.spawn(index);
-    });
+  /** Threads started so far, replacements included. */
+  get started(): number {
+    return this.threads.reduce((n, t) => n + t.started, 0);
   }
 
-  write(source: BookSource, format: Format, file: string): Promise<Written> {
-    if (this.closing) return Promise.reject(new Error('the EPUB builder is closed'));
-    const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
-    const id = this.next++;
-    slot.busy++;
-    return new Promise((resolve, reject) => {
-      slot.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ id, source, format, file });
-    });
+  async write(source: BookSource, format: Format, file: string): Promise<Written> {
+    const thread = this.threads.reduce((a, b) => (b.load < a.load ? b : a));
+    const m = await thread.call<BuildReply>({ source, format, file });
+    if (m.error) throw fromWire(m.error);
+    return m.result!;
   }
 
   /** Stops one thread as if it had crashed: for tests of the replacement. */
   async crashOne(): Promise<void> {
-    await this.slots[0]!.worker.terminate();
+    await this.threads[0]!.crash();
   }
 
   async close(): Promise<void> {
-    this.closing = true;
-    await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
+    await Promise.all(this.threads.map((t) => t.close()));
   }
 }

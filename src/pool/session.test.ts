@@ -4,9 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { Agent } from 'undici';
-import { systemClock } from '../clock.js';
+import { ManualClock, systemClock } from '../clock.js';
 import { BookdError } from '../errors.js';
 import { silentLogger } from '../log.js';
+import { classifyResponse } from '../oreilly/classify.js';
 import { parseCookieExport } from './cookie-import.js';
 import { EdgeGate } from './edge-gate.js';
 import { jarFromImport, restoreJar } from './jar.js';
@@ -47,6 +48,12 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     pump();
     return;
   }
+  if (url.pathname === '/denied') {
+    // The edge's "Access Denied" page as it comes without a Server header (docs/SERVICE.md §3).
+    res.writeHead(403, { 'content-type': 'text/html' });
+    res.end('<HTML><HEAD>\n<TITLE>Access Denied</TITLE>\n</HEAD><BODY>\n<H1>Access Denied</H1>\n</BODY>\n</HTML>\n');
+    return;
+  }
   if (url.pathname === '/stall') {
     res.writeHead(200, { 'content-length': 100 });
     res.write('x');
@@ -80,7 +87,7 @@ after(async () => {
   await agent.close();
 });
 
-function makeSession(saved: string[], opts: { totalMs?: number; bodyMs?: number } = {}): Session {
+function makeSession(saved: string[], opts: { totalMs?: number; bodyMs?: number; edge?: EdgeGate } = {}): Session {
   current = 0;
   const { jar } = jarFromImport(parseCookieExport(JSON.stringify({ 'orm-jwt': '0', groot_sessionid: 'g' })).cookies, base);
   return new Session({
@@ -92,7 +99,7 @@ function makeSession(saved: string[], opts: { totalMs?: number; bodyMs?: number 
     agent,
     clock: systemClock,
     pacer: new Pacer(systemClock, 0),
-    edge: new EdgeGate(systemClock),
+    edge: opts.edge ?? new EdgeGate(systemClock),
     persistJar: (json) => {
       saved.push(json);
     },
@@ -153,4 +160,28 @@ test('a gzip bomb and an oversize body fail the request without exhausting memor
 test('a stalled body is a transient error after the body timeout', async () => {
   const session = makeSession([], { bodyMs: 200 });
   await assert.rejects(session.request({ url: '/stall' }), (err: unknown) => err instanceof BookdError && err.kind === 'transient');
+});
+
+test('an "Access Denied" page without the Akamai header is an edge refusal to the session too: the pause doubles while refusals go on', async () => {
+  const clock = new ManualClock();
+  const edge = new EdgeGate(clock, { baseMs: 1_000, maxMs: 60_000 });
+  const session = makeSession([], { edge });
+  const pauses: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const res = await session.request({ url: '/denied' });
+    // What the pool does with the classified answer: an edge refusal pauses every session.
+    const err = (() => {
+      try {
+        classifyResponse(res, 'json', clock.now());
+      } catch (e) {
+        return e as BookdError;
+      }
+      return undefined;
+    })();
+    assert.equal(err?.edge, true, 'classified as the edge refusing the machine');
+    const until = edge.block();
+    pauses.push(until - clock.now());
+    clock.advance(until - clock.now());
+  }
+  assert.deepEqual(pauses, [1_000, 2_000, 4_000]);
 });

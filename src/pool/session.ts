@@ -1,7 +1,7 @@
 import type { CookieJar } from 'tough-cookie';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
-import { BookdError, SupersededJarError, errorMessage } from '../errors.js';
+import { BookdError, SupersededJarError, errorMessage, networkErrno } from '../errors.js';
 import type { Logger } from '../log.js';
 import { isEdgeRefusal } from '../oreilly/classify.js';
 import { browserHeaders, type RequestKind } from '../oreilly/headers.js';
@@ -61,12 +61,6 @@ export interface SessionOptions {
   credentials?: () => Credentials | undefined;
   logger: Logger;
 }
-
-const NETWORK_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_CLOSED', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
-]);
 
 /**
  * One logged-in identity: its cookie jar, its pacing, its dispatcher. Requests through a session
@@ -360,8 +354,8 @@ export class Session implements HttpSession {
       if (signal?.aborted) throw signal.reason ?? err;
       if (err instanceof BookdError) throw err;
       if (deadline.aborted) throw new BookdError('transient', `${url} took longer than ${this.timeouts.totalMs} ms`, { cause: err });
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code && NETWORK_CODES.has(code)) {
+      const code = networkErrno(err);
+      if (code) {
         throw new BookdError('transient', `network error at ${url}: ${(err as Error).message} (${code})`, { cause: err });
       }
       throw new BookdError('transient', `request to ${url} failed: ${(err as Error).message}`, { cause: err });

@@ -1,0 +1,96 @@
+import type { TransferListItem, Worker } from 'node:worker_threads';
+
+/** What every reply from the thread carries: the id of the call it answers. */
+export interface Reply {
+  id: number;
+}
+
+export interface ThreadRpcOptions {
+  /** Starts the thread; called again for the replacement of one that died. */
+  start: () => Worker;
+  /** The error every call in flight gets when the thread stops under it (`why`: its error or exit code). */
+  stopped: (why: string) => Error;
+  /** The error a call gets once the thread is closed. */
+  closed: () => Error;
+}
+
+interface Pending {
+  resolve: (reply: Reply) => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * Requests and replies over one worker thread: each call is posted with a fresh id and settles
+ * with the reply carrying that id. A thread that dies fails the calls it held with `stopped` and
+ * is replaced at once (until `close`), so a process running for weeks never posts to a dead
+ * thread. Messages reach the thread in the order of the calls; what a reply means is the
+ * caller's business.
+ */
+export class ThreadRpc {
+  private worker!: Worker;
+  private next = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly inflight = new Set<Promise<unknown>>();
+  private closing = false;
+  /** Threads started so far, replacements included. */
+  started = 0;
+
+  constructor(private readonly opts: ThreadRpcOptions) {
+    this.spawn();
+  }
+
+  private spawn(): void {
+    const worker = this.opts.start();
+    this.worker = worker;
+    this.started++;
+    worker.on('message', (m: Reply) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      p.resolve(m);
+    });
+    let failed: Error | undefined;
+    worker.on('error', (err) => (failed = err));
+    worker.on('exit', (code) => {
+      const err = this.opts.stopped(failed ? failed.message : `exit ${code}`);
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+      if (!this.closing) this.spawn();
+    });
+  }
+
+  /** Calls not answered yet (on the thread running now). */
+  get load(): number {
+    return this.pending.size;
+  }
+
+  /** Posts `{ ...message, id }` and settles with the thread's reply to it. */
+  call<R extends Reply>(message: object, transfer?: readonly TransferListItem[]): Promise<R> {
+    if (this.closing) return Promise.reject(this.opts.closed());
+    const id = this.next++;
+    const done = new Promise<R>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (reply: Reply) => void, reject });
+      this.worker.postMessage({ ...message, id }, transfer);
+    });
+    this.inflight.add(done);
+    const forget = () => this.inflight.delete(done);
+    done.then(forget, forget);
+    return done;
+  }
+
+  /** Waits until every call made so far has settled (answered, or failed by a dying thread). */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  /** Stops the thread as if it had crashed: for tests of the replacement. */
+  async crash(): Promise<void> {
+    await this.worker.terminate();
+  }
+
+  /** Stops the thread for good; calls still in flight fail with `stopped`, later ones with `closed`. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.worker.terminate();
+  }
+}
