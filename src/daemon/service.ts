@@ -20,6 +20,7 @@ import { discoverHandler } from './discover-job.js';
 import { startHttp } from './http.js';
 import { createMetrics } from './metrics.js';
 import type { Notifier } from './notify.js';
+import { VERSION } from '../version.js';
 
 /** Fails at start, not after an hour, when the library cannot take files. */
 export function ensureWritableLibrary(root: string): void {
@@ -79,6 +80,8 @@ export interface RunningService {
 export async function runService(opts: ServiceOptions): Promise<RunSummary> {
   const { config, logger } = opts;
   const clock = opts.clock ?? systemClock;
+  logger.info({ version: VERSION, pid: process.pid, dataDir: config.dataDir, library: config.library, configFiles: config.configFiles }, `bookd ${VERSION} starting`);
+  for (const note of config.notes) logger.warn(note);
   ensureWritableLibrary(config.library);
   const threadLock = new ThreadLock();
   const store = openStore(config.dbPath, clock, { backoffBaseMs: 30 * config.retryBaseMs, threadLock });
