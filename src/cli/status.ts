@@ -2,7 +2,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { systemClock } from '../clock.js';
 import { JOB_STATES, type Job } from '../db/jobs.js';
 import type { Store } from '../db/store.js';
-import { liveFigures, renderProgress } from './live-view.js';
+import { liveFigures, progressLines } from './progress.js';
 import { duration, iso, jobSubject, parsePositiveInteger, printJson, progressText, relative, table, timestamp, withStore } from './store.js';
 
 /** A daemon that has not announced itself for this long is shown as stale (it beats every ~30 s). */
@@ -195,7 +195,7 @@ export function registerStatus(program: Command): void {
           else printJson(statusJson(snap));
         } else {
           if (opts.watch && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');
-          if (opts.watch) process.stdout.write(`${renderProgress(liveFigures(store, samples, now))}\n`);
+          if (opts.watch) process.stdout.write(`${progressLines(liveFigures(store, samples, now), process.stdout.isTTY ? process.stdout.columns : undefined).join('\n')}\n\n`);
           process.stdout.write(renderStatus(snap, now));
           if (opts.watch && !process.stdout.isTTY) process.stdout.write('\n');
         }
