@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { resolveConfig } from './config.js';
-import { ConfigError } from './errors.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { resolveConfig, type ConfigPlaces } from './config.js';
+import { ConfigError, exitCodeFor } from './errors.js';
 
-const base = { BOOKD_DATA_DIR: '/nonexistent/bookd-config-test' };
+const base = { BOOKD_DATA_DIR: '/nonexistent/bookd-config-test', XDG_CONFIG_HOME: '/nonexistent/bookd-config-test/xdg' };
 
 test('durations where 0 would break every request are refused at 0, naming the variable', () => {
   for (const name of ['BOOKD_REQUEST_TIMEOUT_MS', 'BOOKD_EDGE_BACKOFF_MS', 'BOOKD_RETRY_BASE_MS']) {
@@ -18,4 +21,95 @@ test('durations where 0 would break every request are refused at 0, naming the v
 test('a session interval of 0 (no pacing, for benchmarks) is allowed; a negative or fractional one is not', () => {
   assert.equal(resolveConfig({}, { ...base, BOOKD_SESSION_INTERVAL_MS: '0' }).sessionIntervalMs, 0);
   for (const bad of ['-1', '1.5', 'fast']) assert.throws(() => resolveConfig({}, { ...base, BOOKD_SESSION_INTERVAL_MS: bad }), ConfigError);
+});
+
+/** A home, an XDG config dir and an /etc of their own in a temp dir: nothing real is read. */
+function fakeMachine() {
+  const root = mkdtempSync(join(tmpdir(), 'bookd-config-'));
+  const home = join(root, 'home');
+  const places: ConfigPlaces = { home, systemFile: join(root, 'etc', 'bookd', 'config.json'), search: true };
+  const write = (file: string, value: unknown) => {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(value));
+  };
+  return { root, home, places, write, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+test('config files: /etc, then the XDG user file, then <data-dir>/config.json, then environment, then flags', (t) => {
+  const m = fakeMachine();
+  t.after(m.cleanup);
+  const xdg = join(m.root, 'xdg');
+  const data = join(m.root, 'data');
+  const env = { XDG_CONFIG_HOME: xdg };
+  m.write(m.places.systemFile, { logLevel: 'error', workers: 1, userAgent: 'etc', acceptLanguage: 'etc', dataDir: join(m.root, 'etc-data') });
+  m.write(join(xdg, 'bookd', 'config.json'), { workers: 2, userAgent: 'user', dataDir: data });
+  // Found through the data dir the user file names.
+  m.write(join(data, 'config.json'), { userAgent: 'data-dir' });
+  const c = resolveConfig({}, env, m.places);
+  assert.deepEqual(c.configFiles, [m.places.systemFile, join(xdg, 'bookd', 'config.json'), join(data, 'config.json')]);
+  assert.equal(c.dataDir, data);
+  assert.equal(c.logLevel, 'error', 'only /etc sets it');
+  assert.equal(c.acceptLanguage, 'etc');
+  assert.equal(c.workers, 2, 'the user file beats /etc');
+  assert.equal(c.userAgent, 'data-dir', 'the data dir file beats both');
+  assert.equal(resolveConfig({}, { ...env, BOOKD_USER_AGENT: 'env', BOOKD_LOG_LEVEL: 'warn' }, m.places).userAgent, 'env');
+  assert.equal(resolveConfig({ logLevel: 'debug' }, { ...env, BOOKD_LOG_LEVEL: 'warn' }, m.places).logLevel, 'debug');
+
+  // An explicit file stands alone: none of the others is read.
+  const mine = join(m.root, 'mine.json');
+  m.write(mine, { userAgent: 'explicit' });
+  for (const c2 of [resolveConfig({ config: mine }, env, m.places), resolveConfig({}, { ...env, BOOKD_CONFIG: mine }, m.places)]) {
+    assert.deepEqual(c2.configFiles, [mine]);
+    assert.equal(c2.userAgent, 'explicit');
+    assert.equal(c2.workers, undefined);
+  }
+  // Without XDG_CONFIG_HOME (or with a relative one, which the spec says to ignore) it is ~/.config.
+  m.write(join(m.home, '.config', 'bookd', 'config.json'), { userAgent: 'home' });
+  assert.equal(resolveConfig({ dataDir: join(m.root, 'empty') }, {}, m.places).userAgent, 'home');
+  assert.equal(resolveConfig({ dataDir: join(m.root, 'empty') }, { XDG_CONFIG_HOME: 'relative/dir' }, m.places).userAgent, 'home');
+  // The demo's way: no search at all.
+  assert.deepEqual(resolveConfig({ dataDir: join(m.root, 'empty') }, env, { ...m.places, search: false }).configFiles, []);
+});
+
+test('a bad key or value in any found config file is exit 78 naming the file and the key', (t) => {
+  const m = fakeMachine();
+  t.after(m.cleanup);
+  const env = { XDG_CONFIG_HOME: join(m.root, 'xdg'), BOOKD_DATA_DIR: join(m.root, 'data') };
+  const user = join(m.root, 'xdg', 'bookd', 'config.json');
+  for (const [file, body, key] of [
+    [m.places.systemFile, { workers: 'many' }, 'workers'],
+    [user, { noSuchKey: 1 }, 'noSuchKey'],
+    [join(m.root, 'data', 'config.json'), { budgetStart: -1 }, 'budgetStart'],
+  ] as const) {
+    m.write(file, body);
+    assert.throws(
+      () => resolveConfig({}, env, m.places),
+      (err: unknown) => err instanceof ConfigError && exitCodeFor(err) === 78 && err.message.includes(`config file ${file}, key "${key}"`),
+      file,
+    );
+    rmSync(file);
+  }
+});
+
+test('the library defaults to $XDG_DATA_HOME/bookd/library; an existing one at the old default is kept, with a note', (t) => {
+  const m = fakeMachine();
+  t.after(m.cleanup);
+  const data = join(m.root, 'data');
+  const env = { BOOKD_DATA_DIR: data, XDG_CONFIG_HOME: join(m.root, 'xdg') };
+  assert.equal(resolveConfig({}, env, m.places).library, join(m.home, '.local', 'share', 'bookd', 'library'));
+  const fresh = resolveConfig({}, { ...env, XDG_DATA_HOME: join(m.root, 'share') }, m.places);
+  assert.equal(fresh.library, join(m.root, 'share', 'bookd', 'library'));
+  assert.deepEqual(fresh.notes, []);
+  // systemd's StateDirectory: the unit's sandbox lets it write there only.
+  assert.equal(resolveConfig({}, { STATE_DIRECTORY: data, XDG_CONFIG_HOME: join(m.root, 'xdg') }, m.places).library, join(data, 'library'));
+
+  mkdirSync(join(data, 'library'), { recursive: true });
+  const old = resolveConfig({}, { ...env, XDG_DATA_HOME: join(m.root, 'share') }, m.places);
+  assert.equal(old.library, join(data, 'library'));
+  assert.equal(old.notes.length, 1);
+  assert.match(old.notes[0]!, new RegExp(`old default place ${data}/library.*mv ${data}/library ${m.root}/share/bookd/library`));
+  // Whoever names a library gets it, and no note.
+  const named = resolveConfig({ library: join(m.root, 'elsewhere') }, env, m.places);
+  assert.equal(named.library, join(m.root, 'elsewhere'));
+  assert.deepEqual(named.notes, []);
 });

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError, UsageError } from './errors.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 
@@ -59,8 +59,29 @@ export interface Config {
   buildMode: BuildModeSetting;
   /** Where re-login passwords are read from (a file per session name), if anywhere. */
   credentialsDir: string | undefined;
-  /** The file the settings came from, for messages. */
-  configFile: string | undefined;
+  /** The config files the settings came from, lowest precedence first, for messages. */
+  configFiles: string[];
+  /** One-line remarks for the operator that a daemon logs when it starts (an old library in use). */
+  notes: string[];
+}
+
+/**
+ * Where config files are looked for and where per-user defaults go. Injected so tests never read
+ * the real user's files or /etc.
+ */
+export interface ConfigPlaces {
+  /** The home directory the XDG defaults (~/.config, ~/.local/share, ~/.local/state) hang off. */
+  home: string;
+  /** The machine-wide config file, read first. */
+  systemFile: string;
+  /** Look for config files nobody named; the demo does not (its settings are all its own). */
+  search: boolean;
+}
+
+export const SYSTEM_CONFIG_FILE = '/etc/bookd/config.json';
+
+export function defaultPlaces(): ConfigPlaces {
+  return { home: homedir(), systemFile: SYSTEM_CONFIG_FILE, search: true };
 }
 
 export interface BudgetSettings {
@@ -180,12 +201,13 @@ function coerce(source: Source, key: string, kind: Kind, value: unknown): unknow
   }
 }
 
-function readConfigFile(path: string): Raw {
+function readConfigFile(path: string, explicit: boolean): Raw {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(`config file ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? err}); fix the path given to --config`);
+    const fix = explicit ? 'fix the path given to --config or BOOKD_CONFIG' : 'fix its permissions or remove it';
+    throw new ConfigError(`config file ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? err}); ${fix}`);
   }
   let parsed: unknown;
   try {
@@ -206,31 +228,61 @@ function readConfigFile(path: string): Raw {
   return out;
 }
 
-function defaultDataDir(env: NodeJS.ProcessEnv): string {
+// The XDG Base Directory defaults: a variable that is unset, empty or relative counts as unset.
+function xdgDir(env: NodeJS.ProcessEnv, name: string, home: string, ...fallback: string[]): string {
+  const value = env[name];
+  return value && isAbsolute(value) ? value : join(home, ...fallback);
+}
+
+function defaultDataDir(env: NodeJS.ProcessEnv, home: string): string {
   // systemd's StateDirectory= may list several paths separated by ':'; the first is ours.
   if (env.STATE_DIRECTORY) return env.STATE_DIRECTORY.split(':')[0]!;
-  const xdg = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
-  return join(xdg, 'bookd');
+  return join(xdgDir(env, 'XDG_STATE_HOME', home, '.local', 'state'), 'bookd');
+}
+
+/** The user's config file: `$XDG_CONFIG_HOME/bookd/config.json`, by default ~/.config/bookd/config.json. */
+export function userConfigFile(env: NodeJS.ProcessEnv, home: string): string {
+  return join(xdgDir(env, 'XDG_CONFIG_HOME', home, '.config'), 'bookd', 'config.json');
 }
 
 /**
- * Settings from, in rising precedence: defaults, the config file, environment, flags.
+ * The library nobody chose: `$XDG_DATA_HOME/bookd/library` (~/.local/share/bookd/library), since
+ * EPUBs are user data rather than state. Under systemd (STATE_DIRECTORY set) it stays in the state
+ * directory, the only place the unit's ProtectSystem=strict/ProtectHome=yes let it write.
+ */
+function defaultLibrary(env: NodeJS.ProcessEnv, home: string, dataDir: string): string {
+  if (env.STATE_DIRECTORY) return join(dataDir, 'library');
+  return join(xdgDir(env, 'XDG_DATA_HOME', home, '.local', 'share'), 'bookd', 'library');
+}
+
+/**
+ * Settings from, in rising precedence: defaults; the config files (see below); environment
+ * variables BOOKD_*; flags. The config files are either the one named by --config (or
+ * BOOKD_CONFIG) alone, or else every one of these that exists, each overriding the ones before
+ * it key by key: /etc/bookd/config.json, $XDG_CONFIG_HOME/bookd/config.json,
+ * <data-dir>/config.json (the data dir as flags, environment or the two files before say).
  * A wrong flag is a usage error (exit 2); a wrong file or environment setting is exit 78.
  */
-export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): Config {
+export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env, places: ConfigPlaces = defaultPlaces()): Config {
   const merged: Raw = {};
   const sources: Record<string, Source> = {};
+  const configFiles: string[] = [];
+  const notes: string[] = [];
+  const load = (file: string, explicit: boolean) => {
+    configFiles.push(file);
+    for (const [k, v] of Object.entries(readConfigFile(file, explicit))) {
+      merged[k] = v;
+      sources[k] = { kind: 'file', name: file };
+    }
+  };
 
   const explicitFile = flags.config ?? env.BOOKD_CONFIG;
-  const envDataDir = env.BOOKD_DATA_DIR;
-  const guessDir = flags.dataDir ?? envDataDir ?? defaultDataDir(env);
-  const implicitFile = join(guessDir, 'config.json');
-  const configFile = explicitFile ?? (existsSync(implicitFile) ? implicitFile : undefined);
-  if (configFile) {
-    for (const [k, v] of Object.entries(readConfigFile(configFile))) {
-      merged[k] = v;
-      sources[k] = { kind: 'file', name: configFile };
-    }
+  if (explicitFile !== undefined && explicitFile !== '') load(explicitFile, true);
+  else if (places.search) {
+    for (const file of [places.systemFile, userConfigFile(env, places.home)]) if (existsSync(file)) load(file, false);
+    const guessDir = flags.dataDir ?? (env.BOOKD_DATA_DIR || undefined) ?? (merged.dataDir as string | undefined) ?? defaultDataDir(env, places.home);
+    const dataDirFile = resolve(guessDir, 'config.json');
+    if (!configFiles.includes(dataDirFile) && existsSync(dataDirFile)) load(dataDirFile, false);
   }
   for (const [name, key] of Object.entries(ENV_KEYS)) {
     const value = env[name];
@@ -248,8 +300,15 @@ export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
     sources[key] = source;
   }
 
-  const dataDir = resolve((merged.dataDir as string | undefined) ?? defaultDataDir(env));
-  const library = resolve((merged.library as string | undefined) ?? join(dataDir, 'library'));
+  const dataDir = resolve((merged.dataDir as string | undefined) ?? defaultDataDir(env, places.home));
+  let library = resolve((merged.library as string | undefined) ?? defaultLibrary(env, places.home, dataDir));
+  const oldLibrary = join(dataDir, 'library');
+  if (merged.library === undefined && library !== oldLibrary && existsSync(oldLibrary)) {
+    // Before the XDG data directory, the default library was <data-dir>/library: books already
+    // there stay where they are until the operator moves them.
+    notes.push(`using the library at its old default place ${oldLibrary}; to move it, stop bookd and run \`mkdir -p ${dirname(library)} && mv ${oldLibrary} ${library}\`, or set library (BOOKD_LIBRARY) to keep it there`);
+    library = oldLibrary;
+  }
 
   const baseUrl = ((merged.baseUrl as string | undefined) ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
   let parsed: URL | undefined;
@@ -326,6 +385,7 @@ export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
     http: merged.http as string | undefined,
     buildMode: buildMode as BuildModeSetting,
     credentialsDir: (merged.credentialsDir as string | undefined) ?? env.CREDENTIALS_DIRECTORY,
-    configFile,
+    configFiles,
+    notes,
   };
 }

@@ -1,5 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
-import { relative, timestamp, withStore } from './store.js';
+import { iso, printJson, relative, timestamp, withStore } from './store.js';
 import { systemClock } from '../clock.js';
 
 export function registerControl(program: Command): void {
@@ -7,10 +7,12 @@ export function registerControl(program: Command): void {
     .command('pause')
     .description('stop claiming new jobs (running jobs finish); bookd resume undoes it. Survives restarts')
     .option('--reason <text>', 'why, shown by bookd status')
+    .option('--json', 'print {paused, reason, since} (since in ISO 8601, UTC)')
     .action(async (opts, cmd) => {
       await withStore(cmd, (store) => {
         store.control.pause(opts.reason);
         const state = store.control.state();
+        if (opts.json) return printJson({ paused: true, reason: state.reason ?? null, since: iso(state.since) });
         const since = state.since === undefined ? '' : ` since ${timestamp(state.since)} (${relative(state.since, systemClock.now())})`;
         process.stdout.write(`paused${since}${state.reason ? `: ${state.reason}` : ''}; running jobs finish, no new job starts until bookd resume\n`);
       });
@@ -19,10 +21,12 @@ export function registerControl(program: Command): void {
   program
     .command('resume')
     .description('let daemons claim jobs again after bookd pause')
-    .action(async (_opts, cmd) => {
+    .option('--json', 'print {paused: false, was_paused}')
+    .action(async (opts, cmd) => {
       await withStore(cmd, (store) => {
         const was = store.control.state().paused;
         store.control.resume();
+        if (opts.json) return printJson({ paused: false, was_paused: was });
         process.stdout.write(was ? 'resumed: daemons claim jobs again\n' : 'the queue was not paused\n');
       });
     });

@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { pino } from 'pino';
 import { systemClock } from '../clock.js';
-import { resolveConfig, type Config } from '../config.js';
+import { defaultPlaces, resolveConfig, type Config } from '../config.js';
 import { PRIORITY } from '../db/jobs.js';
 import { openStore } from '../db/store.js';
 import { createLogger, type Logger } from '../log.js';
@@ -84,7 +84,7 @@ export function registerDemo(program: Command): void {
       mkdirSync(root, { recursive: true });
       const logger = createLogger({ level: 'info', pretty: false, destination: pino.destination({ dest: logFile, sync: true, mkdir: true }) });
       const configFor = (dir: string): Config => ({
-        ...resolveConfig({ dataDir: dir, baseUrl: sim.url, logLevel: given.logLevel }, {}),
+        ...resolveConfig({ dataDir: dir, baseUrl: sim.url, logLevel: given.logLevel }, {}, { ...defaultPlaces(), search: false }),
         library: join(dir, 'library'),
         sessionIntervalMs: INTERVAL_MS,
         graceMs: 5_000,

@@ -8,7 +8,7 @@ import type { Store } from '../db/store.js';
 import { describeDiscovery, discoverSkill, discoveredItems, isArchivedIn } from '../daemon/discover.js';
 import { OreillyClient } from '../oreilly/client.js';
 import { withOneSession } from './one-session.js';
-import { collect, parseInteger, parsePositiveInteger, withStore } from './store.js';
+import { collect, parseInteger, parsePositiveInteger, printJson, withStore } from './store.js';
 
 interface BookWanted {
   id: string;
@@ -93,10 +93,10 @@ async function booksFromPlaylists(store: Store, config: Config, wanted: string[]
  * `--skills --dry-run`: each discovery run now with one session; the books it would queue instead
  * of the discover jobs. Without a usable session the discover jobs themselves are shown.
  */
-async function discoverNow(store: Store, config: Config, items: EnqueueItem[]): Promise<EnqueueItem[]> {
+async function discoverNow(store: Store, config: Config, items: EnqueueItem[], say: (line: string) => void): Promise<EnqueueItem[]> {
   const client = new OreillyClient();
   if (!store.sessions.list().some((s) => s.state === 'ok')) {
-    process.stdout.write('(no usable session, so the discovery is not run: the discover jobs are shown instead)\n');
+    say('(no usable session, so the discovery is not run: the discover jobs are shown instead)');
     return items;
   }
   return withOneSession(store, config, async (session) => {
@@ -113,7 +113,7 @@ async function discoverNow(store: Store, config: Config, items: EnqueueItem[]): 
         isArchived: isArchivedIn(store),
       });
       const found = discoveredItems(d, item.payload);
-      process.stdout.write(`${describeDiscovery(d, found.length, 'found')}\n`);
+      say(describeDiscovery(d, found.length, 'found'));
       out.push(...found);
     }
     return out;
@@ -137,6 +137,7 @@ export function registerEnqueue(program: Command): void {
     .option('--priority <n>', 'lower runs first (defaults: books 100, skill discovery 50, discovered books 200); with --skills it also applies to the books found', parseInteger)
     .option('--force', 're-queue books that already finished (succeeded, failed or cancelled)')
     .option('--dry-run', 'print what would change, change nothing; with --skills, run the discovery now (one session) and list the books it would queue')
+    .option('--json', 'print {dry_run, jobs: [{status, id, state, key, kind, payload}], counts} instead of lines (other remarks go to stderr)')
     .action(async (opts, cmd) => {
       if (!opts.book && !opts.fromFile && !opts.skills && !opts.playlist) throw new UsageError('enqueue needs --book, --from-file, --skills or --playlist');
       const excludeSkills = opts.excludeSkill ?? [];
@@ -179,7 +180,9 @@ export function registerEnqueue(program: Command): void {
       const force = opts.force ?? false;
       if (dryRun && items.some((i) => i.kind === 'discover')) {
         // Discovery runs now, asking the service, so the answer is the books themselves.
-        const discovered = await withStore(cmd, (store, config) => discoverNow(store, config, items), { memoryIfMissing: true });
+        // With --json, stdout holds the one JSON document only.
+        const say = (line: string) => (opts.json ? process.stderr : process.stdout).write(`${line}\n`);
+        const discovered = await withStore(cmd, (store, config) => discoverNow(store, config, items, say), { memoryIfMissing: true });
         items.splice(0, items.length, ...discovered);
       }
       const results = await withStore(
@@ -196,6 +199,16 @@ export function registerEnqueue(program: Command): void {
       );
 
       const tally: Record<EnqueueStatus, number> = { added: 0, merged: 0, requeued: 0, exists: 0 };
+      if (opts.json) {
+        for (const r of results) tally[r.status]++;
+        printJson({
+          dry_run: dryRun,
+          // A dry run's new jobs have no id yet.
+          jobs: results.map((r, i) => ({ status: r.status, id: dryRun && r.status === 'added' ? null : r.id, state: r.state, key: r.key, kind: items[i]!.kind, payload: items[i]!.payload })),
+          counts: tally,
+        });
+        return;
+      }
       results.forEach((r, i) => {
         const item = items[i]!;
         tally[r.status]++;

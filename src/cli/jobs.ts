@@ -2,7 +2,7 @@ import { Option, type Command } from '@commander-js/extra-typings';
 import { systemClock } from '../clock.js';
 import { UsageError } from '../errors.js';
 import { JOB_KINDS, JOB_STATES, type Job, type JobAttempt, type JobKind, type JobState } from '../db/jobs.js';
-import { duration, jobSkills, jobSubject, parseJobId, parsePositiveInteger, printJson, progressText, relative, table, timestamp, withStore } from './store.js';
+import { duration, iso, jobSkills, jobSubject, parseJobId, parsePositiveInteger, printJson, progressText, relative, table, timestamp, withStore } from './store.js';
 
 function jobJson(j: Job) {
   return {
@@ -14,19 +14,19 @@ function jobJson(j: Job) {
     priority: j.priority,
     attempt: j.attempt,
     max_attempts: j.maxAttempts,
-    run_at: j.runAt,
+    run_at: iso(j.runAt),
     lease_owner: j.leaseOwner ?? null,
-    lease_expires_at: j.leaseExpiresAt ?? null,
-    heartbeat_at: j.heartbeatAt ?? null,
+    lease_expires_at: iso(j.leaseExpiresAt),
+    heartbeat_at: iso(j.heartbeatAt),
     session: j.session ?? null,
     cancel_requested: j.cancelRequested,
     progress: j.progress ?? null,
     checkpoint: j.checkpoint ?? null,
     last_error: j.lastError ?? null,
-    created_at: j.createdAt,
-    updated_at: j.updatedAt,
-    started_at: j.startedAt ?? null,
-    finished_at: j.finishedAt ?? null,
+    created_at: iso(j.createdAt),
+    updated_at: iso(j.updatedAt),
+    started_at: iso(j.startedAt),
+    finished_at: iso(j.finishedAt),
   };
 }
 
@@ -38,8 +38,8 @@ function attemptJson(a: JobAttempt) {
     message: a.message ?? null,
     session: a.session ?? null,
     owner: a.owner ?? null,
-    started_at: a.startedAt ?? null,
-    finished_at: a.finishedAt,
+    started_at: iso(a.startedAt),
+    finished_at: iso(a.finishedAt),
     duration_ms: a.durationMs ?? null,
   };
 }
@@ -67,7 +67,7 @@ function registerList(jobs: Command): void {
     .addOption(new Option('--kind <kind>', 'only book or discover jobs').choices(JOB_KINDS))
     .option('--skill <skill>', 'only jobs for this skill (case-insensitive)')
     .option('--limit <n>', 'at most N jobs', parsePositiveInteger)
-    .option('--json', 'print a JSON array (times are epoch milliseconds)')
+    .option('--json', 'print a JSON array (times in ISO 8601, UTC)')
     .action(async (opts, cmd) => {
       await withStore(cmd, (store) => {
         const list = store.jobs.list({
@@ -105,7 +105,7 @@ function registerShow(jobs: Command): void {
     .command('show')
     .description('show one job with its attempt history')
     .argument('<id>', 'the job id (from bookd jobs list)', parseJobId)
-    .option('--json', 'print a JSON document (times are epoch milliseconds)')
+    .option('--json', 'print a JSON document (times in ISO 8601, UTC)')
     .action(async (id, opts, cmd) => {
       await withStore(cmd, (store) => {
         const job = store.jobs.get(id);
@@ -159,13 +159,15 @@ function registerRetry(jobs: Command): void {
     .description('queue a failed or cancelled job again with its attempts reset; --failed does so for every failed job')
     .argument('[id]', 'the job id', parseJobId)
     .option('--failed', 'retry every failed job')
+    .option('--json', 'print {requeued, job} (job: the requeued job, as jobs show --json prints it; absent with --failed)')
     .action(async (id, opts, cmd) => {
       if (id === undefined && !opts.failed) throw new UsageError('jobs retry needs a job id or --failed');
       if (id !== undefined && opts.failed) throw new UsageError('jobs retry takes a job id or --failed, not both');
       await withStore(cmd, (store) => {
         if (id === undefined) {
           const n = store.jobs.retryFailed('all');
-          process.stdout.write(n ? `requeued ${n} failed job${n === 1 ? '' : 's'}\n` : 'no failed jobs\n');
+          if (opts.json) printJson({ requeued: n });
+          else process.stdout.write(n ? `requeued ${n} failed job${n === 1 ? '' : 's'}\n` : 'no failed jobs\n');
           return;
         }
         const job = store.jobs.get(id);
@@ -173,7 +175,8 @@ function registerRetry(jobs: Command): void {
         if (store.jobs.retryFailed(id) === 0) {
           throw new Error(`job #${id} is ${job.state}; only failed or cancelled jobs can be retried`);
         }
-        process.stdout.write(`requeued #${id} ${jobSubject(job)}\n`);
+        if (opts.json) printJson({ requeued: 1, job: jobJson(store.jobs.get(id)!) });
+        else process.stdout.write(`requeued #${id} ${jobSubject(job)}\n`);
       });
     });
 }
@@ -183,11 +186,16 @@ function registerCancel(jobs: Command): void {
     .command('cancel')
     .description('cancel a job: a queued job at once; a running job is asked to stop and its worker confirms')
     .argument('<id>', 'the job id', parseJobId)
-    .action(async (id, _opts, cmd) => {
+    .option('--json', 'print {cancelled, cancel_requested, was, job}: cancelled at once (a queued job) or asked to stop (a running one)')
+    .action(async (id, opts, cmd) => {
       await withStore(cmd, (store) => {
         const result = store.jobs.cancel(id);
         if (!result) throw notFound(id);
         const job = store.jobs.get(id)!;
+        if (opts.json && (result.before === 'queued' || result.cancelRequested)) {
+          printJson({ cancelled: result.before === 'queued', cancel_requested: result.before !== 'queued', was: result.before, job: jobJson(job) });
+          return;
+        }
         if (result.before === 'queued') process.stdout.write(`cancelled #${id} ${jobSubject(job)}\n`);
         else if (result.cancelRequested) process.stdout.write(`asked the worker running #${id} ${jobSubject(job)} to stop; it will show as cancelled once it does\n`);
         else throw new Error(`job #${id} already ${result.before}; nothing to cancel`);

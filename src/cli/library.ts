@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { isAbsolute, relative as relativePath, resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import type { BookRecord } from '../db/books.js';
-import { printJson, table, timestamp, withStore } from './store.js';
+import { iso, printJson, table, timestamp, withStore } from './store.js';
 
 export type VerifyProblem = 'missing' | 'changed' | 'outside';
 
@@ -52,7 +52,7 @@ function bookJson(b: BookRecord) {
     path: b.path,
     sha256: b.sha256,
     bytes: b.bytes,
-    archived_at: b.archivedAt,
+    archived_at: iso(b.archivedAt),
     mode: b.mode,
     gaps: b.gaps,
   };
@@ -64,7 +64,7 @@ export function registerLibrary(program: Command): void {
   library
     .command('list')
     .description('list the archived books (paths are relative to --library)')
-    .option('--json', 'print a JSON array of {id,title,authors,skills,path,sha256,bytes,archived_at,…} (archived_at in epoch milliseconds)')
+    .option('--json', 'print a JSON array of {id,title,authors,skills,path,sha256,bytes,archived_at,…} (archived_at in ISO 8601, UTC)')
     .action(async (opts, cmd) => {
       await withStore(cmd, (store) => {
         const books = store.books.list();

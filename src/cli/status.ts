@@ -2,8 +2,8 @@ import type { Command } from '@commander-js/extra-typings';
 import { systemClock } from '../clock.js';
 import { JOB_STATES, type Job } from '../db/jobs.js';
 import type { Store } from '../db/store.js';
-import { liveFigures, renderProgress } from './live-view.js';
-import { duration, jobSubject, parsePositiveInteger, printJson, progressText, relative, table, timestamp, withStore } from './store.js';
+import { liveFigures, progressLines } from './progress.js';
+import { duration, iso, jobSubject, parsePositiveInteger, printJson, progressText, relative, table, timestamp, withStore } from './store.js';
 
 /** A daemon that has not announced itself for this long is shown as stale (it beats every ~30 s). */
 const DAEMON_STALE_MS = 2 * 60_000;
@@ -24,7 +24,7 @@ function runningJson(j: Job) {
   };
 }
 
-/** Everything `status` shows, as one JSON document (times are epoch milliseconds). */
+/** Everything `status` shows (times in epoch milliseconds; `statusJson` makes them ISO 8601). */
 export function statusSnapshot(store: Store, now: number) {
   const pause = store.control.state();
   const oldest = store.jobs.oldestQueued();
@@ -69,7 +69,21 @@ export function statusSnapshot(store: Store, now: number) {
   };
 }
 
-type Snapshot = ReturnType<typeof statusSnapshot>;
+export type Snapshot = ReturnType<typeof statusSnapshot>;
+
+/** The snapshot as `status --json` prints it: every time an ISO 8601 string (or null). */
+export function statusJson(s: Snapshot) {
+  return {
+    ...s,
+    pause: s.pause && { ...s.pause, since: iso(s.pause.since) },
+    oldest_queued: s.oldest_queued && { ...s.oldest_queued, created_at: iso(s.oldest_queued.created_at), run_at: iso(s.oldest_queued.run_at) },
+    next_run_at: iso(s.next_run_at),
+    running: s.running.map((r) => ({ ...r, started_at: iso(r.started_at), lease_expires_at: iso(r.lease_expires_at) })),
+    sessions: s.sessions.map((x) => ({ ...x, cooldown_until: iso(x.cooldown_until), token_expires_at: iso(x.token_expires_at), last_used_at: iso(x.last_used_at) })),
+    budget: s.budget.map((b) => ({ ...b, changed_at: iso(b.changed_at), edge_until: iso(b.edge_until) })),
+    daemons: s.daemons.map((d) => ({ ...d, started_at: iso(d.started_at), seen_at: iso(d.seen_at) })),
+  };
+}
 
 export function renderStatus(s: Snapshot, now: number): string {
   const out: string[] = [];
@@ -168,7 +182,7 @@ export function registerStatus(program: Command): void {
   program
     .command('status')
     .description('show the queue: jobs per state and skill, running jobs with their session and progress, failures, sessions, daemons')
-    .option('--json', 'print one JSON document (times are epoch milliseconds)')
+    .option('--json', 'print one JSON document (times in ISO 8601, UTC)')
     .option('--watch [seconds]', 'redraw every few seconds (default 2) until interrupted; with --json, one JSON line per redraw', parsePositiveInteger)
     .action(async (opts, cmd) => {
       const clock = systemClock;
@@ -177,11 +191,11 @@ export function registerStatus(program: Command): void {
         const now = clock.now();
         const snap = statusSnapshot(store, now);
         if (opts.json) {
-          if (opts.watch) process.stdout.write(`${JSON.stringify(snap)}\n`);
-          else printJson(snap);
+          if (opts.watch) process.stdout.write(`${JSON.stringify(statusJson(snap))}\n`);
+          else printJson(statusJson(snap));
         } else {
           if (opts.watch && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');
-          if (opts.watch) process.stdout.write(`${renderProgress(liveFigures(store, samples, now))}\n`);
+          if (opts.watch) process.stdout.write(`${progressLines(liveFigures(store, samples, now), process.stdout.isTTY ? process.stdout.columns : undefined).join('\n')}\n\n`);
           process.stdout.write(renderStatus(snap, now));
           if (opts.watch && !process.stdout.isTTY) process.stdout.write('\n');
         }

@@ -56,6 +56,11 @@ export async function withStore<T>(cmd: CommandLike, fn: (store: Store, config: 
   }
 }
 
+/** A time for JSON output: ISO 8601 in UTC ("2026-01-01T13:03:09.000Z"), null when there is none. */
+export function iso(ms: number | undefined | null): string | null {
+  return ms === undefined || ms === null ? null : new Date(ms).toISOString();
+}
+
 /** Prints JSON for scripts: one document, two-space indented, newline-terminated. */
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);

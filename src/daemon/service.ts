@@ -15,11 +15,12 @@ import type { Timeouts } from '../pool/session.js';
 import { cleanStaging, WRITE_PROBE_PREFIX } from '../library/staging.js';
 import { archiveHandler } from './archive.js';
 import { goneOwners, newOwner } from './owners.js';
-import { Daemon, type RunSummary } from './daemon.js';
+import { Daemon, type JobHandler, type RunSummary } from './daemon.js';
 import { discoverHandler } from './discover-job.js';
 import { startHttp } from './http.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import type { Notifier } from './notify.js';
+import { VERSION } from '../version.js';
 
 /** Fails at start, not after an hour, when the library cannot take files. */
 export function ensureWritableLibrary(root: string): void {
@@ -47,6 +48,15 @@ export function ensureWritableLibrary(root: string): void {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     throw new ConfigError(`the library ${root} is not writable (${code}); fix its permissions or point --library / BOOKD_LIBRARY elsewhere`);
   }
+}
+
+/** The book handler, with the duration histogram and last-success time fed from what it returns. */
+function timed(handler: JobHandler, metrics: Metrics): JobHandler {
+  return async (job, ctx) => {
+    const result = await handler(job, ctx);
+    if (result.bookDone) metrics.bookDone(job.startedAt);
+    return result;
+  };
 }
 
 export interface ServiceOptions {
@@ -79,6 +89,8 @@ export interface RunningService {
 export async function runService(opts: ServiceOptions): Promise<RunSummary> {
   const { config, logger } = opts;
   const clock = opts.clock ?? systemClock;
+  logger.info({ version: VERSION, pid: process.pid, dataDir: config.dataDir, library: config.library, configFiles: config.configFiles }, `bookd ${VERSION} starting`);
+  for (const note of config.notes) logger.warn(note);
   ensureWritableLibrary(config.library);
   const threadLock = new ThreadLock();
   const store = openStore(config.dbPath, clock, { backoffBaseMs: 30 * config.retryBaseMs, threadLock });
@@ -122,7 +134,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       acquireTimeoutMs: opts.acquireTimeoutMs,
       credentialsDir: config.credentialsDir,
     });
-    const metrics = createMetrics({ store, pool, clock });
+    const metrics = createMetrics({ store, pool, clock, owner });
     const client = new OreillyClient(clock, metrics.request);
     const retryBaseMs = opts.retryBaseMs ?? config.retryBaseMs;
     const livePool = pool;
@@ -153,7 +165,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       pollMs: opts.pollMs,
       throttleSnoozeMs: 30 * retryBaseMs,
       handlers: {
-        book: archiveHandler({ ...deps, onArchived: metrics.archived }),
+        book: timed(archiveHandler({ ...deps, onArchived: metrics.archived }), metrics),
         discover: discoverHandler(deps),
       },
     });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { closeSync, cpSync, openSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -252,5 +252,59 @@ test('bookd completion with an unknown or missing shell is a usage error', async
     assert.equal(r.stderr.trim().split('\n').length, 1);
     assert.match(r.stderr, /^bookd: .*shell/);
     assert.equal(r.stdout, '');
+  }
+});
+
+test('a config file in $XDG_CONFIG_HOME is read; a bad key there is exit 78 naming the file and the key; --config replaces it', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const xdg = join(dir, 'xdg');
+    const file = join(xdg, 'bookd', 'config.json');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify({ dataDir: join(dir, 'from-xdg') }));
+    const env = { XDG_CONFIG_HOME: xdg };
+    const r = await runCli(['enqueue', '--book', '9781492056348'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(existsSync(join(dir, 'from-xdg', 'bookd.db')), 'the data dir the XDG file names');
+
+    const explicit = join(dir, 'explicit.json');
+    writeFileSync(explicit, JSON.stringify({ dataDir: join(dir, 'from-flag') }));
+    assert.equal((await runCli(['--config', explicit, 'enqueue', '--book', '9781492056348'], { env })).code, 0);
+    assert.ok(existsSync(join(dir, 'from-flag', 'bookd.db')), '--config is read instead of the XDG file');
+
+    writeFileSync(file, JSON.stringify({ workers: 'lots' }));
+    const bad = await runCli(['status'], { env });
+    assert.equal(bad.code, 78, bad.stderr);
+    assert.match(bad.stderr, new RegExp(`config file ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, key "workers"`));
+  } finally {
+    cleanup();
+  }
+});
+
+test('the library defaults to $XDG_DATA_HOME/bookd/library, but one at the old default <data-dir>/library is kept, and the daemon says how to move it', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const data = join(dir, 'data');
+    const env = { BOOKD_DATA_DIR: data, BOOKD_BASE_URL: 'http://127.0.0.1:9', XDG_DATA_HOME: join(dir, 'share') };
+    const libraryOf = async () => {
+      const r = await runCli(['library', 'verify', '--json'], { env });
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { library: string }).library;
+    };
+    const fresh = await runCli(['run', '--until-empty'], { env });
+    assert.equal(fresh.code, 0, fresh.stderr);
+    assert.doesNotMatch(fresh.stdout, /old default place/);
+    assert.equal(await libraryOf(), join(dir, 'share', 'bookd', 'library'));
+
+    mkdirSync(join(data, 'library'));
+    const old = await runCli(['run', '--until-empty'], { env });
+    assert.equal(old.code, 0, old.stderr);
+    const note = old.stdout.split('\n').find((l) => l.includes('old default place'));
+    assert.ok(note, old.stdout);
+    assert.equal((JSON.parse(note) as { level: number }).level, 40, 'a warning, so -q still shows it');
+    assert.ok(note.includes(`mv ${join(data, 'library')} ${join(dir, 'share', 'bookd', 'library')}`), note);
+    assert.equal(await libraryOf(), join(data, 'library'));
+  } finally {
+    cleanup();
   }
 });

@@ -133,7 +133,9 @@ describe('the daemon end to end', () => {
       try {
         // A second daemon starting beside a live one leaves staging alone: the live one may be
         // writing a book queued after the newcomer read the queue.
-        await waitFor(async () => existsSync(join(dir, 'data', 'library', '.staging')), 'the daemon made its staging folder', 10_000, 50);
+        // Its first line is the start line, logged before it announces itself: wait for "ready".
+        await waitFor(() => [daemon.firstLine, ...daemon.lines].some((l) => l.includes('daemon ready')), 'the daemon ready', 10_000, 50);
+        assert.ok(existsSync(join(dir, 'data', 'library', '.staging')), 'the daemon made its staging folder');
         mkdirSync(debris);
         const beside = await runCli(['run', '--until-empty'], { env, timeoutMs: 60_000 });
         assert.equal(beside.code, 0, beside.stderr);

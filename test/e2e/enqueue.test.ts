@@ -162,8 +162,29 @@ test('enqueue usage errors exit 2 with one line and change nothing', async (t) =
 
 test('enqueue --help documents every option', async () => {
   const r = ok(await runCli(['enqueue', '--help']));
-  for (const opt of ['--book', '--from-file', '--skills', '--max-books', '--exclude-skill', '--format', '--priority', '--force', '--dry-run']) {
+  for (const opt of ['--book', '--from-file', '--skills', '--max-books', '--exclude-skill', '--format', '--priority', '--force', '--dry-run', '--json']) {
     assert.match(r.stdout, new RegExp(`${opt}\\b`), opt);
   }
   assert.match(r.stdout, /choices: "epub", "kindle", "both"/);
+});
+
+test('enqueue --json prints one JSON document of what changed, also for a dry run; a usage error still exits 2', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const first = JSON.parse(ok(await bookd(dir, ['enqueue', '--book', '9781492056348', '--skills', 'Go', '--json'])).stdout);
+  assert.equal(first.dry_run, false);
+  assert.deepEqual(first.counts, { added: 2, merged: 0, requeued: 0, exists: 0 });
+  assert.deepEqual(
+    first.jobs.map((j: { status: string; kind: string; state: string; id: number }) => [j.status, j.kind, j.state, typeof j.id]),
+    [['added', 'book', 'queued', 'number'], ['added', 'discover', 'queued', 'number']],
+  );
+  assert.equal(first.jobs[0].payload.bookId, '9781492056348');
+  const again = JSON.parse(ok(await bookd(dir, ['enqueue', '--book', '9781492056348', '--json'])).stdout);
+  assert.deepEqual(again.counts, { added: 0, merged: 0, requeued: 0, exists: 1 });
+  assert.equal(again.jobs[0].id, first.jobs[0].id);
+  const dry = JSON.parse(ok(await bookd(dir, ['enqueue', '--book', '9781098100650', '--dry-run', '--json'])).stdout);
+  assert.equal(dry.dry_run, true);
+  assert.equal(dry.jobs[0].id, null);
+  withStore(dir, (s) => assert.equal(s.jobs.counts().queued, 2, 'the dry run changed nothing'));
+  usage(await bookd(dir, ['enqueue', '--json']), /needs --book/);
 });

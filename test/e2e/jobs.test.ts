@@ -205,6 +205,7 @@ test('library list prints the catalogue; library verify re-hashes and reports mi
   const list = JSON.parse(ok(await bookd(dir, ['library', 'list', '--json'], lib)).stdout);
   assert.equal(list.length, 3);
   for (const key of ['id', 'title', 'authors', 'skills', 'path', 'sha256', 'bytes', 'archived_at']) assert.ok(key in list[0], key);
+  assert.match(list[0].archived_at, ISO);
   assert.equal(list[0].path, files.c);
   assert.match(ok(await bookd(dir, ['library', 'list'], lib)).stdout, /^3 books, 0\.0 MB$/m);
 
@@ -238,4 +239,63 @@ test('every command group documents itself in --help', async () => {
       for (const w of words) assert.ok(r.stdout.includes(w), `${args.join(' ')}: ${w}`);
     }),
   );
+});
+
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+test('jobs retry/cancel, pause and resume with --json print one JSON document; errors keep their exit codes', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  populate(dir);
+  const json = (r: CliResult) => JSON.parse(ok(r).stdout) as Record<string, any>;
+  const retried = json(await bookd(dir, ['jobs', 'retry', '5', '--json']));
+  assert.equal(retried.requeued, 1);
+  assert.equal(retried.job.id, 5);
+  assert.equal(retried.job.state, 'queued');
+  assert.match(retried.job.created_at, ISO);
+  assert.deepEqual(json(await bookd(dir, ['jobs', 'retry', '--failed', '--json'])), { requeued: 1 });
+  assert.deepEqual(json(await bookd(dir, ['jobs', 'retry', '--failed', '--json'])), { requeued: 0 });
+  fails(await bookd(dir, ['jobs', 'retry', '1', '--json']), 1, /job #1 is running/);
+  fails(await bookd(dir, ['jobs', 'retry', '--json']), 2, /needs a job id or --failed/);
+
+  const cancelled = json(await bookd(dir, ['jobs', 'cancel', '6', '--json']));
+  assert.deepEqual({ ...cancelled, job: undefined }, { cancelled: true, cancel_requested: false, was: 'queued', job: undefined });
+  assert.equal(cancelled.job.state, 'cancelled');
+  const asked = json(await bookd(dir, ['jobs', 'cancel', '1', '--json']));
+  assert.equal(asked.cancelled, false);
+  assert.equal(asked.cancel_requested, true);
+  assert.equal(asked.was, 'running');
+  assert.match(asked.job.started_at, ISO);
+  fails(await bookd(dir, ['jobs', 'cancel', '2', '--json']), 1, /already succeeded/);
+  fails(await bookd(dir, ['jobs', 'cancel', '42', '--json']), 1, /no job #42/);
+
+  const paused = json(await bookd(dir, ['pause', '--reason', 'disk swap', '--json']));
+  assert.equal(paused.paused, true);
+  assert.equal(paused.reason, 'disk swap');
+  assert.match(paused.since, ISO);
+  assert.ok(Math.abs(Date.parse(paused.since) - Date.now()) < 60_000, paused.since);
+  assert.deepEqual(json(await bookd(dir, ['resume', '--json'])), { paused: false, was_paused: true });
+  assert.deepEqual(json(await bookd(dir, ['resume', '--json'])), { paused: false, was_paused: false });
+});
+
+test('status and jobs list/show --json give every time as ISO 8601', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  populate(dir);
+  withStore(dir, (s) => s.control.pause('x'));
+  const status = JSON.parse(ok(await bookd(dir, ['status', '--json'])).stdout);
+  assert.match(status.pause.since, ISO);
+  assert.match(status.oldest_queued.created_at, ISO);
+  assert.match(status.next_run_at, ISO);
+  assert.match(status.running[0].started_at, ISO);
+  assert.match(status.running[0].lease_expires_at, ISO);
+  assert.match(status.sessions.find((x: { name: string }) => x.name === 'desk').cooldown_until, ISO);
+  assert.match(status.daemons[0].seen_at, ISO);
+  assert.match(status.daemons[0].started_at, ISO);
+  const list = JSON.parse(ok(await bookd(dir, ['jobs', 'list', '--json'])).stdout);
+  for (const j of list) for (const k of ['created_at', 'updated_at', 'run_at']) assert.match(j[k], ISO, `${k} of #${j.id}`);
+  const shown = JSON.parse(ok(await bookd(dir, ['jobs', 'show', '3', '--json'])).stdout);
+  assert.match(shown.finished_at, ISO);
+  assert.match(shown.attempts[0].finished_at, ISO);
+  assert.equal(typeof shown.attempts[0].duration_ms, 'number', 'durations stay numbers');
 });

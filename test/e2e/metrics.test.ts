@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli, startCli, tempDir, waitFor } from '../helpers/cli.js';
 import { addSessions, bookdEnv } from '../helpers/library.js';
 import { startSimProcess } from '../helpers/sim.js';
+
+const VERSION = (JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }).version;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -39,7 +42,22 @@ test('--http serves Prometheus metrics, liveness and readiness that follow the d
       await waitFor(async () => /bookd_jobs\{state="succeeded"\} 1/.test(await (await fetch(`${url}/metrics`)).text()), 'the book archived', 30_000, 100);
       const metrics = await (await fetch(`${url}/metrics`)).text();
       assert.match(metrics, /bookd_books_archived_total 1/);
-      assert.match(metrics, /bookd_bytes_archived_total [1-9]\d+/);
+      assert.match(metrics, /^bookd_archived_bytes_total [1-9]\d+$/m);
+      assert.doesNotMatch(metrics, /bookd_bytes_archived_total/, 'the old name is gone');
+      assert.match(metrics, new RegExp(`^bookd_build_info\\{version="${VERSION.replace(/\./g, '\\.')}"\\} 1$`, 'm'));
+      assert.match(metrics, /^process_cpu_seconds_total \S+$/m, "prom-client's default process metrics");
+      assert.match(metrics, /^nodejs_eventloop_lag_seconds \S+$/m);
+      assert.match(metrics, /^bookd_book_duration_seconds_count 1$/m);
+      assert.match(metrics, /^bookd_book_duration_seconds_bucket\{le="1800"\} 1$/m);
+      assert.match(metrics, /^bookd_book_duration_seconds_bucket\{le="\+Inf"\} 1$/m);
+      const sum = Number(/^bookd_book_duration_seconds_sum (\S+)$/m.exec(metrics)?.[1]);
+      assert.ok(sum > 0 && sum < 30, `a simulated book takes seconds, got ${sum}`);
+      const last = Number(/^bookd_last_success_timestamp_seconds (\S+)$/m.exec(metrics)?.[1]);
+      assert.ok(Math.abs(last - Date.now() / 1000) < 60, `last success is now-ish, got ${last}`);
+      assert.match(metrics, /^bookd_daemon_jobs_running 0$/m);
+      assert.match(metrics, /^# HELP bookd_jobs .*database's view.*max, not sum/m);
+      assert.match(metrics, /^bookd_machine_budget_requests_per_second [1-9]/m);
+      assert.match(metrics, /^bookd_edge_pause_seconds 0$/m);
       assert.match(metrics, /bookd_requests_total\{outcome="ok"\} [1-9]\d*/);
       assert.match(metrics, /bookd_sessions\{state="ok"\} 1/);
       assert.match(metrics, /bookd_queue_lag_seconds 0/);

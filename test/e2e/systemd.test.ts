@@ -145,7 +145,9 @@ test('without NOTIFY_SOCKET the daemon runs and stops quietly', async () => {
   const { dir, cleanup } = tempDir();
   try {
     const daemon = await startCli(['daemon', '--log-level', 'info'], { env: { BOOKD_DATA_DIR: join(dir, 'data'), BOOKD_BASE_URL: 'http://127.0.0.1:9' } });
-    assert.match(daemon.firstLine, /no usable session|daemon ready|claiming paused/);
+    // The first line is the start line carrying the version (src/version.ts), then the daemon's own.
+    assert.match(daemon.firstLine, /"version":"\d+\.\d+\.\d+[^"]*".*bookd \d+\.\d+\.\d+\S* starting/);
+    await waitFor(() => daemon.lines.some((l) => /no usable session|daemon ready|claiming paused/.test(l)), 'the daemon past its start');
     assert.equal((await daemon.stop('SIGTERM')).code, 0);
     assert.ok(existsSync(join(dir, 'data', 'bookd.db')));
   } finally {

@@ -22,13 +22,28 @@ export interface CliOptions {
   timeoutMs?: number;
 }
 
-/** Environment for a child bookd: no inherited BOOKD_* settings, no TTY-dependent output. */
+/**
+ * A home of its own for every test process, so a child bookd never reads the real user's
+ * ~/.config/bookd/config.json nor writes a library under ~/.local/share (src/config.ts looks there).
+ */
+export const TEST_HOME = mkdtempSync(join(tmpdir(), 'bookd-test-home-'));
+process.on('exit', () => rmSync(TEST_HOME, { recursive: true, force: true }));
+
+/** Environment for a child bookd: no inherited BOOKD_* or XDG_* settings, no TTY-dependent output. */
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if ((!k.startsWith('BOOKD_') || k === 'BOOKD_TEST_CLI' || k === 'BOOKD_DEBUG') && k !== 'NOTIFY_SOCKET' && k !== 'STATE_DIRECTORY' && k !== 'CREDENTIALS_DIRECTORY') env[k] = v;
+    if ((!k.startsWith('BOOKD_') || k === 'BOOKD_TEST_CLI' || k === 'BOOKD_DEBUG') && !k.startsWith('XDG_') && k !== 'NOTIFY_SOCKET' && k !== 'STATE_DIRECTORY' && k !== 'CREDENTIALS_DIRECTORY') env[k] = v;
   }
-  return { ...env, NO_COLOR: '1', ...extra };
+  return {
+    ...env,
+    HOME: TEST_HOME,
+    XDG_CONFIG_HOME: join(TEST_HOME, '.config'),
+    XDG_DATA_HOME: join(TEST_HOME, '.local', 'share'),
+    XDG_STATE_HOME: join(TEST_HOME, '.local', 'state'),
+    NO_COLOR: '1',
+    ...extra,
+  };
 }
 
 /** Runs the built CLI to completion. */

@@ -14,6 +14,8 @@ export const TEST_BUDGET = { start: 300, ceiling: 600, floor: 25, riseSeconds: 1
 export function bookdEnv(dataDir: string, simUrl: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
     BOOKD_DATA_DIR: dataDir,
+    // The library where these tests look for it (the default is under XDG_DATA_HOME).
+    BOOKD_LIBRARY: join(dataDir, 'library'),
     BOOKD_BASE_URL: simUrl,
     BOOKD_SESSION_INTERVAL_MS: '0',
     BOOKD_LOG_LEVEL: 'warn',
