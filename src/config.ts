@@ -15,6 +15,26 @@ export interface GlobalFlags {
   quiet?: boolean;
 }
 
+/** The flags of `bookd run` and `bookd daemon` that stand for settings: resolved with the rest. */
+export interface RunFlags {
+  http?: string;
+  graceSeconds?: number;
+  sessionIntervalMs?: number;
+  workers?: number;
+}
+
+/** A flag of either kind and the setting's kind, for the one resolver. */
+const FLAG_KEYS: Record<keyof GlobalFlags & keyof Config | keyof RunFlags, { kind: Kind; flag: string }> = {
+  dataDir: { kind: 'string', flag: '--data-dir' },
+  library: { kind: 'string', flag: '--library' },
+  baseUrl: { kind: 'string', flag: '--base-url' },
+  logLevel: { kind: 'string', flag: '--log-level' },
+  http: { kind: 'string', flag: '--http' },
+  graceSeconds: { kind: 'int', flag: '--grace' },
+  sessionIntervalMs: { kind: 'int', flag: '--session-interval' },
+  workers: { kind: 'int', flag: '--workers' },
+};
+
 export interface Config {
   dataDir: string;
   dbPath: string;
@@ -167,13 +187,9 @@ type Raw = Record<string, unknown>;
 type Source = { kind: 'flag' | 'env' | 'file'; name: string };
 
 function fail(source: Source, key: string, what: string): never {
-  if (source.kind === 'flag') throw new UsageError(`--${kebab(key)}: ${what}`);
+  if (source.kind === 'flag') throw new UsageError(`${source.name}: ${what}`);
   const where = source.kind === 'env' ? `environment variable ${source.name}` : `config file ${source.name}, key "${key}"`;
   throw new ConfigError(`${where}: ${what}`);
-}
-
-function kebab(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
 function coerce(source: Source, key: string, kind: Kind, value: unknown): unknown {
@@ -263,7 +279,7 @@ function defaultLibrary(env: NodeJS.ProcessEnv, home: string, dataDir: string): 
  * <data-dir>/config.json (the data dir as flags, environment or the two files before say).
  * A wrong flag is a usage error (exit 2); a wrong file or environment setting is exit 78.
  */
-export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env, places: ConfigPlaces = defaultPlaces()): Config {
+export function resolveConfig(flags: GlobalFlags & RunFlags, env: NodeJS.ProcessEnv = process.env, places: ConfigPlaces = defaultPlaces()): Config {
   const merged: Raw = {};
   const sources: Record<string, Source> = {};
   const configFiles: string[] = [];
@@ -291,12 +307,13 @@ export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
     merged[key] = coerce(source, key, FILE_KEYS[key]!, value);
     sources[key] = source;
   }
-  // Only the global flags: a command's own options (say --json) may arrive in the same object.
-  for (const key of ['dataDir', 'library', 'baseUrl', 'logLevel'] as const) {
-    const value = flags[key];
+  // Only flags that stand for settings: a command's own options (say --json) may arrive in the
+  // same object.
+  for (const [key, { kind, flag }] of Object.entries(FLAG_KEYS)) {
+    const value = flags[key as keyof typeof FLAG_KEYS];
     if (value === undefined) continue;
-    const source: Source = { kind: 'flag', name: key };
-    merged[key] = coerce(source, key, 'string', value);
+    const source: Source = { kind: 'flag', name: flag };
+    merged[key] = coerce(source, key, kind, value);
     sources[key] = source;
   }
 
@@ -361,6 +378,9 @@ export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
     fail(sources[key]!, key, `the longest edge pause (${edgeBackoffMaxMs} ms) is shorter than the first (${edgeBackoffMs} ms)`);
   }
 
+  const http = merged.http as string | undefined;
+  if (http !== undefined && !hostPort(http)) fail(sources.http!, 'http', `"${http}" is not HOST:PORT (for example 127.0.0.1:9469)`);
+
   const workers = merged.workers as number | undefined;
   if (workers === 0) fail(sources.workers!, 'workers', 'must be at least 1');
 
@@ -382,10 +402,18 @@ export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
     userAgent: (merged.userAgent as string | undefined) ?? DEFAULT_USER_AGENT,
     acceptLanguage: (merged.acceptLanguage as string | undefined) ?? DEFAULT_ACCEPT_LANGUAGE,
     budget,
-    http: merged.http as string | undefined,
+    http,
     buildMode: buildMode as BuildModeSetting,
     credentialsDir: (merged.credentialsDir as string | undefined) ?? env.CREDENTIALS_DIRECTORY,
     configFiles,
     notes,
   };
+}
+
+/** `HOST:PORT` (an IPv6 host in brackets) as the daemon's --http takes it, or undefined. */
+export function hostPort(text: string): { host: string; port: number } | undefined {
+  const m = /^(.*):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !m[1] || port > 65535) return undefined;
+  return { host: m[1].replace(/^\[(.*)\]$/, '$1'), port };
 }

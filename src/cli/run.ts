@@ -3,9 +3,10 @@ import { EXIT } from '../errors.js';
 import { createLogger } from '../log.js';
 import { createNotifier, monotonicUsec } from '../daemon/notify.js';
 import { runService, type RunningService } from '../daemon/service.js';
+import type { RunFlags } from '../config.js';
 import { configOf, parsePositiveInteger } from './store.js';
 
-interface RunFlags {
+interface ServeFlags {
   workers?: number;
   grace?: number;
   sessionInterval?: number;
@@ -17,11 +18,11 @@ interface RunFlags {
  * Shared by `run` and `daemon`: signals drive the shutdown (first SIGTERM/SIGINT drains, a second
  * exits at once), SIGHUP reloads sessions and the log level.
  */
-async function serve(cmd: Parameters<typeof configOf>[0], flags: RunFlags, asService: boolean): Promise<void> {
-  const config = configOf(cmd);
-  if (flags.grace !== undefined) config.graceMs = flags.grace * 1000;
-  if (flags.sessionInterval !== undefined) config.sessionIntervalMs = flags.sessionInterval;
-  if (flags.http !== undefined) config.http = flags.http;
+async function serve(cmd: Parameters<typeof configOf>[0], flags: ServeFlags, asService: boolean): Promise<void> {
+  // The flags that stand for settings go through the one resolver, so a bad --http is a usage
+  // error like any other bad flag, and a reload keeps them.
+  const settings: RunFlags = { http: flags.http, graceSeconds: flags.grace, sessionIntervalMs: flags.sessionInterval, workers: flags.workers };
+  const config = configOf(cmd, settings);
   const logger = createLogger({ level: config.logLevel });
   const notifier = asService ? createNotifier(process.env, (err) => logger.warn({ err: err.message }, 'sd_notify failed')) : undefined;
   let running: RunningService | undefined;
@@ -42,7 +43,7 @@ async function serve(cmd: Parameters<typeof configOf>[0], flags: RunFlags, asSer
     tell?.send({ RELOADING: 1, MONOTONIC_USEC: monotonicUsec().toString() });
     let status = 'reloaded sessions and log level';
     try {
-      const fresh = configOf(cmd);
+      const fresh = configOf(cmd, settings);
       logger.level = fresh.logLevel;
       running?.pool.reload();
       running?.daemon.growWorkers();
@@ -64,7 +65,7 @@ async function serve(cmd: Parameters<typeof configOf>[0], flags: RunFlags, asSer
       config,
       logger,
       notifier,
-      workers: flags.workers,
+      workers: config.workers,
       untilEmpty: flags.untilEmpty,
       onStart: (r) => (running = r),
     });
@@ -100,9 +101,9 @@ export function registerRun(program: Command): void {
       .command('run')
       .description('work through the queue in the foreground (Ctrl-C drains and stops)')
       .option('--until-empty', 'stop when nothing is queued or running; exit 1 if a book failed'),
-  ).action(async (opts, cmd) => serve(cmd, opts as RunFlags, false));
+  ).action(async (opts, cmd) => serve(cmd, opts as ServeFlags, false));
 
   common(program.command('daemon').description('the service entry point: like run, plus sd_notify (READY, STATUS, WATCHDOG) under systemd')).action(
-    async (opts, cmd) => serve(cmd, opts as RunFlags, true),
+    async (opts, cmd) => serve(cmd, opts as ServeFlags, true),
   );
 }

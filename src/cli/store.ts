@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { InvalidArgumentError } from '@commander-js/extra-typings';
-import { resolveConfig, type Config, type GlobalFlags } from '../config.js';
+import { resolveConfig, type Config, type GlobalFlags, type RunFlags } from '../config.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { openStore, type Store } from '../db/store.js';
 import { BUSY_TIMEOUT_MS, damagedError, isCorruption } from '../db/open.js';
@@ -12,13 +12,13 @@ export interface CommandLike {
 }
 
 /** resolveConfig takes only the global flags; a command's own options must not reach it. */
-export function configOf(cmd: CommandLike): Config {
+export function configOf(cmd: CommandLike, run: RunFlags = {}): Config {
   const all = cmd.optsWithGlobals() as GlobalFlags;
   const flags: GlobalFlags = {};
   for (const key of ['dataDir', 'library', 'baseUrl', 'config', 'logLevel'] as const) {
     if (all[key] !== undefined) flags[key] = all[key];
   }
-  return resolveConfig(flags);
+  return resolveConfig({ ...flags, ...run });
 }
 
 /** SQLite failures that reach a command, said in the operator's terms. */

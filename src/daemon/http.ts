@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostPort } from '../config.js';
 import { ConfigError } from '../errors.js';
 import type { Metrics } from './metrics.js';
 
@@ -10,11 +11,11 @@ export interface HealthSource {
   ready(): { ok: boolean; why?: string };
 }
 
+/** The address was validated with the settings (src/config.ts); this only takes it apart. */
 export function parseHostPort(text: string): { host: string; port: number } {
-  const m = /^(.*):(\d{1,5})$/.exec(text.trim());
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || !m[1] || port > 65535) throw new ConfigError(`http: "${text}" is not HOST:PORT (for example 127.0.0.1:9469)`);
-  return { host: m[1].replace(/^\[(.*)\]$/, '$1'), port };
+  const parsed = hostPort(text);
+  if (!parsed) throw new ConfigError(`http: "${text}" is not HOST:PORT (for example 127.0.0.1:9469)`);
+  return parsed;
 }
 
 /** /metrics (Prometheus), /healthz (liveness) and /readyz (readiness) on the given address. */

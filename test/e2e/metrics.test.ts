@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -71,12 +71,24 @@ test('--http serves Prometheus metrics, liveness and readiness that follow the d
   }
 });
 
-test('--http with a bad address is a usage or configuration error before anything starts', async () => {
+test('a bad --http address is a usage error (exit 2), a bad BOOKD_HTTP or config "http" a configuration error (exit 78), before anything starts', async () => {
   const { dir, cleanup } = tempDir();
   try {
-    const r = await runCli(['run', '--http', 'nonsense'], { env: { BOOKD_DATA_DIR: join(dir, 'data') } });
-    assert.equal(r.code, 78);
-    assert.match(r.stderr, /"nonsense" is not HOST:PORT/);
+    const data = join(dir, 'data');
+    for (const cmd of ['run', 'daemon']) {
+      const r = await runCli([cmd, '--http', 'nonsense'], { env: { BOOKD_DATA_DIR: data } });
+      assert.equal(r.code, 2, `${cmd}: ${r.stderr}`);
+      assert.match(r.stderr, /--http: "nonsense" is not HOST:PORT/);
+    }
+    const env = await runCli(['run'], { env: { BOOKD_DATA_DIR: data, BOOKD_HTTP: 'nonsense' } });
+    assert.equal(env.code, 78);
+    assert.match(env.stderr, /BOOKD_HTTP: "nonsense" is not HOST:PORT/);
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ http: '127.0.0.1:99999' }));
+    const conf = await runCli(['run', '--config', file], { env: { BOOKD_DATA_DIR: data } });
+    assert.equal(conf.code, 78);
+    assert.match(conf.stderr, /key "http": "127.0.0.1:99999" is not HOST:PORT/);
+    assert.equal(existsSync(join(data, 'bookd.db')), false, 'nothing was created');
   } finally {
     cleanup();
   }
