@@ -53,7 +53,8 @@ async function worker(db: string, owner: string, limit: number): Promise<void> {
       }
       for (const j of jobs) if (store.jobs.complete(j.id, j.leaseToken)) done++;
     } catch (err) {
-      const code = `${String((err as { code?: unknown }).code ?? (err as Error).name)}: ${(err as Error).message}`;
+      const e = err as { code?: unknown; name?: string; message?: string };
+      const code = `${typeof e.code === 'string' ? e.code : (e.name ?? 'Error')}: ${e.message ?? ''}`;
       errors[code] = (errors[code] ?? 0) + 1;
       if (Object.values(errors).reduce((a, b) => a + b, 0) > 100) break;
     }
@@ -75,13 +76,13 @@ async function drain(db: string, workers: number, limit: number): Promise<{ ms: 
   const children = Array.from({ length: workers }, (_, i) => {
     const child = spawn(process.execPath, ['--import', 'tsx', self, '--worker', db, '--owner', `w${i}`, '--limit', String(limit)], { stdio: ['pipe', 'pipe', 'inherit'] });
     const lines: string[] = [];
-    const ready = new Promise<void>((r) => createInterface({ input: child.stdout! }).on('line', (l) => (l === 'ready' ? r() : lines.push(l))));
+    const ready = new Promise<void>((r) => createInterface({ input: child.stdout }).on('line', (l) => (l === 'ready' ? r() : lines.push(l))));
     const exited = new Promise<void>((r) => child.on('close', () => r()));
     return { child, ready, exited, lines };
   });
   await Promise.all(children.map((c) => c.ready));
   const t0 = performance.now();
-  for (const c of children) c.child.stdin!.end('go\n');
+  for (const c of children) c.child.stdin.end('go\n');
   await Promise.all(children.map((c) => c.exited));
   const ms = performance.now() - t0;
   return { ms, reports: children.map((c) => JSON.parse(c.lines.at(-1) ?? '{}') as WorkerReport) };
@@ -139,7 +140,7 @@ async function main(): Promise<void> {
 
     const widths = [0, 1, 2, 3].map((i) => Math.max(...[['phase', 'jobs', 'seconds', 'per second'], ...rows].map((r) => r[i]!.length)));
     const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-    console.log(`bookd queue benchmark: node ${process.version}, SQLite ${sqlite}, synchronous=${sync === 2 ? 'FULL' : sync}, WAL, ${cpus().length} CPUs, ${mountTypeOf(dir) ?? '?'} at ${base}`);
+    console.log(`bookd queue benchmark: node ${process.version}, SQLite ${sqlite}, synchronous=${sync === 2 ? 'FULL' : String(sync)}, WAL, ${cpus().length} CPUs, ${mountTypeOf(dir) ?? '?'} at ${base}`);
     console.log(line(['phase', 'jobs', 'seconds', 'per second']));
     console.log(widths.map((w) => '-'.repeat(w)).join('  '));
     for (const r of rows) console.log(line(r));

@@ -111,7 +111,7 @@ try {
     const durations: number[] = [];
     const rssAt = new Map<number, number>();
     createInterface({ input: child.stdout }).on('line', (line) => {
-      if (line.includes('resource use of this run')) usage = JSON.parse(line);
+      if (line.includes('resource use of this run')) usage = JSON.parse(line) as typeof usage;
       // Throughput counts from the first claim to the last book written: process start-up,
       // migrations and shutdown are the same for every row and not what is being compared.
       else if (line.includes('"job started"')) firstStart = Math.min(firstStart, (JSON.parse(line) as { time: number }).time);

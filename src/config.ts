@@ -212,7 +212,7 @@ function coerce(source: Source, key: string, kind: Kind, value: unknown): unknow
     case 'strings': {
       const list = typeof value === 'string' ? value.split(',') : value;
       if (!Array.isArray(list) || !list.every((v) => typeof v === 'string')) fail(source, key, 'must be a list of strings');
-      return (list as string[]).map((s) => s.trim()).filter(Boolean);
+      return (list).map((s) => s.trim()).filter(Boolean);
     }
   }
 }
@@ -223,7 +223,7 @@ function readConfigFile(path: string, explicit: boolean): Raw {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     const fix = explicit ? 'fix the path given to --config or BOOKD_CONFIG' : 'fix its permissions or remove it';
-    throw new ConfigError(`config file ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? err}); ${fix}`);
+    throw new ConfigError(`config file ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}); ${fix}`);
   }
   let parsed: unknown;
   try {

@@ -418,6 +418,6 @@ export function registerCompletion(program: Command): void {
     .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(SHELLS))
     .addHelpText('after', '\nbash:  source <(bookd completion bash)\nzsh:   source <(bookd completion zsh)\nfish:  bookd completion fish | source')
     .action((shell) => {
-      process.stdout.write(completionScript(program as unknown as CommandUnknownOpts, shell));
+      process.stdout.write(completionScript(program, shell));
     });
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Option, type Command } from '@commander-js/extra-typings';
 import { BookdError, UsageError, errorMessage } from '../errors.js';
 import { badBookRefMessage, parseBookList, parseBookRef } from '../ids.js';
-import { BOOK_FORMATS, mergeSkills, type BookFormat, type EnqueueItem, type EnqueueResult, type EnqueueStatus } from '../db/jobs.js';
+import { BOOK_FORMATS, mergeSkills, type EnqueueItem, type EnqueueResult, type EnqueueStatus } from '../db/jobs.js';
 import type { Config } from '../config.js';
 import type { Store } from '../db/store.js';
 import { describeDiscovery, discoverSkill, discoveredItems, isArchivedIn } from '../daemon/discover.js';
@@ -133,7 +133,7 @@ export function registerEnqueue(program: Command): void {
     .option('--playlist <uuid...>', 'the books of your O\'Reilly playlists (uuid, or name as shown on the site); asks the service with one session')
     .option('--max-books <n>', 'with --skills: discover at most N books per skill', parsePositiveInteger)
     .option('--exclude-skill <skill>', 'with --skills: leave out books that are also in this skill; repeatable', collect)
-    .addOption(new Option('--format <format>', 'what to archive').choices(BOOK_FORMATS).default('epub' as BookFormat))
+    .addOption(new Option('--format <format>', 'what to archive').choices(BOOK_FORMATS).default('epub'))
     .option('--priority <n>', 'lower runs first (defaults: books 100, skill discovery 50, discovered books 200); with --skills it also applies to the books found', parseInteger)
     .option('--force', 're-queue books that already finished (succeeded, failed or cancelled)')
     .option('--dry-run', 'print what would change, change nothing; with --skills, run the discovery now (one session) and list the books it would queue')
@@ -155,7 +155,7 @@ export function registerEnqueue(program: Command): void {
         books.push(...(await withStore(cmd, (store, config) => booksFromPlaylists(store, config, opts.playlist!), { memoryIfMissing: opts.dryRun ?? false })));
       }
 
-      const format = opts.format as BookFormat;
+      const format = opts.format;
       const common = opts.priority === undefined ? {} : { priority: opts.priority };
       const items: EnqueueItem[] = mergeBooks(books).map((b) => ({
         kind: 'book',

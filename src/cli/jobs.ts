@@ -1,7 +1,7 @@
 import { Option, type Command } from '@commander-js/extra-typings';
 import { systemClock } from '../clock.js';
 import { UsageError } from '../errors.js';
-import { JOB_KINDS, JOB_STATES, type Job, type JobAttempt, type JobKind, type JobState } from '../db/jobs.js';
+import { JOB_KINDS, JOB_STATES, type Job, type JobAttempt } from '../db/jobs.js';
 import { duration, iso, jobSkills, jobSubject, parseJobId, parsePositiveInteger, printJson, progressText, relative, table, timestamp, withStore } from './store.js';
 
 function jobJson(j: Job) {
@@ -71,8 +71,8 @@ function registerList(jobs: Command): void {
     .action(async (opts, cmd) => {
       await withStore(cmd, (store) => {
         const list = store.jobs.list({
-          ...(opts.state && { state: opts.state as JobState }),
-          ...(opts.kind && { kind: opts.kind as JobKind }),
+          ...(opts.state && { state: opts.state }),
+          ...(opts.kind && { kind: opts.kind }),
           ...(opts.skill && { skill: opts.skill }),
           ...(opts.limit && { limit: opts.limit }),
         });

@@ -101,9 +101,9 @@ export function registerRun(program: Command): void {
       .command('run')
       .description('work through the queue in the foreground (Ctrl-C drains and stops)')
       .option('--until-empty', 'stop when nothing is queued or running; exit 1 if a book failed'),
-  ).action(async (opts, cmd) => serve(cmd, opts as ServeFlags, false));
+  ).action(async (opts, cmd) => serve(cmd, opts, false));
 
   common(program.command('daemon').description('the service entry point: like run, plus sd_notify (READY, STATUS, WATCHDOG) under systemd')).action(
-    async (opts, cmd) => serve(cmd, opts as ServeFlags, true),
+    async (opts, cmd) => serve(cmd, opts, true),
   );
 }

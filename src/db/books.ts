@@ -53,14 +53,14 @@ function toRecord(r: BookRow): BookRecord {
     id: r.id,
     format: r.format,
     title: r.title,
-    authors: JSON.parse(r.authors),
-    skills: JSON.parse(r.skills),
+    authors: JSON.parse(r.authors) as string[],
+    skills: JSON.parse(r.skills) as string[],
     path: r.path,
     sha256: r.sha256,
     bytes: r.bytes,
     archivedAt: r.archived_at,
     mode: r.mode,
-    gaps: JSON.parse(r.gaps),
+    gaps: JSON.parse(r.gaps) as BookRecord['gaps'],
   };
 }
 

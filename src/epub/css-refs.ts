@@ -22,7 +22,7 @@
  *   with the same rules for `@import`, `@font-face` and `@namespace`.
  */
 import { parse, string as cssString, tokenize, tokenTypes as T, url as cssUrl, walk } from 'css-tree';
-import type { Atrule, CssNode, FunctionNode, WalkContext } from 'css-tree';
+import type { Atrule, CssNode, WalkContext } from 'css-tree';
 
 export type CssRefUse = 'font' | 'import' | 'other';
 
@@ -164,7 +164,10 @@ function prepare(css: string, mode: Mode): { text: string; deep: [number, number
     if (empty && (top || closers.length === 1) && type !== T.WhiteSpace && type !== T.Comment && type !== T.CDO && type !== T.CDC && type !== T.Semicolon) {
       // The first token of a statement (an opener such as `{` is already counted).
       empty = false;
-      if (type === T.AtKeyword) (at = css.slice(start + 1, end).toLowerCase()), (atStart = start);
+      if (type === T.AtKeyword) {
+        at = css.slice(start + 1, end).toLowerCase();
+        atStart = start;
+      }
     }
     if (top && (type === T.RightCurlyBracket || (type === T.Semicolon && (mode === 'declarations' || at !== null)))) endStatement(end);
   });
@@ -175,7 +178,10 @@ function prepare(css: string, mode: Mode): { text: string; deep: [number, number
   if (deep.length > 0) {
     const parts: string[] = [];
     let from = 0;
-    for (const [start, end] of deep) parts.push(css.slice(from, start), ' '.repeat(end - start)), (from = end);
+    for (const [start, end] of deep) {
+      parts.push(css.slice(from, start), ' '.repeat(end - start));
+      from = end;
+    }
     parts.push(css.slice(from));
     text = parts.join('');
   }
@@ -211,7 +217,7 @@ function walkChunk(text: string, chunk: Chunk, mode: Mode, out: CssRef[], onErro
     const font = atrule !== null && lower(atrule.name) === 'font-face';
     const use: CssRefUse = font ? 'font' : 'other';
     const fontFail = font ? { start: range(atrule)[0], end: range(atrule)[1], text: '' } : null;
-    const fn = this.function?.type === 'Function' ? (this.function as FunctionNode) : null;
+    const fn = this.function?.type === 'Function' ? (this.function) : null;
     const fnName = fn ? lower(fn.name) : '';
     const group = fn && (isImageSet(fnName) || fnName === 'src') ? { start: range(fn)[0], end: range(fn)[1], text: 'none' } : null;
     if (node.type === 'Url') {

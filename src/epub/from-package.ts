@@ -8,7 +8,7 @@ import { fixIds, lookupId } from './html/ids.js';
 import { decodeMarkup, parseXhtml } from './html/parse.js';
 import { normalizeHead, sanitizeDocument } from './html/sanitize.js';
 import { findElement, isElement, textContent } from './html/tree.js';
-import type { ChildNode, Element } from './html/tree.js';
+import type { Element } from './html/tree.js';
 import type { BookMeta, EpubBuild, FetchedFile, Format } from './model.js';
 import { readNavLists, readNcx } from './nav-read.js';
 import type { Locate, NavList } from './nav-read.js';
@@ -300,7 +300,7 @@ function rewriteNav(item: Item, lists: NavList[], toc: TocPoint[]): void {
   const replace = (el: Element, xhtml: string) => {
     const parent = el.parentNode;
     if (!parent) return;
-    const nodes = parseFragment(xhtml).childNodes as ChildNode[];
+    const nodes = parseFragment(xhtml).childNodes;
     const at = parent.childNodes.indexOf(el);
     for (const n of nodes) n.parentNode = parent;
     parent.childNodes.splice(at, 1, ...nodes);
@@ -319,7 +319,7 @@ function rewriteNav(item: Item, lists: NavList[], toc: TocPoint[]): void {
   if (!tocDone) {
     const body = findElement(tree, (el) => el.tagName === 'body');
     if (body) {
-      const nodes = parseFragment(navElement('toc', 'Table of Contents', toc, item.out)).childNodes as ChildNode[];
+      const nodes = parseFragment(navElement('toc', 'Table of Contents', toc, item.out)).childNodes;
       for (const n of nodes) n.parentNode = body;
       body.childNodes.unshift(...nodes);
     }

@@ -44,17 +44,13 @@ test('placeBook: with no skill the book goes to Uncategorised; the kindle varian
 
 test('placeBook: across file systems (EXDEV) the other skills get a relative symlink', async () => {
   const lib = join(tmp.dir, 'c');
-  const exdev = async () => {
-    throw Object.assign(new Error('cross-device link'), { code: 'EXDEV' });
-  };
+  const exdev = () => Promise.reject(Object.assign(new Error('cross-device link'), { code: 'EXDEV' }));
   const placed = await placeBook({ libraryRoot: lib, staged: await stage(lib, 'x'), meta, format: 'epub', skills: ['Python', 'Go'], link: exdev });
   const at = join(lib, placed.links[0]!);
   assert.ok((await lstat(at)).isSymbolicLink());
   assert.equal(await readlink(at), `../Python/${NAME}`);
   assert.equal(await readFile(at, 'utf8'), 'x');
-  const other = async () => {
-    throw Object.assign(new Error('disk on fire'), { code: 'EIO' });
-  };
+  const other = () => Promise.reject(Object.assign(new Error('disk on fire'), { code: 'EIO' }));
   await assert.rejects(placeBook({ libraryRoot: lib, staged: await stage(lib, 'y'), meta, format: 'epub', skills: ['Python', 'Rust'], link: other }), /disk on fire/);
 });
 

@@ -21,9 +21,9 @@ test('staging paths live in <library>/.staging and never take a server path as a
 test('saveStaged/loadStaged: files come back byte-identical with their media types, keyed by server path', async () => {
   const dir = bookStaging(join(tmp.dir, 'lib1'), '1');
   const image = png(1);
-  await saveStaged(dir, { path: 'OEBPS/images/a/fig.png', mediaType: 'image/png', data: image });
-  await saveStaged(dir, { path: '../../../etc/passwd', data: new TextEncoder().encode('hostile name, harmless file') });
-  await saveStaged(dir, { path: 'OEBPS/missing.png', data: null });
+  saveStaged(dir, { path: 'OEBPS/images/a/fig.png', mediaType: 'image/png', data: image });
+  saveStaged(dir, { path: '../../../etc/passwd', data: new TextEncoder().encode('hostile name, harmless file') });
+  saveStaged(dir, { path: 'OEBPS/missing.png', data: null });
   const loaded = await loadStaged(dir);
   assert.deepEqual([...loaded.keys()].sort(), ['../../../etc/passwd', 'OEBPS/images/a/fig.png']);
   assert.deepEqual(loaded.get('OEBPS/images/a/fig.png'), { path: 'OEBPS/images/a/fig.png', mediaType: 'image/png', data: image });
@@ -33,9 +33,9 @@ test('saveStaged/loadStaged: files come back byte-identical with their media typ
 
 test('loadStaged: damaged bytes and a half-written index line are left out, the rest is kept', async () => {
   const dir = bookStaging(join(tmp.dir, 'lib2'), '2');
-  await saveStaged(dir, { path: 'a.png', data: png(2) });
-  await saveStaged(dir, { path: 'b.png', data: png(3) });
-  await saveStaged(dir, { path: 'c.png', data: png(4) });
+  saveStaged(dir, { path: 'a.png', data: png(2) });
+  saveStaged(dir, { path: 'b.png', data: png(3) });
+  saveStaged(dir, { path: 'c.png', data: png(4) });
   // b's bytes damaged; c's index line cut off by a crash; d's bytes written but never indexed.
   const lines = (await readFile(join(dir, 'index.jsonl'), 'utf8')).split('\n').filter(Boolean);
   const bin = (path: string) => `${createHash('sha256').update(path).digest('hex').slice(0, 40)}.bin`;
@@ -45,14 +45,14 @@ test('loadStaged: damaged bytes and a half-written index line are left out, the 
   const loaded = await loadStaged(dir);
   assert.deepEqual([...loaded.keys()], ['a.png']);
   // The next save after a cut-off line still lands on a line of its own.
-  await saveStaged(dir, { path: 'c.png', data: png(4) });
+  saveStaged(dir, { path: 'c.png', data: png(4) });
   assert.deepEqual([...(await loadStaged(dir)).keys()].sort(), ['a.png', 'c.png']);
 });
 
 test('cleanStaging: removes the folders and half-written EPUBs of books no longer wanted, and leaves wanted books alone', async () => {
   const lib = join(tmp.dir, 'lib3');
-  await saveStaged(bookStaging(lib, '111'), { path: 'x.png', data: png(5) });
-  await saveStaged(bookStaging(lib, '222'), { path: 'y.png', data: png(6) });
+  saveStaged(bookStaging(lib, '111'), { path: 'x.png', data: png(5) });
+  saveStaged(bookStaging(lib, '222'), { path: 'y.png', data: png(6) });
   await mkdir(bookStaging(lib, '333'), { recursive: true });
   await writeFile(stagedEpubPath(lib, '333', 'epub', 'w1'), 'half an epub');
   await writeFile(stagedEpubPath(lib, '111', 'epub', 'w2'), 'an epub another daemon is writing');

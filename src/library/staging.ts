@@ -59,7 +59,7 @@ const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('h
  * two writes a file: a book is a hundred small files, and per-file temporary files, renames and
  * promise-based handles cost more CPU than the download itself.
  */
-export async function saveStaged(dir: string, file: FetchedFile): Promise<void> {
+export function saveStaged(dir: string, file: FetchedFile): void {
   if (file.data === null) return;
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${keyOf(file.path)}.bin`), file.data);

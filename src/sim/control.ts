@@ -51,7 +51,7 @@ export function parseControl(raw: unknown): ControlPatch {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ControlError('the control body must be a JSON object');
   const known = new Set<string>([...RATES, ...COUNTS, ...SPEEDS, ...SWITCHES, ...Object.keys(CHOICES), 'guardBurst', 'staleMode', 'rotate', 'storm']);
   const out: ControlPatch = {};
-  for (const [key, value] of Object.entries(raw)) {
+  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
     if (!known.has(key)) throw new ControlError(`unknown control key "${key}" (known: ${[...known].join(', ')})`);
     if ((RATES as readonly string[]).includes(key)) {
       if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw new ControlError(`${key} must be a number from 0 to 1`);

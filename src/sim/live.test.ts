@@ -142,11 +142,11 @@ test('file gate: (X)HTML files are whole only with download=false and an HTML Ac
   assert.equal(stats.samplesServed, asks.length + 1 + (nav.file_size > SAMPLE_BYTES ? 1 : 0));
   assert.deepEqual(stats.guard, { samples: 0, forbidden: 0 });
 
-  await sim.control({ fileGate: false });
+  sim.control({ fileGate: false });
   try {
     assert.equal((await get(file)).body.length, whole.body.length, 'gate off: whole without download=false');
   } finally {
-    await sim.control({ fileGate: true });
+    sim.control({ fileGate: true });
   }
 });
 
@@ -166,7 +166,7 @@ test('samples never count toward a download; the whole files do', async () => {
 
 test('authentication comes before the gate: a stale token gets its preview (or 401), never a sample', async () => {
   sim.resetStats();
-  await sim.control({ staleMode: 'preview' });
+  sim.control({ staleMode: 'preview' });
   try {
     const b = book();
     const [ch] = await chapterList(b.id);
@@ -180,7 +180,7 @@ test('authentication comes before the gate: a stale token gets its preview (or 4
     assert.equal(stats.previewsServed, 3);
     assert.equal(stats.samplesServed, 0);
   } finally {
-    await sim.control({ staleMode: '401' });
+    sim.control({ staleMode: '401' });
   }
   assert.equal((await get(filesOf(book().id) + 'nope', { cookie: { ...me, 'orm-jwt': 'x' } })).status, 401);
 });
@@ -292,7 +292,7 @@ test('bulk-access guard: one bucket per IP on the sim clock; (X)HTML files get s
   const [ch] = await chapterList(b.id);
   const chapterFile = api(`${filesOf(b.id)}${chapterPathOf(ch!)}`);
   const image = (await listing(b.id)).find((f) => f.kind === 'image')!;
-  await sim.control({ guardRate: 1, guardBurst: 3 });
+  sim.control({ guardRate: 1, guardBurst: 3 });
   try {
     for (let i = 0; i < 3; i++) assert.equal((await get('/api/v2/collections/')).status, 200);
     const refused = await get('/api/v2/collections/');
@@ -320,10 +320,10 @@ test('bulk-access guard: one bucket per IP on the sim clock; (X)HTML files get s
     assert.equal(stats.samplesServed, 2);
     assert.equal(stats.sent['403'], 5);
     assert.equal(stats.downloads[b.id], undefined);
-    await sim.control({ guardRate: 0 });
+    sim.control({ guardRate: 0 });
     for (let i = 0; i < 20; i++) assert.equal((await get('/api/v2/collections/')).status, 200, 'guardRate 0: no guard');
   } finally {
-    await sim.control({ guardRate: 0, guardBurst: 16 });
+    sim.control({ guardRate: 0, guardBurst: 16 });
   }
 });
 
@@ -351,11 +351,11 @@ test('partial cookie sets: a valid orm-jwt without groot_sessionid is anonymous 
   assert.equal((await get('/profile/', { cookie: partial })).status, 302);
   assert.equal((await get('/profile/', { cookie: partial })).headers.location, '/profile/sso/', 'the profile is not affected');
   assert.equal(sim.stats().partialCookieHits, subscriber.length);
-  await sim.control({ partialCookies: 'ignore' });
+  sim.control({ partialCookies: 'ignore' });
   try {
     for (const path of subscriber) assert.equal((await get(path, { cookie: partial })).status, 200, path);
   } finally {
-    await sim.control({ partialCookies: '404' });
+    sim.control({ partialCookies: '404' });
   }
   assert.ok(me.groot_sessionid, 'minted sessions carry groot_sessionid');
 });
@@ -394,7 +394,7 @@ test('/profile/ redirect mode: 302 → /profile/sso/ → 307 → /u/{sub}/ → a
 
   // profileRefresh off (the default): never a Set-Cookie, yet a valid orm-rt shows the logged-in page.
   // Short-lived tokens for these sessions, so the clock need not move far (the shared session lives on).
-  await sim.control({ rotate: 'every', tokenTtlSec: 60 });
+  sim.control({ rotate: 'every', tokenTtlSec: 60 });
   try {
     const [s] = sim.mint(1) as [Record<string, string>];
     assert.ok((await follow(s)).every((h) => h.setCookies.length === 0), 'no rotation on the profile either');
@@ -404,14 +404,14 @@ test('/profile/ redirect mode: 302 → /profile/sso/ → 307 → /u/{sub}/ → a
     assert.ok(expired.every((h) => h.setCookies.length === 0));
     assert.equal((await follow({ 'orm-jwt': s['orm-jwt']! })).at(-1)!.text.includes('login-form'), true, 'an expired jwt alone is logged out');
 
-    await sim.control({ profileMode: 'plain' });
+    sim.control({ profileMode: 'plain' });
     const plain = await get('/profile/', { cookie: s });
     assert.equal(plain.status, 200);
     assert.match(plain.text, /"user_type":"Individual"/);
     assert.deepEqual(plain.setCookies, []);
     assert.equal((await get('/profile/', { cookie: {} })).headers.location, '/login/?next=%2Fprofile%2F');
 
-    await sim.control({ profileRefresh: true });
+    sim.control({ profileRefresh: true });
     const refreshed = await get('/profile/', { cookie: s });
     assert.equal(refreshed.status, 200);
     const jwt = refreshed.setCookies.find((l) => l.startsWith('orm-jwt='))!.split(';')[0]!.slice('orm-jwt='.length);
@@ -419,14 +419,14 @@ test('/profile/ redirect mode: 302 → /profile/sso/ → 307 → /u/{sub}/ → a
     assert.ok(refreshed.setCookies.some((l) => l.startsWith('orm-rt=')));
     assert.equal((await get('/api/v2/collections/', { cookie: { ...s, 'orm-jwt': jwt } })).status, 200);
 
-    await sim.control({ profileMode: 'redirect' });
+    sim.control({ profileMode: 'redirect' });
     const [t] = sim.mint(1) as [Record<string, string>];
     clock.advance(61_000);
     const chain = await follow(t);
     assert.equal(chain[0]!.status, 302);
     assert.ok(chain[0]!.setCookies.some((l) => l.startsWith('orm-jwt=')), 'with profileRefresh the first hop refreshes');
   } finally {
-    await sim.control({ rotate: 'off', profileMode: 'redirect', profileRefresh: false, tokenTtlSec: 3600 });
+    sim.control({ rotate: 'off', profileMode: 'redirect', profileRefresh: false, tokenTtlSec: 3600 });
   }
 });
 
@@ -451,11 +451,11 @@ test('token endpoint: a valid orm-rt buys the next orm-jwt (JSON and Set-Cookie)
     assert.deepEqual(bad.setCookies, []);
   }
   assert.equal(sim.stats().tokenRefreshes, 1);
-  await sim.control({ tokenEndpoint: false });
+  sim.control({ tokenEndpoint: false });
   try {
     assert.equal((await get('/api/v1/auth/openid/token/', { cookie: s })).status, 401, 'switched off: refresh is impossible');
   } finally {
-    await sim.control({ tokenEndpoint: true });
+    sim.control({ tokenEndpoint: true });
   }
   assert.equal(sim.stats().tokenRefreshes, 1);
 });
@@ -480,11 +480,11 @@ test('login sends a second, bogus Set-Cookie after groot_sessionid, orm-jwt and 
   const last = Object.fromEntries(res.setCookies.map((l) => l.split(';')[0]!.split(/=(.*)/s).slice(0, 2) as [string, string]));
   assert.equal((await get('/api/v2/collections/', { cookie: first })).status, 200, 'keeping the first lines: logged in');
   assert.equal((await get('/api/v2/collections/', { cookie: last })).status, 401, 'keeping the second ones: not logged in');
-  await sim.control({ duplicateLoginCookies: false });
+  sim.control({ duplicateLoginCookies: false });
   try {
     assert.equal((await login()).setCookies.length, 8);
   } finally {
-    await sim.control({ duplicateLoginCookies: true });
+    sim.control({ duplicateLoginCookies: true });
   }
 });
 
@@ -494,12 +494,12 @@ test('anonymous listing: search answers without cookies; switched off it needs a
   assert.equal(anon.status, 200);
   assert.equal(anon.json<{ results: { archive_id: string }[] }>().results[0]!.archive_id, b.id);
   assert.equal((await simRequest(api('/api/v2/search/?query=*&limit=100&page=11'))).status, 403, 'deep pages still refused');
-  await sim.control({ anonymousListing: false });
+  sim.control({ anonymousListing: false });
   try {
     assert.equal((await simRequest(api(`/api/v2/search/?query=${b.id}`))).status, 401);
     assert.equal((await get(`/api/v2/search/?query=${b.id}`)).status, 200);
   } finally {
-    await sim.control({ anonymousListing: true });
+    sim.control({ anonymousListing: true });
   }
 });
 

@@ -36,7 +36,7 @@ function write(res: ServerResponse, chunk: Buffer): Promise<boolean> {
   });
 }
 
-async function* pieces(body: Buffer | BodySource, kbps: number): AsyncGenerator<Buffer> {
+function* pieces(body: Buffer | BodySource, kbps: number): Generator<Buffer> {
   const size = kbps > 0 ? Math.max(256, Math.floor((kbps * 1024 * PACE_MS) / 1000)) : 0;
   const source = isSource(body) ? body.chunks() : [body][Symbol.iterator]();
   for (let next = source.next(); !next.done; next = source.next()) {
@@ -89,7 +89,7 @@ export async function send(req: IncomingMessage, res: ServerResponse, reply: Rep
     return;
   }
   let first = true;
-  for await (const chunk of pieces(body, opts.bandwidthKbps)) {
+  for (const chunk of pieces(body, opts.bandwidthKbps)) {
     if (!first && opts.bandwidthKbps > 0) await opts.sleep(PACE_MS);
     first = false;
     if (!(await write(res, chunk))) return;

@@ -139,7 +139,7 @@ describe('failures while archiving', () => {
       assert.equal(byBook(image.id).state, 'succeeded');
       const lib = await cliJson<LibraryEntry[]>(['library', 'list'], env);
       assert.deepEqual(lib.map((e) => e.id), [image.id]);
-      assert.ok(lib[0]!.gaps!.some((g) => /images\/b\/figure\.png/.test(g)), `gap recorded: ${lib[0]!.gaps}`);
+      assert.ok(lib[0]!.gaps!.some((g) => /images\/b\/figure\.png/.test(g)), `gap recorded: ${JSON.stringify(lib[0]!.gaps)}`);
       const human = await runCli(['library', 'list'], { env });
       assert.match(human.stdout, /gap/i, 'library list shows the gap');
       const report = await epubcheckTs(join(dir, 'data', 'library', lib[0]!.path));

@@ -34,15 +34,15 @@ test('enqueue books and skills; enqueueing again adds nothing', async (t) => {
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
   const first = ok(await bookd(dir, ['enqueue', '--book', '9781492056348', 'https://learning.oreilly.com/library/view/robust-python/9781098100650/', '--skills', 'Python, Go']));
-  assert.match(first.stdout, /^added\s+book 9781492056348 epub  #1$/m);
-  assert.match(first.stdout, /^added\s+book 9781098100650 epub  #2$/m);
-  assert.match(first.stdout, /^added\s+discover Python  #3$/m);
-  assert.match(first.stdout, /^added\s+discover Go  #4$/m);
+  assert.match(first.stdout, /^added\s+book 9781492056348 epub {2}#1$/m);
+  assert.match(first.stdout, /^added\s+book 9781098100650 epub {2}#2$/m);
+  assert.match(first.stdout, /^added\s+discover Python {2}#3$/m);
+  assert.match(first.stdout, /^added\s+discover Go {2}#4$/m);
   assert.match(first.stdout, /^added 4$/m);
 
   const again = ok(await bookd(dir, ['enqueue', '--book', '9781492056348', '--skills', 'python']));
-  assert.match(again.stdout, /^exists\s+book 9781492056348 epub  #1 \(queued\)$/m);
-  assert.match(again.stdout, /^exists\s+discover python  #3 \(queued\)$/m);
+  assert.match(again.stdout, /^exists\s+book 9781492056348 epub {2}#1 \(queued\)$/m);
+  assert.match(again.stdout, /^exists\s+discover python {2}#3 \(queued\)$/m);
   assert.match(again.stdout, /^already there 2$/m);
   withStore(dir, (s) => {
     assert.equal(s.jobs.counts().queued, 4);
@@ -91,7 +91,7 @@ test("--from-file reads the older tools' book_ids/<skill>_books.json, taking the
     }),
   );
   const r = ok(await bookd(dir, ['enqueue', '--from-file', file, '--book', '9781492032649']));
-  assert.match(r.stdout, /^added\s+book 9781098125967 epub  Hands-On Machine Learning  #2$/m);
+  assert.match(r.stdout, /^added\s+book 9781098125967 epub {2}Hands-On Machine Learning {2}#2$/m);
   assert.match(r.stdout, /^added 2$/m);
   const list = JSON.parse(ok(await bookd(dir, ['jobs', 'list', '--skill', 'machine learning', '--json'])).stdout) as { payload: { bookId: string; skills: string[]; title?: string } }[];
   assert.deepEqual(
@@ -120,7 +120,7 @@ test('--dry-run shows what would change and changes nothing, not even creating t
   const db = join(dir, 'bookd.db');
   const before = withStore(dir, (s) => JSON.stringify(s.db.prepare('SELECT * FROM jobs').all()));
   const dry = ok(await bookd(dir, ['enqueue', '--book', '9781492056348', '9781098100650', '--skills', 'Go', '--dry-run', '--force']));
-  assert.match(dry.stdout, /^exists\s+book 9781492056348 epub  #1 \(queued\)$/m);
+  assert.match(dry.stdout, /^exists\s+book 9781492056348 epub {2}#1 \(queued\)$/m);
   assert.match(dry.stdout, /^dry run: would add 2, already there 1; nothing was changed$/m);
   assert.equal(withStore(dir, (s) => JSON.stringify(s.db.prepare('SELECT * FROM jobs').all())), before);
   assert.ok(readFileSync(db).length > 0);
@@ -137,13 +137,13 @@ test('a finished book is re-queued only with --force; a finished skill discovery
     assert.deepEqual(discover.payload, { skill: 'Go', format: 'epub', maxBooks: 20, priority: 70, excludeSkills: ['Python', 'Rust'] });
   });
   const again = ok(await bookd(dir, ['enqueue', '--book', '9781492056348', '--skills', 'Go']));
-  assert.match(again.stdout, /^exists\s+book 9781492056348 epub  #1 \(succeeded; --force queues it again\)$/m);
-  assert.match(again.stdout, /^requeued\s+discover Go  #2$/m);
+  assert.match(again.stdout, /^exists\s+book 9781492056348 epub {2}#1 \(succeeded; --force queues it again\)$/m);
+  assert.match(again.stdout, /^requeued\s+discover Go {2}#2$/m);
   const forced = ok(await bookd(dir, ['enqueue', '--book', '9781492056348', '--force']));
-  assert.match(forced.stdout, /^requeued\s+book 9781492056348 epub  #1$/m);
+  assert.match(forced.stdout, /^requeued\s+book 9781492056348 epub {2}#1$/m);
   withStore(dir, (s) => assert.deepEqual(s.jobs.counts(), { queued: 2, running: 0, succeeded: 0, failed: 0, cancelled: 0 }));
   const both = ok(await bookd(dir, ['enqueue', '--book', '9781492056348', '--format', 'both']));
-  assert.match(both.stdout, /^added\s+book 9781492056348 both  #3$/m);
+  assert.match(both.stdout, /^added\s+book 9781492056348 both {2}#3$/m);
 });
 
 test('enqueue usage errors exit 2 with one line and change nothing', async (t) => {
@@ -168,23 +168,29 @@ test('enqueue --help documents every option', async () => {
   assert.match(r.stdout, /choices: "epub", "kindle", "both"/);
 });
 
+interface EnqueueJson {
+  dry_run: boolean;
+  counts: Record<string, number>;
+  jobs: { status: string; kind: string; state: string; id: number | null; payload: { bookId?: string } }[];
+}
+
 test('enqueue --json prints one JSON document of what changed, also for a dry run; a usage error still exits 2', async (t) => {
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
-  const first = JSON.parse(ok(await bookd(dir, ['enqueue', '--book', '9781492056348', '--skills', 'Go', '--json'])).stdout);
+  const first = JSON.parse(ok(await bookd(dir, ['enqueue', '--book', '9781492056348', '--skills', 'Go', '--json'])).stdout) as EnqueueJson;
   assert.equal(first.dry_run, false);
   assert.deepEqual(first.counts, { added: 2, merged: 0, requeued: 0, exists: 0 });
   assert.deepEqual(
-    first.jobs.map((j: { status: string; kind: string; state: string; id: number }) => [j.status, j.kind, j.state, typeof j.id]),
+    first.jobs.map((j) => [j.status, j.kind, j.state, typeof j.id]),
     [['added', 'book', 'queued', 'number'], ['added', 'discover', 'queued', 'number']],
   );
-  assert.equal(first.jobs[0].payload.bookId, '9781492056348');
-  const again = JSON.parse(ok(await bookd(dir, ['enqueue', '--book', '9781492056348', '--json'])).stdout);
+  assert.equal(first.jobs[0]!.payload.bookId, '9781492056348');
+  const again = JSON.parse(ok(await bookd(dir, ['enqueue', '--book', '9781492056348', '--json'])).stdout) as EnqueueJson;
   assert.deepEqual(again.counts, { added: 0, merged: 0, requeued: 0, exists: 1 });
-  assert.equal(again.jobs[0].id, first.jobs[0].id);
-  const dry = JSON.parse(ok(await bookd(dir, ['enqueue', '--book', '9781098100650', '--dry-run', '--json'])).stdout);
+  assert.equal(again.jobs[0]!.id, first.jobs[0]!.id);
+  const dry = JSON.parse(ok(await bookd(dir, ['enqueue', '--book', '9781098100650', '--dry-run', '--json'])).stdout) as EnqueueJson;
   assert.equal(dry.dry_run, true);
-  assert.equal(dry.jobs[0].id, null);
+  assert.equal(dry.jobs[0]!.id, null);
   withStore(dir, (s) => assert.equal(s.jobs.counts().queued, 2, 'the dry run changed nothing'));
   usage(await bookd(dir, ['enqueue', '--json']), /needs --book/);
 });

@@ -164,7 +164,7 @@ test('search: by id (archive_id ≠ isbn too), topic listings with pages, videos
     const [hit] = res.json<{ results: Record<string, unknown>[] }>().results;
     assert.equal(hit?.archive_id, odd.id);
     assert.equal(hit?.isbn, odd.isbn);
-    for (const key of ['title', 'authors', 'publishers', 'cover_url', 'issued', 'topics', 'web_url', 'language', 'format']) assert.ok(key in hit!, key);
+    for (const key of ['title', 'authors', 'publishers', 'cover_url', 'issued', 'topics', 'web_url', 'language', 'format']) assert.ok(key in hit, key);
   }
   const skill = cat.skills[0]!;
   const listed = cat.books.filter((b) => b.skills.includes(skill));

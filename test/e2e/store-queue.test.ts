@@ -37,11 +37,11 @@ function startClaimer(opts: ClaimerOptions): Claimer {
   children.add(child);
   const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const lines: Record<string, unknown>[] = [];
   let onReady: () => void;
   const ready = new Promise<void>((r) => (onReady = r));
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  createInterface({ input: child.stdout }).on('line', (line) => {
     const value = JSON.parse(line) as Record<string, unknown>;
     lines.push(value);
     if (value.ready) onReady();

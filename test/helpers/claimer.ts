@@ -35,7 +35,7 @@ export interface ClaimerOptions {
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as ClaimerOptions;
 const offset = opts.offsetMs ?? 0;
-const clock: Clock = { now: () => Date.now() + offset, sleep: systemClock.sleep };
+const clock: Clock = { now: () => Date.now() + offset, sleep: (ms, signal) => systemClock.sleep(ms, signal) };
 const owner = opts.owner ?? `claimer-${process.pid}`;
 const leaseMs = opts.leaseMs ?? 60_000;
 const errors: Record<string, number> = {};
@@ -49,7 +49,8 @@ function call<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    const code = String((err as { code?: unknown }).code ?? (err as Error).name);
+    const e = err as { code?: unknown; name?: string };
+    const code = typeof e.code === 'string' ? e.code : (e.name ?? 'Error');
     errors[code] = (errors[code] ?? 0) + 1;
     throw err;
   }

@@ -86,9 +86,9 @@ export function startCli(args: string[], opts: CliOptions = {}): Promise<Running
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const lines: string[] = [];
-    const rl = createInterface({ input: child.stdout! });
+    const rl = createInterface({ input: child.stdout });
     let first: string | undefined;
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
       child.on('exit', (code, signal) => r({ code, signal })),
@@ -139,7 +139,7 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, dead
   const end = Date.now() + deadlineMs;
   for (;;) {
     const value = await check();
-    if (value) return value as NonNullable<T>;
+    if (value) return value;
     if (Date.now() > end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }

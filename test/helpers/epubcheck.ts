@@ -32,7 +32,7 @@ export function epubcheckJava(file: string): Promise<CheckReport> {
       const errors = lines.filter((l) => /^(ERROR|FATAL)/.test(l));
       const warnings = lines.filter((l) => /^WARNING/.test(l));
       if (err && errors.length === 0 && (err as NodeJS.ErrnoException).code !== undefined && typeof (err as NodeJS.ErrnoException).code !== 'number') {
-        reject(err);
+        reject(new Error(`java epubcheck did not run: ${err.message}`, { cause: err }));
         return;
       }
       resolve({ errors, warnings });

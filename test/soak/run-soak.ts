@@ -66,7 +66,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         const spawnedAt = Date.now();
         const writing = () =>
           existsSync(staging) &&
-          readdirSync(staging, { recursive: true, encoding: 'utf8' }).some((n) => n.endsWith('.epub.tmp') && statSync(join(staging, n), { throwIfNoEntry: false })?.mtimeMs! > spawnedAt);
+          readdirSync(staging, { recursive: true, encoding: 'utf8' }).some((n) => n.endsWith('.epub.tmp') && (statSync(join(staging, n), { throwIfNoEntry: false })?.mtimeMs ?? 0) > spawnedAt);
         const deadline = spawnedAt + 10_000;
         while (Date.now() < deadline && !writing()) await sleep(1);
         after = writing() ? 'mid-write' : 'random';

@@ -142,7 +142,7 @@ function fixAttributes(el: Element): void {
   const tag = el.tagName;
   const added: { name: string; value: string }[] = [];
   el.attrs = el.attrs.filter((a) => {
-    if (a.namespace !== undefined) return a.namespace === NS.xml && a.name === 'lang';
+    if (a.namespace !== undefined) return a.namespace === String(NS.xml) && a.name === 'lang';
     const name = a.name;
     if (/^on/i.test(name) || OBSOLETE_ATTRS.has(name)) return false;
     if (name === 'border') return tag === 'table' && (a.value === '' || a.value === '1');

@@ -57,7 +57,7 @@ export function serializeXhtml(doc: Document): string {
   return out.join('');
 }
 
-function writeElement(el: Element, out: string[], parentNs: string | undefined): void {
+function writeElement(el: Element, out: string[], parentNs: Element['namespaceURI'] | undefined): void {
   const ns = el.namespaceURI;
   if (!NCNAME.test(el.tagName) || (ns !== NS.html && ns !== NS.svg && ns !== NS.math)) {
     writeChildren(el.childNodes, out, parentNs);
@@ -92,7 +92,7 @@ function writeElement(el: Element, out: string[], parentNs: string | undefined):
   out.push('</', el.tagName, '>');
 }
 
-function writeChildren(nodes: ChildNode[], out: string[], ns: string | undefined): void {
+function writeChildren(nodes: ChildNode[], out: string[], ns: Element['namespaceURI'] | undefined): void {
   for (const c of nodes) {
     if (isElement(c)) writeElement(c, out, ns);
     else if (c.nodeName === '#text') out.push(escapeXmlText(c.value));
