@@ -241,7 +241,7 @@ export class Daemon {
         }
         if (notifier?.enabled && now - lastStatus >= 5_000) {
           lastStatus = now;
-          const c = store.jobs.counts();
+          const c = store.views.counts();
           notifier.send({
             STATUS: `${c.running} running, ${c.queued} queued, ${c.succeeded} done, ${c.failed} failed; ${pool.usableCount()} usable sessions${this.note ? `; ${this.note}` : ''}`,
           });
@@ -340,7 +340,7 @@ export class Daemon {
   }
 
   private queueEmpty(): boolean {
-    const c = this.o.store.jobs.counts();
+    const c = this.o.store.views.counts();
     return c.queued === 0 && c.running === 0;
   }
 
@@ -402,12 +402,12 @@ export class Daemon {
       } else if (stop?.why === 'lease lost') {
         jobLog.warn('job lease lost: another worker may own it now');
       } else if (stop?.why === 'shutdown') {
-        store.jobs.release(job.id, job.leaseToken, 'the daemon stopped before the job finished', sessionName, 'shutdown');
+        store.jobs.requeue(job.id, job.leaseToken, { kind: 'shutdown', message: 'the daemon stopped before the job finished', session: sessionName });
         jobLog.info('job returned to the queue: daemon stopping');
       } else if (storageError(err)) {
         const why = storageError(err)!;
         this.storageHold = { until: this.clock.now() + STORAGE_HOLD_MS, why };
-        store.jobs.release(job.id, job.leaseToken, `the library's disk refused a write (${why})`, sessionName, 'storage');
+        store.jobs.requeue(job.id, job.leaseToken, { kind: 'storage', message: `the library's disk refused a write (${why})`, session: sessionName });
         jobLog.error({ err: why }, "the library's disk refused a write: the job goes back to the queue and claiming pauses");
       } else {
         const edgeUntil = pool.edge.blockedUntil();
@@ -420,7 +420,7 @@ export class Daemon {
         const fields = { session: sessionName, durationMs: this.clock.now() - started, err: errorMessage(err) };
         switch (outcome.type) {
           case 'release':
-            store.jobs.release(job.id, job.leaseToken, outcome.reason, sessionName, outcome.kind);
+            store.jobs.requeue(job.id, job.leaseToken, { kind: outcome.kind, message: outcome.reason, session: sessionName });
             jobLog.warn(fields, 'job returned to the queue (not its fault)');
             break;
           case 'snooze':
@@ -428,9 +428,8 @@ export class Daemon {
             jobLog.warn({ ...fields, until: new Date(outcome.until).toISOString() }, 'job snoozed');
             break;
           case 'retry':
-            store.jobs.retry(job.id, job.leaseToken, { kind: outcome.kind, message: outcome.message, session: sessionName });
+            if (store.jobs.retry(job.id, job.leaseToken, { kind: outcome.kind, message: outcome.message, session: sessionName }) === 'failed') this.summary.failed++;
             jobLog.warn(fields, 'job failed; it will be retried');
-            if (store.jobs.get(job.id)?.state === 'failed') this.summary.failed++;
             break;
           case 'fail':
             store.jobs.fail(job.id, job.leaseToken, { kind: outcome.kind, message: outcome.message, session: sessionName });

@@ -28,7 +28,7 @@ export function createMetrics(deps: { store: Store; pool: SessionPool; clock: Cl
     labelNames: ['state'],
     registers: [registry],
     collect() {
-      const counts = deps.store.jobs.counts();
+      const counts = deps.store.views.counts();
       for (const state of JOB_STATES) this.set({ state }, counts[state]);
     },
   });
@@ -47,7 +47,7 @@ export function createMetrics(deps: { store: Store; pool: SessionPool; clock: Cl
     help: 'How long the oldest runnable queued job has waited',
     registers: [registry],
     collect() {
-      const oldest = deps.store.jobs.oldestQueued();
+      const oldest = deps.store.views.oldestQueued();
       const now = deps.clock.now();
       this.set(oldest && oldest.runAt <= now ? (now - oldest.runAt) / 1000 : 0);
     },

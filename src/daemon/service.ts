@@ -99,7 +99,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
     const dead = new Set(gone());
     const others = store.control.daemons().filter((d) => d.owner !== owner && !dead.has(d.owner) && clock.now() - d.seenAt < 60_000);
     if (others.length === 0) {
-      const wanted = [...store.jobs.list({ kind: 'book', state: 'queued', limit: 10_000_000 }), ...store.jobs.running()];
+      const wanted = [...store.views.list({ kind: 'book', state: 'queued', limit: 10_000_000 }), ...store.views.running()];
       const removed = await cleanStaging(config.library, wanted.flatMap((j) => (j.kind === 'book' ? [j.payload.bookId] : [])));
       if (removed.length > 0) logger.info({ removed: removed.length }, 'cleaned staging debris left by an earlier run');
     }
