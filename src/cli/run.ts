@@ -45,7 +45,7 @@ async function serve(cmd: Parameters<typeof configOf>[0], flags: RunFlags, asSer
       const fresh = configOf(cmd);
       logger.level = fresh.logLevel;
       running?.pool.reload();
-      running?.daemon.growWorkers();
+      running?.daemon.growLanes();
       logger.info('SIGHUP: sessions and log level reloaded');
     } catch (err) {
       status = `reload refused: ${(err as Error).message}`;

@@ -145,7 +145,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       logger,
       clock,
       notifier: opts.notifier,
-      workers: opts.workers ?? config.workers,
+      lanes: opts.workers ?? config.workers,
       untilEmpty: opts.untilEmpty,
       graceMs: config.graceMs,
       leaseMs: opts.leaseMs,
@@ -158,11 +158,8 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       },
     });
     if (config.http) {
-      let lastTick = clock.now();
-      const tick = setInterval(() => (lastTick = clock.now()), 1000);
-      tick.unref();
       http = await startHttp(config.http, metrics, {
-        healthy: () => clock.now() - lastTick < 10_000,
+        healthy: () => daemon.healthy(),
         ready: () => {
           if (daemon.stopping) return { ok: false, why: 'stopping' };
           const why = pool!.noUsableReason();
