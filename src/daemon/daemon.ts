@@ -145,6 +145,8 @@ interface Run {
 type Ending =
   | Outcome
   | { type: 'requeue'; reason: string; kind: RequeueKind }
+  /** The library's disk refused a write: back to the queue, and claiming pauses. */
+  | { type: 'disk refused'; reason: string; why: string }
   | { type: 'cancelled' }
   | { type: 'lease lost' };
 
@@ -207,7 +209,7 @@ export class Daemon {
   /** Runs until stopped (or, with untilEmpty, until the queue is empty). */
   async run(): Promise<RunSummary> {
     const { store, logger } = this.o;
-    this.reap();
+    this.reap('info');
     store.control.daemonBeat(this.owner, 'starting');
     const row = store.budget.get(this.budgetScope);
     if (row) this.o.pool.budget.resume(row.rate, row.reason, row.changedAt);
@@ -307,11 +309,12 @@ export class Daemon {
   }
 
   /** Returns to the queue the jobs of expired leases and of owners that are gone. */
-  private reap(): void {
+  private reap(level: 'info' | 'warn' = 'warn'): void {
     const { store, logger } = this.o;
     const gone = this.o.goneOwners?.() ?? [];
     const n = store.jobs.reap(gone);
-    if (n > 0) logger.warn({ reaped: n }, 'returned jobs of stopped workers to the queue');
+    // At the start, what an earlier run left is expected; later it means a daemon died meanwhile.
+    if (n > 0) logger[level]({ reaped: n }, 'returned jobs of stopped workers to the queue');
     for (const d of store.control.daemons()) if (gone.includes(d.owner)) store.control.daemonGone(d.owner);
   }
 
@@ -516,10 +519,7 @@ export class Daemon {
     if (stop?.why === 'lease lost') return { type: 'lease lost' };
     if (stop?.why === 'shutdown') return { type: 'requeue', reason: 'the daemon stopped before the job finished', kind: 'shutdown' };
     const storage = storageError(err);
-    if (storage) {
-      this.storageHold = { until: this.clock.now() + DAEMON_DEFAULTS.storageHoldMs, why: storage };
-      return { type: 'requeue', reason: `the library's disk refused a write (${storage})`, kind: 'storage' };
-    }
+    if (storage) return { type: 'disk refused', reason: `the library's disk refused a write (${storage})`, why: storage };
     return decideOutcome(err, {
       now: this.clock.now(),
       recent: recentRuns(store.jobs.attempts(run.job.id)),
@@ -545,8 +545,12 @@ export class Daemon {
       case 'requeue':
         store.jobs.requeue(job.id, job.leaseToken, { kind: ending.kind, message: ending.reason, session });
         if (ending.kind === 'shutdown') log.info('job returned to the queue: daemon stopping');
-        else if (ending.kind === 'storage') log.error({ err: this.storageHold?.why }, "the library's disk refused a write: the job goes back to the queue and claiming pauses");
         else log.warn(fields, 'job returned to the queue (not its fault)');
+        return;
+      case 'disk refused':
+        this.storageHold = { until: this.clock.now() + DAEMON_DEFAULTS.storageHoldMs, why: ending.why };
+        store.jobs.requeue(job.id, job.leaseToken, { kind: 'storage', message: ending.reason, session });
+        log.error({ err: ending.why }, "the library's disk refused a write: the job goes back to the queue and claiming pauses");
         return;
       case 'snooze':
         store.jobs.snooze(job.id, job.leaseToken, ending.until, ending.reason, session, ending.kind);
