@@ -47,7 +47,7 @@ async function worker(db: string, owner: string, limit: number): Promise<void> {
     try {
       const jobs = store.jobs.claim({ owner, limit, leaseMs: 120_000 });
       if (jobs.length === 0) {
-        const c = store.jobs.counts();
+        const c = store.views.counts();
         if (c.queued === 0 && c.running === 0) break;
         continue;
       }
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     rows.push([`claim+complete, ${workers} processes, ${limit} per claim`, done.toLocaleString('en-US'), (drainMs / 1000).toFixed(2), rate(done, drainMs)]);
 
     const check = openStore(db);
-    const counts = check.jobs.counts();
+    const counts = check.views.counts();
     check.close();
     const busy = reports.reduce((n, r) => n + Object.values(r.errors).reduce((a, b) => a + b, 0), 0);
 

@@ -109,7 +109,7 @@ export function registerDemo(program: Command): void {
         const store = openStore(parallel.dbPath);
         const catalogue = store.books.list();
         const ids = catalogue.map((b) => b.id);
-        const failed = store.jobs.counts().failed;
+        const failed = store.views.counts().failed;
         store.close();
 
         const sample = ids.slice(0, 4);

@@ -70,7 +70,7 @@ function registerList(jobs: Command): void {
     .option('--json', 'print a JSON array (times in ISO 8601, UTC)')
     .action(async (opts, cmd) => {
       await withStore(cmd, (store) => {
-        const list = store.jobs.list({
+        const list = store.views.list({
           ...(opts.state && { state: opts.state }),
           ...(opts.kind && { kind: opts.kind }),
           ...(opts.skill && { skill: opts.skill }),
@@ -165,18 +165,16 @@ function registerRetry(jobs: Command): void {
       if (id !== undefined && opts.failed) throw new UsageError('jobs retry takes a job id or --failed, not both');
       await withStore(cmd, (store) => {
         if (id === undefined) {
-          const n = store.jobs.retryFailed('all');
+          const n = store.jobs.retryAllFailed();
           if (opts.json) printJson({ requeued: n });
           else process.stdout.write(n ? `requeued ${n} failed job${n === 1 ? '' : 's'}\n` : 'no failed jobs\n');
           return;
         }
-        const job = store.jobs.get(id);
-        if (!job) throw notFound(id);
-        if (store.jobs.retryFailed(id) === 0) {
-          throw new Error(`job #${id} is ${job.state}; only failed or cancelled jobs can be retried`);
-        }
-        if (opts.json) printJson({ requeued: 1, job: jobJson(store.jobs.get(id)!) });
-        else process.stdout.write(`requeued #${id} ${jobSubject(job)}\n`);
+        const result = store.jobs.retryOne(id);
+        if (!result) throw notFound(id);
+        if (result.after !== 'queued') throw new Error(`job #${id} is ${result.before}; only failed or cancelled jobs can be retried`);
+        if (opts.json) printJson({ requeued: 1, was: result.before, job: jobJson(store.jobs.get(id)!) });
+        else process.stdout.write(`requeued #${id} ${jobSubject(store.jobs.get(id)!)} (it was ${result.before})\n`);
       });
     });
 }

@@ -46,7 +46,7 @@ async function serve(cmd: Parameters<typeof configOf>[0], flags: ServeFlags, asS
       const fresh = configOf(cmd, settings);
       logger.level = fresh.logLevel;
       running?.pool.reload();
-      running?.daemon.growWorkers();
+      running?.daemon.growLanes();
       logger.info('SIGHUP: sessions and log level reloaded');
     } catch (err) {
       status = `reload refused: ${(err as Error).message}`;

@@ -27,17 +27,17 @@ function runningJson(j: Job) {
 /** Everything `status` shows (times in epoch milliseconds; `statusJson` makes them ISO 8601). */
 export function statusSnapshot(store: Store, now: number) {
   const pause = store.control.state();
-  const oldest = store.jobs.oldestQueued();
-  const counts = store.jobs.counts();
+  const oldest = store.views.oldestQueued();
+  const counts = store.views.counts();
   return {
     jobs: counts,
     paused: pause.paused,
     pause: pause.paused ? { reason: pause.reason ?? null, since: pause.since ?? null } : null,
     oldest_queued: oldest ? { id: oldest.id, subject: jobSubject(oldest), created_at: oldest.createdAt, run_at: oldest.runAt } : null,
     next_run_at: store.jobs.nextRunAt() ?? null,
-    running: store.jobs.running().map(runningJson),
-    failed: { count: counts.failed, top: store.jobs.topFailures(5) },
-    skills: store.jobs.countsBySkill(),
+    running: store.views.running().map(runningJson),
+    failed: { count: counts.failed, top: store.views.topFailures(5) },
+    skills: store.views.countsBySkill(),
     sessions: store.sessions.list().map((s) => ({
       name: s.name,
       state: s.state,

@@ -95,17 +95,18 @@ class BookFetch {
       this.staged.delete(stageKey);
     }
     try {
-      const { data, mediaType } = await this.requests.run(() =>
-        this.deps.client.file(this.session, url, { signal: this.ctx.signal, bookId: this.bookId, fileSize: o.fileSize, mediaType: o.mediaType }),
-      );
-      o.check?.(data);
-      const file: FetchedFile = { path: stageKey, mediaType, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-      await saveStaged(this.dir, file);
-      this.staged.set(stageKey, file);
-      this.fetched++;
-      return file;
+      return await unlessPermanent(async () => {
+        const { data, mediaType } = await this.requests.run(() =>
+          this.deps.client.file(this.session, url, { signal: this.ctx.signal, bookId: this.bookId, fileSize: o.fileSize, mediaType: o.mediaType }),
+        );
+        o.check?.(data);
+        const file: FetchedFile = { path: stageKey, mediaType, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+        await saveStaged(this.dir, file);
+        this.staged.set(stageKey, file);
+        this.fetched++;
+        return file;
+      }, o.optional ? () => ({ path: stageKey, data: null }) : undefined);
     } catch (err) {
-      if (err instanceof BookdError && err.kind === 'permanent' && o.optional) return { path: stageKey, data: null };
       throw within(what, err);
     }
   }
@@ -134,12 +135,28 @@ function sameOrigin(url: string, base: string): boolean {
   }
 }
 
-/** A permanent failure that just means "no answer": the caller goes on without. */
-function unlessPermanent<T>(fallback: T): (err: unknown) => T {
-  return (err) => {
-    if (err instanceof BookdError && err.kind === 'permanent') return fallback;
+/**
+ * Runs `work`; when it fails permanently (the thing itself is unusable, docs/ARCHITECTURE.md) and
+ * there is a `fallback`, the caller goes on with what the fallback gives instead. Every other
+ * failure, and a permanent one without a fallback, propagates.
+ */
+async function unlessPermanent<T>(work: () => Promise<T>, fallback: ((err: BookdError) => T | Promise<T>) | undefined): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (fallback && err instanceof BookdError && err.kind === 'permanent') return fallback(err);
     throw err;
-  };
+  }
+}
+
+/** The client's calls about a whole book, each taking (session, book id, signal). */
+type BookCall = 'epub' | 'searchBook' | 'chapters' | 'toc' | 'files';
+type Answer<K extends BookCall> = Awaited<ReturnType<OreillyClient[K]>>;
+type Ask = <K extends BookCall>(call: K) => Promise<Answer<K>>;
+
+/** One request about the book, on the job's session, through the job's retry policy (retry.ts). */
+function asking(deps: ArchiveDeps, session: Session, ctx: JobContext, requests: Retrying, id: string): Ask {
+  return <K extends BookCall>(call: K) => requests.run(() => deps.client[call](session, id, ctx.signal) as Promise<Answer<K>>);
 }
 
 interface Book {
@@ -148,6 +165,7 @@ interface Book {
   session: Session;
   ctx: JobContext;
   requests: Retrying;
+  ask: Ask;
   meta: BookMeta;
 }
 
@@ -164,12 +182,12 @@ async function shortfall(b: Book, words: number, pages: number, what: string): P
 
 /** Publisher-package mode: every file of the files API; undefined when there is no package. */
 async function packageSource(b: Book, list: FileItem[] | undefined, virtualPages: number): Promise<BookSource | undefined> {
-  const { f, deps, session, ctx, meta } = b;
+  const { f, session, ctx, meta } = b;
   if (!list || !list.some((item) => /oebps-package/.test(item.mediaType) || /\.opf$/i.test(item.fullPath))) return undefined;
   // The chapter list's page counts let a chapter file without a listed size be checked for a
   // preview by its length, not only by a paywall marker a preview may lack.
   const pages = new Map<string, number>();
-  for (const c of await b.requests.run(() => deps.client.chapters(session, meta.id, ctx.signal)).catch(unlessPermanent([]))) pages.set(c.path, c.virtualPages);
+  for (const c of await unlessPermanent(() => b.ask('chapters'), () => [])) pages.set(c.path, c.virtualPages);
   const files: FetchedFile[] = [];
   let words = 0;
   for (const [i, item] of list.entries()) {
@@ -202,11 +220,10 @@ async function packageSource(b: Book, list: FileItem[] | undefined, virtualPages
 
 /** Chapter mode: chapter pages, TOC, and every stylesheet, image and font they pull in. */
 async function chapterSource(b: Book, sizes: Map<string, number>): Promise<BookSource> {
-  const { f, deps, session, ctx, meta } = b;
-  const run = b.requests.run;
-  const list = await run(() => deps.client.chapters(session, meta.id, ctx.signal));
+  const { f, session, ctx, meta } = b;
+  const list = await b.ask('chapters');
   if (list.length === 0) throw new BookdError('permanent', `book ${meta.id} has neither a publisher package nor chapters`);
-  const toc = await run(() => deps.client.toc(session, meta.id, ctx.signal)).catch(unlessPermanent([]));
+  const toc = await unlessPermanent(() => b.ask('toc'), () => []);
   const chapters: ChapterInput[] = [];
   const wanted = new Map<string, 'css' | 'other'>();
   for (const [i, c] of list.entries()) {
@@ -264,12 +281,13 @@ function notFoundBy(deps: ArchiveDeps, jobId: number): string[] {
  * confirmed: by another session's 404, or by search not listing it when no other session could ask.
  */
 async function unconfirmed404(b: Omit<Book, 'f' | 'meta'>, id: string, jobId: number, err: BookdError): Promise<BookdError> {
-  const { deps, session, ctx } = b;
+  const { deps, session } = b;
   const others = notFoundBy(deps, jobId).filter((n) => n !== session.name);
   if (others.length > 0) {
     return new BookdError('permanent', `book ${id} does not exist or was withdrawn: sessions ${others[0]} and ${session.name} were both answered 404 (${err.message})`, { status: 404 });
   }
-  const listed = await b.requests.run(() => deps.client.searchBook(session, id, ctx.signal)).catch(() => undefined);
+  // Any failure of the search counts as "not listed", not only a permanent one.
+  const listed = await b.ask('searchBook').catch(() => undefined);
   if (!listed && (deps.otherSessions?.() ?? 0) === 0) {
     return new BookdError('permanent', `book ${id} does not exist or was withdrawn: its metadata is answered 404 and search does not list it`, { status: 404 });
   }
@@ -290,36 +308,35 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
   return async (job, ctx) => {
     if (job.kind !== 'book') throw new Error(`book handler got a ${job.kind} job`);
     const payload: BookPayload = job.payload;
-    const { store, client, config } = deps;
+    const { store, config } = deps;
     const session = ctx.session;
     const id = payload.bookId;
     const requests = retrying({ clock: deps.clock, baseMs: deps.retryBaseMs, signal: ctx.signal, session, budget: deps.budget, bookId: id, logger: ctx.logger });
-    const run = requests.run;
+    const ask = asking(deps, session, ctx, requests, id);
 
     ctx.progress({ phase: 'metadata' });
-    const info = await run(() => client.epub(session, id, ctx.signal)).catch(async (err: unknown) => {
-      if (err instanceof BookdError && err.status === 404) throw await unconfirmed404({ deps, session, ctx, requests }, id, job.id, err);
+    const info = await ask('epub').catch(async (err: unknown) => {
+      if (err instanceof BookdError && err.status === 404) throw await unconfirmed404({ deps, session, ctx, requests, ask }, id, job.id, err);
       throw err;
     });
-    const hit = await run(() => client.searchBook(session, id, ctx.signal)).catch(unlessPermanent(undefined));
+    const hit = await unlessPermanent(() => ask('searchBook'), () => undefined);
     const meta = bookMeta(id, info, hit);
 
     const dir = bookStaging(config.library, id);
     const staged = await loadStaged(dir);
     const fetch = new BookFetch(deps, session, ctx, requests, id, dir, staged);
-    const book: Book = { f: fetch, deps, session, ctx, requests, meta };
+    const book: Book = { f: fetch, deps, session, ctx, requests, ask, meta };
     // The files listing gives each file's size (the sample check) in both modes.
-    const listing = await run(() => client.files(session, id, ctx.signal)).catch(unlessPermanent(undefined));
+    const listing = await unlessPermanent(() => ask('files'), () => undefined);
     const sizes = new Map((listing ?? []).flatMap((item) => (item.fileSize !== undefined ? [[item.fullPath, item.fileSize] as const] : [])));
     const rebuild = () => chapterSource(book, sizes);
+    const unusablePackage = (err: BookdError) => ctx.logger.warn({ err: errorMessage(err) }, 'publisher package unusable; rebuilding from chapters');
     let source: BookSource | undefined;
     if (config.buildMode !== 'chapters') {
-      try {
-        source = await packageSource(book, listing, info.virtualPages);
-      } catch (err) {
-        if (!(err instanceof BookdError && err.kind === 'permanent') || config.buildMode === 'package') throw err;
-        ctx.logger.warn({ err: errorMessage(err) }, 'publisher package unusable; rebuilding from chapters');
-      }
+      source = await unlessPermanent(
+        () => packageSource(book, listing, info.virtualPages),
+        config.buildMode === 'package' ? undefined : (err) => void unusablePackage(err),
+      );
       if (!source && config.buildMode === 'package') throw new BookdError('permanent', `book ${id} has no publisher package (build mode "package")`);
     }
     source ??= await rebuild();
@@ -337,16 +354,18 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
       for (const format of formats) {
         ctx.progress({ phase: 'writing', format });
         const tmp = stagedEpubPath(config.library, id, format, writer);
-        let build: Written;
-        try {
-          build = await deps.builder.write(source, format, tmp);
-        } catch (err) {
-          // The package's own files can turn out unusable only when built (no OPF, no spine).
-          if (!(source.mode === 'package' && config.buildMode === 'auto' && err instanceof BookdError && err.kind === 'permanent' && builds.length === 0)) throw err;
-          ctx.logger.warn({ err: errorMessage(err) }, 'publisher package unusable; rebuilding from chapters');
-          source = await rebuild();
-          build = await deps.builder.write(source, format, tmp);
-        }
+        // The package's own files can turn out unusable only when built (no OPF, no spine).
+        const canRebuild = source.mode === 'package' && config.buildMode === 'auto' && builds.length === 0;
+        const build: Written = await unlessPermanent(
+          () => deps.builder.write(source!, format, tmp),
+          canRebuild
+            ? async (err) => {
+                unusablePackage(err);
+                source = await rebuild();
+                return deps.builder.write(source, format, tmp);
+              }
+            : undefined,
+        );
         builds.push({ format, tmp, build, mode: source.mode });
       }
       // A worker whose lease lapsed (or was cancelled) must not put a book in the library.
@@ -394,7 +413,7 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
       after: async () => {
         await removeFromLibrary(config.library, stale);
         // A job for this book's other format may be using the staged files: the last one clears them.
-        const sibling = store.jobs.running().some((j) => j.kind === 'book' && j.payload.bookId === id);
+        const sibling = store.views.running().some((j) => j.kind === 'book' && j.payload.bookId === id);
         if (!sibling) await rm(dir, { recursive: true, force: true });
       },
     };

@@ -1,15 +1,16 @@
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { systemClock, type Clock } from '../clock.js';
-import type { ClaimedJob } from '../db/jobs.js';
+import type { ClaimedJob, RequeueKind } from '../db/jobs.js';
 import type { Store } from '../db/store.js';
 import { errorMessage, storageErrno } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SessionPool } from '../pool/pool.js';
 import type { Session } from '../pool/session.js';
 import type { Notifier } from './notify.js';
-import { decideOutcome, recentRuns } from './outcome.js';
+import { decideOutcome, recentRuns, type Outcome } from './outcome.js';
 import { newOwner } from './owners.js';
+import { createSupervisor, type Duty, type Supervisor } from './supervisor.js';
 
 export interface JobContext {
   session: Session;
@@ -35,6 +36,45 @@ export interface JobResult {
 
 export type JobHandler = (job: ClaimedJob, ctx: JobContext) => Promise<JobResult>;
 
+/** How often each periodic duty of the supervisor runs. */
+export interface DutyPeriods {
+  /** Return expired leases and the jobs of dead owners to the queue. */
+  reap: number;
+  /** Refresh sessions' authentication (src/pool). */
+  upkeep: number;
+  /** Re-read the session rows (added, renewed, disabled) and add lanes for new usable sessions. */
+  reload: number;
+  /** Share the machine's request budget and edge pause with the other daemons of this host. */
+  budget: number;
+  /** Announce this daemon in the store (`bookd status`, other daemons' budget share). */
+  beat: number;
+  /** systemd STATUS= line. */
+  status: number;
+  /** EXTEND_TIMEOUT_USEC= while draining on stop. */
+  extend: number;
+}
+
+/**
+ * The daemon's defaults, in one place until they move into config.ts. The watchdog's period is not
+ * among them: systemd sets it (half of WATCHDOG_USEC).
+ */
+export const DAEMON_DEFAULTS = {
+  leaseMs: 120_000,
+  heartbeatMs: 5_000,
+  pollMs: 1_000,
+  /** The supervisor's one timer. */
+  tickMs: 1_000,
+  periods: { reap: 30_000, upkeep: 60_000, reload: 10_000, budget: 2_000, beat: 5_000, status: 5_000, extend: 5_000 } satisfies DutyPeriods,
+  /** /healthz (and the watchdog ping) fail once the supervisor has not completed a tick for this long. */
+  healthyWithinMs: 10_000,
+  /** How long claiming pauses after the library's disk refused a write. */
+  storageHoldMs: 60_000,
+  /** The first snooze of a book the service throttled (doubling while it goes on). */
+  throttleSnoozeMs: 30_000,
+  /** A daemon of this host not heard from for this long no longer takes a share of the budget. */
+  liveDaemonMs: 60_000,
+} as const;
+
 export interface DaemonOptions {
   store: Store;
   pool: SessionPool;
@@ -42,14 +82,15 @@ export interface DaemonOptions {
   logger: Logger;
   clock?: Clock;
   notifier?: Notifier;
-  /** Fixed worker count; default one per usable session. */
-  workers?: number;
+  /** Fixed number of lanes (job loops; `--workers`); default one per usable session. */
+  lanes?: number;
   /** Stop once nothing is queued or running. */
   untilEmpty?: boolean;
   leaseMs?: number;
   heartbeatMs?: number;
-  reapMs?: number;
-  /** How often an idle worker looks for new jobs. */
+  /** The supervisor's duties' periods; each one missing takes its default. */
+  periods?: Partial<DutyPeriods>;
+  /** How often an idle lane looks for new jobs. */
   pollMs?: number;
   /** How long running jobs may finish after a stop request. */
   graceMs: number;
@@ -70,9 +111,6 @@ function storageError(err: unknown): string | undefined {
   return code ? `${code}: ${(err as Error).message}` : undefined;
 }
 
-/** How long claiming pauses after the library's disk refused a write. */
-const STORAGE_HOLD_MS = 60_000;
-
 class Stop extends Error {
   constructor(readonly why: 'shutdown' | 'cancel' | 'lease lost') {
     super(why);
@@ -86,83 +124,119 @@ export interface RunSummary {
   fatal: string | undefined;
 }
 
+/** One claimed job while it runs: its abort plumbing, heartbeat and what it reported. */
+interface Run {
+  job: ClaimedJob;
+  log: Logger;
+  started: number;
+  ctrl: AbortController;
+  progress: unknown;
+  session: string | undefined;
+  /** Stops the heartbeat and detaches from the daemon's hard stop. */
+  dispose(): void;
+}
+
 /**
- * W workers, each looping: claim a job → borrow a session → run the handler → return the session
- * → record the outcome. A supervisor tick reaps expired leases, announces the daemon in the DB,
- * reloads sessions and feeds systemd (STATUS, WATCHDOG). Stopping is two-stage: stop claiming
- * and let running jobs finish within the grace period, then abort and release what is left.
+ * How a run that did not complete ends: what the queue decides for the error (outcome.ts), or the
+ * daemon's own reasons (a stop, a cancel, a lost lease, the library's disk).
+ */
+type Ending =
+  | Outcome
+  | { type: 'requeue'; reason: string; kind: RequeueKind }
+  /** The library's disk refused a write: back to the queue, and claiming pauses. */
+  | { type: 'disk refused'; reason: string; why: string }
+  | { type: 'cancelled' }
+  | { type: 'lease lost' };
+
+/**
+ * L lanes, each looping: claim a job → borrow a session → run the handler → return the session →
+ * record the outcome. A supervisor runs the periodic duties (reap, upkeep, reload, budget, beat,
+ * STATUS, WATCHDOG, EXTEND_TIMEOUT). Stopping is two-stage: stop claiming and let running jobs
+ * finish within the grace period, then abort and requeue what is left.
  */
 export class Daemon {
   readonly owner: string;
-  private readonly o: Required<Pick<DaemonOptions, 'leaseMs' | 'heartbeatMs' | 'reapMs' | 'pollMs'>> & DaemonOptions;
+  private readonly o: DaemonOptions;
+  private readonly leaseMs: number;
+  private readonly heartbeatMs: number;
+  private readonly pollMs: number;
+  private readonly periods: DutyPeriods;
   private readonly clock: Clock;
+  private readonly supervisor: Supervisor;
   private readonly stopClaiming = new AbortController();
   private readonly abortRunning = new AbortController();
   private note: string | undefined;
   private storageHold: { until: number; why: string } | undefined;
+  /** Set by stop(): when running jobs are aborted (EXTEND_TIMEOUT_USEC counts down to it). */
+  private drainDeadline: number | undefined;
   private readonly summary: RunSummary = { succeeded: 0, failed: 0, fatal: undefined };
-  private workers: Promise<void>[] = [];
+  private lanes: Promise<void>[] = [];
   private running = 0;
 
   constructor(opts: DaemonOptions) {
+    this.o = opts;
     // `??` per field: an option passed through as undefined must not wipe out its default.
-    this.o = {
-      ...opts,
-      leaseMs: opts.leaseMs ?? 120_000,
-      heartbeatMs: opts.heartbeatMs ?? 5_000,
-      reapMs: opts.reapMs ?? 30_000,
-      pollMs: opts.pollMs ?? 1_000,
+    this.leaseMs = opts.leaseMs ?? DAEMON_DEFAULTS.leaseMs;
+    this.heartbeatMs = opts.heartbeatMs ?? DAEMON_DEFAULTS.heartbeatMs;
+    this.pollMs = opts.pollMs ?? DAEMON_DEFAULTS.pollMs;
+    const p = opts.periods ?? {};
+    const d = DAEMON_DEFAULTS.periods;
+    this.periods = {
+      reap: p.reap ?? d.reap,
+      upkeep: p.upkeep ?? d.upkeep,
+      reload: p.reload ?? d.reload,
+      budget: p.budget ?? d.budget,
+      beat: p.beat ?? d.beat,
+      status: p.status ?? d.status,
+      extend: p.extend ?? d.extend,
     };
     this.clock = opts.clock ?? systemClock;
     this.owner = opts.owner ?? newOwner();
+    this.supervisor = createSupervisor(this.duties(), { clock: this.clock, logger: opts.logger, tickMs: DAEMON_DEFAULTS.tickMs });
   }
 
   get stopping(): boolean {
     return this.stopClaiming.signal.aborted;
   }
 
+  /** The supervisor completed a tick recently (/healthz; the watchdog ping). */
+  healthy(): boolean {
+    return this.clock.now() - this.supervisor.lastTickAt() < DAEMON_DEFAULTS.healthyWithinMs;
+  }
+
   /** Runs until stopped (or, with untilEmpty, until the queue is empty). */
   async run(): Promise<RunSummary> {
     const { store, logger } = this.o;
-    const reaped = store.jobs.reap(this.o.goneOwners?.() ?? []);
-    if (reaped > 0) logger.info({ reaped }, 'returned jobs of stopped workers to the queue');
+    this.reap('info');
     store.control.daemonBeat(this.owner, 'starting');
     const row = store.budget.get(this.budgetScope);
     if (row) this.o.pool.budget.resume(row.rate, row.reason, row.changedAt);
     this.syncBudget();
 
-    const count = this.o.workers ?? Math.max(1, this.o.pool.usableCount());
-    const tick = this.startSupervisor();
-    for (let i = 0; i < count; i++) this.addWorker();
+    const count = this.o.lanes ?? Math.max(1, this.o.pool.usableCount());
+    this.supervisor.start();
+    for (let i = 0; i < count; i++) this.addLane();
     logger.info({ workers: count, sessions: this.o.pool.usableCount(), owner: this.owner }, 'daemon ready');
     this.o.notifier?.send({ READY: 1, STATUS: `ready: ${count} workers` });
     this.o.onReady?.();
 
-    // Workers may be added while running (more sessions usable): wait for those too.
-    for (let settled = 0; settled < this.workers.length; settled = this.workers.length) await Promise.all(this.workers);
-    clearInterval(tick);
+    // Lanes may be added while running (more sessions usable): wait for those too.
+    for (let settled = 0; settled < this.lanes.length; settled = this.lanes.length) await Promise.all(this.lanes);
+    await this.supervisor.stop();
     store.control.daemonGone(this.owner);
     return this.summary;
   }
 
-  /** Graceful stop: no new claims; running jobs get `graceMs`, then are aborted and released. */
+  /** Graceful stop: no new claims; running jobs get `graceMs`, then are aborted and requeued. */
   stop(reason: string): void {
     if (this.stopping) return;
     this.o.logger.info({ reason, running: this.running, graceMs: this.o.graceMs }, 'stopping: finishing running jobs');
     this.o.notifier?.send({ STOPPING: 1, STATUS: `stopping: ${reason}` });
     this.stopClaiming.abort(new Stop('shutdown'));
-    const deadline = this.clock.now() + this.o.graceMs;
-    const extend = setInterval(() => {
-      const left = Math.max(0, deadline - this.clock.now());
-      this.o.notifier?.send({ EXTEND_TIMEOUT_USEC: (left + 15_000) * 1000 });
-    }, 5_000);
-    extend.unref();
+    this.drainDeadline = this.clock.now() + this.o.graceMs;
     const timer = setTimeout(() => this.abortNow(), this.o.graceMs);
     timer.unref();
-    void Promise.all(this.workers).then(() => {
-      clearTimeout(timer);
-      clearInterval(extend);
-    });
+    void Promise.all(this.lanes).then(() => clearTimeout(timer));
   }
 
   /** Aborts running jobs now; they checkpoint and return to the queue. */
@@ -173,6 +247,73 @@ export class Daemon {
 
   private get budgetScope(): string {
     return this.o.budgetScope ?? hostname();
+  }
+
+  /** The supervisor's duties, each with its own period (DAEMON_DEFAULTS.periods unless given). */
+  private duties(): Duty[] {
+    const { store, pool, logger, notifier } = this.o;
+    const p = this.periods;
+    const duties: Duty[] = [
+      { name: 'reap', periodMs: p.reap, run: () => this.reap() },
+      { name: 'upkeep', periodMs: p.upkeep, run: () => pool.upkeep() },
+      {
+        name: 'reload',
+        periodMs: p.reload,
+        run: () => {
+          pool.reload();
+          this.growLanes();
+        },
+      },
+      { name: 'budget', periodMs: p.budget, run: () => this.syncBudget() },
+      { name: 'beat', periodMs: p.beat, atStart: true, run: () => store.control.daemonBeat(this.owner, this.note) },
+    ];
+    if (notifier?.enabled) {
+      duties.push({
+        name: 'status',
+        periodMs: p.status,
+        atStart: true,
+        run: () => {
+          const c = store.views.counts();
+          notifier.send({
+            STATUS: `${c.running} running, ${c.queued} queued, ${c.succeeded} done, ${c.failed} failed; ${pool.usableCount()} usable sessions${this.note ? `; ${this.note}` : ''}`,
+          });
+        },
+      });
+      duties.push({
+        name: 'extend',
+        periodMs: p.extend,
+        run: () => {
+          if (this.drainDeadline === undefined) return;
+          const left = Math.max(0, this.drainDeadline - this.clock.now());
+          notifier.send({ EXTEND_TIMEOUT_USEC: (left + 15_000) * 1000 });
+        },
+      });
+    }
+    const usec = notifier?.watchdogUsec;
+    if (usec) {
+      // Last, so a tick whose other duties failed has already kept this one's measure from advancing;
+      // while the store stays broken the pings stop and systemd restarts us.
+      duties.push({
+        name: 'watchdog',
+        periodMs: usec / 2000,
+        atStart: true,
+        run: () => {
+          if (this.healthy()) notifier!.send({ WATCHDOG: 1 });
+        },
+      });
+    }
+    logger.debug({ duties: duties.map((d) => `${d.name}/${d.periodMs}ms`) }, 'supervisor duties');
+    return duties;
+  }
+
+  /** Returns to the queue the jobs of expired leases and of owners that are gone. */
+  private reap(level: 'info' | 'warn' = 'warn'): void {
+    const { store, logger } = this.o;
+    const gone = this.o.goneOwners?.() ?? [];
+    const n = store.jobs.reap(gone);
+    // At the start, what an earlier run left is expected; later it means a daemon died meanwhile.
+    if (n > 0) logger[level]({ reaped: n }, 'returned jobs of stopped workers to the queue');
+    for (const d of store.control.daemons()) if (gone.includes(d.owner)) store.control.daemonGone(d.owner);
   }
 
   /**
@@ -192,87 +333,25 @@ export class Daemon {
     else if ((row.edgeUntil ?? 0) > now) pool.edge.adopt(row.edgeUntil!, row.edgeStrikes);
     const gone = new Set(this.o.goneOwners?.() ?? []);
     const here = hostname();
-    const live = store.control.daemons().filter((d) => d.host === here && !gone.has(d.owner) && now - d.seenAt < 60_000).length;
+    const live = store.control.daemons().filter((d) => d.host === here && !gone.has(d.owner) && now - d.seenAt < DAEMON_DEFAULTS.liveDaemonMs).length;
     pool.budget.setShare(Math.max(1, live));
   }
 
-  private startSupervisor(): NodeJS.Timeout {
-    const { store, pool, logger, notifier } = this.o;
-    let lastReap = this.clock.now();
-    let lastBeat = 0;
-    let lastReload = this.clock.now();
-    let lastStatus = 0;
-    let lastPing = 0;
-    let lastUpkeep = this.clock.now();
-    let lastBudget = this.clock.now();
-    let upkeeping = false;
-    const timer = setInterval(() => {
-      const now = this.clock.now();
-      try {
-        if (now - lastReap >= this.o.reapMs) {
-          lastReap = now;
-          const gone = this.o.goneOwners?.() ?? [];
-          const n = store.jobs.reap(gone);
-          if (n > 0) logger.warn({ reaped: n }, 'returned jobs of stopped workers to the queue');
-          for (const d of store.control.daemons()) if (gone.includes(d.owner)) store.control.daemonGone(d.owner);
-        }
-        if (now - lastUpkeep >= 60_000 && !upkeeping) {
-          lastUpkeep = now;
-          upkeeping = true;
-          void pool
-            .upkeep()
-            .catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'session upkeep failed'))
-            .finally(() => (upkeeping = false));
-        }
-        if (now - lastReload >= 10_000) {
-          lastReload = now;
-          pool.reload();
-          this.growWorkers();
-        }
-        if (now - lastBudget >= 2_000) {
-          lastBudget = now;
-          this.syncBudget();
-        }
-        if (now - lastBeat >= 5_000) {
-          lastBeat = now;
-          store.control.daemonBeat(this.owner, this.note);
-        }
-        if (notifier?.enabled && now - lastStatus >= 5_000) {
-          lastStatus = now;
-          const c = store.jobs.counts();
-          notifier.send({
-            STATUS: `${c.running} running, ${c.queued} queued, ${c.succeeded} done, ${c.failed} failed; ${pool.usableCount()} usable sessions${this.note ? `; ${this.note}` : ''}`,
-          });
-        }
-        const usec = notifier?.watchdogUsec;
-        if (usec && now - lastPing >= usec / 2000) {
-          lastPing = now;
-          notifier!.send({ WATCHDOG: 1 });
-        }
-      } catch (err) {
-        // No watchdog ping this round: if the store stays broken, systemd restarts us.
-        logger.error({ err: errorMessage(err) }, 'supervisor tick failed');
-      }
-    }, 1000);
-    timer.unref();
-    return timer;
-  }
-
-  /** Without a fixed worker count, one worker per usable session, also for sessions added later. */
-  growWorkers(): void {
-    if (this.o.workers !== undefined || this.stopping) return;
+  /** Without a fixed lane count, one lane per usable session, also for sessions added later. */
+  growLanes(): void {
+    if (this.o.lanes !== undefined || this.stopping) return;
     const want = this.o.pool.usableCount();
-    while (this.workers.length < want) {
-      this.o.logger.info({ workers: this.workers.length + 1 }, 'more sessions are usable: adding a worker');
-      this.addWorker();
+    while (this.lanes.length < want) {
+      this.o.logger.info({ workers: this.lanes.length + 1 }, 'more sessions are usable: adding a worker');
+      this.addLane();
     }
   }
 
-  private addWorker(): void {
-    this.workers.push(this.workerLoop(this.workers.length));
-    // Each worker keeps at most one listener on each shared signal (a wait, a running job), so
-    // 16 workers are not a leak; past this limit Node's warning would still point at a real one.
-    setMaxListeners(this.workers.length + 10, this.stopClaiming.signal, this.abortRunning.signal);
+  private addLane(): void {
+    this.lanes.push(this.lane(this.lanes.length));
+    // Each lane keeps at most one listener on each shared signal (a wait, a running job), so
+    // 16 lanes are not a leak; past this limit Node's warning would still point at a real one.
+    setMaxListeners(this.lanes.length + 10, this.stopClaiming.signal, this.abortRunning.signal);
   }
 
   /** Why claiming should wait right now, or undefined. */
@@ -296,7 +375,8 @@ export class Daemon {
     this.note = note;
   }
 
-  private async workerLoop(index: number): Promise<void> {
+  /** One job loop: claim, run, record; waits while claiming is held. */
+  private async lane(index: number): Promise<void> {
     const { store, pool, logger } = this.o;
     const signal = this.stopClaiming.signal;
     while (!signal.aborted) {
@@ -314,14 +394,14 @@ export class Daemon {
           this.stop('no usable session is left');
           break;
         }
-        await this.clock.sleep(this.o.pollMs, signal);
+        await this.clock.sleep(this.pollMs, signal);
         continue;
       }
       if (index === 0) this.setNote(undefined);
-      const [job] = store.jobs.claim({ owner: this.owner, limit: 1, leaseMs: this.o.leaseMs });
+      const [job] = store.jobs.claim({ owner: this.owner, limit: 1, leaseMs: this.leaseMs });
       if (!job) {
         const next = store.jobs.nextRunAt();
-        const wait = next === undefined ? this.o.pollMs : Math.min(this.o.pollMs, Math.max(10, next - this.clock.now()));
+        const wait = next === undefined ? this.pollMs : Math.min(this.pollMs, Math.max(10, next - this.clock.now()));
         await this.clock.sleep(wait, signal);
         continue;
       }
@@ -338,108 +418,151 @@ export class Daemon {
   }
 
   private queueEmpty(): boolean {
-    const c = this.o.store.jobs.counts();
+    const c = this.o.store.views.counts();
     return c.queued === 0 && c.running === 0;
   }
 
   private async runJob(job: ClaimedJob): Promise<void> {
-    const { store, pool, logger } = this.o;
-    const started = this.clock.now();
-    const jobLog = logger.child({ job: job.id, kind: job.kind, ...(job.kind === 'book' ? { book: job.payload.bookId } : { skill: job.payload.skill }) });
+    const run = this.startRun(job);
+    run.log.info({ attempt: job.attempt }, 'job started');
+    try {
+      const result = await this.handle(run);
+      await this.complete(run, result);
+    } catch (err) {
+      this.end(run, this.ending(run, err), err);
+    } finally {
+      run.dispose();
+    }
+  }
+
+  /** The run's abort controller (hard stop, lost lease, cancel) and its heartbeat. */
+  private startRun(job: ClaimedJob): Run {
+    const { store, logger } = this.o;
+    const log = logger.child({ job: job.id, kind: job.kind, ...(job.kind === 'book' ? { book: job.payload.bookId } : { skill: job.payload.skill }) });
     const ctrl = new AbortController();
     const onHardStop = () => ctrl.abort(new Stop('shutdown'));
     this.abortRunning.signal.addEventListener('abort', onHardStop, { once: true });
-    let progress: unknown;
-    let sessionName: string | undefined;
     const beat = setInterval(() => {
       try {
-        const r = store.jobs.heartbeat(job.id, job.leaseToken, this.o.leaseMs, progress, sessionName);
+        const r = store.jobs.heartbeat(job.id, job.leaseToken, this.leaseMs, run.progress, run.session);
         if (!r.ok) ctrl.abort(new Stop('lease lost'));
         else if (r.cancelRequested) ctrl.abort(new Stop('cancel'));
       } catch (err) {
-        jobLog.error({ err: errorMessage(err) }, 'heartbeat failed');
+        log.error({ err: errorMessage(err) }, 'heartbeat failed');
       }
-    }, this.o.heartbeatMs);
+    }, this.heartbeatMs);
+    const run: Run = {
+      job,
+      log,
+      started: this.clock.now(),
+      ctrl,
+      progress: undefined,
+      session: undefined,
+      dispose: () => {
+        clearInterval(beat);
+        this.abortRunning.signal.removeEventListener('abort', onHardStop);
+      },
+    };
+    return run;
+  }
+
+  /** Borrows a session and runs the job's handler with it. */
+  private handle(run: Run): Promise<JobResult> {
+    const { store, pool } = this.o;
+    const { job, ctrl } = run;
     const handler = job.kind === 'book' ? this.o.handlers.book : this.o.handlers.discover;
-    jobLog.info({ attempt: job.attempt }, 'job started');
-    try {
-      const result = await pool.withSession(async (session) => {
-        sessionName = session.name;
-        jobLog.debug({ session: session.name }, 'session checked out');
-        return handler(job, {
-          session,
-          signal: ctrl.signal,
-          progress: (p) => (progress = p),
-          checkpoint: (c) => {
-            if (!store.jobs.checkpoint(job.id, job.leaseToken, c)) ctrl.abort(new Stop('lease lost'));
-          },
-          logger: jobLog.child({ session: session.name }),
-        });
-      }, { signal: ctrl.signal });
-      const completed = store.transaction(() => {
-        if (!store.jobs.complete(job.id, job.leaseToken, { session: sessionName, message: result.message })) return false;
-        result.commit?.();
-        return true;
+    return pool.withSession(async (session) => {
+      run.session = session.name;
+      run.log.debug({ session: session.name }, 'session checked out');
+      return handler(job, {
+        session,
+        signal: ctrl.signal,
+        progress: (p) => (run.progress = p),
+        checkpoint: (c) => {
+          if (!store.jobs.checkpoint(job.id, job.leaseToken, c)) ctrl.abort(new Stop('lease lost'));
+        },
+        logger: run.log.child({ session: session.name }),
       });
-      if (completed) {
-        await result.after?.().catch((err: unknown) => jobLog.warn({ err: errorMessage(err) }, 'clean-up after the job failed'));
-        this.summary.succeeded++;
-        if (result.bookDone && sessionName) store.sessions.recordUse(sessionName, { ok: true, bookDone: true });
-        for (const name of result.partialSessions ?? []) {
-          pool.park(name, 'partial', `answered 404 for book ${job.kind === 'book' ? job.payload.bookId : job.id}, which session ${sessionName} read: its cookie set is probably partial; export all cookies of the site and renew it (bookd sessions add ${name} --cookies FILE --replace)`);
-        }
-        jobLog.info({ session: sessionName, durationMs: this.clock.now() - started, bytes: result.bytes }, `job done: ${result.message}`);
-      } else {
-        jobLog.warn('job finished after its lease was lost; another worker owns it now');
-      }
-    } catch (err) {
-      const stop = ctrl.signal.aborted ? (ctrl.signal.reason as Stop) : undefined;
-      if (stop?.why === 'cancel') {
+    }, { signal: ctrl.signal });
+  }
+
+  /** The job's completion and its catalogue rows in one transaction, then the clean-up. */
+  private async complete(run: Run, result: JobResult): Promise<void> {
+    const { store, pool } = this.o;
+    const { job, log } = run;
+    const session = run.session;
+    const completed = store.transaction(() => {
+      if (!store.jobs.complete(job.id, job.leaseToken, { session, message: result.message })) return false;
+      result.commit?.();
+      return true;
+    });
+    if (!completed) {
+      log.warn('job finished after its lease was lost; another worker owns it now');
+      return;
+    }
+    await result.after?.().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'clean-up after the job failed'));
+    this.summary.succeeded++;
+    if (result.bookDone && session) store.sessions.recordUse(session, { ok: true, bookDone: true });
+    for (const name of result.partialSessions ?? []) {
+      pool.park(name, 'partial', `answered 404 for book ${job.kind === 'book' ? job.payload.bookId : job.id}, which session ${session} read: its cookie set is probably partial; export all cookies of the site and renew it (bookd sessions add ${name} --cookies FILE --replace)`);
+    }
+    log.info({ session, durationMs: this.clock.now() - run.started, bytes: result.bytes }, `job done: ${result.message}`);
+  }
+
+  /** How a run that threw `err` ends: why it was stopped, if it was, else what the error decides. */
+  private ending(run: Run, err: unknown): Ending {
+    const { store, pool } = this.o;
+    const stop = run.ctrl.signal.aborted ? (run.ctrl.signal.reason as Stop) : undefined;
+    if (stop?.why === 'cancel') return { type: 'cancelled' };
+    if (stop?.why === 'lease lost') return { type: 'lease lost' };
+    if (stop?.why === 'shutdown') return { type: 'requeue', reason: 'the daemon stopped before the job finished', kind: 'shutdown' };
+    const storage = storageError(err);
+    if (storage) return { type: 'disk refused', reason: `the library's disk refused a write (${storage})`, why: storage };
+    return decideOutcome(err, {
+      now: this.clock.now(),
+      recent: recentRuns(store.jobs.attempts(run.job.id)),
+      edgeUntil: pool.edge.blockedUntil(),
+      throttleSnoozeMs: this.o.throttleSnoozeMs ?? DAEMON_DEFAULTS.throttleSnoozeMs,
+    });
+  }
+
+  /** One guarded transition of the job per ending (every one fenced by the lease token). */
+  private end(run: Run, ending: Ending, err: unknown): void {
+    const { store } = this.o;
+    const { job, log } = run;
+    const session = run.session;
+    const fields = { session, durationMs: this.clock.now() - run.started, err: errorMessage(err) };
+    switch (ending.type) {
+      case 'cancelled':
         store.jobs.acknowledgeCancel(job.id, job.leaseToken);
-        jobLog.info('job cancelled');
-      } else if (stop?.why === 'lease lost') {
-        jobLog.warn('job lease lost: another worker may own it now');
-      } else if (stop?.why === 'shutdown') {
-        store.jobs.release(job.id, job.leaseToken, 'the daemon stopped before the job finished', sessionName, 'shutdown');
-        jobLog.info('job returned to the queue: daemon stopping');
-      } else if (storageError(err)) {
-        const why = storageError(err)!;
-        this.storageHold = { until: this.clock.now() + STORAGE_HOLD_MS, why };
-        store.jobs.release(job.id, job.leaseToken, `the library's disk refused a write (${why})`, sessionName, 'storage');
-        jobLog.error({ err: why }, "the library's disk refused a write: the job goes back to the queue and claiming pauses");
-      } else {
-        const edgeUntil = pool.edge.blockedUntil();
-        const outcome = decideOutcome(err, {
-          now: this.clock.now(),
-          recent: recentRuns(store.jobs.attempts(job.id)),
-          edgeUntil,
-          throttleSnoozeMs: this.o.throttleSnoozeMs ?? 30_000,
-        });
-        const fields = { session: sessionName, durationMs: this.clock.now() - started, err: errorMessage(err) };
-        switch (outcome.type) {
-          case 'release':
-            store.jobs.release(job.id, job.leaseToken, outcome.reason, sessionName, outcome.kind);
-            jobLog.warn(fields, 'job returned to the queue (not its fault)');
-            break;
-          case 'snooze':
-            store.jobs.snooze(job.id, job.leaseToken, outcome.until, outcome.reason, sessionName, outcome.kind);
-            jobLog.warn({ ...fields, until: new Date(outcome.until).toISOString() }, 'job snoozed');
-            break;
-          case 'retry':
-            store.jobs.retry(job.id, job.leaseToken, { kind: outcome.kind, message: outcome.message, session: sessionName });
-            jobLog.warn(fields, 'job failed; it will be retried');
-            if (store.jobs.get(job.id)?.state === 'failed') this.summary.failed++;
-            break;
-          case 'fail':
-            store.jobs.fail(job.id, job.leaseToken, { kind: outcome.kind, message: outcome.message, session: sessionName });
-            this.summary.failed++;
-            jobLog.error(fields, 'job failed for good');
-            break;
-        }
-      }
-    } finally {
-      clearInterval(beat);
-      this.abortRunning.signal.removeEventListener('abort', onHardStop);
+        log.info('job cancelled');
+        return;
+      case 'lease lost':
+        log.warn('job lease lost: another worker may own it now');
+        return;
+      case 'requeue':
+        store.jobs.requeue(job.id, job.leaseToken, { kind: ending.kind, message: ending.reason, session });
+        if (ending.kind === 'shutdown') log.info('job returned to the queue: daemon stopping');
+        else log.warn(fields, 'job returned to the queue (not its fault)');
+        return;
+      case 'disk refused':
+        this.storageHold = { until: this.clock.now() + DAEMON_DEFAULTS.storageHoldMs, why: ending.why };
+        store.jobs.requeue(job.id, job.leaseToken, { kind: 'storage', message: ending.reason, session });
+        log.error({ err: ending.why }, "the library's disk refused a write: the job goes back to the queue and claiming pauses");
+        return;
+      case 'snooze':
+        store.jobs.snooze(job.id, job.leaseToken, ending.until, ending.reason, session, ending.kind);
+        log.warn({ ...fields, until: new Date(ending.until).toISOString() }, 'job snoozed');
+        return;
+      case 'retry':
+        if (store.jobs.retry(job.id, job.leaseToken, { kind: ending.kind, message: ending.message, session }) === 'failed') this.summary.failed++;
+        log.warn(fields, 'job failed; it will be retried');
+        return;
+      case 'fail':
+        store.jobs.fail(job.id, job.leaseToken, { kind: ending.kind, message: ending.message, session });
+        this.summary.failed++;
+        log.error(fields, 'job failed for good');
+        return;
     }
   }
 }

@@ -5,7 +5,7 @@ import { ConfigError } from '../errors.js';
 import type { Metrics } from './metrics.js';
 
 export interface HealthSource {
-  /** The supervisor loop ran recently and the store answered. */
+  /** The daemon's supervisor completed a tick recently: every duty it found due ran (the store answered). */
   healthy(): boolean;
   /** Ready to take work: started, not draining, at least one usable session. */
   ready(): { ok: boolean; why?: string };

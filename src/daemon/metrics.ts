@@ -53,7 +53,7 @@ export function createMetrics(deps: { store: Store; pool: SessionPool; clock: Cl
     help: "Jobs this daemon holds the lease of (sums across daemons sharing a database)",
     registers: [registry],
     collect() {
-      this.set(deps.store.jobs.running().filter((j) => j.leaseOwner === deps.owner).length);
+      this.set(deps.store.views.running().filter((j) => j.leaseOwner === deps.owner).length);
     },
   });
   new Gauge({
@@ -62,7 +62,7 @@ export function createMetrics(deps: { store: Store; pool: SessionPool; clock: Cl
     labelNames: ['state'],
     registers: [registry],
     collect() {
-      const counts = deps.store.jobs.counts();
+      const counts = deps.store.views.counts();
       for (const state of JOB_STATES) this.set({ state }, counts[state]);
     },
   });
@@ -81,7 +81,7 @@ export function createMetrics(deps: { store: Store; pool: SessionPool; clock: Cl
     help: "How long the oldest runnable queued job has waited, the shared database's view (aggregate with max, not sum)",
     registers: [registry],
     collect() {
-      const oldest = deps.store.jobs.oldestQueued();
+      const oldest = deps.store.views.oldestQueued();
       const now = deps.clock.now();
       this.set(oldest && oldest.runAt <= now ? (now - oldest.runAt) / 1000 : 0);
     },

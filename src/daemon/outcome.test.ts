@@ -29,12 +29,12 @@ test('throttling snoozes the book without spending an attempt, longer each time,
 
 test('an unconfirmed 404 goes to another session; one that no session gets past fails the book', () => {
   const err = new BookdError('not_found', '404 on s1');
-  assert.deepEqual(decideOutcome(err, ctx()), { type: 'release', reason: '404 on s1', kind: 'not_found' });
+  assert.deepEqual(decideOutcome(err, ctx()), { type: 'requeue', reason: '404 on s1', kind: 'not_found' });
   assert.equal(decideOutcome(err, ctx({ ...none, notFound: MAX_SESSION_RELEASES })).type, 'fail');
 });
 
 test('session trouble never spends the attempt until several sessions in a row failed on the book', () => {
   const err = new BookdError('auth', 'expired');
-  assert.equal(decideOutcome(err, ctx()).type, 'release');
+  assert.equal(decideOutcome(err, ctx()).type, 'requeue');
   assert.equal(decideOutcome(err, ctx({ ...none, auth: MAX_SESSION_RELEASES })).type, 'retry');
 });

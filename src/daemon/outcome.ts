@@ -11,7 +11,7 @@ export type Outcome =
   | { type: 'retry'; kind: string; message: string }
   | { type: 'fail'; kind: string; message: string }
   | { type: 'snooze'; until: number; reason: string; kind: ErrorKind }
-  | { type: 'release'; reason: string; kind: ErrorKind };
+  | { type: 'requeue'; reason: string; kind: ErrorKind };
 
 /**
  * After this many session-class failures of one job in a row, the job itself is suspected: a book
@@ -63,7 +63,7 @@ export function decideOutcome(err: unknown, c: OutcomeContext): Outcome {
       if (recent.auth >= MAX_SESSION_RELEASES) {
         return { type: 'retry', kind: 'auth', message: `${recent.auth} sessions in a row failed on this book; last: ${err.message}` };
       }
-      return { type: 'release', reason: `session problem: ${err.message}`, kind: 'auth' };
+      return { type: 'requeue', reason: `session problem: ${err.message}`, kind: 'auth' };
     case 'throttled': {
       if (recent.throttled >= MAX_SESSION_RELEASES) {
         return { type: 'retry', kind: 'throttled', message: `the service held back this book's files ${recent.throttled + 1} times in a row; last: ${err.message}` };
@@ -75,11 +75,11 @@ export function decideOutcome(err: unknown, c: OutcomeContext): Outcome {
       if (recent.notFound >= MAX_SESSION_RELEASES) {
         return { type: 'fail', kind: 'not_found', message: `${recent.notFound + 1} tries were answered 404 and no session could read the book; last: ${err.message}` };
       }
-      return { type: 'release', reason: err.message, kind: 'not_found' };
+      return { type: 'requeue', reason: err.message, kind: 'not_found' };
     case 'rate_limited':
       return err.edge
         ? { type: 'snooze', until: Math.max(now + 1000, c.edgeUntil ?? err.retryAt ?? now), reason: err.message, kind: 'rate_limited' }
-        : { type: 'release', reason: err.message, kind: 'rate_limited' };
+        : { type: 'requeue', reason: err.message, kind: 'rate_limited' };
     case 'transient':
       return { type: 'retry', kind: err.kind, message: err.message };
     case 'permanent':

@@ -111,7 +111,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
     const dead = new Set(gone());
     const others = store.control.daemons().filter((d) => d.owner !== owner && !dead.has(d.owner) && clock.now() - d.seenAt < 60_000);
     if (others.length === 0) {
-      const wanted = [...store.jobs.list({ kind: 'book', state: 'queued', limit: 10_000_000 }), ...store.jobs.running()];
+      const wanted = [...store.views.list({ kind: 'book', state: 'queued', limit: 10_000_000 }), ...store.views.running()];
       const removed = await cleanStaging(config.library, wanted.flatMap((j) => (j.kind === 'book' ? [j.payload.bookId] : [])));
       if (removed.length > 0) logger.info({ removed: removed.length }, 'cleaned staging debris left by an earlier run');
     }
@@ -157,7 +157,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       logger,
       clock,
       notifier: opts.notifier,
-      workers: opts.workers ?? config.workers,
+      lanes: opts.workers ?? config.workers,
       untilEmpty: opts.untilEmpty,
       graceMs: config.graceMs,
       leaseMs: opts.leaseMs,
@@ -170,11 +170,8 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       },
     });
     if (config.http) {
-      let lastTick = clock.now();
-      const tick = setInterval(() => (lastTick = clock.now()), 1000);
-      tick.unref();
       http = await startHttp(config.http, metrics, {
-        healthy: () => clock.now() - lastTick < 10_000,
+        healthy: () => daemon.healthy(),
         ready: () => {
           if (daemon.stopping) return { ok: false, why: 'stopping' };
           const why = pool!.noUsableReason();

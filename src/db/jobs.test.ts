@@ -34,7 +34,7 @@ test('enqueue adds once per dedupe key and reports what was already there', () =
   const again = store.jobs.enqueue([book('9781492056348', ['python']), discover('PYTHON ')]);
   assert.deepEqual(again.map((r) => r.status), ['exists', 'exists']);
   assert.deepEqual(again.map((r) => r.id), first.map((r) => r.id));
-  assert.equal(store.jobs.counts().queued, 2);
+  assert.equal(store.views.counts().queued, 2);
   // Another format is another job.
   assert.equal(store.jobs.enqueue([{ kind: 'book', payload: { bookId: '9781492056348', format: 'both', skills: [] } }])[0]!.status, 'added');
 });
@@ -84,6 +84,15 @@ test('dry-run enqueue reports exactly what would happen and changes nothing', ()
   assert.deepEqual(store.db.prepare('SELECT * FROM jobs ORDER BY id').all(), before);
 });
 
+test('a dry run inside another transaction undoes only its own writes', () => {
+  const { store } = setup();
+  store.transaction(() => {
+    store.jobs.enqueue([book('9781492056348')]);
+    assert.deepEqual(store.jobs.enqueue([book('9781098118723')], { dryRun: true }).map((r) => r.status), ['added']);
+  });
+  assert.deepEqual(store.db.prepare('SELECT dedupe_key FROM jobs').all(), [{ dedupe_key: 'book:9781492056348:epub' }]);
+});
+
 test('enqueue validates every item and adds none when one is bad', () => {
   const { store } = setup();
   assert.throws(
@@ -92,7 +101,7 @@ test('enqueue validates every item and adds none when one is bad', () => {
   );
   assert.throws(() => store.jobs.enqueue([discover('  ')]), BookdError);
   assert.throws(() => store.jobs.enqueue([book('9781492056348', [], { maxAttempts: 0 })]), BookdError);
-  assert.equal(store.jobs.counts().queued, 0);
+  assert.equal(store.views.counts().queued, 0);
 });
 
 test('claim takes the lowest priority first, then the earliest run_at, then the oldest', () => {
@@ -127,7 +136,7 @@ test('claim counts the attempt, sets a fresh lease token, honours kinds, limit a
     assert.match(j.leaseToken, /^[0-9a-f]{32}$/);
   }
   assert.notEqual(two[0]!.leaseToken, two[1]!.leaseToken);
-  assert.equal(store.jobs.counts().running, 3);
+  assert.equal(store.views.counts().running, 3);
 });
 
 test('every worker write is fenced by the lease token', () => {
@@ -138,9 +147,9 @@ test('every worker write is fenced by the lease token', () => {
   assert.deepEqual(store.jobs.heartbeat(j.id, stale, MIN, { done: 1 }), { ok: false, cancelRequested: false });
   assert.equal(store.jobs.checkpoint(j.id, stale, { chapters: 3 }), false);
   assert.equal(store.jobs.complete(j.id, stale), false);
-  assert.equal(store.jobs.retry(j.id, stale, { kind: 'transient', message: 'x' }), false);
+  assert.equal(store.jobs.retry(j.id, stale, { kind: 'transient', message: 'x' }), undefined);
   assert.equal(store.jobs.snooze(j.id, stale, 0, 'x'), false);
-  assert.equal(store.jobs.release(j.id, stale, 'x'), false);
+  assert.equal(store.jobs.requeue(j.id, stale, { kind: 'shutdown', message: 'x' }), false);
   assert.equal(store.jobs.fail(j.id, stale, { kind: 'permanent', message: 'x' }), false);
   assert.equal(store.jobs.acknowledgeCancel(j.id, stale), false);
   const after = store.jobs.get(j.id)!;
@@ -178,18 +187,19 @@ test('heartbeat extends the lease, stores progress and session, and reports a ca
   assert.equal(store.jobs.attempts(j.id).at(-1)!.outcome, 'cancelled');
 });
 
-test('a cancel asked for during a run is kept when the run ends in a snooze, a release or a retry', () => {
+test('a cancel asked for during a run is kept when the run ends in a snooze, a requeue or a retry', () => {
   const { store } = setup();
   store.jobs.enqueue([book('9780000000001'), book('9780000000002'), book('9780000000003')]);
   const ends = [
     (id: number, token: string) => store.jobs.snooze(id, token, Date.now() + MIN, 'rate limited'),
-    (id: number, token: string) => store.jobs.release(id, token, 'session problem: expired'),
+    (id: number, token: string) => store.jobs.requeue(id, token, { kind: 'auth', message: 'session problem: expired' }),
     (id: number, token: string) => store.jobs.retry(id, token, { kind: 'transient', message: 'HTTP 503' }),
   ];
   for (const end of ends) {
     const j = claimOne(store, 'w1', MIN);
     store.jobs.cancel(j.id);
-    assert.equal(end(j.id, j.leaseToken), true);
+    const ended = end(j.id, j.leaseToken);
+    assert.ok(ended === true || ended === 'cancelled', `job ${j.id} ended (retry says how: ${ended})`);
     const job = store.jobs.get(j.id)!;
     assert.equal(job.state, 'cancelled', `job ${j.id}`);
     assert.equal(job.cancelRequested, false);
@@ -197,7 +207,7 @@ test('a cancel asked for during a run is kept when the run ends in a snooze, a r
     assert.equal(last.outcome, 'cancelled');
     assert.match(last.message ?? '', /cancelled on request/);
   }
-  assert.equal(store.jobs.counts().queued, 0);
+  assert.equal(store.views.counts().queued, 0);
 });
 
 test('retry backs off with full jitter, capped, and fails after max attempts', () => {
@@ -208,7 +218,7 @@ test('retry backs off with full jitter, capped, and fails after max attempts', (
   for (const delay of expected) {
     const j = claimOne(store);
     clock.advance(1000);
-    assert.equal(store.jobs.retry(j.id, j.leaseToken, { kind: 'transient', message: 'HTTP 503', session: 's1' }), true);
+    assert.equal(store.jobs.retry(j.id, j.leaseToken, { kind: 'transient', message: 'HTTP 503', session: 's1' }), 'queued');
     const job = store.jobs.get(j.id)!;
     assert.equal(job.state, 'queued');
     assert.equal(job.runAt, clock.now() + delay);
@@ -218,7 +228,7 @@ test('retry backs off with full jitter, capped, and fails after max attempts', (
   }
   const j = claimOne(store);
   assert.equal(j.attempt, 3);
-  assert.equal(store.jobs.retry(j.id, j.leaseToken, { kind: 'transient', message: 'HTTP 503 again' }), true);
+  assert.equal(store.jobs.retry(j.id, j.leaseToken, { kind: 'transient', message: 'HTTP 503 again' }), 'failed', 'the state it left the job in');
   const job = store.jobs.get(j.id)!;
   assert.equal(job.state, 'failed');
   assert.equal(job.finishedAt, clock.now());
@@ -253,7 +263,7 @@ test('snooze and release put the job back without using an attempt', () => {
     clock.advance(5 * MIN);
   }
   const j = claimOne(store);
-  assert.equal(store.jobs.release(j.id, j.leaseToken, 'no usable session'), true);
+  assert.equal(store.jobs.requeue(j.id, j.leaseToken, { kind: 'rate_limited', message: 'no usable session' }), true);
   assert.equal(store.jobs.get(j.id)!.runAt, clock.now());
   const again = claimOne(store);
   assert.equal(again.attempt, 1);
@@ -261,24 +271,25 @@ test('snooze and release put the job back without using an attempt', () => {
   assert.equal(store.jobs.attempts(j.id)[0]!.message, 'rate limited (429)');
 });
 
-test('fail is permanent and shows in the top failure reasons; retryFailed resets it', () => {
+test('fail is permanent and shows in the top failure reasons; retryOne and retryAllFailed reset it', () => {
   const { store } = setup();
   store.jobs.enqueue([book('9780000000001'), book('9780000000002'), book('9780000000003')]);
   for (let i = 0; i < 3; i++) {
     const j = claimOne(store);
     store.jobs.fail(j.id, j.leaseToken, i < 2 ? { kind: 'permanent', message: 'book not found' } : { kind: 'auth', message: 'subscription expired' });
   }
-  assert.deepEqual(store.jobs.topFailures(5), [
+  assert.deepEqual(store.views.topFailures(5), [
     { kind: 'permanent', message: 'book not found', count: 2 },
     { kind: 'auth', message: 'subscription expired', count: 1 },
   ]);
-  assert.equal(store.jobs.retryFailed(1), 1);
-  assert.equal(store.jobs.retryFailed(1), 0, 'a queued job is not retried');
+  assert.deepEqual(store.jobs.retryOne(1), { id: 1, before: 'failed', after: 'queued' });
+  assert.deepEqual(store.jobs.retryOne(1), { id: 1, before: 'queued', after: 'queued' }, 'a queued job is not retried');
+  assert.equal(store.jobs.retryOne(99), undefined);
   const one = store.jobs.get(1)!;
   assert.equal(one.state, 'queued');
   assert.equal(one.attempt, 0);
-  assert.equal(store.jobs.retryFailed('all'), 2);
-  assert.equal(store.jobs.counts().queued, 3);
+  assert.equal(store.jobs.retryAllFailed(), 2);
+  assert.equal(store.views.counts().queued, 3);
 });
 
 test('cancel: queued at once, finished untouched, unknown undefined', () => {
@@ -288,7 +299,7 @@ test('cancel: queued at once, finished untouched, unknown undefined', () => {
   assert.equal(claimOne(store).id, 2, 'a cancelled job is never claimed');
   assert.deepEqual(store.jobs.cancel(1), { id: 1, before: 'cancelled', after: 'cancelled', cancelRequested: false });
   assert.equal(store.jobs.cancel(99), undefined);
-  assert.equal(store.jobs.retryFailed(1), 1, 'a cancelled job can be retried by id');
+  assert.deepEqual(store.jobs.retryOne(1), { id: 1, before: 'cancelled', after: 'queued' }, 'a cancelled job can be retried by id');
 });
 
 test('reap returns expired leases to the queue; the old token is then stale', () => {
@@ -335,6 +346,22 @@ test('reap cancels a job whose cancel was requested', () => {
   assert.equal(store.jobs.get(j.id)!.state, 'cancelled');
 });
 
+test('a cancel requested wins over a failure, also when the reaper ends the last attempt', () => {
+  const { store, clock } = setup();
+  store.jobs.enqueue([book('9780000000001', [], { maxAttempts: 1 }), book('9780000000002')]);
+  const lapsing = claimOne(store, 'w1', MIN);
+  const failing = claimOne(store, 'w1', MIN);
+  store.jobs.cancel(lapsing.id);
+  store.jobs.cancel(failing.id);
+  assert.equal(store.jobs.fail(failing.id, failing.leaseToken, { kind: 'permanent', message: 'no spine' }), true);
+  clock.advance(MIN + 1);
+  assert.equal(store.jobs.reap(), 1);
+  for (const id of [lapsing.id, failing.id]) {
+    assert.equal(store.jobs.get(id)!.state, 'cancelled', `job ${id}`);
+    assert.match(store.jobs.attempts(id).at(-1)!.message ?? '', /^cancelled on request \(the run ended: /);
+  }
+});
+
 test('reads: list filters, counts by state and skill, oldest queued, running', () => {
   const { store, clock } = setup();
   store.jobs.enqueue([book('9780000000001', ['Python', 'Data Science']), book('9780000000002', ['python'])]);
@@ -342,17 +369,17 @@ test('reads: list filters, counts by state and skill, oldest queued, running', (
   store.jobs.enqueue([book('9780000000003', ['Go']), discover('Python')]);
   const j = claimOne(store, 'w1');
   assert.equal(j.kind, 'discover');
-  assert.deepEqual(store.jobs.counts(), { queued: 3, running: 1, succeeded: 0, failed: 0, cancelled: 0 });
+  assert.deepEqual(store.views.counts(), { queued: 3, running: 1, succeeded: 0, failed: 0, cancelled: 0 });
   assert.deepEqual(
-    store.jobs.countsBySkill().map((c) => [c.skill.toLowerCase(), c.queued]),
+    store.views.countsBySkill().map((c) => [c.skill.toLowerCase(), c.queued]),
     [['data science', 1], ['go', 1], ['python', 2]],
   );
-  assert.deepEqual(store.jobs.list({ skill: 'PYTHON' }).map((x) => x.id), [1, 2, 4]);
-  assert.deepEqual(store.jobs.list({ skill: 'python', kind: 'book' }).map((x) => x.id), [1, 2]);
-  assert.deepEqual(store.jobs.list({ state: 'running' }).map((x) => x.id), [4]);
-  assert.deepEqual(store.jobs.list({ limit: 2 }).map((x) => x.id), [1, 2]);
-  assert.equal(store.jobs.oldestQueued()!.id, 1);
-  assert.deepEqual(store.jobs.running().map((x) => x.id), [4]);
+  assert.deepEqual(store.views.list({ skill: 'PYTHON' }).map((x) => x.id), [1, 2, 4]);
+  assert.deepEqual(store.views.list({ skill: 'python', kind: 'book' }).map((x) => x.id), [1, 2]);
+  assert.deepEqual(store.views.list({ state: 'running' }).map((x) => x.id), [4]);
+  assert.deepEqual(store.views.list({ limit: 2 }).map((x) => x.id), [1, 2]);
+  assert.equal(store.views.oldestQueued()!.id, 1);
+  assert.deepEqual(store.views.running().map((x) => x.id), [4]);
   assert.equal(store.jobs.get(12345), undefined);
 });
 

@@ -100,6 +100,17 @@ export interface FailureInfo {
   session?: string;
 }
 
+/**
+ * Why a run went back to the queue without spending an attempt: the error kind that decided it,
+ * or the daemon's own reasons (it is stopping; the library's disk refused a write).
+ */
+export type RequeueKind = ErrorKind | 'shutdown' | 'storage';
+export interface RequeueReason {
+  kind: RequeueKind;
+  message: string;
+  session?: string | undefined;
+}
+
 export type AttemptOutcome = 'succeeded' | 'retry' | 'snoozed' | 'released' | 'failed' | 'cancelled' | 'lease_expired';
 export interface JobAttempt {
   attempt: number;
@@ -121,21 +132,11 @@ export interface CancelResult {
   cancelRequested: boolean;
 }
 
-export type StateCounts = Record<JobState, number>;
-export interface SkillCounts extends StateCounts {
-  skill: string;
-}
-export interface FailureReason {
-  kind: string | undefined;
-  message: string | undefined;
-  count: number;
-}
-
-export interface ListOptions {
-  state?: JobState;
-  skill?: string;
-  kind?: JobKind;
-  limit?: number;
+export interface RetryResult {
+  id: number;
+  before: JobState;
+  /** `queued` when it was failed or cancelled; otherwise untouched. */
+  after: JobState;
 }
 
 /**
@@ -152,43 +153,41 @@ export interface JobStore {
   /** Saves resumable state; it survives the job being re-queued to another worker. */
   checkpoint(id: number, token: string, checkpoint: unknown): boolean;
   complete(id: number, token: string, outcome?: { session?: string; message?: string }): boolean;
-  /** Back to queued after a jittered backoff, or failed once the attempts are used up. */
-  retry(id: number, token: string, err: FailureInfo): boolean;
+  /**
+   * Back to queued after a jittered backoff, or failed once the attempts are used up (cancelled if
+   * a cancel was asked for meanwhile); returns that state, or undefined when the lease was lost.
+   */
+  retry(id: number, token: string, err: FailureInfo): JobState | undefined;
   /**
    * Back to queued at `untilMs` without using an attempt (rate limits, no usable session,
    * throttling); `kind` is the error kind that decided it, kept in the attempt history.
    */
   snooze(id: number, token: string, untilMs: number, reason: string, session?: string, kind?: string): boolean;
-  /** Back to queued now without using an attempt (session trouble, shutdown); `kind` as for snooze. */
-  release(id: number, token: string, reason: string, session?: string, kind?: string): boolean;
+  /** Back to queued now without using an attempt (session trouble, shutdown, a full disk). */
+  requeue(id: number, token: string, why: RequeueReason): boolean;
   /** Failed for good: retrying cannot help. */
   fail(id: number, token: string, err: FailureInfo): boolean;
   /** The worker stopped because cancel was requested. */
   acknowledgeCancel(id: number, token: string): boolean;
   /** Queued: cancelled at once. Running: flags it; the worker sees it in its heartbeat. */
   cancel(id: number): CancelResult | undefined;
-  /** Failed or cancelled job `id` (or every failed job) back to queued with attempts reset; returns how many. */
-  retryFailed(target: number | 'all'): number;
+  /** A failed or cancelled job back to queued with its attempts reset; undefined for an unknown id. */
+  retryOne(id: number): RetryResult | undefined;
+  /** Every failed job back to queued with attempts reset; returns how many. */
+  retryAllFailed(): number;
   /** Running jobs whose lease expired go back to queued (or failed, when their attempts are used up). */
   /** Returns to the queue the jobs whose lease expired, or whose owner is known to be gone. */
   reap(deadOwners?: readonly string[]): number;
   /** The owners of running jobs' leases (to find those whose process is gone). */
   leaseOwners(): string[];
   get(id: number): Job | undefined;
-  list(opts?: ListOptions): Job[];
-  counts(): StateCounts;
-  /** Book jobs per skill and state. */
-  countsBySkill(): SkillCounts[];
-  /** The queued job that has waited longest. */
-  oldestQueued(): Job | undefined;
-  running(): Job[];
-  topFailures(n: number): FailureReason[];
   attempts(id: number): JobAttempt[];
   /** The earliest run_at of any queued job (pause aside), so an idle worker knows when to look again. */
   nextRunAt(): number | undefined;
 }
 
-interface JobRow {
+/** A row of `jobs` as SQLite returns it; queue-views.ts reads the same rows. */
+export interface JobRow {
   id: number;
   kind: JobKind;
   dedupe_key: string;
@@ -230,7 +229,7 @@ const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
 const parseJson = (v: string | null): unknown => (v === null ? undefined : JSON.parse(v));
 const toJson = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v));
 
-function toJob(r: JobRow): Job {
+export function toJob(r: JobRow): Job {
   return {
     id: r.id,
     kind: r.kind,
@@ -270,10 +269,6 @@ function toAttempt(r: AttemptRow): JobAttempt {
   };
 }
 
-function emptyCounts(): StateCounts {
-  return { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
-}
-
 export function dedupeKey(item: EnqueueItem): string {
   return item.kind === 'book' ? `book:${item.payload.bookId}:${item.payload.format}` : `discover:${item.payload.skill.trim().toLowerCase()}`;
 }
@@ -307,7 +302,6 @@ export function mergeSkills(a: readonly string[], b: readonly string[]): string[
   return out;
 }
 
-const ROLLBACK = Symbol('dry run');
 const ACTIVE: ReadonlySet<JobState> = new Set(['queued', 'running']);
 
 export interface SqliteJobStoreDeps {
@@ -333,7 +327,7 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
        VALUES (@kind, @key, @payload, @priority, 'queued', @runAt, @maxAttempts, @now, @now)`,
     ),
     merge: db.prepare('UPDATE jobs SET payload = @payload, priority = @priority, updated_at = @now WHERE id = @id'),
-    requeue: db.prepare(
+    reenqueue: db.prepare(
       `UPDATE jobs SET payload = @payload, priority = @priority, state = 'queued', run_at = @runAt, attempt = 0,
          max_attempts = @maxAttempts, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, heartbeat_at = NULL,
          session = NULL, cancel_requested = 0, progress = NULL, checkpoint = NULL, last_error_kind = NULL, last_error = NULL,
@@ -376,26 +370,6 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
          AND (lease_expires_at < @now OR lease_owner IN (SELECT value FROM json_each(@dead))) ORDER BY id`,
     ),
     leaseExpiries: db.prepare<[number], { n: number }>("SELECT count(*) AS n FROM job_attempts WHERE job_id = ? AND outcome = 'lease_expired'"),
-    counts: db.prepare<[], { state: JobState; n: number }>('SELECT state, count(*) AS n FROM jobs GROUP BY state'),
-    skillCounts: db.prepare<[], { k: string; skill: string; state: JobState; n: number }>(
-      `SELECT lower(s.value) AS k, min(s.value) AS skill, j.state AS state, count(*) AS n
-       FROM jobs AS j, json_each(j.payload, '$.skills') AS s
-       WHERE j.kind = 'book' GROUP BY k, j.state ORDER BY k`,
-    ),
-    list: db.prepare<Record<string, unknown>, JobRow>(
-      `SELECT * FROM jobs
-       WHERE (@state IS NULL OR state = @state) AND (@kind IS NULL OR kind = @kind)
-         AND (@skill IS NULL
-              OR (kind = 'book' AND EXISTS (SELECT 1 FROM json_each(payload, '$.skills') WHERE lower(value) = lower(@skill)))
-              OR (kind = 'discover' AND lower(payload ->> '$.skill') = lower(@skill)))
-       ORDER BY id LIMIT @limit`,
-    ),
-    oldestQueued: db.prepare<[], JobRow>("SELECT * FROM jobs WHERE state = 'queued' ORDER BY created_at, id LIMIT 1"),
-    running: db.prepare<[], JobRow>("SELECT * FROM jobs WHERE state = 'running' ORDER BY started_at, id"),
-    topFailures: db.prepare<[number], { kind: string | null; message: string | null; n: number }>(
-      `SELECT last_error_kind AS kind, last_error AS message, count(*) AS n FROM jobs WHERE state = 'failed'
-       GROUP BY last_error_kind, last_error ORDER BY n DESC, kind, message LIMIT ?`,
-    ),
     attempts: db.prepare<[number], AttemptRow>('SELECT * FROM job_attempts WHERE job_id = ? ORDER BY id'),
     nextRunAt: db.prepare<[], { t: number | null }>("SELECT min(run_at) AS t FROM jobs WHERE state = 'queued'"),
     leaseOwners: db.prepare<[], { owner: string }>("SELECT DISTINCT lease_owner AS owner FROM jobs WHERE state = 'running' AND lease_owner IS NOT NULL"),
@@ -456,20 +430,21 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
     attemptKind?: string | undefined;
   }
 
-  /** Ends the run of a job if `token` still holds its lease; false (and no change) otherwise. */
-  const settle = tx((id: number, token: string, decide: (row: JobRow, now: number) => Settlement): boolean => {
-    const row = s.fenced.get(id, token);
-    if (!row) return false;
-    const now = clock.now();
+  /**
+   * Ends the run of `row` as `decide` says, in the caller's transaction; returns the state it left
+   * the job in. Every end of a run comes here: a worker's outcome and the reaper's alike.
+   */
+  function settleRow(row: JobRow, now: number, decide: (row: JobRow, now: number) => Settlement): JobState {
     let d = decide(row, now);
-    // A cancel asked for while the job ran wins over sending it back to the queue; the worker
-    // may not have seen it yet (it learns at its next heartbeat).
-    if (row.cancel_requested === 1 && d.state === 'queued') {
+    // A cancel asked for while the job ran wins over every end but success (the operator was told
+    // the job shows as cancelled once it stops); the worker may not have seen it yet (it learns at
+    // its next heartbeat), or may be gone (the reaper).
+    if (row.cancel_requested === 1 && (d.state === 'queued' || d.state === 'failed')) {
       d = { state: 'cancelled', outcome: 'cancelled', keepError: true, message: `cancelled on request (the run ended: ${d.message ?? d.error?.message ?? d.outcome})`, session: d.session ?? d.error?.session };
     }
     const finished = d.state === 'succeeded' || d.state === 'failed' || d.state === 'cancelled';
     s.settle.run({
-      id,
+      id: row.id,
       state: d.state,
       runAt: d.runAt ?? row.run_at,
       attempt: d.attempt ?? row.attempt,
@@ -484,8 +459,15 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
       ...((d.message ?? d.error?.message) !== undefined && { message: d.message ?? d.error?.message }),
       session: d.session ?? d.error?.session,
     });
-    return true;
+    return d.state;
+  }
+
+  /** Ends the run of a job if `token` still holds its lease; undefined (and no change) otherwise. */
+  const settle = tx((id: number, token: string, decide: (row: JobRow, now: number) => Settlement): JobState | undefined => {
+    const row = s.fenced.get(id, token);
+    return row ? settleRow(row, clock.now(), decide) : undefined;
   });
+  const settled = (id: number, token: string, decide: (row: JobRow, now: number) => Settlement): boolean => settle(id, token, decide) !== undefined;
 
   function normaliseItem(item: EnqueueItem): EnqueueItem {
     validate(item);
@@ -496,7 +478,7 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
     return { ...item, payload: { ...item.payload, skill: item.payload.skill.trim() } };
   }
 
-  const enqueueTx = tx((items: readonly EnqueueItem[], force: boolean, dryRun: boolean): EnqueueResult[] => {
+  function enqueueItems(items: readonly EnqueueItem[], force: boolean): EnqueueResult[] {
     const now = clock.now();
     const results: EnqueueResult[] = [];
     for (const raw of items) {
@@ -535,7 +517,7 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
         continue;
       }
       if (item.kind === 'discover' || force) {
-        s.requeue.run({
+        s.reenqueue.run({
           id: existing.id,
           payload: JSON.stringify(payload),
           priority,
@@ -548,9 +530,10 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
         results.push({ key, status: 'exists', id: existing.id, state: existing.state });
       }
     }
-    if (dryRun) throw Object.assign(new Error('dry run'), { [ROLLBACK]: results });
     return results;
-  });
+  }
+  const enqueueTx = tx(enqueueItems);
+  const enqueueDryRun = tx(enqueueItems, { commit: false });
 
   const claimTx = tx((opts: ClaimOptions): ClaimedJob[] => {
     const now = clock.now();
@@ -574,52 +557,35 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
     return { id, before: row.state, after: row.state, cancelRequested: false };
   });
 
-  const reapTx = tx((deadOwners: readonly string[]): number => {
-    const now = clock.now();
-    const dead = new Set(deadOwners);
-    const rows = s.expired.all({ now, dead: JSON.stringify(deadOwners) });
-    for (const row of rows) {
+  /** A lease that lapsed, or whose owner is gone: back to the queue, or failed once its attempts are used up. */
+  function lapsed(dead: ReadonlySet<string>): (row: JobRow, now: number) => Settlement {
+    return (row, now) => {
       const message =
         row.lease_owner !== null && dead.has(row.lease_owner) && (row.lease_expires_at ?? 0) >= now
           ? `worker ${row.lease_owner} is gone (its process no longer runs)`
           : `lease expired: worker ${row.lease_owner ?? '?'} stopped heartbeating`;
-      recordAttempt(row, now, 'lease_expired', { message });
-      let state: JobState = 'queued';
-      let error: FailureInfo | undefined;
-      if (row.cancel_requested === 1) {
-        state = 'cancelled';
-      } else if (row.attempt >= row.max_attempts) {
-        state = 'failed';
-        const stops = s.leaseExpiries.get(row.id)?.n ?? 0;
-        error = {
-          kind: 'permanent',
-          message: stops >= row.attempt ? `the worker stopped during each of ${row.attempt} attempts` : `the worker stopped during the last of ${row.attempt} attempts`,
-        };
-      }
-      const finished = state !== 'queued';
-      s.settle.run({
-        id: row.id,
-        state,
-        runAt: finished ? row.run_at : now,
-        attempt: row.attempt,
-        errorKind: error ? error.kind : row.last_error_kind,
-        error: error ? error.message : row.last_error,
-        finishedAt: finished ? now : null,
-        now,
-      });
-    }
+      if (row.attempt < row.max_attempts) return { state: 'queued', outcome: 'lease_expired', runAt: now, keepError: true, message };
+      // This run's attempt is about to be recorded as one more lease expiry.
+      const stops = (s.leaseExpiries.get(row.id)?.n ?? 0) + 1;
+      const error: FailureInfo = {
+        kind: 'permanent',
+        message: stops >= row.attempt ? `the worker stopped during each of ${row.attempt} attempts` : `the worker stopped during the last of ${row.attempt} attempts`,
+      };
+      return { state: 'failed', outcome: 'lease_expired', error, message };
+    };
+  }
+
+  const reapTx = tx((deadOwners: readonly string[]): number => {
+    const now = clock.now();
+    const decide = lapsed(new Set(deadOwners));
+    const rows = s.expired.all({ now, dead: JSON.stringify(deadOwners) });
+    for (const row of rows) settleRow(row, now, decide);
     return rows.length;
   });
 
   return {
     enqueue(items, opts = {}) {
-      try {
-        return enqueueTx(items, opts.force ?? false, opts.dryRun ?? false);
-      } catch (err) {
-        const results = (err as Record<symbol, unknown> | null)?.[ROLLBACK];
-        if (results) return results as EnqueueResult[];
-        throw err;
-      }
+      return (opts.dryRun ? enqueueDryRun : enqueueTx)(items, opts.force ?? false);
     },
 
     claim(opts) {
@@ -636,7 +602,7 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
     checkpoint: tx((id: number, token: string, checkpoint: unknown) => s.checkpoint.run({ id, token, checkpoint: toJson(checkpoint), now: clock.now() }).changes === 1),
 
     complete(id, token, outcome = {}) {
-      return settle(id, token, () => ({
+      return settled(id, token, () => ({
         state: 'succeeded',
         outcome: 'succeeded',
         ...(outcome.message !== undefined && { message: outcome.message }),
@@ -653,7 +619,7 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
     },
 
     snooze(id, token, untilMs, reason, session, kind) {
-      return settle(id, token, (row, now) => ({
+      return settled(id, token, (row, now) => ({
         state: 'queued',
         outcome: 'snoozed',
         runAt: Math.max(now, untilMs),
@@ -665,34 +631,37 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
       }));
     },
 
-    release(id, token, reason, session, kind) {
-      return settle(id, token, (row, now) => ({
+    requeue(id, token, why) {
+      return settled(id, token, (row, now) => ({
         state: 'queued',
         outcome: 'released',
         runAt: now,
         attempt: Math.max(0, row.attempt - 1),
         keepError: true,
-        message: reason,
-        session,
-        attemptKind: kind,
+        message: why.message,
+        session: why.session,
+        attemptKind: why.kind,
       }));
     },
 
     fail(id, token, err) {
-      return settle(id, token, () => ({ state: 'failed', outcome: 'failed', error: err }));
+      return settled(id, token, () => ({ state: 'failed', outcome: 'failed', error: err }));
     },
 
     acknowledgeCancel(id, token) {
-      return settle(id, token, () => ({ state: 'cancelled', outcome: 'cancelled', keepError: true, message: 'cancelled on request' }));
+      return settled(id, token, () => ({ state: 'cancelled', outcome: 'cancelled', keepError: true, message: 'cancelled on request' }));
     },
 
     cancel: (id) => cancelTx(id),
 
-    retryFailed: tx((target: number | 'all') => {
-      const now = clock.now();
-      const info = target === 'all' ? s.retryAllFailed.run({ now }) : s.retryOne.run({ id: target, now });
-      return info.changes;
+    retryOne: tx((id: number): RetryResult | undefined => {
+      const row = s.byId.get(id);
+      if (!row) return undefined;
+      const changed = s.retryOne.run({ id, now: clock.now() }).changes === 1;
+      return { id, before: row.state, after: changed ? 'queued' : row.state };
     }),
+
+    retryAllFailed: tx(() => s.retryAllFailed.run({ now: clock.now() }).changes),
 
     reap: (deadOwners = []) => reapTx(deadOwners),
 
@@ -701,40 +670,7 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
       return row && toJob(row);
     },
 
-    list(opts = {}) {
-      return s.list
-        .all({ state: opts.state ?? null, kind: opts.kind ?? null, skill: opts.skill ?? null, limit: opts.limit ?? -1 })
-        .map(toJob);
-    },
-
-    counts() {
-      const out = emptyCounts();
-      for (const r of s.counts.all()) out[r.state] = r.n;
-      return out;
-    },
-
-    countsBySkill() {
-      const bySkill = new Map<string, SkillCounts>();
-      for (const r of s.skillCounts.all()) {
-        let entry = bySkill.get(r.k);
-        if (!entry) bySkill.set(r.k, (entry = { skill: r.skill, ...emptyCounts() }));
-        entry[r.state] += r.n;
-      }
-      return [...bySkill.values()];
-    },
-
-    oldestQueued() {
-      const row = s.oldestQueued.get();
-      return row && toJob(row);
-    },
-
-    running: () => s.running.all().map(toJob),
-
     leaseOwners: () => s.leaseOwners.all().map((r) => r.owner),
-
-    topFailures(n) {
-      return s.topFailures.all(n).map((r) => ({ kind: opt(r.kind), message: opt(r.message), count: r.n }));
-    },
 
     attempts: (id) => s.attempts.all(id).map(toAttempt),
 

@@ -3,6 +3,7 @@ import { sqliteBookCatalogue, type BookCatalogue } from './books.js';
 import { sqliteBudgetStore, type BudgetStore } from './budget.js';
 import { sqliteQueueControl, type QueueControl } from './control.js';
 import { sqliteJobStore, type JobStore } from './jobs.js';
+import { sqliteQueueViews, type QueueViews } from './queue-views.js';
 import { BUSY_TIMEOUT_MS, openDb, type Database, type OpenDbOptions } from './open.js';
 import { sqliteSessionStore, type SessionStore } from './sessions.js';
 import { writeTransactions, type ThreadLock } from './write-lock.js';
@@ -14,6 +15,8 @@ import { writeTransactions, type ThreadLock } from './write-lock.js';
 export interface Store {
   db: Database;
   jobs: JobStore;
+  /** Read models of the queue for status, listings and metrics. */
+  views: QueueViews;
   sessions: SessionStore;
   books: BookCatalogue;
   control: QueueControl;
@@ -41,6 +44,7 @@ export function openStore(path: string, clock: Clock = systemClock, opts: StoreO
   return {
     db,
     jobs: sqliteJobStore(db, { clock, tx, ...(random && { random }), ...(backoffBaseMs !== undefined && { backoffBaseMs }) }),
+    views: sqliteQueueViews(db),
     sessions: sqliteSessionStore(db, { clock, tx }),
     books: sqliteBookCatalogue(db, { tx }),
     control: sqliteQueueControl(db, { clock, tx }),

@@ -57,10 +57,11 @@ export class ThreadLock {
 }
 
 /**
- * Runs `fn` in an IMMEDIATE transaction: committed if it returns, rolled back if it throws. Called
+ * Runs `fn` in an IMMEDIATE transaction: committed if it returns (rolled back anyway with
+ * `{ commit: false }`, a dry run), rolled back if it throws. Called
  * inside another one, it simply joins it.
  */
-export type WriteTransaction = <A extends unknown[], R>(fn: (...args: A) => R) => (...args: A) => R;
+export type WriteTransaction = <A extends unknown[], R>(fn: (...args: A) => R, how?: { commit: boolean }) => (...args: A) => R;
 
 function isBusy(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
@@ -104,16 +105,31 @@ export function writeTransactions(db: Database, opts: WriteLockOptions): WriteTr
     }
   }
 
-  return <A extends unknown[], R>(fn: (...args: A) => R) =>
+  const savepoint = db.prepare('SAVEPOINT dry_run');
+  const undoSavepoint = db.prepare('ROLLBACK TO dry_run');
+  const releaseSavepoint = db.prepare('RELEASE dry_run');
+
+  return <A extends unknown[], R>(fn: (...args: A) => R, how: { commit: boolean } = { commit: true }) =>
     (...args: A): R => {
-      // Inside another write transaction: part of it, so several writes commit (or not) together.
-      if (db.inTransaction) return fn(...args);
+      if (db.inTransaction) {
+        // Inside another write transaction: part of it, so several writes commit (or not) together.
+        if (how.commit) return fn(...args);
+        // A dry run inside it undoes only its own writes.
+        savepoint.run();
+        try {
+          return fn(...args);
+        } finally {
+          undoSavepoint.run();
+          releaseSavepoint.run();
+        }
+      }
       opts.threadLock?.acquire(opts.timeoutMs);
       try {
         acquire();
         try {
           const result = fn(...args);
-          commit.run();
+          // A dry run works everything out under the write lock, then leaves no trace.
+          (how.commit ? commit : rollback).run();
           return result;
         } catch (err) {
           if (db.inTransaction) rollback.run();

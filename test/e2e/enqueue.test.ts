@@ -45,9 +45,9 @@ test('enqueue books and skills; enqueueing again adds nothing', async (t) => {
   assert.match(again.stdout, /^exists\s+discover python {2}#3 \(queued\)$/m);
   assert.match(again.stdout, /^already there 2$/m);
   withStore(dir, (s) => {
-    assert.equal(s.jobs.counts().queued, 4);
-    assert.deepEqual(s.jobs.list({ kind: 'book' }).map((j) => j.priority), [100, 100]);
-    assert.deepEqual(s.jobs.list({ kind: 'discover' }).map((j) => j.priority), [50, 50]);
+    assert.equal(s.views.counts().queued, 4);
+    assert.deepEqual(s.views.list({ kind: 'book' }).map((j) => j.priority), [100, 100]);
+    assert.deepEqual(s.views.list({ kind: 'discover' }).map((j) => j.priority), [50, 50]);
   });
 });
 
@@ -58,7 +58,7 @@ test('--from-file takes ids and URLs per line with comments, or stdin', async (t
   writeFileSync(list, '# to read\n9781492056348\n\nhttps://learning.oreilly.com/library/view/x/9781098100650/#toc  # robust\n9781492056348\n');
   const r = ok(await bookd(dir, ['enqueue', '--from-file', list, '--priority', '5']));
   assert.match(r.stdout, /^added 2$/m, 'the duplicate line is one job');
-  withStore(dir, (s) => assert.deepEqual(s.jobs.list().map((j) => [j.kind === 'book' && j.payload.bookId, j.priority]), [['9781492056348', 5], ['9781098100650', 5]]));
+  withStore(dir, (s) => assert.deepEqual(s.views.list().map((j) => [j.kind === 'book' && j.payload.bookId, j.priority]), [['9781492056348', 5], ['9781098100650', 5]]));
 
   const stdin = ok(await bookd(dir, ['enqueue', '--from-file', '-'], '9781491950357\n'));
   assert.match(stdin.stdout, /^added\s+book 9781491950357 epub/m);
@@ -70,7 +70,7 @@ test('a bad line in --from-file names its line number and nothing from the file 
   const list = join(dir, 'books.txt');
   writeFileSync(list, '9781492056348\n9781098100650\n149205634X\nnot a book\n');
   usage(await bookd(dir, ['enqueue', '--from-file', list, '--skills', 'Go']), /--from-file .*books\.txt: line 3: "149205634X" is not a book id .*\(and 1 more bad entry\); nothing was enqueued/);
-  withStore(dir, (s) => assert.equal(s.jobs.list().length, 0));
+  withStore(dir, (s) => assert.equal(s.views.list().length, 0));
   usage(await bookd(dir, ['enqueue', '--from-file', join(dir, 'absent.txt')]), /--from-file .*absent\.txt: cannot read it \(ENOENT\)/);
   writeFileSync(list, '# nothing here\n');
   usage(await bookd(dir, ['enqueue', '--from-file', list]), /names no books/);
@@ -141,7 +141,7 @@ test('a finished book is re-queued only with --force; a finished skill discovery
   assert.match(again.stdout, /^requeued\s+discover Go {2}#2$/m);
   const forced = ok(await bookd(dir, ['enqueue', '--book', '9781492056348', '--force']));
   assert.match(forced.stdout, /^requeued\s+book 9781492056348 epub {2}#1$/m);
-  withStore(dir, (s) => assert.deepEqual(s.jobs.counts(), { queued: 2, running: 0, succeeded: 0, failed: 0, cancelled: 0 }));
+  withStore(dir, (s) => assert.deepEqual(s.views.counts(), { queued: 2, running: 0, succeeded: 0, failed: 0, cancelled: 0 }));
   const both = ok(await bookd(dir, ['enqueue', '--book', '9781492056348', '--format', 'both']));
   assert.match(both.stdout, /^added\s+book 9781492056348 both {2}#3$/m);
 });
@@ -157,7 +157,7 @@ test('enqueue usage errors exit 2 with one line and change nothing', async (t) =
   usage(await bookd(dir, ['enqueue', '--skills', 'Go', '--max-books', '0']), /--max-books.*at least 1/);
   usage(await bookd(dir, ['enqueue', '--skills', ' , ']), /--skills: give at least one skill/);
   usage(await bookd(dir, ['enqueue', '--bogus', 'abc']), /unknown option '--bogus'/);
-  assert.equal(existsSync(join(dir, 'bookd.db')) ? withStore(dir, (s) => s.jobs.list().length) : 0, 0);
+  assert.equal(existsSync(join(dir, 'bookd.db')) ? withStore(dir, (s) => s.views.list().length) : 0, 0);
 });
 
 test('enqueue --help documents every option', async () => {
@@ -191,6 +191,6 @@ test('enqueue --json prints one JSON document of what changed, also for a dry ru
   const dry = JSON.parse(ok(await bookd(dir, ['enqueue', '--book', '9781098100650', '--dry-run', '--json'])).stdout) as EnqueueJson;
   assert.equal(dry.dry_run, true);
   assert.equal(dry.jobs[0]!.id, null);
-  withStore(dir, (s) => assert.equal(s.jobs.counts().queued, 2, 'the dry run changed nothing'));
+  withStore(dir, (s) => assert.equal(s.views.counts().queued, 2, 'the dry run changed nothing'));
   usage(await bookd(dir, ['enqueue', '--json']), /needs --book/);
 });

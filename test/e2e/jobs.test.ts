@@ -141,7 +141,7 @@ test('jobs retry and cancel move jobs as documented', async (t) => {
   fails(await bookd(dir, ['jobs', 'retry']), 2, /needs a job id or --failed/);
   fails(await bookd(dir, ['jobs', 'retry', '3', '--failed']), 2, /not both/);
   fails(await bookd(dir, ['jobs', 'retry', '1']), 1, /job #1 is running; only failed or cancelled jobs can be retried/);
-  assert.match(ok(await bookd(dir, ['jobs', 'retry', '5'])).stdout, /^requeued #5 book 9780000000005 epub$/m);
+  assert.match(ok(await bookd(dir, ['jobs', 'retry', '5'])).stdout, /^requeued #5 book 9780000000005 epub \(it was cancelled\)$/m);
   assert.match(ok(await bookd(dir, ['jobs', 'retry', '--failed'])).stdout, /^requeued 1 failed job$/m);
   assert.match(ok(await bookd(dir, ['jobs', 'retry', '--failed'])).stdout, /^no failed jobs$/m);
   withStore(dir, (s) => {

@@ -110,7 +110,7 @@ test('6 processes claiming from one file process every job exactly once, with no
   assert.ok(results.filter((r) => (r.done as number[]).length > 0).length >= 4, `the work was shared: ${results.map((r) => (r.done as number[]).length).join(',')}`);
 
   withStore(db, (store) => {
-    assert.deepEqual(store.jobs.counts(), { queued: 0, running: 0, succeeded: N, failed: 0, cancelled: 0 });
+    assert.deepEqual(store.views.counts(), { queued: 0, running: 0, succeeded: N, failed: 0, cancelled: 0 });
     const stats = store.db.prepare('SELECT max(attempt) AS a, min(attempt) AS b FROM jobs').get() as { a: number; b: number };
     assert.deepEqual(stats, { a: 1, b: 1 }, 'every job claimed exactly once');
     const attempts = store.db.prepare("SELECT count(*) AS n, count(DISTINCT job_id) AS d FROM job_attempts WHERE outcome = 'succeeded'").get();
@@ -209,11 +209,11 @@ test('concurrent enqueuers: each dedupe key is added exactly once', async (t) =>
   for (const r of results) assert.deepEqual(r.errors, {});
   assert.equal(added, 400 + 4 * 100);
   withStore(db, (store) => {
-    assert.equal(store.jobs.counts().queued, 800);
+    assert.equal(store.views.counts().queued, 800);
     const dupes = store.db.prepare("SELECT count(*) AS n FROM (SELECT json_extract(payload, '$.bookId') AS id FROM jobs GROUP BY id HAVING count(*) > 1)").get();
     assert.deepEqual(dupes, { n: 0 });
     // Each enqueuer named every shared book with its own skill: all four were merged in.
-    const skills = store.jobs.list({ skill: 'e2' }).length;
+    const skills = store.views.list({ skill: 'e2' }).length;
     assert.equal(skills, 500);
     const merged = store.db.prepare("SELECT count(*) AS n FROM jobs WHERE json_array_length(payload, '$.skills') = 4").get();
     assert.deepEqual(merged, { n: 400 });
@@ -227,12 +227,12 @@ test('kill -9 during batched enqueues leaves whole batches only, and an intact f
   withStore(db, () => undefined);
   const total = 200_000;
   const writer = startClaimer({ mode: 'enqueue', db, owner: 'writer', range: { from: 0, count: total }, batch: 1000 });
-  await waitFor(() => withStore(db, (s) => s.jobs.counts().queued >= 3000), 'a few batches to commit', 30_000);
+  await waitFor(() => withStore(db, (s) => s.views.counts().queued >= 3000), 'a few batches to commit', 30_000);
   writer.child.kill('SIGKILL');
   assert.equal((await writer.exited).signal, 'SIGKILL', 'killed mid-run, not finished');
   withStore(db, (store) => {
     assert.equal(store.db.pragma('quick_check', { simple: true }), 'ok');
-    const n = store.jobs.counts().queued;
+    const n = store.views.counts().queued;
     assert.ok(n < total, 'it really was interrupted');
     assert.equal(n % 1000, 0, `only whole transactions: ${n}`);
     const [job] = store.jobs.claim({ owner: 'after', limit: 1, leaseMs: 1000 });

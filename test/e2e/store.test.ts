@@ -45,7 +45,7 @@ test('BOOKD_DATA_DIR is honoured like --data-dir', async (t) => {
   const r = await runCli(['enqueue', '--book', '9781492056348'], { env: { BOOKD_DATA_DIR: dir } });
   assert.equal(r.code, 0, r.stderr);
   const store = openStore(join(dir, 'bookd.db'));
-  assert.equal(store.jobs.counts().queued, 1);
+  assert.equal(store.views.counts().queued, 1);
   store.close();
 });
 

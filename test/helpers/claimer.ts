@@ -72,7 +72,7 @@ async function drain(store: Store): Promise<void> {
     const jobs = call(() => store.jobs.claim({ owner, limit: opts.limit ?? 1, leaseMs }));
     if (jobs.length === 0) {
       if (opts.once) break;
-      const counts = call(() => store.jobs.counts());
+      const counts = call(() => store.views.counts());
       if (counts.queued === 0 && counts.running === 0) break;
       if (++idle % 50 === 0) reaped += call(() => store.jobs.reap());
       continue;
