@@ -128,7 +128,7 @@ export function registerSessions(program: Command): void {
     .option('--password-file <file>', "file holding the password; '-' reads standard input (then it is never kept for re-login)")
     .option('--no-relogin', 'do not keep the password file path for logging in again when the session expires')
     .option('--no-check', 'save the cookies without checking them against /profile/ first')
-    .option('--replace', 'replace the cookies of an existing session that is expired, failed or disabled')
+    .option('--replace', 'replace the cookies of an existing session, also while a daemon uses it (its next request uses the new ones)')
     .option('--user-agent <ua>', "the User-Agent of the browser the cookies came from (default: the userAgent setting, a current desktop browser's)")
     .action(async (name, opts, cmd) => {
       if (!isSessionName(name)) throw new UsageError(`"${name}" is not a valid session name: use 1–64 letters, digits, '.', '_' or '-'`);
@@ -141,30 +141,25 @@ export function registerSessions(program: Command): void {
         if (existing && !opts.replace) {
           throw new BookdError('bad_input', `a session named "${name}" already exists: use --replace to give it new cookies, or pick another name`);
         }
-        const release = existing ? holdForCommand(store, name) : undefined;
-        if (existing && !release) {
-          throw new BookdError('bad_input', `session ${name} is in use by a running daemon (${existing.holder}); disable it first (bookd sessions disable ${name}), then replace it`);
-        }
-        try {
-          const userAgent = opts.userAgent ?? existing?.userAgent;
-          const got = opts.cookies
-            ? await importCookies(name, opts.cookies, opts.check, config, userAgent)
-            : await logIn(name, opts.email!, opts.passwordFile!, opts.relogin, config, userAgent);
-          const exp = tokenExpiry(restoreJar(got.jarJson), config.baseUrl);
-          store.transaction(() => {
-            if (existing && !opts.email) {
-              store.sessions.saveJar(name, got.jarJson, exp);
-              store.sessions.setState(name, 'ok', { lastError: '' });
-              if (opts.userAgent) store.sessions.setUserAgent(name, opts.userAgent);
-              return;
-            }
-            if (existing) store.sessions.remove(name);
-            store.sessions.add({ name, jarJson: got.jarJson, tokenExpiresAt: exp, loginEmail: got.loginEmail, passwordFile: got.passwordFile, userAgent });
-          });
-          process.stdout.write(`session ${name} ${existing ? 'replaced' : 'added'}: ${got.detail}; token expires in ${expiresIn(exp, Date.now())}\n`);
-        } finally {
-          release?.();
-        }
+        // No hold: the new cookies are this command's alone until they are in the row. A daemon
+        // that holds the session keeps its hold; its old chain's next save finds the row changed
+        // and it goes on from these cookies (docs/ARCHITECTURE.md, threads and processes).
+        const userAgent = opts.userAgent ?? existing?.userAgent;
+        const got = opts.cookies
+          ? await importCookies(name, opts.cookies, opts.check, config, userAgent)
+          : await logIn(name, opts.email!, opts.passwordFile!, opts.relogin, config, userAgent);
+        const exp = tokenExpiry(restoreJar(got.jarJson), config.baseUrl);
+        store.transaction(() => {
+          if (existing && !opts.email) {
+            store.sessions.saveJar(name, got.jarJson, exp);
+            store.sessions.setState(name, 'ok', { lastError: '' });
+            if (opts.userAgent) store.sessions.setUserAgent(name, opts.userAgent);
+            return;
+          }
+          if (existing) store.sessions.remove(name);
+          store.sessions.add({ name, jarJson: got.jarJson, tokenExpiresAt: exp, loginEmail: got.loginEmail, passwordFile: got.passwordFile, userAgent });
+        });
+        process.stdout.write(`session ${name} ${existing ? 'replaced' : 'added'}: ${got.detail}; token expires in ${expiresIn(exp, Date.now())}\n`);
       });
     });
 

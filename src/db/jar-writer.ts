@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { SupersededJarError } from '../errors.js';
+import type { JarSaver } from '../pool/pool.js';
 import { startWorker } from '../worker.js';
 import type { ThreadLock } from './write-lock.js';
 
@@ -17,7 +18,7 @@ interface Pending {
  * A thread that dies fails the saves it held (their sessions save again before their next
  * request) and is replaced, so one crash does not leave every session unable to save for weeks.
  */
-export class JarWriter {
+export class JarWriter implements JarSaver {
   private worker!: Worker;
   private next = 1;
   private readonly pending = new Map<number, Pending>();
@@ -57,7 +58,7 @@ export class JarWriter {
   }
 
   /** Saves `jarJson` for session `name`, only while its row still holds `expected` (when given). */
-  save(name: string, jarJson: string, tokenExpiresAt: number | undefined, expected?: string): Promise<void> {
+  save(name: string, jarJson: string, tokenExpiresAt: number | undefined, expected: string | undefined): Promise<void> {
     if (this.closing) return Promise.reject(new Error('the cookie-saving thread is closed'));
     const id = this.next++;
     const done = new Promise<void>((resolve, reject) => {

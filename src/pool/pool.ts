@@ -12,6 +12,15 @@ import { Pacer } from './pacer.js';
 import { PARKED_STATES, type SessionRecord, type SessionState, type SessionStore } from '../db/sessions.js';
 import { Session, type Timeouts } from './session.js';
 
+/**
+ * The pool's port for saving jars off the main thread (JarWriter implements it). `expected` is the
+ * jar this chain last saved: the save must be refused with SupersededJarError when the row holds
+ * another (cookies imported meanwhile win; docs/ARCHITECTURE.md, threads and processes).
+ */
+export interface JarSaver {
+  save(name: string, jarJson: string, tokenExpiresAt: number | undefined, expected: string | undefined): Promise<void>;
+}
+
 /** What the pool reads and writes of the session rows: the jar after every response, the state on every transition. */
 export type SessionStorePort = Pick<SessionStore, 'list' | 'saveJar' | 'setState' | 'recordUse' | 'hold' | 'release'>;
 type SessionRow = SessionRecord;
@@ -50,8 +59,8 @@ export interface PoolOptions {
   maxSessions?: number;
   /** Holders known to be gone, whose sessions may be taken over at once. */
   goneOwners?: () => string[];
-  /** Saves a jar off the main thread (JarWriter); without it the store saves synchronously. */
-  saveJar?: (name: string, jarJson: string, tokenExpiresAt: number | undefined, expected?: string) => Promise<void>;
+  /** Saves jars off the main thread (JarWriter); without it the store saves synchronously. */
+  jarSaver?: JarSaver;
   /** Shared HTTP agent; the pool makes (and later closes) its own when none is given. */
   agent?: Dispatcher;
   random?: () => number;
@@ -326,7 +335,7 @@ export class SessionPool {
         // Saved only over the jar this chain last saved: an import meanwhile wins.
         const expected = m.savedJars[0];
         m.savedJars = [jarJson, ...m.savedJars.slice(0, 3)];
-        if (opts.saveJar) return opts.saveJar(m.name, jarJson, exp, expected);
+        if (opts.jarSaver) return opts.jarSaver.save(m.name, jarJson, exp, expected);
         if (!opts.store.saveJar(m.name, jarJson, exp, expected)) return Promise.reject(new SupersededJarError(m.name));
       },
     });
