@@ -3,13 +3,14 @@ import type { Command } from '@commander-js/extra-typings';
 import { CookieJar } from 'tough-cookie';
 import { isSessionName, type SessionRecord } from '../db/sessions.js';
 import type { Store } from '../db/store.js';
+import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { BookdError, UsageError, errorMessage } from '../errors.js';
 import { parseCookieExport, MAX_COOKIE_FILE_BYTES } from '../pool/cookie-import.js';
 import { readPasswordFile } from '../pool/credentials.js';
 import { jarFromImport, restoreJar, serializeJar, tokenExpiry } from '../pool/jar.js';
 import { standaloneSession } from '../pool/standalone.js';
-import { goneOwners, newOwner } from '../daemon/owners.js';
+import { sessionHolds } from '../pool/holds.js';
 import { login } from '../oreilly/login.js';
 import { duration, printJson, relative, table, withStore } from './store.js';
 
@@ -24,13 +25,11 @@ function readInput(source: string, what: string): Buffer {
 
 /**
  * Takes a session for this command, so no daemon uses its jar meanwhile (a daemon holds the
- * sessions it works with). Returns a release function, or undefined when a live daemon holds it.
+ * sessions it works with). Returns the function that drops the hold, or undefined when a live
+ * process holds it.
  */
 function holdForCommand(store: Store, name: string): (() => void) | undefined {
-  const owner = newOwner();
-  const others = store.sessions.list().flatMap((s) => (s.holder ? [s.holder] : []));
-  if (!store.sessions.hold(name, owner, Date.now() + 120_000, goneOwners(others, owner))) return undefined;
-  return () => store.sessions.release(name, owner);
+  return sessionHolds(store.sessions, { clock: store.clock }).keep(name);
 }
 
 function expiresIn(exp: number | undefined, now: number): string {
@@ -94,7 +93,7 @@ async function importCookies(name: string, source: string, check: boolean, confi
 }
 
 /** A password login; the password is used and forgotten, only the file's path may be kept. */
-async function logIn(name: string, email: string, passwordFile: string, relogin: boolean, config: Config, userAgent: string | undefined): Promise<Obtained> {
+async function logIn(name: string, email: string, passwordFile: string, relogin: boolean, config: Config, userAgent: string | undefined, clock: Clock): Promise<Obtained> {
   const password = passwordFile === '-' ? readInput('-', 'the password').toString('utf8').replace(/\r?\n$/, '') : readPasswordFile(passwordFile);
   if (!password) throw new BookdError('bad_input', `no password in ${passwordFile === '-' ? 'standard input' : passwordFile}: put it in that file on its own line`);
   const jar = new CookieJar();
@@ -108,7 +107,7 @@ async function logIn(name: string, email: string, passwordFile: string, relogin:
     },
   });
   try {
-    await login(session, email, password, Date.now);
+    await login(session, email, password, () => clock.now());
   } finally {
     await close();
   }
@@ -147,7 +146,7 @@ export function registerSessions(program: Command): void {
         const userAgent = opts.userAgent ?? existing?.userAgent;
         const got = opts.cookies
           ? await importCookies(name, opts.cookies, opts.check, config, userAgent)
-          : await logIn(name, opts.email!, opts.passwordFile!, opts.relogin, config, userAgent);
+          : await logIn(name, opts.email!, opts.passwordFile!, opts.relogin, config, userAgent, store.clock);
         const exp = tokenExpiry(restoreJar(got.jarJson), config.baseUrl);
         store.transaction(() => {
           if (existing && !opts.email) {
@@ -159,7 +158,7 @@ export function registerSessions(program: Command): void {
           if (existing) store.sessions.remove(name);
           store.sessions.add({ name, jarJson: got.jarJson, tokenExpiresAt: exp, loginEmail: got.loginEmail, passwordFile: got.passwordFile, userAgent });
         });
-        process.stdout.write(`session ${name} ${existing ? 'replaced' : 'added'}: ${got.detail}; token expires in ${expiresIn(exp, Date.now())}\n`);
+        process.stdout.write(`session ${name} ${existing ? 'replaced' : 'added'}: ${got.detail}; token expires in ${expiresIn(exp, store.clock.now())}\n`);
       });
     });
 
@@ -169,7 +168,7 @@ export function registerSessions(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts, cmd) => {
       await withStore(cmd, async (store) => {
-        const now = Date.now();
+        const now = store.clock.now();
         const list = store.sessions.list();
         if (opts.json) {
           const out = list.map((s) => ({
@@ -222,8 +221,8 @@ export function registerSessions(program: Command): void {
             process.stdout.write(`${s.name}: disabled, not checked\n`);
             continue;
           }
-          const release = holdForCommand(store, s.name);
-          if (!release) {
+          const dropHold = holdForCommand(store, s.name);
+          if (!dropHold) {
             // Probing it from here would race the daemon for its rotating token.
             process.stdout.write(`${s.name}: in use by a running daemon (${s.holder}), which checks it itself; not checked\n`);
             continue;
@@ -245,7 +244,7 @@ export function registerSessions(program: Command): void {
               process.stdout.write(`${s.name}: not checked: ${message}\n`);
             }
           } finally {
-            release();
+            dropHold();
           }
         }
         if (bad > 0) process.exitCode = 1;

@@ -13,6 +13,8 @@ import { writeTransactions, type ThreadLock } from './write-lock.js';
  */
 export interface Store {
   db: Database;
+  /** The clock the store was opened with, for commands that work beside it (holds, expiry). */
+  clock: Clock;
   jobs: JobStore;
   sessions: SessionStore;
   books: BookCatalogue;
@@ -40,6 +42,7 @@ export function openStore(path: string, clock: Clock = systemClock, opts: StoreO
   const tx = writeTransactions(db, { timeoutMs: BUSY_TIMEOUT_MS, ...(threadLock && { threadLock }) });
   return {
     db,
+    clock,
     jobs: sqliteJobStore(db, { clock, tx, ...(random && { random }), ...(backoffBaseMs !== undefined && { backoffBaseMs }) }),
     sessions: sqliteSessionStore(db, { clock, tx }),
     books: sqliteBookCatalogue(db, { tx }),

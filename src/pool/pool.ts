@@ -7,6 +7,7 @@ import { DEFAULT_ACCEPT_LANGUAGE, DEFAULT_BUDGET, DEFAULT_USER_AGENT, type Budge
 import { MachineBudget } from './budget.js';
 import { credentialSource } from './credentials.js';
 import { EdgeGate, type EdgeBackoff } from './edge-gate.js';
+import { sessionHolds, type Holds } from './holds.js';
 import { restoreJar } from './jar.js';
 import { Pacer } from './pacer.js';
 import { PARKED_STATES, type SessionRecord, type SessionState, type SessionStore } from '../db/sessions.js';
@@ -22,7 +23,7 @@ export interface JarSaver {
 }
 
 /** What the pool reads and writes of the session rows: the jar after every response, the state on every transition. */
-export type SessionStorePort = Pick<SessionStore, 'list' | 'saveJar' | 'setState' | 'recordUse' | 'hold' | 'release'>;
+export type SessionStorePort = Pick<SessionStore, 'list' | 'saveJar' | 'setState' | 'recordUse' | 'hold' | 'dropHold'>;
 type SessionRow = SessionRecord;
 
 export interface PoolOptions {
@@ -53,7 +54,7 @@ export interface PoolOptions {
    * and one-shot commands) every session row is used.
    */
   owner?: string;
-  /** How long a hold lasts unless renewed (reload renews it). */
+  /** How long a hold lasts unless renewed (reload renews it); src/pool/holds.ts's HOLD_MS by default. */
   holdMs?: number;
   /** The most sessions this pool holds (a daemon with fewer workers leaves the rest to others). */
   maxSessions?: number;
@@ -160,10 +161,13 @@ export class SessionPool {
   private returned: (() => void)[] = [];
   private giveBacks = 0;
   private closing = false;
+  /** This pool's holds on session rows, when it has an owner. */
+  private readonly holds: Holds | undefined;
 
   constructor(opts: PoolOptions) {
     this.opts = opts;
     this.clock = opts.clock ?? systemClock;
+    this.holds = opts.owner === undefined ? undefined : sessionHolds(opts.store, { clock: this.clock, owner: opts.owner, holdMs: opts.holdMs, goneOwners: opts.goneOwners });
     this.edge = new EdgeGate(this.clock, opts.edgeBackoff);
     this.budget = new MachineBudget(
       this.clock,
@@ -249,27 +253,26 @@ export class SessionPool {
    * read fresh, since another process may have rotated its token meanwhile.
    */
   private holdable(rows: SessionRow[]): SessionRow[] {
-    const { owner } = this.opts;
-    if (!owner) return rows;
-    const until = this.clock.now() + (this.opts.holdMs ?? 120_000);
-    const gone = this.opts.goneOwners?.() ?? [];
+    const { holds } = this;
+    if (!holds) return rows;
+    const gone = holds.gone();
     const limit = this.opts.maxSessions ?? Infinity;
     const out: SessionRow[] = [];
     let held = 0;
     this.elsewhere = 0;
     for (const row of rows) {
-      const mine = row.holder === owner;
+      const mine = row.holder === holds.owner;
       // A lent session keeps its hold until it comes back, whatever its row says meanwhile: no
       // other process may start on its token chain while a request of ours may still be out.
       const lent = mine && this.lent(row.name);
       if (row.state !== 'ok' && row.state !== 'cooling') {
-        if (mine && !lent) this.opts.store.release(row.name, owner);
-        if (lent) this.opts.store.hold(row.name, owner, until, gone);
+        if (mine && !lent) holds.drop(row.name);
+        if (lent) holds.take(row.name, gone);
         out.push(row);
         continue;
       }
-      if ((held >= limit && !lent) || !this.opts.store.hold(row.name, owner, until, gone)) {
-        if (mine && !lent) this.opts.store.release(row.name, owner);
+      if ((held >= limit && !lent) || !holds.take(row.name, gone)) {
+        if (mine && !lent) holds.drop(row.name);
         else if (held < limit) this.elsewhere++;
         continue;
       }
@@ -278,7 +281,7 @@ export class SessionPool {
         const previous = this.members.get(row.name);
         if (previous) this.letGo(previous);
       }
-      out.push({ ...row, holder: owner });
+      out.push({ ...row, holder: holds.owner });
     }
     return out;
   }
@@ -701,7 +704,7 @@ export class SessionPool {
       await m.lease.drain();
       await m.lease.clear();
     }
-    if (this.opts.owner) for (const name of this.members.keys()) this.opts.store.release(name, this.opts.owner);
+    if (this.holds) for (const name of this.members.keys()) this.holds.drop(name);
     if (this.ownsAgent) await (this.agent as Agent).close();
   }
 }
