@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import type { SessionRecord } from '../db/sessions.js';
 import type { Store } from '../db/store.js';
-import { BookdError } from '../errors.js';
+import { BookdError, SupersededJarError } from '../errors.js';
 import { credentialSource } from '../pool/credentials.js';
 import { sessionHolds, type Holds } from '../pool/holds.js';
 import { restoreJar } from '../pool/jar.js';
@@ -48,6 +48,7 @@ export async function withOneSession<T>(store: Store, config: Config, fn: (sessi
   }
   // Read again now that it is held: a daemon may have rotated its token since the list.
   const row = store.sessions.get(held.row.name) ?? held.row;
+  let expected = row.jarJson;
   const { session, close } = standaloneSession({
     name: row.name,
     baseUrl: config.baseUrl,
@@ -58,7 +59,9 @@ export async function withOneSession<T>(store: Store, config: Config, fn: (sessi
     intervalMs: config.sessionIntervalMs,
     credentials: credentialSource(row, config.credentialsDir),
     persistJar: (jarJson, exp) => {
-      store.sessions.saveJar(row.name, jarJson, exp);
+      // Saved only over the jar it started from: cookies imported meanwhile win and this chain stops.
+      if (!store.sessions.saveJar(row.name, jarJson, exp, expected)) return Promise.reject(new SupersededJarError(row.name));
+      expected = jarJson;
     },
   });
   try {

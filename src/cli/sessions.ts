@@ -5,7 +5,7 @@ import { isSessionName, type SessionRecord } from '../db/sessions.js';
 import type { Store } from '../db/store.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { BookdError, UsageError, errorMessage } from '../errors.js';
+import { BookdError, SupersededJarError, UsageError, errorMessage } from '../errors.js';
 import { parseCookieExport, MAX_COOKIE_FILE_BYTES } from '../pool/cookie-import.js';
 import { readPasswordFile } from '../pool/credentials.js';
 import { jarFromImport, restoreJar, serializeJar, tokenExpiry } from '../pool/jar.js';
@@ -32,6 +32,20 @@ function holdForCommand(store: Store, name: string): (() => void) | undefined {
   return sessionHolds(store.sessions, { clock: store.clock }).keep(name);
 }
 
+/** Epoch milliseconds as ISO-8601 for --json output, null when unknown. */
+function iso(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
+}
+
+/** One line of `sessions check --json`. */
+interface CheckResult {
+  name: string;
+  result: 'ok' | 'expired' | 'failed' | 'disabled' | 'in-use' | 'replaced' | 'error';
+  detail: string;
+  checkedAt: string;
+  tokenExpiresAt: string | null;
+}
+
 function expiresIn(exp: number | undefined, now: number): string {
   if (exp === undefined) return '-';
   return exp <= now ? `expired ${duration(now - exp)} ago` : duration(exp - now);
@@ -50,7 +64,7 @@ class LapsedError extends BookdError {
   }
 }
 
-async function probeAndReport(name: string, config: Config, userAgent: string | undefined, jarJson: string, save: (jar: string, exp: number | undefined) => void): Promise<string> {
+async function probeAndReport(name: string, config: Config, userAgent: string | undefined, jarJson: string, save: (jar: string, exp: number | undefined) => void | Promise<void>): Promise<string> {
   const { session, close } = standaloneSession({ name, ...identity(config, userAgent), jar: restoreJar(jarJson), persistJar: save });
   try {
     const profile = await session.probe();
@@ -129,6 +143,7 @@ export function registerSessions(program: Command): void {
     .option('--no-check', 'save the cookies without checking them against /profile/ first')
     .option('--replace', 'replace the cookies of an existing session, also while a daemon uses it (its next request uses the new ones)')
     .option('--user-agent <ua>', "the User-Agent of the browser the cookies came from (default: the userAgent setting, a current desktop browser's)")
+    .option('--json', 'print the result as JSON (no cookie values)')
     .action(async (name, opts, cmd) => {
       if (!isSessionName(name)) throw new UsageError(`"${name}" is not a valid session name: use 1–64 letters, digits, '.', '_' or '-'`);
       if (!!opts.cookies === !!opts.email) throw new UsageError('give either --cookies FILE or --email E --password-file F');
@@ -158,6 +173,18 @@ export function registerSessions(program: Command): void {
           if (existing) store.sessions.remove(name);
           store.sessions.add({ name, jarJson: got.jarJson, tokenExpiresAt: exp, loginEmail: got.loginEmail, passwordFile: got.passwordFile, userAgent });
         });
+        if (opts.json) {
+          printJson({
+            name,
+            result: existing ? 'replaced' : 'added',
+            via: opts.cookies ? 'cookies' : 'login',
+            checked: opts.cookies ? opts.check : true,
+            detail: got.detail,
+            tokenExpiresAt: iso(exp),
+            relogin: !!got.passwordFile,
+          });
+          return;
+        }
         process.stdout.write(`session ${name} ${existing ? 'replaced' : 'added'}: ${got.detail}; token expires in ${expiresIn(exp, store.clock.now())}\n`);
       });
     });
@@ -211,43 +238,59 @@ export function registerSessions(program: Command): void {
     .command('check')
     .description('probe sessions against /profile/ now and record what they answer')
     .argument('[name]', 'only this session')
-    .action(async (name, _opts, cmd) => {
+    .option('--json', 'print one result per session as JSON (no cookie values)')
+    .action(async (name, opts, cmd) => {
       await withStore(cmd, async (store, config) => {
         const targets: SessionRecord[] = name ? [store.sessions.get(name)].filter((s): s is SessionRecord => !!s) : store.sessions.list();
         if (name && targets.length === 0) throw new BookdError('bad_input', `no session named "${name}" (see bookd sessions list)`);
-        let bad = 0;
+        const results: CheckResult[] = [];
+        const report = (r: CheckResult, line: string) => {
+          results.push(r);
+          if (!opts.json) process.stdout.write(`${line}\n`);
+        };
         for (const s of targets) {
+          const base = { name: s.name, checkedAt: new Date(store.clock.now()).toISOString() };
           if (s.state === 'disabled') {
-            process.stdout.write(`${s.name}: disabled, not checked\n`);
+            report({ ...base, result: 'disabled', detail: 'not checked', tokenExpiresAt: iso(s.tokenExpiresAt) }, `${s.name}: disabled, not checked`);
             continue;
           }
           const dropHold = holdForCommand(store, s.name);
           if (!dropHold) {
             // Probing it from here would race the daemon for its rotating token.
-            process.stdout.write(`${s.name}: in use by a running daemon (${s.holder}), which checks it itself; not checked\n`);
+            report(
+              { ...base, result: 'in-use', detail: `in use by a running daemon (${s.holder}), which checks it itself; not checked`, tokenExpiresAt: iso(s.tokenExpiresAt) },
+              `${s.name}: in use by a running daemon (${s.holder}), which checks it itself; not checked`,
+            );
             continue;
           }
           try {
             // Read again now that it is held: a daemon may have rotated its token since the list.
-            const jarJson = store.sessions.get(s.name)?.jarJson ?? s.jarJson;
-            const userType = await probeAndReport(s.name, config, s.userAgent, jarJson, (j, exp) => store.sessions.saveJar(s.name, j, exp));
+            let expected = store.sessions.get(s.name)?.jarJson ?? s.jarJson;
+            const userType = await probeAndReport(s.name, config, s.userAgent, expected, (j, exp) => {
+              // Saved only over the jar it started from: cookies imported meanwhile win.
+              if (!store.sessions.saveJar(s.name, j, exp, expected)) return Promise.reject(new SupersededJarError(s.name));
+              expected = j;
+            });
             store.sessions.setState(s.name, 'ok', { lastError: '' });
-            process.stdout.write(`${s.name}: ok (${userType})\n`);
+            report({ ...base, result: 'ok', detail: userType, tokenExpiresAt: iso(store.sessions.get(s.name)?.tokenExpiresAt) }, `${s.name}: ok (${userType})`);
           } catch (err) {
-            bad++;
             const message = errorMessage(err);
-            if (err instanceof BookdError && err.kind === 'auth') {
-              const lapsed = err instanceof LapsedError;
-              store.sessions.setState(s.name, lapsed ? 'failed' : 'expired', { lastError: message });
-              process.stdout.write(`${s.name}: ${lapsed ? 'failed' : 'expired'}: ${message}\n`);
+            const exp = iso(store.sessions.get(s.name)?.tokenExpiresAt);
+            if (err instanceof SupersededJarError) {
+              report({ ...base, result: 'replaced', detail: 'new cookies were imported during the check; not checked', tokenExpiresAt: exp }, `${s.name}: new cookies were imported during the check; not checked`);
+            } else if (err instanceof BookdError && err.kind === 'auth') {
+              const state = err instanceof LapsedError ? 'failed' : 'expired';
+              store.sessions.setState(s.name, state, { lastError: message });
+              report({ ...base, result: state, detail: message, tokenExpiresAt: exp }, `${s.name}: ${state}: ${message}`);
             } else {
-              process.stdout.write(`${s.name}: not checked: ${message}\n`);
+              report({ ...base, result: 'error', detail: message, tokenExpiresAt: exp }, `${s.name}: not checked: ${message}`);
             }
           } finally {
             dropHold();
           }
         }
-        if (bad > 0) process.exitCode = 1;
+        if (opts.json) printJson(results);
+        if (results.some((r) => r.result === 'expired' || r.result === 'failed' || r.result === 'error')) process.exitCode = 1;
       });
     });
 
