@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { errnoClass, networkErrno, storageErrno } from './errors.js';
+import { BookdError, errnoClass, networkErrno, storageErrno, SupersededJarError, within } from './errors.js';
 
 const withCode = (code: unknown) => Object.assign(new Error('boom'), { code });
 
@@ -26,4 +26,14 @@ test('anything else is neither: other codes, no code, odd values', () => {
     assert.equal(storageErrno(err), undefined);
     assert.equal(networkErrno(err), undefined);
   }
+});
+
+test('within() puts context in front of a plain BookdError but keeps a SupersededJarError as it is', () => {
+  const plain = within('chapter "x"', new BookdError('transient', 'reset'));
+  assert.ok(plain instanceof BookdError);
+  assert.equal((plain as BookdError).message, 'chapter "x": reset');
+  const superseded = new SupersededJarError('s1');
+  const kept = within('chapter "x"', superseded);
+  assert.equal(kept, superseded, 'the pool recognises it by its class and adopts the new cookies');
+  assert.ok(kept instanceof SupersededJarError);
 });

@@ -3,13 +3,14 @@ import type { Command } from '@commander-js/extra-typings';
 import { CookieJar } from 'tough-cookie';
 import { isSessionName, type SessionRecord } from '../db/sessions.js';
 import type { Store } from '../db/store.js';
+import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { BookdError, UsageError, errorMessage } from '../errors.js';
+import { BookdError, SupersededJarError, UsageError, errorMessage } from '../errors.js';
 import { parseCookieExport, MAX_COOKIE_FILE_BYTES } from '../pool/cookie-import.js';
 import { readPasswordFile } from '../pool/credentials.js';
 import { jarFromImport, restoreJar, serializeJar, tokenExpiry } from '../pool/jar.js';
 import { standaloneSession } from '../pool/standalone.js';
-import { goneOwners, newOwner } from '../daemon/owners.js';
+import { sessionHolds } from '../pool/holds.js';
 import { login } from '../oreilly/login.js';
 import { duration, printJson, relative, table, withStore } from './store.js';
 
@@ -24,13 +25,25 @@ function readInput(source: string, what: string): Buffer {
 
 /**
  * Takes a session for this command, so no daemon uses its jar meanwhile (a daemon holds the
- * sessions it works with). Returns a release function, or undefined when a live daemon holds it.
+ * sessions it works with). Returns the function that drops the hold, or undefined when a live
+ * process holds it.
  */
 function holdForCommand(store: Store, name: string): (() => void) | undefined {
-  const owner = newOwner();
-  const others = store.sessions.list().flatMap((s) => (s.holder ? [s.holder] : []));
-  if (!store.sessions.hold(name, owner, Date.now() + 120_000, goneOwners(others, owner))) return undefined;
-  return () => store.sessions.release(name, owner);
+  return sessionHolds(store.sessions, { clock: store.clock }).keep(name);
+}
+
+/** Epoch milliseconds as ISO-8601 for --json output, null when unknown. */
+function iso(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
+}
+
+/** One line of `sessions check --json`. */
+interface CheckResult {
+  name: string;
+  result: 'ok' | 'expired' | 'failed' | 'disabled' | 'in-use' | 'replaced' | 'error';
+  detail: string;
+  checkedAt: string;
+  tokenExpiresAt: string | null;
 }
 
 function expiresIn(exp: number | undefined, now: number): string {
@@ -51,7 +64,7 @@ class LapsedError extends BookdError {
   }
 }
 
-async function probeAndReport(name: string, config: Config, userAgent: string | undefined, jarJson: string, save: (jar: string, exp: number | undefined) => void): Promise<string> {
+async function probeAndReport(name: string, config: Config, userAgent: string | undefined, jarJson: string, save: (jar: string, exp: number | undefined) => void | Promise<void>): Promise<string> {
   const { session, close } = standaloneSession({ name, ...identity(config, userAgent), jar: restoreJar(jarJson), persistJar: save });
   try {
     const profile = await session.probe();
@@ -94,7 +107,7 @@ async function importCookies(name: string, source: string, check: boolean, confi
 }
 
 /** A password login; the password is used and forgotten, only the file's path may be kept. */
-async function logIn(name: string, email: string, passwordFile: string, relogin: boolean, config: Config, userAgent: string | undefined): Promise<Obtained> {
+async function logIn(name: string, email: string, passwordFile: string, relogin: boolean, config: Config, userAgent: string | undefined, clock: Clock): Promise<Obtained> {
   const password = passwordFile === '-' ? readInput('-', 'the password').toString('utf8').replace(/\r?\n$/, '') : readPasswordFile(passwordFile);
   if (!password) throw new BookdError('bad_input', `no password in ${passwordFile === '-' ? 'standard input' : passwordFile}: put it in that file on its own line`);
   const jar = new CookieJar();
@@ -108,7 +121,7 @@ async function logIn(name: string, email: string, passwordFile: string, relogin:
     },
   });
   try {
-    await login(session, email, password, Date.now);
+    await login(session, email, password, () => clock.now());
   } finally {
     await close();
   }
@@ -128,8 +141,9 @@ export function registerSessions(program: Command): void {
     .option('--password-file <file>', "file holding the password; '-' reads standard input (then it is never kept for re-login)")
     .option('--no-relogin', 'do not keep the password file path for logging in again when the session expires')
     .option('--no-check', 'save the cookies without checking them against /profile/ first')
-    .option('--replace', 'replace the cookies of an existing session that is expired, failed or disabled')
+    .option('--replace', 'replace the cookies of an existing session, also while a daemon uses it (its next request uses the new ones)')
     .option('--user-agent <ua>', "the User-Agent of the browser the cookies came from (default: the userAgent setting, a current desktop browser's)")
+    .option('--json', 'print the result as JSON (no cookie values)')
     .action(async (name, opts, cmd) => {
       if (!isSessionName(name)) throw new UsageError(`"${name}" is not a valid session name: use 1–64 letters, digits, '.', '_' or '-'`);
       if (!!opts.cookies === !!opts.email) throw new UsageError('give either --cookies FILE or --email E --password-file F');
@@ -141,30 +155,37 @@ export function registerSessions(program: Command): void {
         if (existing && !opts.replace) {
           throw new BookdError('bad_input', `a session named "${name}" already exists: use --replace to give it new cookies, or pick another name`);
         }
-        const release = existing ? holdForCommand(store, name) : undefined;
-        if (existing && !release) {
-          throw new BookdError('bad_input', `session ${name} is in use by a running daemon (${existing.holder}); disable it first (bookd sessions disable ${name}), then replace it`);
-        }
-        try {
-          const userAgent = opts.userAgent ?? existing?.userAgent;
-          const got = opts.cookies
-            ? await importCookies(name, opts.cookies, opts.check, config, userAgent)
-            : await logIn(name, opts.email!, opts.passwordFile!, opts.relogin, config, userAgent);
-          const exp = tokenExpiry(restoreJar(got.jarJson), config.baseUrl);
-          store.transaction(() => {
-            if (existing && !opts.email) {
-              store.sessions.saveJar(name, got.jarJson, exp);
-              store.sessions.setState(name, 'ok', { lastError: '' });
-              if (opts.userAgent) store.sessions.setUserAgent(name, opts.userAgent);
-              return;
-            }
-            if (existing) store.sessions.remove(name);
-            store.sessions.add({ name, jarJson: got.jarJson, tokenExpiresAt: exp, loginEmail: got.loginEmail, passwordFile: got.passwordFile, userAgent });
+        // No hold: the new cookies are this command's alone until they are in the row. A daemon
+        // that holds the session keeps its hold; its old chain's next save finds the row changed
+        // and it goes on from these cookies (docs/ARCHITECTURE.md, threads and processes).
+        const userAgent = opts.userAgent ?? existing?.userAgent;
+        const got = opts.cookies
+          ? await importCookies(name, opts.cookies, opts.check, config, userAgent)
+          : await logIn(name, opts.email!, opts.passwordFile!, opts.relogin, config, userAgent, store.clock);
+        const exp = tokenExpiry(restoreJar(got.jarJson), config.baseUrl);
+        store.transaction(() => {
+          if (existing && !opts.email) {
+            store.sessions.saveJar(name, got.jarJson, exp);
+            store.sessions.setState(name, 'ok', { lastError: '' });
+            if (opts.userAgent) store.sessions.setUserAgent(name, opts.userAgent);
+            return;
+          }
+          if (existing) store.sessions.remove(name);
+          store.sessions.add({ name, jarJson: got.jarJson, tokenExpiresAt: exp, loginEmail: got.loginEmail, passwordFile: got.passwordFile, userAgent });
+        });
+        if (opts.json) {
+          printJson({
+            name,
+            result: existing ? 'replaced' : 'added',
+            via: opts.cookies ? 'cookies' : 'login',
+            checked: opts.cookies ? opts.check : true,
+            detail: got.detail,
+            tokenExpiresAt: iso(exp),
+            relogin: !!got.passwordFile,
           });
-          process.stdout.write(`session ${name} ${existing ? 'replaced' : 'added'}: ${got.detail}; token expires in ${expiresIn(exp, Date.now())}\n`);
-        } finally {
-          release?.();
+          return;
         }
+        process.stdout.write(`session ${name} ${existing ? 'replaced' : 'added'}: ${got.detail}; token expires in ${expiresIn(exp, store.clock.now())}\n`);
       });
     });
 
@@ -174,7 +195,7 @@ export function registerSessions(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts, cmd) => {
       await withStore(cmd, async (store) => {
-        const now = Date.now();
+        const now = store.clock.now();
         const list = store.sessions.list();
         if (opts.json) {
           const out = list.map((s) => ({
@@ -217,43 +238,59 @@ export function registerSessions(program: Command): void {
     .command('check')
     .description('probe sessions against /profile/ now and record what they answer')
     .argument('[name]', 'only this session')
-    .action(async (name, _opts, cmd) => {
+    .option('--json', 'print one result per session as JSON (no cookie values)')
+    .action(async (name, opts, cmd) => {
       await withStore(cmd, async (store, config) => {
         const targets: SessionRecord[] = name ? [store.sessions.get(name)].filter((s): s is SessionRecord => !!s) : store.sessions.list();
         if (name && targets.length === 0) throw new BookdError('bad_input', `no session named "${name}" (see bookd sessions list)`);
-        let bad = 0;
+        const results: CheckResult[] = [];
+        const report = (r: CheckResult, line: string) => {
+          results.push(r);
+          if (!opts.json) process.stdout.write(`${line}\n`);
+        };
         for (const s of targets) {
+          const base = { name: s.name, checkedAt: new Date(store.clock.now()).toISOString() };
           if (s.state === 'disabled') {
-            process.stdout.write(`${s.name}: disabled, not checked\n`);
+            report({ ...base, result: 'disabled', detail: 'not checked', tokenExpiresAt: iso(s.tokenExpiresAt) }, `${s.name}: disabled, not checked`);
             continue;
           }
-          const release = holdForCommand(store, s.name);
-          if (!release) {
+          const dropHold = holdForCommand(store, s.name);
+          if (!dropHold) {
             // Probing it from here would race the daemon for its rotating token.
-            process.stdout.write(`${s.name}: in use by a running daemon (${s.holder}), which checks it itself; not checked\n`);
+            report(
+              { ...base, result: 'in-use', detail: `in use by a running daemon (${s.holder}), which checks it itself; not checked`, tokenExpiresAt: iso(s.tokenExpiresAt) },
+              `${s.name}: in use by a running daemon (${s.holder}), which checks it itself; not checked`,
+            );
             continue;
           }
           try {
             // Read again now that it is held: a daemon may have rotated its token since the list.
-            const jarJson = store.sessions.get(s.name)?.jarJson ?? s.jarJson;
-            const userType = await probeAndReport(s.name, config, s.userAgent, jarJson, (j, exp) => store.sessions.saveJar(s.name, j, exp));
+            let expected = store.sessions.get(s.name)?.jarJson ?? s.jarJson;
+            const userType = await probeAndReport(s.name, config, s.userAgent, expected, (j, exp) => {
+              // Saved only over the jar it started from: cookies imported meanwhile win.
+              if (!store.sessions.saveJar(s.name, j, exp, expected)) return Promise.reject(new SupersededJarError(s.name));
+              expected = j;
+            });
             store.sessions.setState(s.name, 'ok', { lastError: '' });
-            process.stdout.write(`${s.name}: ok (${userType})\n`);
+            report({ ...base, result: 'ok', detail: userType, tokenExpiresAt: iso(store.sessions.get(s.name)?.tokenExpiresAt) }, `${s.name}: ok (${userType})`);
           } catch (err) {
-            bad++;
             const message = errorMessage(err);
-            if (err instanceof BookdError && err.kind === 'auth') {
-              const lapsed = err instanceof LapsedError;
-              store.sessions.setState(s.name, lapsed ? 'failed' : 'expired', { lastError: message });
-              process.stdout.write(`${s.name}: ${lapsed ? 'failed' : 'expired'}: ${message}\n`);
+            const exp = iso(store.sessions.get(s.name)?.tokenExpiresAt);
+            if (err instanceof SupersededJarError) {
+              report({ ...base, result: 'replaced', detail: 'new cookies were imported during the check; not checked', tokenExpiresAt: exp }, `${s.name}: new cookies were imported during the check; not checked`);
+            } else if (err instanceof BookdError && err.kind === 'auth') {
+              const state = err instanceof LapsedError ? 'failed' : 'expired';
+              store.sessions.setState(s.name, state, { lastError: message });
+              report({ ...base, result: state, detail: message, tokenExpiresAt: exp }, `${s.name}: ${state}: ${message}`);
             } else {
-              process.stdout.write(`${s.name}: not checked: ${message}\n`);
+              report({ ...base, result: 'error', detail: message, tokenExpiresAt: exp }, `${s.name}: not checked: ${message}`);
             }
           } finally {
-            release();
+            dropHold();
           }
         }
-        if (bad > 0) process.exitCode = 1;
+        if (opts.json) printJson(results);
+        if (results.some((r) => r.result === 'expired' || r.result === 'failed' || r.result === 'error')) process.exitCode = 1;
       });
     });
 

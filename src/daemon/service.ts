@@ -119,7 +119,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       owner,
       goneOwners: gone,
       maxSessions: opts.workers ?? config.workers,
-      saveJar: (name, jarJson, exp) => jars.save(name, jarJson, exp),
+      jarSaver: jars,
       baseUrl: config.baseUrl,
       authUrl: config.authUrl,
       userAgent: config.userAgent,

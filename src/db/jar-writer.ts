@@ -1,5 +1,6 @@
 import { SupersededJarError } from '../errors.js';
 import { ThreadRpc, type Reply } from '../thread/rpc.js';
+import type { JarSaver } from '../pool/pool.js';
 import { startWorker } from '../worker.js';
 import type { ThreadLock } from './write-lock.js';
 
@@ -17,7 +18,7 @@ interface SaveReply extends Reply {
  * A thread that dies fails the saves it held (their sessions save again before their next
  * request) and is replaced, so one crash does not leave every session unable to save for weeks.
  */
-export class JarWriter {
+export class JarWriter implements JarSaver {
   private readonly rpc: ThreadRpc;
 
   /** `lock` is the one the main thread's store uses, so the two threads take turns writing. */
@@ -35,7 +36,7 @@ export class JarWriter {
   }
 
   /** Saves `jarJson` for session `name`, only while its row still holds `expected` (when given). */
-  async save(name: string, jarJson: string, tokenExpiresAt: number | undefined, expected?: string): Promise<void> {
+  async save(name: string, jarJson: string, tokenExpiresAt: number | undefined, expected: string | undefined): Promise<void> {
     const m = await this.rpc.call<SaveReply>({ name, jarJson, tokenExpiresAt, expected });
     if (m.error) throw new Error(`saving a session's cookies failed: ${m.error}`);
     if (m.superseded) throw new SupersededJarError(name);

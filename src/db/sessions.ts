@@ -85,8 +85,8 @@ export interface SessionStore {
    * `owner`'s, lapsed, or held by one of `deadOwners` (processes known to be gone).
    */
   hold(name: string, owner: string, untilMs: number, deadOwners?: readonly string[]): boolean;
-  /** Gives the session up; false when `owner` did not hold it. */
-  release(name: string, owner: string): boolean;
+  /** Drops `owner`'s hold on the session; false when `owner` did not hold it. */
+  dropHold(name: string, owner: string): boolean;
   /** The browser this session presents itself as (undefined: the configured default). */
   setUserAgent(name: string, userAgent: string | undefined): boolean;
 }
@@ -163,7 +163,7 @@ export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: Write
       `UPDATE sessions SET holder = @owner, held_until = @until
        WHERE name = @name AND (holder IS NULL OR holder = @owner OR held_until < @now OR holder IN (SELECT value FROM json_each(@dead)))`,
     ),
-    release: db.prepare('UPDATE sessions SET holder = NULL, held_until = NULL WHERE name = @name AND holder = @owner'),
+    dropHold: db.prepare('UPDATE sessions SET holder = NULL, held_until = NULL WHERE name = @name AND holder = @owner'),
     setUserAgent: db.prepare('UPDATE sessions SET user_agent = @userAgent, updated_at = @now WHERE name = @name'),
     recordUse: db.prepare(
       `UPDATE sessions SET requests = requests + @requests, errors = errors + @failed, books_done = books_done + @bookDone,
@@ -226,7 +226,7 @@ export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: Write
         s.hold.run({ name, owner, until: untilMs, now: clock.now(), dead: JSON.stringify(deadOwners) }).changes === 1,
     ),
 
-    release: tx((name: string, owner: string) => s.release.run({ name, owner }).changes === 1),
+    dropHold: tx((name: string, owner: string) => s.dropHold.run({ name, owner }).changes === 1),
 
     setUserAgent: tx((name: string, userAgent: string | undefined) => s.setUserAgent.run({ name, userAgent: userAgent ?? null, now: clock.now() }).changes === 1),
 

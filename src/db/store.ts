@@ -14,6 +14,8 @@ import { writeTransactions, type ThreadLock } from './write-lock.js';
  */
 export interface Store {
   db: Database;
+  /** The clock the store was opened with, for commands that work beside it (holds, expiry). */
+  clock: Clock;
   jobs: JobStore;
   /** Read models of the queue for status, listings and metrics. */
   views: QueueViews;
@@ -43,6 +45,7 @@ export function openStore(path: string, clock: Clock = systemClock, opts: StoreO
   const tx = writeTransactions(db, { timeoutMs: BUSY_TIMEOUT_MS, ...(threadLock && { threadLock }) });
   return {
     db,
+    clock,
     jobs: sqliteJobStore(db, { clock, tx, ...(random && { random }), ...(backoffBaseMs !== undefined && { backoffBaseMs }) }),
     views: sqliteQueueViews(db),
     sessions: sqliteSessionStore(db, { clock, tx }),

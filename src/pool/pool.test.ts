@@ -173,3 +173,57 @@ test("the daemon's verdict on a lent session (a 429) does not undo the operator'
     await server.close();
   }
 });
+
+test('checkouts get the idle session returned longest ago, first come first served', async () => {
+  const store = storeWith('http://127.0.0.1:9', ['s1', 's2', 's3']);
+  const pool = new SessionPool({ baseUrl: 'http://127.0.0.1:9', store: store.sessions, logger: silentLogger, intervalMs: 0, acquireTimeoutMs: 2000 });
+  try {
+    const names: string[] = [];
+    for (let i = 0; i < 6; i++) names.push(await pool.withSession(async (s) => s.name));
+    assert.deepEqual(names.slice(3), names.slice(0, 3), 'a lone worker goes round every session');
+    assert.deepEqual([...names.slice(0, 3)].sort(), ['s1', 's2', 's3']);
+    // With every session out, waiters are served in the order they came.
+    const release: (() => void)[] = [];
+    const out = ['s1', 's2', 's3'].map(() => pool.withSession((s) => new Promise<string>((r) => release.push(() => r(s.name)))));
+    await new Promise((r) => setImmediate(r));
+    const order: number[] = [];
+    const waiting = [1, 2, 3].map((i) => pool.withSession(async () => void order.push(i)));
+    for (const r of release) r();
+    await Promise.all([...out, ...waiting]);
+    assert.deepEqual(order, [1, 2, 3]);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('an aborted checkout leaves the queue at once and loses no session; a session added meanwhile serves the next', async () => {
+  const store = storeWith('http://127.0.0.1:9', ['s1']);
+  const pool = new SessionPool({ baseUrl: 'http://127.0.0.1:9', store: store.sessions, logger: silentLogger, intervalMs: 0, acquireTimeoutMs: 5000 });
+  let finish!: () => void;
+  const first = pool.withSession(() => new Promise<void>((r) => (finish = r)));
+  try {
+    const ctrl = new AbortController();
+    const aborted = pool.withSession(async () => 'never', { signal: ctrl.signal });
+    ctrl.abort(new Error('job cancelled'));
+    await assert.rejects(aborted, /job cancelled/);
+    const waiting = pool.withSession(async (s) => s.name);
+    store.sessions.add({ name: 's2', jarJson: jarFor('http://127.0.0.1:9', 's2-0') });
+    pool.reload();
+    assert.equal(await waiting, 's2', 'the waiter got the session added while it waited');
+    finish();
+    await first;
+    const next = [await pool.withSession(async (s) => s.name), await pool.withSession(async (s) => s.name)];
+    assert.deepEqual(next.sort(), ['s1', 's2'], 's1 came back after the aborted checkout');
+    const started = Date.now();
+    const blocker = pool.withSession(() => new Promise<void>((r) => setTimeout(r, 400)));
+    const other = pool.withSession(() => new Promise<void>((r) => setTimeout(r, 400)));
+    const quick = new SessionPool({ baseUrl: 'http://127.0.0.1:9', store: storeWith('http://127.0.0.1:9', []).sessions, logger: silentLogger, intervalMs: 0, acquireTimeoutMs: 100 });
+    await assert.rejects(quick.withSession(async () => 1), (err: Error) => err.name === 'NoSessionError' && /no sessions are configured/.test(err.message));
+    assert.ok(Date.now() - started < 2000, 'the wait is bounded');
+    await quick.close();
+    await Promise.all([blocker, other]);
+  } finally {
+    finish();
+    await pool.close();
+  }
+});

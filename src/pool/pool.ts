@@ -7,13 +7,23 @@ import { DEFAULT_ACCEPT_LANGUAGE, DEFAULT_BUDGET, DEFAULT_USER_AGENT, type Budge
 import { MachineBudget } from './budget.js';
 import { credentialSource } from './credentials.js';
 import { EdgeGate, type EdgeBackoff } from './edge-gate.js';
+import { sessionHolds, type Holds } from './holds.js';
 import { restoreJar } from './jar.js';
 import { Pacer } from './pacer.js';
 import { PARKED_STATES, type SessionRecord, type SessionState, type SessionStore } from '../db/sessions.js';
 import { Session, type Timeouts } from './session.js';
 
+/**
+ * The pool's port for saving jars off the main thread (JarWriter implements it). `expected` is the
+ * jar this chain last saved: the save must be refused with SupersededJarError when the row holds
+ * another (cookies imported meanwhile win; docs/ARCHITECTURE.md, threads and processes).
+ */
+export interface JarSaver {
+  save(name: string, jarJson: string, tokenExpiresAt: number | undefined, expected: string | undefined): Promise<void>;
+}
+
 /** What the pool reads and writes of the session rows: the jar after every response, the state on every transition. */
-export type SessionStorePort = Pick<SessionStore, 'list' | 'saveJar' | 'setState' | 'recordUse' | 'hold' | 'release'>;
+export type SessionStorePort = Pick<SessionStore, 'list' | 'saveJar' | 'setState' | 'recordUse' | 'hold' | 'dropHold'>;
 type SessionRow = SessionRecord;
 
 export interface PoolOptions {
@@ -44,29 +54,35 @@ export interface PoolOptions {
    * and one-shot commands) every session row is used.
    */
   owner?: string;
-  /** How long a hold lasts unless renewed (reload renews it). */
+  /** How long a hold lasts unless renewed (reload renews it); src/pool/holds.ts's HOLD_MS by default. */
   holdMs?: number;
   /** The most sessions this pool holds (a daemon with fewer workers leaves the rest to others). */
   maxSessions?: number;
   /** Holders known to be gone, whose sessions may be taken over at once. */
   goneOwners?: () => string[];
-  /** Saves a jar off the main thread (JarWriter); without it the store saves synchronously. */
-  saveJar?: (name: string, jarJson: string, tokenExpiresAt: number | undefined, expected?: string) => Promise<void>;
+  /** Saves jars off the main thread (JarWriter); without it the store saves synchronously. */
+  jarSaver?: JarSaver;
   /** Shared HTTP agent; the pool makes (and later closes) its own when none is given. */
   agent?: Dispatcher;
   random?: () => number;
 }
 
+/**
+ * One token chain of one session row. Its own generic-pool of one resource (the Session) lends it:
+ * `borrowed`/`pending` of that pool say whether it is out, and `max: 1` means a chain is never
+ * lent twice whatever the bookkeeping here gets wrong. A re-import makes a new Member for the row;
+ * the old one is destroyed when it comes back.
+ */
 interface Member {
   name: string;
   row: SessionRow;
   session: Session | undefined;
+  lease: Pool<Session> | undefined;
   state: SessionState;
   cooldownUntil: number;
   lastError: string | undefined;
-  /** Between generic-pool's create and destroy: lent out or idle in the pool. */
-  inPool: boolean;
-  lastReturned: number;
+  /** When it came back last, as a count of give-backs: ties of the clock's milliseconds cannot reorder it. */
+  returnedSeq: number;
   errorScore: number;
   authStrikes: number;
   /** Books in a row this session was answered 404 for while search lists them. */
@@ -74,7 +90,13 @@ interface Member {
   reloggedIn: boolean;
   /** The jars we saved last (saves may still be in flight): any other jar in the row came from the operator. */
   savedJars: string[];
-  retire: boolean;
+}
+
+interface Waiter {
+  resolve(m: Member): void;
+  reject(err: unknown): void;
+  /** Stops its timer and abort listener. */
+  done(): void;
 }
 
 export interface SessionView {
@@ -105,10 +127,18 @@ const SCORE_LIMIT = 3;
 const NOT_FOUND_LIMIT = 3;
 
 /**
- * N independently authenticated sessions behind generic-pool. A checkout lends one session
- * exclusively (FIFO over idle sessions); what went wrong during the checkout decides the
- * session's next state: cooling after a 429, parked after auth that cannot be repaired, everyone
- * paused after an edge refusal.
+ * How long a session row removed while this pool used it is waited for: an operator renewing a
+ * session by remove + add must not end a run for want of sessions in between (the daemon reloads
+ * the rows every 10 s).
+ */
+const REMOVED_GRACE_MS = 30_000;
+
+/**
+ * N independently authenticated sessions, each token chain lent through its own generic-pool of
+ * one (public API only: acquire, release, destroy, drain, clear, borrowed, pending). Checkouts
+ * wait in one FIFO queue here and are given the idle usable session returned longest ago; what
+ * went wrong during the checkout decides the session's next state: cooling after a 429, parked
+ * after auth that cannot be repaired, everyone paused after an edge refusal.
  */
 export class SessionPool {
   readonly edge: EdgeGate;
@@ -117,17 +147,27 @@ export class SessionPool {
   private readonly clock: Clock;
   private readonly agent: Dispatcher;
   private readonly ownsAgent: boolean;
+  /** The current chain of each row this pool uses. */
   private readonly members = new Map<string, Member>();
-  private readonly pool: Pool<Member>;
-  private wake: (() => void)[] = [];
+  /** Every chain whose generic-pool is not cleared yet: the current ones and replaced ones still lent. */
+  private readonly chains = new Set<Member>();
+  private waiters: Waiter[] = [];
+  /** Rows removed while this pool used them, and until when they are waited for. */
+  private readonly removed = new Map<string, number>();
+  /** Wakes the queue when the next cooling session cools down. */
+  private coolTimer: AbortController | undefined;
   /** Usable sessions another daemon holds right now. */
   private elsewhere = 0;
   private returned: (() => void)[] = [];
+  private giveBacks = 0;
   private closing = false;
+  /** This pool's holds on session rows, when it has an owner. */
+  private readonly holds: Holds | undefined;
 
   constructor(opts: PoolOptions) {
     this.opts = opts;
     this.clock = opts.clock ?? systemClock;
+    this.holds = opts.owner === undefined ? undefined : sessionHolds(opts.store, { clock: this.clock, owner: opts.owner, holdMs: opts.holdMs, goneOwners: opts.goneOwners });
     this.edge = new EdgeGate(this.clock, opts.edgeBackoff);
     this.budget = new MachineBudget(
       this.clock,
@@ -143,54 +183,19 @@ export class SessionPool {
     this.ownsAgent = !opts.agent;
     this.agent = opts.agent ?? new Agent({ connections: 64, keepAliveTimeout: 10_000 });
     this.reload();
-    this.pool = createPool<Member>(
-      {
-        create: () => this.create(),
-        destroy: async (m) => {
-          m.inPool = false;
-          this.notify();
-        },
-        validate: async (m) => {
-          try {
-            return this.usable(m);
-          } catch {
-            return false;
-          }
-        },
-      },
-      {
-        max: 4096,
-        // One resource per session, created up front: with min 0 generic-pool creates resources
-        // only under concurrency, and a lone worker would be lent the same session forever.
-        min: Math.max(1, this.members.size),
-        fifo: true,
-        testOnBorrow: true,
-        acquireTimeoutMillis: opts.acquireTimeoutMs ?? 120_000,
-        autostart: true,
-      },
-    );
-  }
-
-  /**
-   * generic-pool has no public way to change `min` after creation; it is frozen at 3.9.0, so its
-   * private config field is a stable place to grow the pool when sessions are added (and to drop
-   * to 0 at close, so clearing it does not ask for replacements).
-   */
-  private setMin(n: number): void {
-    const internal = this.pool as unknown as { _config: { min: number }; _ensureMinimum(): void };
-    internal._config.min = n;
-    internal._ensureMinimum();
   }
 
   /** Reads the session rows again (start, SIGHUP, and periodically): new, removed, re-imported, disabled. */
   reload(): void {
-    const rows = this.holdable(this.opts.store.list());
+    const all = this.opts.store.list();
+    const rows = this.holdable(all);
     const seen = new Set<string>();
     for (const row of rows) {
       seen.add(row.name);
+      this.removed.delete(row.name);
       const m = this.members.get(row.name);
       if (!m) {
-        this.members.set(row.name, this.member(row));
+        this.adopt(this.member(row));
         continue;
       }
       const parked = PARKED_STATES.includes(m.state);
@@ -199,34 +204,47 @@ export class SessionPool {
         // Parked from outside: the operator disabled it, or another daemon found its cookie set partial.
         m.state = row.state;
         m.lastError = row.lastError;
-        m.retire = true;
       } else if (!m.savedJars.includes(row.jarJson)) {
         // Re-imported: a new token chain. The old one, if lent, finds its next save refused.
-        const fresh = this.member(row);
-        if (m.inPool) {
-          m.retire = true;
-          fresh.inPool = false;
-        }
-        this.members.set(row.name, fresh);
+        this.adopt(this.member(row));
       } else if (parked && usableRow) {
-        // Enabled again by the operator, same cookies. While the old member is in the pool (lent,
-        // most likely) it must stay the only one on this token chain: it is revived, not copied.
-        if (m.inPool && m.session) {
-          Object.assign(m, { state: row.state, retire: false, authStrikes: 0, reloggedIn: false, lastError: row.lastError, cooldownUntil: row.cooldownUntil ?? 0 });
-        } else {
-          this.members.set(row.name, this.member(row));
-        }
+        // Enabled again by the operator, same cookies. The chain stays the one it was (a lent
+        // one must stay the only one on its token chain): it is revived, not copied.
+        if (m.session) Object.assign(m, { state: row.state, authStrikes: 0, reloggedIn: false, lastError: row.lastError, cooldownUntil: row.cooldownUntil ?? 0 });
+        else this.adopt(this.member(row));
       }
     }
-    for (const [name, m] of this.members) {
-      if (!seen.has(name)) {
-        m.retire = true;
-        m.state = 'disabled';
-        if (!m.inPool) this.members.delete(name);
-      }
+    const now = this.clock.now();
+    for (const [name, m] of [...this.members]) {
+      if (seen.has(name)) continue;
+      if (!all.some((r) => r.name === name)) this.removed.set(name, now + REMOVED_GRACE_MS);
+      this.letGo(m);
     }
-    if (this.pool && this.members.size > this.pool.min) this.setMin(this.members.size);
-    this.notify();
+    for (const [name, until] of [...this.removed]) if (until <= now) this.removed.delete(name);
+    this.dispatch();
+  }
+
+  /** `m` becomes its row's current chain; the one it replaces goes. */
+  private adopt(m: Member): void {
+    const previous = this.members.get(m.name);
+    this.members.set(m.name, m);
+    this.chains.add(m);
+    if (previous) void this.endChain(previous);
+  }
+
+  /** The row is no longer this pool's: its chain goes now if idle, else when it comes back. */
+  private letGo(m: Member): void {
+    if (this.members.get(m.name) === m) this.members.delete(m.name);
+    void this.endChain(m);
+  }
+
+  /** Destroys a chain that is no longer current once nobody has it; a lent one is ended by giveBack. */
+  private async endChain(m: Member): Promise<void> {
+    if (this.members.get(m.name) === m || this.out(m) || !this.chains.has(m)) return;
+    this.chains.delete(m);
+    if (!m.lease) return;
+    await m.lease.drain();
+    await m.lease.clear();
   }
 
   /**
@@ -235,44 +253,47 @@ export class SessionPool {
    * read fresh, since another process may have rotated its token meanwhile.
    */
   private holdable(rows: SessionRow[]): SessionRow[] {
-    const { owner } = this.opts;
-    if (!owner) return rows;
-    const until = this.clock.now() + (this.opts.holdMs ?? 120_000);
-    const gone = this.opts.goneOwners?.() ?? [];
+    const { holds } = this;
+    if (!holds) return rows;
+    const gone = holds.gone();
     const limit = this.opts.maxSessions ?? Infinity;
     const out: SessionRow[] = [];
     let held = 0;
     this.elsewhere = 0;
     for (const row of rows) {
-      const mine = row.holder === owner;
+      const mine = row.holder === holds.owner;
       // A lent session keeps its hold until it comes back, whatever its row says meanwhile: no
       // other process may start on its token chain while a request of ours may still be out.
       const lent = mine && this.lent(row.name);
       if (row.state !== 'ok' && row.state !== 'cooling') {
-        if (mine && !lent) this.opts.store.release(row.name, owner);
-        if (lent) this.opts.store.hold(row.name, owner, until, gone);
+        if (mine && !lent) holds.drop(row.name);
+        if (lent) holds.take(row.name, gone);
         out.push(row);
         continue;
       }
-      if ((held >= limit && !lent) || !this.opts.store.hold(row.name, owner, until, gone)) {
-        if (mine && !lent) this.opts.store.release(row.name, owner);
+      if ((held >= limit && !lent) || !holds.take(row.name, gone)) {
+        if (mine && !lent) holds.drop(row.name);
         else if (held < limit) this.elsewhere++;
         continue;
       }
       held++;
       if (!mine) {
         const previous = this.members.get(row.name);
-        if (previous) previous.retire = true;
-        this.members.delete(row.name);
+        if (previous) this.letGo(previous);
       }
-      out.push({ ...row, holder: owner });
+      out.push({ ...row, holder: holds.owner });
     }
     return out;
   }
 
+  /** Some chain of this row is out with a worker (the current one, or one replaced while lent). */
   private lent(name: string): boolean {
-    const m = this.members.get(name);
-    return m !== undefined && (this.pool?.isBorrowedResource(m) ?? false);
+    return [...this.chains].some((m) => m.name === name && this.out(m));
+  }
+
+  /** Lent, or being handed to a checkout: generic-pool's own count of loans and waiting acquires. */
+  private out(m: Member): boolean {
+    return m.lease !== undefined && m.lease.borrowed + m.lease.pending > 0;
   }
 
   private member(row: SessionRow): Member {
@@ -280,21 +301,29 @@ export class SessionPool {
       name: row.name,
       row,
       session: undefined,
+      lease: undefined,
       state: row.state,
       cooldownUntil: row.cooldownUntil ?? 0,
       lastError: row.lastError,
-      inPool: false,
-      lastReturned: 0,
+      returnedSeq: 0,
       errorScore: 0,
       authStrikes: 0,
       notFoundStrikes: 0,
       reloggedIn: false,
       savedJars: [row.jarJson],
-      retire: false,
     };
     if (row.state === 'ok' || row.state === 'cooling') {
       try {
-        m.session = this.buildSession(m);
+        const session = this.buildSession(m);
+        m.session = session;
+        m.lease = createPool<Session>(
+          {
+            // Never rejects, so generic-pool never spins on a failing create.
+            create: async () => session,
+            destroy: async (s) => s.end(),
+          },
+          { max: 1, min: 0, autostart: true },
+        );
       } catch (err) {
         m.state = 'expired';
         m.lastError = errorMessage(err);
@@ -326,61 +355,65 @@ export class SessionPool {
         // Saved only over the jar this chain last saved: an import meanwhile wins.
         const expected = m.savedJars[0];
         m.savedJars = [jarJson, ...m.savedJars.slice(0, 3)];
-        if (opts.saveJar) return opts.saveJar(m.name, jarJson, exp, expected);
+        if (opts.jarSaver) return opts.jarSaver.save(m.name, jarJson, exp, expected);
         if (!opts.store.saveJar(m.name, jarJson, exp, expected)) return Promise.reject(new SupersededJarError(m.name));
       },
     });
   }
 
   private usable(m: Member): boolean {
-    if (m.retire || !m.session || this.members.get(m.name) !== m) return false;
+    if (!m.session || this.members.get(m.name) !== m) return false;
     if (m.state === 'ok') return true;
     return m.state === 'cooling' && m.cooldownUntil <= this.clock.now();
   }
 
-  private notify(): void {
-    const waiting = this.wake;
-    this.wake = [];
-    for (const w of waiting) w();
-  }
-
-  /** generic-pool's create: waits for a usable session that is not lent; never rejects while open. */
-  private async create(): Promise<Member> {
-    for (;;) {
-      if (this.closing) {
-        // A create that rejects at once makes generic-pool spin: yield to the timers first.
-        await new Promise((r) => setTimeout(r, 10));
-        throw new Error('the session pool is closing');
-      }
-      const candidates = [...this.members.values()].filter((m) => !m.inPool && this.usable(m));
-      candidates.sort((a, b) => a.lastReturned - b.lastReturned);
-      const m = candidates[0];
-      if (m) {
-        m.inPool = true;
-        if (m.state === 'cooling') this.setState(m, 'ok');
-        return m;
-      }
-      const next = this.nextUsableAt();
-      const controller = new AbortController();
-      const woken = new Promise<void>((resolve) => this.wake.push(resolve));
-      const wait = next === undefined ? 60_000 : Math.max(10, next - this.clock.now());
-      await Promise.race([woken, this.clock.sleep(Math.min(wait, 60_000), controller.signal)]);
-      controller.abort();
+  /**
+   * Hands idle usable sessions to the checkouts waiting, first come first served, each the one
+   * returned longest ago; then sets a timer for the next cooling session if checkouts still wait.
+   */
+  private dispatch(): void {
+    while (this.waiters.length > 0 && !this.closing) {
+      const idle = [...this.members.values()].filter((m) => this.usable(m) && !this.out(m));
+      if (idle.length === 0) break;
+      idle.sort((a, b) => a.returnedSeq - b.returnedSeq);
+      const m = idle[0]!;
+      const w = this.waiters.shift()!;
+      w.done();
+      if (m.state === 'cooling') this.setState(m, 'ok');
+      // Counted by generic-pool at once (pending, then borrowed), so the next round skips it.
+      m.lease!.acquire().then(
+        () => w.resolve(m),
+        (err: unknown) => w.reject(err),
+      );
     }
+    this.coolTimer?.abort();
+    this.coolTimer = undefined;
+    const next = this.waiters.length > 0 ? this.nextUsableAt() : undefined;
+    if (next === undefined || this.closing) return;
+    const timer = new AbortController();
+    this.coolTimer = timer;
+    void this.clock.sleep(Math.max(10, next - this.clock.now()), timer.signal).then(() => {
+      if (this.coolTimer === timer) {
+        this.coolTimer = undefined;
+        this.dispatch();
+      }
+    });
   }
 
-  /** When the next cooling session becomes usable, if any will without the operator. */
+  /** When the next cooling session becomes usable (or a removed one may be back), if any will without the operator. */
   nextUsableAt(): number | undefined {
     let next: number | undefined;
     for (const m of this.members.values()) {
-      if (m.state === 'cooling' && m.session && !m.retire) next = Math.min(next ?? Infinity, m.cooldownUntil);
+      if (m.state === 'cooling' && m.session) next = Math.min(next ?? Infinity, m.cooldownUntil);
     }
+    const now = this.clock.now();
+    for (const until of this.removed.values()) if (until > now) next = Math.min(next ?? Infinity, until);
     return next;
   }
 
   /** Sessions that could be lent now or are merely resting. */
   usableCount(): number {
-    return [...this.members.values()].filter((m) => m.session && !m.retire && this.members.get(m.name) === m && (m.state === 'ok' || m.state === 'cooling')).length;
+    return [...this.members.values()].filter((m) => m.session && (m.state === 'ok' || m.state === 'cooling')).length;
   }
 
   /** Usable sessions held by other daemons on this database (they may come free). */
@@ -392,6 +425,12 @@ export class SessionPool {
   noUsableReason(): string | undefined {
     const members = [...this.members.values()];
     if (members.some((m) => this.usable(m))) return undefined;
+    const now = this.clock.now();
+    const removed = [...this.removed].filter(([, until]) => until > now);
+    if (members.length === 0 && removed.length > 0) {
+      const parts = removed.map(([name, until]) => `${name} was removed while in use, waited for until ${new Date(until).toISOString()}`);
+      return `no session yet: ${parts.join('; ')}; add it again with bookd sessions add`;
+    }
     if (members.length === 0 && this.elsewhere > 0) return `all ${this.elsewhere} usable sessions are held by other daemons on this database`;
     if (members.length === 0) return 'no sessions are configured: add one with bookd sessions add NAME --cookies FILE';
     const parts = members.map((m) =>
@@ -409,7 +448,7 @@ export class SessionPool {
       errorScore: m.errorScore,
       lastError: m.lastError,
       requests: m.session?.requests ?? 0,
-      lent: this.pool?.isBorrowedResource(m) ?? false,
+      lent: this.lent(m.name),
     }));
   }
 
@@ -422,7 +461,7 @@ export class SessionPool {
     for (const m of [...this.members.values()]) {
       if (this.closing) return;
       const session = m.session;
-      if (!session || !this.usable(m) || this.pool.isBorrowedResource(m) || !session.refreshDue()) continue;
+      if (!session || !this.usable(m) || this.out(m) || !session.refreshDue()) continue;
       try {
         await session.refresh();
       } catch (err) {
@@ -437,11 +476,11 @@ export class SessionPool {
   }
 
   /**
-   * Lends a session exclusively to `fn` and returns it afterwards, judging the session by how the
-   * checkout ended. Rejects with NoSessionError when none becomes usable within the wait.
+   * Lends a session exclusively to `fn` and gives it back afterwards, judging the session by how
+   * the checkout ended. Rejects with NoSessionError when none becomes usable within the wait.
    */
   async withSession<T>(fn: (session: Session) => Promise<T>, opts: { signal?: AbortSignal } = {}): Promise<T> {
-    const m = await this.acquire(opts.signal);
+    const m = await this.checkout(opts.signal);
     // Recovery may replace m.session; the requests to count are those of the one lent out.
     const lent = m.session!;
     let ok = false;
@@ -454,58 +493,60 @@ export class SessionPool {
       await this.failed(m, err);
       throw err;
     } finally {
-      m.lastReturned = this.clock.now();
+      m.returnedSeq = ++this.giveBacks;
       try {
         this.opts.store.recordUse(m.name, { ok, requests: lent.takeRequestCount() });
       } catch (err) {
         // Counters only: the session must still go back, or it is lost until a restart.
         this.opts.logger.warn({ session: m.name, err: errorMessage(err) }, 'recording a session use failed');
       }
-      if (m.retire || !this.usable(m) || this.closing) await this.pool.destroy(m);
-      else await this.pool.release(m);
-      this.wakeReturned();
+      await this.giveBack(m, lent);
     }
   }
 
-  private wakeReturned(): void {
+  /** Returns a chain to its generic-pool; one that is no longer current (or a closing pool's) is destroyed. */
+  private async giveBack(m: Member, lent: Session): Promise<void> {
+    if (this.members.get(m.name) === m && !this.closing) await m.lease!.release(lent);
+    else {
+      await m.lease!.destroy(lent);
+      await this.endChain(m);
+    }
+    this.dispatch();
     const returned = this.returned;
     this.returned = [];
     for (const r of returned) r();
   }
 
-  private async acquire(signal?: AbortSignal): Promise<Member> {
+  /** Waits in the FIFO queue for a session, up to the acquire timeout or until `signal` aborts. */
+  private checkout(signal?: AbortSignal): Promise<Member> {
     signal?.throwIfAborted();
-    const pending = this.pool.acquire();
-    if (!signal) return this.mapTimeout(pending);
-    let onAbort: () => void = () => {};
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-    try {
-      return await Promise.race([this.mapTimeout(pending), aborted]);
-    } catch (err) {
-      // The acquire cannot be withdrawn from generic-pool; hand the session back when it arrives.
-      pending.then(
-        (m) => this.pool.release(m).then(() => this.wakeReturned()),
-        () => undefined,
-      );
-      throw err;
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-    }
-  }
-
-  private async mapTimeout(pending: Promise<Member>): Promise<Member> {
-    try {
-      return await pending;
-    } catch (err) {
-      if ((err as Error).name === 'TimeoutError') {
+    if (this.closing) return Promise.reject(new Error('the session pool is closing'));
+    return new Promise<Member>((resolve, reject) => {
+      const leave = () => {
+        this.waiters = this.waiters.filter((x) => x !== w);
+        w.done();
+      };
+      const onAbort = () => {
+        leave();
+        reject(signal!.reason);
+      };
+      const timer = setTimeout(() => {
+        leave();
         const reason = this.noUsableReason() ?? 'every usable session is busy';
-        throw new NoSessionError(reason, this.nextUsableAt() ?? this.clock.now() + 60_000);
-      }
-      throw err;
-    }
+        reject(new NoSessionError(reason, this.nextUsableAt() ?? this.clock.now() + 60_000));
+      }, this.opts.acquireTimeoutMs ?? 120_000);
+      const w: Waiter = {
+        resolve,
+        reject,
+        done: () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(w);
+      this.dispatch();
+    });
   }
 
   private setState(m: Member, state: SessionState, lastError?: string, cooldownUntil?: number): void {
@@ -526,7 +567,7 @@ export class SessionPool {
     if (!(err instanceof BookdError)) return;
     const log = this.opts.logger;
     if (err instanceof SupersededJarError) {
-      m.retire = true;
+      // The row holds the operator's new cookies (or is gone): reload adopts them as a new chain.
       log.info({ session: m.name }, 'session cookies replaced by the operator: continuing from the new ones');
       this.reload();
       return;
@@ -638,12 +679,11 @@ export class SessionPool {
     const m = this.members.get(name);
     if (m) {
       this.setState(m, state, reason);
-      m.retire = true;
     } else {
       this.opts.store.setState(name, state, { lastError: reason, unlessDisabled: true });
     }
     this.opts.logger.error({ session: name, state, err: reason }, `session ${name} parked as ${state}: ${reason}`);
-    this.notify();
+    this.dispatch();
   }
 
   /**
@@ -652,11 +692,19 @@ export class SessionPool {
    */
   async close(): Promise<void> {
     this.closing = true;
-    this.notify();
-    while (this.pool.borrowed > 0) await new Promise<void>((resolve) => this.returned.push(resolve));
-    this.setMin(0);
-    await this.pool.clear();
-    if (this.opts.owner) for (const name of this.members.keys()) this.opts.store.release(name, this.opts.owner);
+    this.coolTimer?.abort();
+    for (const w of this.waiters.splice(0)) {
+      w.done();
+      w.reject(new Error('the session pool is closing'));
+    }
+    while ([...this.chains].some((m) => this.out(m))) await new Promise<void>((resolve) => this.returned.push(resolve));
+    for (const m of [...this.chains]) {
+      this.chains.delete(m);
+      if (!m.lease) continue;
+      await m.lease.drain();
+      await m.lease.clear();
+    }
+    if (this.holds) for (const name of this.members.keys()) this.holds.drop(name);
     if (this.ownsAgent) await (this.agent as Agent).close();
   }
 }

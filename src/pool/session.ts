@@ -89,6 +89,8 @@ export class Session implements HttpSession {
   private unsaved = false;
   /** The row was given other cookies meanwhile: this jar's token chain must not be used again. */
   private superseded: SupersededJarError | undefined;
+  /** The pool let go of this token chain (replaced, removed, pool closed): nothing more goes out with it. */
+  private ended = false;
   /** Highest number of requests this session ever had in flight at once; 1 by construction. */
   maxInFlight = 0;
   /** HTTP requests sent so far. */
@@ -138,12 +140,18 @@ export class Session implements HttpSession {
     }
   }
 
+  /** Called by the pool when it destroys this chain; a later request fails instead of reviving it. */
+  end(): void {
+    this.ended = true;
+  }
+
   /** Nothing goes out while the last rotated token is not safely in the store. */
   private async settleSave(): Promise<void> {
     if (this.saving) {
       await this.saving;
       this.saving = undefined;
     }
+    if (this.ended) throw new BookdError('transient', `session ${this.name}'s cookies were let go by the pool; nothing more is sent with them`);
     if (this.superseded) throw this.superseded;
     if (this.unsaved) {
       this.persist();

@@ -131,3 +131,36 @@ test('when every session is parked the daemon stops claiming and says why in sta
     cleanup();
   }
 });
+
+test('sessions add --json and sessions check --json: machine-readable results, ISO-8601 times, no secrets', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const env = bookdEnv(join(dir, 'data'), sim.url);
+    const [good, spoiled] = await sim.mint(2);
+    writeFileSync(join(dir, 'good.json'), JSON.stringify(good));
+    writeFileSync(join(dir, 'spoiled.json'), JSON.stringify({ ...spoiled, 'orm-jwt': 'x.y.z', 'orm-rt': 'nope' }));
+    const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+    const added = await runCli(['sessions', 'add', 'laptop', '--cookies', join(dir, 'good.json'), '--json'], { env });
+    assert.equal(added.code, 0, added.stderr);
+    const a = JSON.parse(added.stdout) as { name: string; result: string; via: string; checked: boolean; tokenExpiresAt: string; relogin: boolean };
+    assert.deepEqual([a.name, a.result, a.via, a.checked, a.relogin], ['laptop', 'added', 'cookies', true, false]);
+    assert.match(a.tokenExpiresAt, iso);
+    await runCli(['sessions', 'add', 'old', '--cookies', join(dir, 'spoiled.json'), '--no-check'], { env });
+    const replaced = JSON.parse((await runCli(['sessions', 'add', 'old', '--cookies', join(dir, 'spoiled.json'), '--no-check', '--replace', '--json'], { env })).stdout) as { result: string; checked: boolean };
+    assert.deepEqual([replaced.result, replaced.checked], ['replaced', false]);
+    await runCli(['sessions', 'add', 'off', '--cookies', join(dir, 'good.json'), '--no-check'], { env });
+    await runCli(['sessions', 'disable', 'off'], { env });
+
+    const check = await runCli(['sessions', 'check', '--json'], { env });
+    assert.equal(check.code, 1, 'one session is expired');
+    const results = JSON.parse(check.stdout) as { name: string; result: string; detail: string; checkedAt: string; tokenExpiresAt: string | null }[];
+    assert.deepEqual(results.map((r) => [r.name, r.result]), [['laptop', 'ok'], ['off', 'disabled'], ['old', 'expired']]);
+    for (const r of results) assert.match(r.checkedAt, iso);
+    assert.match(results[0]!.tokenExpiresAt!, iso);
+    for (const out of [added.stdout, check.stdout]) {
+      for (const v of [...Object.values(good!), ...Object.values(spoiled!)].filter((x) => x.length > 8)) assert.ok(!out.includes(v), 'no cookie value in the JSON');
+    }
+  } finally {
+    cleanup();
+  }
+});

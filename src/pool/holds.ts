@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Clock } from '../clock.js';
+import type { SessionStore } from '../db/sessions.js';
+
+/**
+ * Session holds, negotiated here for the pool and for every command that uses a session on its
+ * own, so that no two processes ever use one cookie jar (docs/ARCHITECTURE.md, threads and
+ * processes: holds renewed every 10 s, lapsing after 2 min).
+ */
+
+/** How long a hold lasts unless renewed. */
+export const HOLD_MS = 120_000;
+/** How often a holder renews: well inside HOLD_MS, so a slow moment never lets a hold lapse. */
+export const HOLD_RENEW_MS = 10_000;
+
+/**
+ * Where this process's pids mean something: the host name, and on Linux the pid namespace. Two
+ * containers can share a host name and a data volume but not their pids; without the namespace
+ * each would see the other's pid missing and take its jobs and sessions while it still works.
+ */
+function place(): string {
+  try {
+    const ns = /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1];
+    return ns ? `${hostname()}/pidns-${ns}` : hostname();
+  } catch {
+    return hostname();
+  }
+}
+
+const HERE = place();
+
+/**
+ * Who holds a lease or a session: `<host>[/pidns-N]:<pid>:<random>`. The random part tells two
+ * processes with the same pid apart (one restarted under the same pid), so a process can see
+ * that an owner in its own pid namespace is gone and take its work back at once instead of
+ * waiting for leases to lapse.
+ */
+export function newOwner(): string {
+  return `${HERE}:${process.pid}:${randomBytes(3).toString('hex')}`;
+}
+
+const OWNER = /^(.+):(\d+):[0-9a-f]+$/;
+
+/** True when `owner` ran where this process runs and no longer does. Elsewhere: never known. */
+export function isGone(owner: string, self: string): boolean {
+  if (owner === self) return false;
+  const m = OWNER.exec(owner);
+  if (!m || m[1] !== HERE) return false;
+  const pid = Number(m[2]);
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+export function goneOwners(owners: Iterable<string>, self: string): string[] {
+  return [...new Set(owners)].filter((o) => isGone(o, self));
+}
+
+export type HoldStore = Pick<SessionStore, 'list' | 'hold' | 'dropHold'>;
+
+export interface HoldOptions {
+  clock: Clock;
+  /** This process's name as a holder (a new one when not given). */
+  owner?: string;
+  holdMs?: number;
+  /**
+   * Owners known to be gone, whose holds may be taken at once. Default: the holders of session
+   * rows that ran here and stopped (a daemon adds its job leases' owners).
+   */
+  goneOwners?: () => readonly string[];
+}
+
+export interface Holds {
+  readonly owner: string;
+  readonly holdMs: number;
+  /** Owners gone now; pass the same list to several `take`s of one round. */
+  gone(): readonly string[];
+  /** Takes or renews this owner's hold on `name`: true when it is free, already ours, lapsed or a gone owner's. */
+  take(name: string, gone?: readonly string[]): boolean;
+  /** Gives up the hold; false when this owner did not hold it. */
+  drop(name: string): boolean;
+  /**
+   * Takes the hold and renews it every HOLD_RENEW_MS until the returned function is called (which
+   * drops it); undefined when another live process holds the session. For commands that use a
+   * session for longer than a moment.
+   */
+  keep(name: string): (() => void) | undefined;
+}
+
+export function sessionHolds(store: HoldStore, opts: HoldOptions): Holds {
+  const { clock } = opts;
+  const owner = opts.owner ?? newOwner();
+  const holdMs = opts.holdMs ?? HOLD_MS;
+  const gone = (): readonly string[] =>
+    opts.goneOwners?.() ?? goneOwners(store.list().flatMap((s) => (s.holder ? [s.holder] : [])), owner);
+  const take = (name: string, dead: readonly string[] = gone()) => store.hold(name, owner, clock.now() + holdMs, dead);
+  const drop = (name: string) => store.dropHold(name, owner);
+  return {
+    owner,
+    holdMs,
+    gone,
+    take,
+    drop,
+    keep(name) {
+      if (!take(name)) return undefined;
+      const stop = new AbortController();
+      void (async () => {
+        while (!stop.signal.aborted) {
+          await clock.sleep(Math.min(HOLD_RENEW_MS, holdMs / 2), stop.signal);
+          if (!stop.signal.aborted) take(name, []);
+        }
+      })();
+      return () => {
+        stop.abort();
+        drop(name);
+      };
+    },
+  };
+}
