@@ -22,7 +22,7 @@ test('a failing connection, Node or undici, is network, never storage', () => {
 
 test('anything else is neither: other codes, no code, odd values', () => {
   for (const err of [withCode('ENOENT'), withCode('SQLITE_BUSY'), withCode('toString'), withCode('constructor'), withCode(28), new Error('ENOSPC in the message only'), 'ENOSPC', null, undefined, { code: 'ENOSPC ' }]) {
-    assert.equal(errnoClass(err), undefined, String((err as { code?: unknown } | null)?.code ?? err));
+    assert.equal(errnoClass(err), undefined, JSON.stringify(err) ?? 'undefined');
     assert.equal(storageErrno(err), undefined);
     assert.equal(networkErrno(err), undefined);
   }
@@ -31,7 +31,7 @@ test('anything else is neither: other codes, no code, odd values', () => {
 test('within() puts context in front of a plain BookdError but keeps a SupersededJarError as it is', () => {
   const plain = within('chapter "x"', new BookdError('transient', 'reset'));
   assert.ok(plain instanceof BookdError);
-  assert.equal((plain as BookdError).message, 'chapter "x": reset');
+  assert.equal((plain).message, 'chapter "x": reset');
   const superseded = new SupersededJarError('s1');
   const kept = within('chapter "x"', superseded);
   assert.equal(kept, superseded, 'the pool recognises it by its class and adopts the new cookies');

@@ -194,7 +194,7 @@ export function registerSessions(program: Command): void {
     .description('show every session: state, token expiry, use, errors')
     .option('--json', 'print JSON')
     .action(async (opts, cmd) => {
-      await withStore(cmd, async (store) => {
+      await withStore(cmd, (store) => {
         const now = store.clock.now();
         const list = store.sessions.list();
         if (opts.json) {
@@ -300,7 +300,7 @@ export function registerSessions(program: Command): void {
       .description(description)
       .argument('<name>', 'the session')
       .action(async (name, _opts, cmd) => {
-        await withStore(cmd, async (store) => {
+        await withStore(cmd, (store) => {
           const s = store.sessions.get(name);
           if (!s) throw new BookdError('bad_input', `no session named "${name}" (see bookd sessions list)`);
           process.stdout.write(`${apply(store, s)}\n`);

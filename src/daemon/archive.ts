@@ -101,7 +101,7 @@ class BookFetch {
         );
         o.check?.(data);
         const file: FetchedFile = { path: stageKey, mediaType, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-        await saveStaged(this.dir, file);
+        saveStaged(this.dir, file);
         this.staged.set(stageKey, file);
         this.fetched++;
         return file;

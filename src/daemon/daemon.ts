@@ -298,7 +298,7 @@ export class Daemon {
         periodMs: usec / 2000,
         atStart: true,
         run: () => {
-          if (this.healthy()) notifier!.send({ WATCHDOG: 1 });
+          if (this.healthy()) notifier.send({ WATCHDOG: 1 });
         },
       });
     }

@@ -9,8 +9,8 @@ import { VERSION } from '../version.js';
 export interface Metrics {
   registry: Registry;
   /** One request's outcome class: ok, auth, rate_limited, transient, permanent, bad_input. */
-  request(outcome: string): void;
-  archived(bytes: number): void;
+  request: (outcome: string) => void;
+  archived: (bytes: number) => void;
   /** A book job placed its EPUBs in the library; `claimedAt` is when this attempt claimed it. */
   bookDone(claimedAt: number | undefined): void;
 }

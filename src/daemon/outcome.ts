@@ -8,8 +8,8 @@ import { NoSessionError } from '../pool/pool.js';
  * about the same job counts by it (never by message text).
  */
 export type Outcome =
-  | { type: 'retry'; kind: string; message: string }
-  | { type: 'fail'; kind: string; message: string }
+  | { type: 'retry'; kind: ErrorKind; message: string }
+  | { type: 'fail'; kind: ErrorKind; message: string }
   | { type: 'snooze'; until: number; reason: string; kind: ErrorKind }
   | { type: 'requeue'; reason: string; kind: ErrorKind };
 

@@ -85,7 +85,7 @@ export function createSupervisor(duties: readonly Duty[], deps: SupervisorDeps):
     lastTickAt: () => lastTick,
     async stop() {
       clearInterval(timer);
-      await Promise.all(state.map((d) => d.running));
+      await Promise.all(state.flatMap((d) => (d.running ? [d.running] : [])));
     },
   };
 }

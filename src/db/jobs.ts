@@ -95,7 +95,8 @@ export interface ClaimOptions {
 }
 
 export interface FailureInfo {
-  kind: ErrorKind | string;
+  /** An error kind, or what ended the run otherwise (`shutdown`, `storage`). */
+  kind: ErrorKind | 'shutdown' | 'storage';
   message: string;
   session?: string;
 }
@@ -234,7 +235,7 @@ export function toJob(r: JobRow): Job {
     id: r.id,
     kind: r.kind,
     key: r.dedupe_key,
-    payload: JSON.parse(r.payload),
+    payload: JSON.parse(r.payload) as Job['payload'],
     priority: r.priority,
     state: r.state,
     runAt: r.run_at,
@@ -539,7 +540,7 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
     const now = clock.now();
     const rows = claimStatement(opts.kinds).all({ owner: opts.owner, until: now + opts.leaseMs, now, limit: opts.limit });
     rows.sort((a, b) => a.priority - b.priority || a.run_at - b.run_at || a.id - b.id);
-    return rows.map((r) => ({ ...toJob(r), leaseToken: r.lease_token!, leaseOwner: r.lease_owner!, leaseExpiresAt: r.lease_expires_at! }) as ClaimedJob);
+    return rows.map((r) => ({ ...toJob(r), leaseToken: r.lease_token!, leaseOwner: r.lease_owner!, leaseExpiresAt: r.lease_expires_at! }));
   });
 
   const cancelTx = tx((id: number): CancelResult | undefined => {

@@ -73,7 +73,7 @@ export class MachineBudget {
       const onAbort = () => {
         const i = this.queue.indexOf(waiter);
         if (i >= 0) this.queue.splice(i, 1);
-        reject(signal!.reason);
+        reject(signal!.reason as Error);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.queue.push(waiter);

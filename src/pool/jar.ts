@@ -1,4 +1,4 @@
-import { Cookie, CookieJar, getPublicSuffix } from 'tough-cookie';
+import { Cookie, CookieJar, getPublicSuffix, type SerializedCookieJar } from 'tough-cookie';
 import { BookdError } from '../errors.js';
 import type { ImportedCookie } from './cookie-import.js';
 
@@ -62,7 +62,7 @@ export function serializeJar(jar: CookieJar): string {
 
 export function restoreJar(json: string): CookieJar {
   try {
-    return CookieJar.deserializeSync(JSON.parse(json));
+    return CookieJar.deserializeSync(JSON.parse(json) as SerializedCookieJar);
   } catch (err) {
     throw new BookdError('bad_input', `the stored cookie jar cannot be read (${(err as Error).message}); import the session's cookies again`);
   }

@@ -319,8 +319,8 @@ export class SessionPool {
         m.lease = createPool<Session>(
           {
             // Never rejects, so generic-pool never spins on a failing create.
-            create: async () => session,
-            destroy: async (s) => s.end(),
+            create: () => Promise.resolve(session),
+            destroy: (s) => Promise.resolve(s.end()),
           },
           { max: 1, min: 0, autostart: true },
         );
@@ -528,7 +528,7 @@ export class SessionPool {
       };
       const onAbort = () => {
         leave();
-        reject(signal!.reason);
+        reject(signal!.reason as Error);
       };
       const timer = setTimeout(() => {
         leave();

@@ -119,12 +119,13 @@ export class Session implements HttpSession {
     this.dispatcher = opts.agent.compose(
       cookieLayer({
         jar: opts.jar,
-        onChange: () => this.persist(),
+        onChange: () => void this.persist(),
       }),
     );
   }
 
-  private persist(): void {
+  /** Hands the jar to `persistJar`; returns the save in flight, if the save is asynchronous. */
+  private persist(): Promise<void> | undefined {
     const result = this.opts.persistJar(serializeJar(this.jar), tokenExpiry(this.jar, this.baseUrl));
     if (result instanceof Promise) {
       this.saving = result.then(
@@ -137,7 +138,9 @@ export class Session implements HttpSession {
           else this.opts.logger.error({ session: this.name, err: (err as Error).message }, 'saving the cookie jar failed');
         },
       );
+      return this.saving;
     }
+    return undefined;
   }
 
   /** Called by the pool when it destroys this chain; a later request fails instead of reviving it. */
@@ -154,8 +157,7 @@ export class Session implements HttpSession {
     if (this.ended) throw new BookdError('transient', `session ${this.name}'s cookies were let go by the pool; nothing more is sent with them`);
     if (this.superseded) throw this.superseded;
     if (this.unsaved) {
-      this.persist();
-      await this.saving;
+      await this.persist();
       this.saving = undefined;
       if (this.unsaved) throw new BookdError('transient', `session ${this.name}'s cookies cannot be saved; nothing is sent until they are`);
     }
@@ -361,12 +363,12 @@ export class Session implements HttpSession {
     } catch (err) {
       if (signal?.aborted) throw signal.reason ?? err;
       if (err instanceof BookdError) throw err;
-      if (deadline.aborted) throw new BookdError('transient', `${url} took longer than ${this.timeouts.totalMs} ms`, { cause: err });
+      if (deadline.aborted) throw new BookdError('transient', `${String(url)} took longer than ${this.timeouts.totalMs} ms`, { cause: err });
       const code = networkErrno(err);
       if (code) {
-        throw new BookdError('transient', `network error at ${url}: ${(err as Error).message} (${code})`, { cause: err });
+        throw new BookdError('transient', `network error at ${String(url)}: ${(err as Error).message} (${code})`, { cause: err });
       }
-      throw new BookdError('transient', `request to ${url} failed: ${(err as Error).message}`, { cause: err });
+      throw new BookdError('transient', `request to ${String(url)} failed: ${(err as Error).message}`, { cause: err });
     } finally {
       this.inFlight--;
     }

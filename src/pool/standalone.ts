@@ -18,7 +18,7 @@ export function standaloneSession(opts: {
   userAgent?: string;
   acceptLanguage?: string;
   jar: CookieJar;
-  persistJar: (jarJson: string, tokenExpiresAt: number | undefined) => void;
+  persistJar: (jarJson: string, tokenExpiresAt: number | undefined) => void | Promise<void>;
   intervalMs?: number;
   clock?: Clock;
   logger?: Logger;

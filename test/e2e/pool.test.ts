@@ -298,9 +298,9 @@ describe('failures the pool handles', () => {
       }
       const stormed = store.sessions.list().find((s) => s.state === 'cooling');
       assert.equal(stormed?.name, 's2', 'the stormed session is cooling');
-      assert.ok(stormed!.cooldownUntil! > Date.now(), 'until Retry-After');
+      assert.ok(stormed.cooldownUntil! > Date.now(), 'until Retry-After');
       assert.equal((await sim.stats()).sent['429'], 1, 'the cooling session was not asked again');
-      for (const s of store.sessions.list()) if (s.name !== stormed!.name) assert.ok((used.get(s.name) ?? 0) >= 10, `${s.name} kept working`);
+      for (const s of store.sessions.list()) if (s.name !== stormed.name) assert.ok((used.get(s.name) ?? 0) >= 10, `${s.name} kept working`);
     } finally {
       await pool.close();
     }
