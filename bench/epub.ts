@@ -55,21 +55,34 @@ for (const mode of ['chapters', 'package'] as const) {
       // Inputs are made outside the measurement: fetching is the downloader's cost, not ours.
       const input = mode === 'chapters' ? book.chapterMode(format) : book.packageMode(format);
       const start = process.cpuUsage();
-      const build = mode === 'chapters' ? buildFromChapters(input as ReturnType<typeof book.chapterMode>) : buildFromPackage(input as ReturnType<typeof book.packageMode>);
+      const build =
+        mode === 'chapters' ? buildFromChapters(input as ReturnType<typeof book.chapterMode>) : buildFromPackage(input as ReturnType<typeof book.packageMode>);
       const written = await writeEpub(build, join(dir, `book-${mode}-${format}.epub`));
       const used = cpuSeconds(process.cpuUsage(start));
       cpu += used;
       worst = Math.max(worst, used);
       out = written.bytes;
     }
-    rows.push([mode, format, String(books), (cpu / books).toFixed(3), worst.toFixed(3), (out / 1048576).toFixed(2), peakBefore.toFixed(0), peakMb().toFixed(0), retainedMb().toFixed(1)]);
+    rows.push([
+      mode,
+      format,
+      String(books),
+      (cpu / books).toFixed(3),
+      worst.toFixed(3),
+      (out / 1048576).toFixed(2),
+      peakBefore.toFixed(0),
+      peakMb().toFixed(0),
+      retainedMb().toFixed(1),
+    ]);
   }
 }
 
 const head = ['mode', 'format', 'books', 'cpu s/book', 'worst s', 'epub MB', 'peak RSS before MB', 'peak RSS after MB', 'retained after GC MB'];
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
-console.log(`bookd EPUB benchmark: node ${process.version}, ${cpus().length} CPUs, ${chapters} chapters, ${(book.bytes / 1048576).toFixed(2)} MB of input per book`);
+console.log(
+  `bookd EPUB benchmark: node ${process.version}, ${cpus().length} CPUs, ${chapters} chapters, ${(book.bytes / 1048576).toFixed(2)} MB of input per book`,
+);
 console.log(line(head));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const r of rows) console.log(line(r));

@@ -31,7 +31,13 @@ try {
       store.sessions.add({ name: `s${i + 1}`, jarJson: serializeJar(jarFromImport(parseCookieExport(JSON.stringify(c)).cookies, sim.url).jar) });
     });
     // The pool alone: the machine budget is opened wide so that only the pool's own costs show.
-    const pool = new SessionPool({ baseUrl: sim.url, store: store.sessions, logger: silentLogger, intervalMs: 0, budget: { start: 10_000, ceiling: 10_000, floor: 1, riseMs: 60_000 } });
+    const pool = new SessionPool({
+      baseUrl: sim.url,
+      store: store.sessions,
+      logger: silentLogger,
+      intervalMs: 0,
+      budget: { start: 10_000, ceiling: 10_000, floor: 1, riseMs: 60_000 },
+    });
     await sim.resetStats();
     let count = 0;
     const end = Date.now() + seconds * 1000;

@@ -64,7 +64,10 @@ async function worker(db: string, owner: string, limit: number): Promise<void> {
 }
 
 function items(n: number, from: number): EnqueueItem[] {
-  return Array.from({ length: n }, (_, i) => ({ kind: 'book', payload: { bookId: String(9780000000000 + from + i), format: 'epub', skills: ['Python', 'Go'] } }));
+  return Array.from({ length: n }, (_, i) => ({
+    kind: 'book',
+    payload: { bookId: String(9780000000000 + from + i), format: 'epub', skills: ['Python', 'Go'] },
+  }));
 }
 
 function rate(n: number, ms: number): string {
@@ -74,7 +77,9 @@ function rate(n: number, ms: number): string {
 async function drain(db: string, workers: number, limit: number): Promise<{ ms: number; reports: WorkerReport[] }> {
   const self = fileURLToPath(import.meta.url);
   const children = Array.from({ length: workers }, (_, i) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', self, '--worker', db, '--owner', `w${i}`, '--limit', String(limit)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', self, '--worker', db, '--owner', `w${i}`, '--limit', String(limit)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     const lines: string[] = [];
     const ready = new Promise<void>((r) => createInterface({ input: child.stdout }).on('line', (l) => (l === 'ready' ? r() : lines.push(l))));
     const exited = new Promise<void>((r) => child.on('close', () => r()));
@@ -140,7 +145,9 @@ async function main(): Promise<void> {
 
     const widths = [0, 1, 2, 3].map((i) => Math.max(...[['phase', 'jobs', 'seconds', 'per second'], ...rows].map((r) => r[i]!.length)));
     const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-    console.log(`bookd queue benchmark: node ${process.version}, SQLite ${sqlite}, synchronous=${sync === 2 ? 'FULL' : String(sync)}, WAL, ${cpus().length} CPUs, ${mountTypeOf(dir) ?? '?'} at ${base}`);
+    console.log(
+      `bookd queue benchmark: node ${process.version}, SQLite ${sqlite}, synchronous=${sync === 2 ? 'FULL' : String(sync)}, WAL, ${cpus().length} CPUs, ${mountTypeOf(dir) ?? '?'} at ${base}`,
+    );
     console.log(line(['phase', 'jobs', 'seconds', 'per second']));
     console.log(widths.map((w) => '-'.repeat(w)).join('  '));
     for (const r of rows) console.log(line(r));

@@ -68,17 +68,41 @@ function residentMb(pid: number): number {
 }
 
 const sim = await startSimProcess([
-  '--seed', '77', '--books', String(Math.max(60, BOOKS * 2)),
-  '--chapters', '30', '--chapter-kb', '60', '--images', '3', '--image-kb', '30',
-  '--latency', String(LATENCY_MS), '--jitter', String(JITTER_MS),
-  '--rotate', 'every', '--rate-limit', String(RATE), '--burst', '2',
-  '--guard-rate', String(GUARD), '--guard-burst', '16',
+  '--seed',
+  '77',
+  '--books',
+  String(Math.max(60, BOOKS * 2)),
+  '--chapters',
+  '30',
+  '--chapter-kb',
+  '60',
+  '--images',
+  '3',
+  '--image-kb',
+  '30',
+  '--latency',
+  String(LATENCY_MS),
+  '--jitter',
+  String(JITTER_MS),
+  '--rotate',
+  'every',
+  '--rate-limit',
+  String(RATE),
+  '--burst',
+  '2',
+  '--guard-rate',
+  String(GUARD),
+  '--guard-burst',
+  '16',
 ]);
 const root = mkdtempSync(join(tmpdir(), 'bookd-bench-'));
 const rows: Row[] = [];
 try {
   const cat = await sim.catalogue();
-  const ids = cat.books.filter((b) => b.format === 'book' && b.flags.length === 0 && b.chapters < 100).slice(0, BOOKS).map((b) => b.id);
+  const ids = cat.books
+    .filter((b) => b.format === 'book' && b.flags.length === 0 && b.chapters < 100)
+    .slice(0, BOOKS)
+    .map((b) => b.id);
   const list = join(root, 'books.txt');
   writeFileSync(list, ids.join('\n'));
 
@@ -161,23 +185,31 @@ try {
 
 // Efficiency is against the one-session row; a run without one (--sizes 4,8) prints none.
 const one = rows.find((r) => r.sessions === 1)?.perHour;
-console.log(`bookd scaling benchmark: ${BOOKS} books of ~30 chapters (3–4 MB each), token rotated on every response, every live-like behaviour of the simulator on`);
+console.log(
+  `bookd scaling benchmark: ${BOOKS} books of ~30 chapters (3–4 MB each), token rotated on every response, every live-like behaviour of the simulator on`,
+);
 console.log(
   `sped up ${SCALE}×: ${INTERVAL_MS} ms between requests of a session, server latency ${LATENCY_MS}–${LATENCY_MS + JITTER_MS} ms, rate limit ${RATE} req/s per session, ` +
     `bulk-access guard ${GUARD} req/s per machine, machine budget ${BUDGET.start} rising to ${BUDGET.ceiling} req/s; books/hour and requests/s below are the live service's (÷ ${SCALE})`,
 );
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
 console.log('');
-console.log('| sessions | books | seconds (run) | s per book | books/hour (live) | requests/s (live) | efficiency | CPU s/book | peak RSS MB | RSS MB at ½ → end | 429s | guard answers | budget at end (live) | stale tokens |');
+console.log(
+  '| sessions | books | seconds (run) | s per book | books/hour (live) | requests/s (live) | efficiency | CPU s/book | peak RSS MB | RSS MB at ½ → end | 429s | guard answers | budget at end (live) | stale tokens |',
+);
 console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
   console.log(
     `| ${r.sessions} | ${r.books} | ${r.seconds.toFixed(1)} (${r.wall.toFixed(1)}) | ${r.bookSeconds.toFixed(1)} | ${Math.round(r.perHour / SCALE)} | ${(r.rps / SCALE).toFixed(1)} | ${one ? (r.perHour / (r.sessions * one)).toFixed(2) : '–'} | ${r.cpuPerBook.toFixed(2)} | ${Math.round(r.rssMb)} | ${Math.round(r.rssHalfMb)} → ${Math.round(r.rssEndMb)} | ${r.throttled} | ${r.guarded} | ${(r.budget / SCALE).toFixed(1)} | ${r.stale} |`,
   );
 }
-console.log('\nseconds: first claim to last book written (the whole bookd run in brackets); CPU and RSS: the bookd process, start-up included; RSS flat from ½ to the end means memory does not grow with the books archived.');
+console.log(
+  '\nseconds: first claim to last book written (the whole bookd run in brackets); CPU and RSS: the bookd process, start-up included; RSS flat from ½ to the end means memory does not grow with the books archived.',
+);
 const best = rows.reduce<Row | undefined>((a, r) => (!a || r.perHour > a.perHour ? r : a), undefined);
 if (best && one) {
   const knee = rows.find((r) => r.perHour >= 0.9 * best.perHour)!;
-  console.log(`\nthe most: ${Math.round(best.perHour / SCALE)} books/hour (${(best.perHour / one).toFixed(1)}× one session); from ${knee.sessions} sessions on the machine budget, not the sessions, decides (90 % of the most).`);
+  console.log(
+    `\nthe most: ${Math.round(best.perHour / SCALE)} books/hour (${(best.perHour / one).toFixed(1)}× one session); from ${knee.sessions} sessions on the machine budget, not the sessions, decides (90 % of the most).`,
+  );
 }

@@ -30,7 +30,9 @@ const cli = resolve(process.env.BOOKD_CLI ?? 'dist/cli/main.js');
 
 async function startSim(args: string[]): Promise<{ url: string; stop: () => Promise<void> }> {
   // The server's own speed: its bulk-access guard is off, since these clients do not pace themselves.
-  const child = spawn(process.execPath, [cli, 'sim', '--port', '0', '--log-level', 'warn', '--guard-rate', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [cli, 'sim', '--port', '0', '--log-level', 'warn', '--guard-rate', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const url = await new Promise<string>((ok, fail) => {
     createInterface({ input: child.stdout }).once('line', ok);
     child.once('exit', (code) => fail(new Error(`bookd sim exited (${code}) before printing its URL; is ${cli} built?`)));
@@ -58,7 +60,9 @@ async function run(s: Scenario): Promise<Tally & { elapsed: number }> {
   try {
     const post = await request(`${sim.url}/__sim/mint`, { method: 'POST', body: JSON.stringify({ count: s.clients }), dispatcher: agent });
     const sessions = (await post.body.json()) as Record<string, string>[];
-    const cat = (await (await request(`${sim.url}/__sim/catalogue`, { dispatcher: agent })).body.json()) as { books: { id: string; format: string; flags: string[]; chapters: number }[] };
+    const cat = (await (await request(`${sim.url}/__sim/catalogue`, { dispatcher: agent })).body.json()) as {
+      books: { id: string; format: string; flags: string[]; chapters: number }[];
+    };
     const books = cat.books.filter((b) => b.format === 'book' && b.flags.length === 0 && b.chapters < 100);
     const tally: Tally = { requests: 0, bytes: 0, errors: 0, latencies: [] };
     const deadline = Date.now() + seconds * 1000;
@@ -70,7 +74,12 @@ async function run(s: Scenario): Promise<Tally & { elapsed: number }> {
         // As bookd asks: every files-API request with download=false and a reader's Accept.
         const url = new URL(raw);
         if (url.pathname.includes('/files/')) url.searchParams.set('download', 'false');
-        const headers = { cookie: Object.entries(jar).map(([k, v]) => `${k}=${v}`).join('; '), accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+        const headers = {
+          cookie: Object.entries(jar)
+            .map(([k, v]) => `${k}=${v}`)
+            .join('; '),
+          accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+        };
         const res = await request(url, { dispatcher: agent, headers });
         const body = Buffer.from(await res.body.arrayBuffer());
         tally.latencies.push(performance.now() - started);
@@ -93,8 +102,7 @@ async function run(s: Scenario): Promise<Tally & { elapsed: number }> {
         const api = `${sim.url}/api/v2/epubs/urn:orm:book:${book.id}`;
         await fetchOne(`${api}/`);
         const chapters = (await fetchOne(`${sim.url}/api/v2/epub-chapters/?epub_identifier=urn:orm:book:${book.id}&limit=100`)) as
-          | { results: { content_url: string; related_assets: { images: string[]; stylesheets: string[] } }[] }
-          | undefined;
+          { results: { content_url: string; related_assets: { images: string[]; stylesheets: string[] } }[] } | undefined;
         for (const ch of chapters?.results ?? []) {
           if (Date.now() >= deadline) return;
           await fetchOne(ch.content_url);

@@ -18,9 +18,10 @@ export function ensureEpubcheck() {
   console.log('# installing Java epubcheck from Debian (apt-get install epubcheck)...');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env, timeout: 300_000 });
-  const install = update.status === 0
-    ? spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'epubcheck'], { stdio: 'inherit', env, timeout: 600_000 })
-    : update;
+  const install =
+    update.status === 0
+      ? spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'epubcheck'], { stdio: 'inherit', env, timeout: 600_000 })
+      : update;
   if (install.status !== 0 || !existsSync(EPUBCHECK_JAR)) {
     console.log('# Java epubcheck could not be installed: Java epubcheck checks will be skipped');
     return false;

@@ -26,9 +26,8 @@ if (files.length === 0) {
 ensureEpubcheck();
 
 const concurrency = process.env.BOOKD_TEST_CONCURRENCY ?? '2';
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
-  { stdio: 'inherit', env: { ...process.env, BOOKD_TEST: '1' } },
-);
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
+  stdio: 'inherit',
+  env: { ...process.env, BOOKD_TEST: '1' },
+});
 process.exit(result.status ?? 1);

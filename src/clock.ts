@@ -39,10 +39,14 @@ export class ManualClock implements Clock {
     return new Promise((resolve) => {
       const entry = { at: this.t + ms, resolve };
       this.sleepers.push(entry);
-      signal?.addEventListener('abort', () => {
-        this.sleepers = this.sleepers.filter((s) => s !== entry);
-        resolve();
-      }, { once: true });
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.sleepers = this.sleepers.filter((s) => s !== entry);
+          resolve();
+        },
+        { once: true },
+      );
     });
   }
 

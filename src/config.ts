@@ -24,7 +24,7 @@ export interface RunFlags {
 }
 
 /** A flag of either kind and the setting's kind, for the one resolver. */
-const FLAG_KEYS: Record<keyof GlobalFlags & keyof Config | keyof RunFlags, { kind: Kind; flag: string }> = {
+const FLAG_KEYS: Record<(keyof GlobalFlags & keyof Config) | keyof RunFlags, { kind: Kind; flag: string }> = {
   dataDir: { kind: 'string', flag: '--data-dir' },
   library: { kind: 'string', flag: '--library' },
   baseUrl: { kind: 'string', flag: '--base-url' },
@@ -206,13 +206,14 @@ function coerce(source: Source, key: string, kind: Kind, value: unknown): unknow
     }
     case 'rate': {
       const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-      if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > 10_000) fail(source, key, `must be a number of requests per second above 0, got ${JSON.stringify(value)}`);
+      if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > 10_000)
+        fail(source, key, `must be a number of requests per second above 0, got ${JSON.stringify(value)}`);
       return n;
     }
     case 'strings': {
       const list = typeof value === 'string' ? value.split(',') : value;
       if (!Array.isArray(list) || !list.every((v) => typeof v === 'string')) fail(source, key, 'must be a list of strings');
-      return (list).map((s) => s.trim()).filter(Boolean);
+      return list.map((s) => s.trim()).filter(Boolean);
     }
   }
 }
@@ -323,7 +324,9 @@ export function resolveConfig(flags: GlobalFlags & RunFlags, env: NodeJS.Process
   if (merged.library === undefined && library !== oldLibrary && existsSync(oldLibrary)) {
     // Before the XDG data directory, the default library was <data-dir>/library: books already
     // there stay where they are until the operator moves them.
-    notes.push(`using the library at its old default place ${oldLibrary}; to move it, stop bookd and run \`mkdir -p ${dirname(library)} && mv ${oldLibrary} ${library}\`, or set library (BOOKD_LIBRARY) to keep it there`);
+    notes.push(
+      `using the library at its old default place ${oldLibrary}; to move it, stop bookd and run \`mkdir -p ${dirname(library)} && mv ${oldLibrary} ${library}\`, or set library (BOOKD_LIBRARY) to keep it there`,
+    );
     library = oldLibrary;
   }
 
@@ -365,7 +368,12 @@ export function resolveConfig(flags: GlobalFlags & RunFlags, env: NodeJS.Process
     floor: (merged.budgetFloor as number | undefined) ?? DEFAULT_BUDGET.floor,
     riseMs: merged.budgetRiseSeconds !== undefined ? (merged.budgetRiseSeconds as number) * 1000 : DEFAULT_BUDGET.riseMs,
   };
-  if (budget.ceiling < budget.floor) fail(sources.budgetCeiling ?? sources.budgetFloor!, sources.budgetCeiling ? 'budgetCeiling' : 'budgetFloor', `the budget ceiling (${budget.ceiling}) is below its floor (${budget.floor})`);
+  if (budget.ceiling < budget.floor)
+    fail(
+      sources.budgetCeiling ?? sources.budgetFloor!,
+      sources.budgetCeiling ? 'budgetCeiling' : 'budgetFloor',
+      `the budget ceiling (${budget.ceiling}) is below its floor (${budget.floor})`,
+    );
   if (budget.start > budget.ceiling || budget.start < budget.floor) {
     const key = sources.budgetStart ? 'budgetStart' : sources.budgetCeiling ? 'budgetCeiling' : 'budgetFloor';
     fail(sources[key]!, key, `the budget must start between its floor (${budget.floor}) and its ceiling (${budget.ceiling}), got ${budget.start}`);

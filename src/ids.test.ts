@@ -20,11 +20,21 @@ test('parseBookRef accepts ids, URNs and URLs that contain exactly one id', () =
 
 test('parseBookRef rejects ISBN-10s, other lengths, ambiguous URLs and non-URLs', () => {
   const bad = [
-    '', '   ', '149205634X', '1492056340', '978149205634', '97814920563481', '978-1-492-05634-8',
-    'fluent python', 'urn:orm:book:1492056340', 'ftp://example.com/9781492056348/',
-    'https://learning.oreilly.com/library/view/fluent-python/', 'https://example.com/?id=9781492056348',
+    '',
+    '   ',
+    '149205634X',
+    '1492056340',
+    '978149205634',
+    '97814920563481',
+    '978-1-492-05634-8',
+    'fluent python',
+    'urn:orm:book:1492056340',
+    'ftp://example.com/9781492056348/',
+    'https://learning.oreilly.com/library/view/fluent-python/',
+    'https://example.com/?id=9781492056348',
     'https://learning.oreilly.com/library/view/python-9781492056348/',
-    'https://learning.oreilly.com/x/9781492056348/9781098118723/', '9781492056348 9781098118723',
+    'https://learning.oreilly.com/x/9781492056348/9781098118723/',
+    '9781492056348 9781098118723',
   ];
   for (const input of bad) assert.equal(parseBookRef(input), undefined, JSON.stringify(input));
 });
@@ -54,7 +64,11 @@ test('parseBookList reads ids and URLs per line, skipping comments and blanks', 
   assert.deepEqual(list.errors, []);
   assert.deepEqual(
     list.entries.map((e) => [e.id, e.where]),
-    [['9781492056348', 'line 2'], ['9781098118723', 'line 4'], ['9781491950357', 'line 5']],
+    [
+      ['9781492056348', 'line 2'],
+      ['9781098118723', 'line 4'],
+      ['9781491950357', 'line 5'],
+    ],
   );
 });
 
@@ -90,9 +104,12 @@ test('parseBookList reports bad JSON files and bad entries in them', () => {
   assert.match(parseBookList('{"skill_name": "Go"}').errors[0]!, /expected/);
   const list = parseBookList('{"skill_name": "Go", "books": [{"id": "123"}, {"title": "no id"}, {"id": "9781492056348"}]}');
   assert.equal(list.entries.length, 1);
-  assert.deepEqual(list.errors.map((e) => e.split(':')[0]), ['books[0]', 'books[1]']);
-  assert.deepEqual(parseBookList('["9781492056348", "https://learning.oreilly.com/api/v1/book/9781098118723/"]').entries.map((e) => e.id), [
-    '9781492056348',
-    '9781098118723',
-  ]);
+  assert.deepEqual(
+    list.errors.map((e) => e.split(':')[0]),
+    ['books[0]', 'books[1]'],
+  );
+  assert.deepEqual(
+    parseBookList('["9781492056348", "https://learning.oreilly.com/api/v1/book/9781098118723/"]').entries.map((e) => e.id),
+    ['9781492056348', '9781098118723'],
+  );
 });

@@ -8,11 +8,28 @@ export type { Logger } from 'pino';
  * must never reach journald, so anything shaped like them is censored even if a caller slips.
  */
 export const REDACT_PATHS = [
-  'cookie', 'cookies', 'jar', 'password', 'token', 'authorization',
-  '*.cookie', '*.cookies', '*.jar', '*.password', '*.token', '*.authorization',
-  '*.headers.cookie', '*.headers["set-cookie"]', '*.headers.authorization',
-  'headers.cookie', 'headers["set-cookie"]', 'headers.authorization',
-  '*["orm-jwt"]', '*["orm-rt"]', '["orm-jwt"]', '["orm-rt"]',
+  'cookie',
+  'cookies',
+  'jar',
+  'password',
+  'token',
+  'authorization',
+  '*.cookie',
+  '*.cookies',
+  '*.jar',
+  '*.password',
+  '*.token',
+  '*.authorization',
+  '*.headers.cookie',
+  '*.headers["set-cookie"]',
+  '*.headers.authorization',
+  'headers.cookie',
+  'headers["set-cookie"]',
+  'headers.authorization',
+  '*["orm-jwt"]',
+  '*["orm-rt"]',
+  '["orm-jwt"]',
+  '["orm-rt"]',
 ];
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -47,8 +47,14 @@ function hintFor(valueName: string | undefined, choices: readonly string[] | und
 
 /** The first sentence without its asides in parentheses (env variables, defaults): menus are narrow. */
 function shortDescription(text: string): string {
-  const plain = text.split('\n')[0]!.replace(/\s*\([^()]*\)/g, '').trim();
-  return plain.split(/(?<=\.) |; /)[0]!.replace(/\.$/, '').trim();
+  const plain = text
+    .split('\n')[0]!
+    .replace(/\s*\([^()]*\)/g, '')
+    .trim();
+  return plain
+    .split(/(?<=\.) |; /)[0]!
+    .replace(/\.$/, '')
+    .trim();
 }
 
 function optionSpec(o: Option): OptionSpec {

@@ -75,11 +75,23 @@ export function registerDemo(program: Command): void {
       const explicitDir = (cmd.optsWithGlobals() as { dataDir?: string }).dataDir;
       const root = explicitDir ?? mkdtempSync(join(tmpdir(), 'bookd-demo-'));
       const keep = opts.keep || explicitDir !== undefined;
-      const skills = opts.skills.split(',').map((s) => s.trim()).filter(Boolean);
+      const skills = opts.skills
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const out = process.stdout;
       // The live service's bulk-access guard (8 requests/s per machine) and bookd's budget under it
       // (3 rising to 6), at the demo's scale.
-      const sim = await startSim({ seed: 42, books: 48, skills: DEMO_SKILLS, latencyMs: 30, jitterMs: 20, rotate: { mode: 'every' }, guardRate: 8 * SCALE, guardBurst: 4 * SCALE });
+      const sim = await startSim({
+        seed: 42,
+        books: 48,
+        skills: DEMO_SKILLS,
+        latencyMs: 30,
+        jitterMs: 20,
+        rotate: { mode: 'every' },
+        guardRate: 8 * SCALE,
+        guardBurst: 4 * SCALE,
+      });
       const logFile = join(root, 'demo.log');
       mkdirSync(root, { recursive: true });
       const logger = createLogger({ level: 'info', pretty: false, destination: pino.destination({ dest: logFile, sync: true, mkdir: true }) });
@@ -94,7 +106,9 @@ export function registerDemo(program: Command): void {
         out.write(`bookd demo\n`);
         out.write(`  simulated library: ${sim.url} (${sim.catalogue.books.length} books; the token rotates on every response; 40±30 ms latency)\n`);
         out.write(`  ${opts.sessions} sessions, one request per session every ${INTERVAL_MS} ms at most; archiving skills ${skills.join(' and ')}\n`);
-        out.write(`  the service guards bulk access at ${8 * SCALE} requests/s per machine; bookd's machine budget starts at ${3 * SCALE} and rises toward ${6 * SCALE}\n\n`);
+        out.write(
+          `  the service guards bulk access at ${8 * SCALE} requests/s per machine; bookd's machine budget starts at ${3 * SCALE} and rises toward ${6 * SCALE}\n\n`,
+        );
 
         const parallel = configFor(join(root, 'parallel'));
         const p = await archiveRun({
@@ -125,12 +139,18 @@ export function registerDemo(program: Command): void {
         });
 
         out.write('\n');
-        out.write(`  ${catalogue.length} books archived in ${duration(p.elapsedMs)} with ${opts.sessions} sessions: ${Math.round(p.perHour)} books/hour${failed ? ` (${failed} failed: see ${logFile})` : ''}\n`);
+        out.write(
+          `  ${catalogue.length} books archived in ${duration(p.elapsedMs)} with ${opts.sessions} sessions: ${Math.round(p.perHour)} books/hour${failed ? ` (${failed} failed: see ${logFile})` : ''}\n`,
+        );
         out.write(`  1 session: ${Math.round(s.perHour)} books/hour; ${opts.sessions} sessions are ${(p.perHour / s.perHour).toFixed(1)}× faster\n`);
         const stats = sim.stats();
-        out.write(`  the server saw ${stats.requests.total} requests, ${stats.staleTokenHits} stale tokens, ${stats.previewsServed} preview pages, ${stats.samplesServed} samples (none of them kept)\n`);
+        out.write(
+          `  the server saw ${stats.requests.total} requests, ${stats.staleTokenHits} stale tokens, ${stats.previewsServed} preview pages, ${stats.samplesServed} samples (none of them kept)\n`,
+        );
         out.write(`\n  library: ${parallel.library}\n`);
-        for (const dir of readdirSync(parallel.library).filter((d) => !d.startsWith('.')).sort()) {
+        for (const dir of readdirSync(parallel.library)
+          .filter((d) => !d.startsWith('.'))
+          .sort()) {
           const files = readdirSync(join(parallel.library, dir));
           out.write(`    ${dir}/ (${files.length} books)\n`);
           for (const f of files.slice(0, 3)) out.write(`      ${relative(join(parallel.library, dir), join(parallel.library, dir, f))}\n`);

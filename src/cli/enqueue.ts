@@ -35,7 +35,13 @@ function booksFromFile(file: string): BookWanted[] {
 }
 
 function skillList(text: string): string[] {
-  const skills = mergeSkills([], text.split(',').map((s) => s.trim()).filter(Boolean));
+  const skills = mergeSkills(
+    [],
+    text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
   if (skills.length === 0) throw new UsageError('--skills: give at least one skill name, such as --skills "Python, Go"');
   return skills;
 }
@@ -130,11 +136,15 @@ export function registerEnqueue(program: Command): void {
     .option('--book <id-or-url...>', 'book ids (13 digits) or book URLs; repeatable')
     .option('--from-file <file>', "a list of ids/URLs, one per line ('#' comments), or an older tool's book_ids/<skill>_books.json; '-' reads stdin")
     .option('--skills <list>', 'comma-separated skills to discover, e.g. "Python, Go" (one discover job per skill)')
-    .option('--playlist <uuid...>', 'the books of your O\'Reilly playlists (uuid, or name as shown on the site); asks the service with one session')
+    .option('--playlist <uuid...>', "the books of your O'Reilly playlists (uuid, or name as shown on the site); asks the service with one session")
     .option('--max-books <n>', 'with --skills: discover at most N books per skill', parsePositiveInteger)
     .option('--exclude-skill <skill>', 'with --skills: leave out books that are also in this skill; repeatable', collect)
     .addOption(new Option('--format <format>', 'what to archive').choices(BOOK_FORMATS).default('epub'))
-    .option('--priority <n>', 'lower runs first (defaults: books 100, skill discovery 50, discovered books 200); with --skills it also applies to the books found', parseInteger)
+    .option(
+      '--priority <n>',
+      'lower runs first (defaults: books 100, skill discovery 50, discovered books 200); with --skills it also applies to the books found',
+      parseInteger,
+    )
     .option('--force', 're-queue books that already finished (succeeded, failed or cancelled)')
     .option('--dry-run', 'print what would change, change nothing; with --skills, run the discovery now (one session) and list the books it would queue')
     .option('--json', 'print {dry_run, jobs: [{status, id, state, key, kind, payload}], counts} instead of lines (other remarks go to stderr)')
@@ -204,7 +214,14 @@ export function registerEnqueue(program: Command): void {
         printJson({
           dry_run: dryRun,
           // A dry run's new jobs have no id yet.
-          jobs: results.map((r, i) => ({ status: r.status, id: dryRun && r.status === 'added' ? null : r.id, state: r.state, key: r.key, kind: items[i]!.kind, payload: items[i]!.payload })),
+          jobs: results.map((r, i) => ({
+            status: r.status,
+            id: dryRun && r.status === 'added' ? null : r.id,
+            state: r.state,
+            key: r.key,
+            kind: items[i]!.kind,
+            payload: items[i]!.payload,
+          })),
           counts: tally,
         });
         return;

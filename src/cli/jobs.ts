@@ -2,7 +2,20 @@ import { Option, type Command } from '@commander-js/extra-typings';
 import { systemClock } from '../clock.js';
 import { UsageError } from '../errors.js';
 import { JOB_KINDS, JOB_STATES, type Job, type JobAttempt } from '../db/jobs.js';
-import { duration, iso, jobSkills, jobSubject, parseJobId, parsePositiveInteger, printJson, progressText, relative, table, timestamp, withStore } from './store.js';
+import {
+  duration,
+  iso,
+  jobSkills,
+  jobSubject,
+  parseJobId,
+  parsePositiveInteger,
+  printJson,
+  progressText,
+  relative,
+  table,
+  timestamp,
+  withStore,
+} from './store.js';
 
 function jobJson(j: Job) {
   return {
@@ -125,7 +138,12 @@ function registerShow(jobs: Command): void {
         ];
         if (job.kind === 'book' && job.payload.title) rows.splice(1, 0, ['title', job.payload.title]);
         if (job.state === 'running') {
-          rows.push(['worker', job.leaseOwner ?? '-'], ['session', job.session ?? '-'], ['progress', progressText(job.progress)], ['lease until', at(job.leaseExpiresAt)]);
+          rows.push(
+            ['worker', job.leaseOwner ?? '-'],
+            ['session', job.session ?? '-'],
+            ['progress', progressText(job.progress)],
+            ['lease until', at(job.leaseExpiresAt)],
+          );
         }
         if (job.finishedAt !== undefined) rows.push(['finished', at(job.finishedAt)]);
         if (job.lastError) rows.push(['last error', `${job.lastError.kind}: ${job.lastError.message}`]);
@@ -195,7 +213,8 @@ function registerCancel(jobs: Command): void {
           return;
         }
         if (result.before === 'queued') process.stdout.write(`cancelled #${id} ${jobSubject(job)}\n`);
-        else if (result.cancelRequested) process.stdout.write(`asked the worker running #${id} ${jobSubject(job)} to stop; it will show as cancelled once it does\n`);
+        else if (result.cancelRequested)
+          process.stdout.write(`asked the worker running #${id} ${jobSubject(job)} to stop; it will show as cancelled once it does\n`);
         else throw new Error(`job #${id} already ${result.before}; nothing to cancel`);
       });
     });

@@ -108,7 +108,9 @@ export function registerLibrary(program: Command): void {
           if (problems.length) process.stdout.write(`${table(problems.map((p) => [p.problem, `${p.id} ${p.format}`, p.path, p.detail]))}\n`);
           const missing = problems.filter((p) => p.problem === 'missing').length;
           const changed = problems.length - missing;
-          process.stdout.write(`checked ${books.length} book${books.length === 1 ? '' : 's'} in ${config.library}: ${books.length - problems.length} ok, ${missing} missing, ${changed} changed or misplaced\n`);
+          process.stdout.write(
+            `checked ${books.length} book${books.length === 1 ? '' : 's'} in ${config.library}: ${books.length - problems.length} ok, ${missing} missing, ${changed} changed or misplaced\n`,
+          );
         }
         if (problems.length) process.exitCode = 1;
       });

@@ -21,11 +21,14 @@ export function startLiveView(opts: { store: Store; clock: Clock; out?: ViewStre
   const figures = () => liveFigures(opts.store, samples, opts.clock.now());
   if (!out.isTTY) {
     let last = '';
-    const timer = setInterval(() => {
-      const line = summaryLine(figures());
-      if (line !== last) out.write(`${line}\n`);
-      last = line;
-    }, Math.max(interval, 5000));
+    const timer = setInterval(
+      () => {
+        const line = summaryLine(figures());
+        if (line !== last) out.write(`${line}\n`);
+        last = line;
+      },
+      Math.max(interval, 5000),
+    );
     return { stop: () => clearInterval(timer) };
   }
   let drawn = 0;

@@ -18,7 +18,10 @@ function holdNamed(holds: Holds, rows: SessionRecord[], name: string): { row: Se
   if (row.state === 'disabled') throw new BookdError('bad_input', `session ${name} is disabled: enable it first with bookd sessions enable ${name}`);
   const drop = holds.keep(name);
   if (!drop) {
-    throw new BookdError('bad_input', `session ${name} is in use by a running daemon (${row.holder ?? 'another process'}), and two processes must never share its cookies: stop the daemon or choose another session`);
+    throw new BookdError(
+      'bad_input',
+      `session ${name} is in use by a running daemon (${row.holder ?? 'another process'}), and two processes must never share its cookies: stop the daemon or choose another session`,
+    );
   }
   return { row, drop };
 }
@@ -43,7 +46,10 @@ export async function withOneSession<T>(store: Store, config: Config, fn: (sessi
   const rows = store.sessions.list();
   const held = opts.name === undefined ? holdFirstUsable(holds, rows) : holdNamed(holds, rows, opts.name);
   if (!held) {
-    const why = rows.length === 0 ? 'there are no sessions: add one with bookd sessions add NAME --cookies FILE' : 'no session is free and usable (see bookd sessions list)';
+    const why =
+      rows.length === 0
+        ? 'there are no sessions: add one with bookd sessions add NAME --cookies FILE'
+        : 'no session is free and usable (see bookd sessions list)';
     throw new BookdError('bad_input', `this needs a session to ask the service, but ${why}`);
   }
   // Read again now that it is held: a daemon may have rotated its token since the list.

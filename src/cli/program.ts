@@ -18,9 +18,15 @@ export function buildProgram(): Command {
     .description("Archive O'Reilly Learning books as EPUB through a pool of independently authenticated sessions.")
     .version(VERSION, '-V, --version')
     .option('--data-dir <dir>', 'state directory: database, staging, credentials (env BOOKD_DATA_DIR; systemd $STATE_DIRECTORY; default ~/.local/state/bookd)')
-    .option('--library <dir>', 'where EPUB files are written (env BOOKD_LIBRARY; default ~/.local/share/bookd/library, i.e. $XDG_DATA_HOME/bookd/library; <data-dir>/library under systemd or when one is there already)')
+    .option(
+      '--library <dir>',
+      'where EPUB files are written (env BOOKD_LIBRARY; default ~/.local/share/bookd/library, i.e. $XDG_DATA_HOME/bookd/library; <data-dir>/library under systemd or when one is there already)',
+    )
     .option('--base-url <url>', 'the service origin (env BOOKD_BASE_URL; default https://learning.oreilly.com)')
-    .option('--config <file>', 'JSON settings file, read instead of the usual ones (env BOOKD_CONFIG); otherwise /etc/bookd/config.json, then ~/.config/bookd/config.json ($XDG_CONFIG_HOME), then <data-dir>/config.json, each that exists overriding the one before; environment beats them, flags beat all')
+    .option(
+      '--config <file>',
+      'JSON settings file, read instead of the usual ones (env BOOKD_CONFIG); otherwise /etc/bookd/config.json, then ~/.config/bookd/config.json ($XDG_CONFIG_HOME), then <data-dir>/config.json, each that exists overriding the one before; environment beats them, flags beat all',
+    )
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env BOOKD_LOG_LEVEL)')
     .option('-q, --quiet', 'log only warnings and errors (log level warn) unless --log-level is given')
     .showSuggestionAfterError(true)

@@ -70,7 +70,10 @@ test('the live view on a terminal draws the same lines and redraws them in place
     const view = startLiveView({ store, clock: { now: () => 1_000, sleep: async () => {} }, out, intervalMs: 10 });
     await new Promise((r) => setTimeout(r, 50));
     view.stop();
-    const frames = written.replace(/\x1b\[\?25[lh]/g, '').split(/(?:\x1b\[\d+F)?\x1b\[J/).filter(Boolean);
+    const frames = written
+      .replace(/\x1b\[\?25[lh]/g, '')
+      .split(/(?:\x1b\[\d+F)?\x1b\[J/)
+      .filter(Boolean);
     assert.ok(frames.length >= 2, `redrawn: ${JSON.stringify(written)}`);
     const expected = `${progressLines(liveFigures(store, [], 1_000), 100).join('\n')}\n`;
     for (const frame of frames) assert.equal(frame, expected);

@@ -71,7 +71,13 @@ async function serve(cmd: Parameters<typeof configOf>[0], flags: ServeFlags, asS
     });
     const usage = process.resourceUsage();
     logger.info(
-      { cpuUserMs: Math.round(usage.userCPUTime / 1000), cpuSystemMs: Math.round(usage.systemCPUTime / 1000), maxRssKb: usage.maxRSS, succeeded: summary.succeeded, failed: summary.failed },
+      {
+        cpuUserMs: Math.round(usage.userCPUTime / 1000),
+        cpuSystemMs: Math.round(usage.systemCPUTime / 1000),
+        maxRssKb: usage.maxRSS,
+        succeeded: summary.succeeded,
+        failed: summary.failed,
+      },
       'resource use of this run',
     );
     if (summary.fatal) {
@@ -92,7 +98,11 @@ export function registerRun(program: Command): void {
   const common = (c: Command) =>
     c
       .option('--workers <n>', 'how many books at once (default: one per usable session)', parsePositiveInteger)
-      .option('--grace <seconds>', 'on SIGTERM/SIGINT, how long running books may finish before they are returned to the queue (default 60)', parsePositiveInteger)
+      .option(
+        '--grace <seconds>',
+        'on SIGTERM/SIGINT, how long running books may finish before they are returned to the queue (default 60)',
+        parsePositiveInteger,
+      )
       .option('--session-interval <ms>', 'minimum time between two requests of one session (default 1000; env BOOKD_SESSION_INTERVAL_MS)', parsePositiveInteger)
       .option('--http <host:port>', 'serve /metrics, /healthz and /readyz here (env BOOKD_HTTP)');
 

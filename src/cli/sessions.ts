@@ -19,7 +19,10 @@ function readInput(source: string, what: string): Buffer {
     if (source === '-') return readFileSync(0);
     return readFileSync(source);
   } catch (err) {
-    throw new BookdError('bad_input', `cannot read ${what} ${source === '-' ? 'from standard input' : source} (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)})`);
+    throw new BookdError(
+      'bad_input',
+      `cannot read ${what} ${source === '-' ? 'from standard input' : source} (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)})`,
+    );
   }
 }
 
@@ -64,7 +67,13 @@ class LapsedError extends BookdError {
   }
 }
 
-async function probeAndReport(name: string, config: Config, userAgent: string | undefined, jarJson: string, save: (jar: string, exp: number | undefined) => void | Promise<void>): Promise<string> {
+async function probeAndReport(
+  name: string,
+  config: Config,
+  userAgent: string | undefined,
+  jarJson: string,
+  save: (jar: string, exp: number | undefined) => void | Promise<void>,
+): Promise<string> {
   const { session, close } = standaloneSession({ name, ...identity(config, userAgent), jar: restoreJar(jarJson), persistJar: save });
   try {
     const profile = await session.probe();
@@ -90,14 +99,19 @@ async function importCookies(name: string, source: string, check: boolean, confi
   let detail = `${kept} cookies from a ${format} export${skipped.length ? `, ${skipped.length} for other sites left out` : ''}`;
   if (!jar.getCookiesSync(`${config.baseUrl}/`, { expire: false }).some((c) => c.key === 'groot_sessionid')) {
     // Not refused: which cookies the live service needs is not settled (docs/SERVICE.md §1).
-    process.stderr.write(`warning: the export has no groot_sessionid cookie; a partial cookie set may be treated as anonymous: export all cookies of the site\n`);
+    process.stderr.write(
+      `warning: the export has no groot_sessionid cookie; a partial cookie set may be treated as anonymous: export all cookies of the site\n`,
+    );
   }
   if (check) {
     const userType = await probeAndReport(name, config, userAgent, jarJson, (j) => {
       jarJson = j;
     }).catch((err: unknown) => {
       if (err instanceof BookdError && err.kind === 'auth') {
-        throw new BookdError('auth', `these cookies are not logged in (${err.message}); log in again in the browser, export fresh cookies and retry (or --no-check to save them anyway)`);
+        throw new BookdError(
+          'auth',
+          `these cookies are not logged in (${err.message}); log in again in the browser, export fresh cookies and retry (or --no-check to save them anyway)`,
+        );
       }
       throw err;
     });
@@ -107,9 +121,23 @@ async function importCookies(name: string, source: string, check: boolean, confi
 }
 
 /** A password login; the password is used and forgotten, only the file's path may be kept. */
-async function logIn(name: string, email: string, passwordFile: string, relogin: boolean, config: Config, userAgent: string | undefined, clock: Clock): Promise<Obtained> {
-  const password = passwordFile === '-' ? readInput('-', 'the password').toString('utf8').replace(/\r?\n$/, '') : readPasswordFile(passwordFile);
-  if (!password) throw new BookdError('bad_input', `no password in ${passwordFile === '-' ? 'standard input' : passwordFile}: put it in that file on its own line`);
+async function logIn(
+  name: string,
+  email: string,
+  passwordFile: string,
+  relogin: boolean,
+  config: Config,
+  userAgent: string | undefined,
+  clock: Clock,
+): Promise<Obtained> {
+  const password =
+    passwordFile === '-'
+      ? readInput('-', 'the password')
+          .toString('utf8')
+          .replace(/\r?\n$/, '')
+      : readPasswordFile(passwordFile);
+  if (!password)
+    throw new BookdError('bad_input', `no password in ${passwordFile === '-' ? 'standard input' : passwordFile}: put it in that file on its own line`);
   const jar = new CookieJar();
   let jarJson = serializeJar(jar);
   const { session, close } = standaloneSession({
@@ -136,7 +164,10 @@ export function registerSessions(program: Command): void {
     .command('add')
     .description('import a logged-in cookie set, or log in with email and password (simulator; the live service blocks scripted logins)')
     .argument('<name>', 'a name for this session: letters, digits, . _ - (up to 64)')
-    .option('--cookies <file>', "a cookie export: flat {name: value} JSON, cookie-editor JSON, Netscape cookies.txt or a Cookie header; '-' reads standard input")
+    .option(
+      '--cookies <file>',
+      "a cookie export: flat {name: value} JSON, cookie-editor JSON, Netscape cookies.txt or a Cookie header; '-' reads standard input",
+    )
     .option('--email <email>', 'log in with this email (needs --password-file)')
     .option('--password-file <file>', "file holding the password; '-' reads standard input (then it is never kept for re-login)")
     .option('--no-relogin', 'do not keep the password file path for logging in again when the session expires')
@@ -258,7 +289,12 @@ export function registerSessions(program: Command): void {
           if (!dropHold) {
             // Probing it from here would race the daemon for its rotating token.
             report(
-              { ...base, result: 'in-use', detail: `in use by a running daemon (${s.holder}), which checks it itself; not checked`, tokenExpiresAt: iso(s.tokenExpiresAt) },
+              {
+                ...base,
+                result: 'in-use',
+                detail: `in use by a running daemon (${s.holder}), which checks it itself; not checked`,
+                tokenExpiresAt: iso(s.tokenExpiresAt),
+              },
               `${s.name}: in use by a running daemon (${s.holder}), which checks it itself; not checked`,
             );
             continue;
@@ -277,7 +313,10 @@ export function registerSessions(program: Command): void {
             const message = errorMessage(err);
             const exp = iso(store.sessions.get(s.name)?.tokenExpiresAt);
             if (err instanceof SupersededJarError) {
-              report({ ...base, result: 'replaced', detail: 'new cookies were imported during the check; not checked', tokenExpiresAt: exp }, `${s.name}: new cookies were imported during the check; not checked`);
+              report(
+                { ...base, result: 'replaced', detail: 'new cookies were imported during the check; not checked', tokenExpiresAt: exp },
+                `${s.name}: new cookies were imported during the check; not checked`,
+              );
             } else if (err instanceof BookdError && err.kind === 'auth') {
               const state = err instanceof LapsedError ? 'failed' : 'expired';
               store.sessions.setState(s.name, state, { lastError: message });

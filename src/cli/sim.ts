@@ -6,7 +6,15 @@ import { BookdError, UsageError, errorMessage } from '../errors.js';
 import { createLogger } from '../log.js';
 import { mintCookies } from '../sim/mint.js';
 import {
-  DEFAULT_BEHAVIOUR, DEFAULT_BOOKS, DEFAULT_SKILLS, defaultCatalogueOptions, parseRotate, type PartialCookiesMode, type ProfileMode, type RotatePolicy, type StaleMode,
+  DEFAULT_BEHAVIOUR,
+  DEFAULT_BOOKS,
+  DEFAULT_SKILLS,
+  defaultCatalogueOptions,
+  parseRotate,
+  type PartialCookiesMode,
+  type ProfileMode,
+  type RotatePolicy,
+  type StaleMode,
 } from '../sim/options.js';
 import { startSim } from '../sim/server.js';
 import { configOf } from './store.js';
@@ -34,7 +42,14 @@ function positiveNumber(value: string): number {
 }
 
 function skillList(value: string): string[] {
-  const skills = [...new Set(value.split(',').map((s) => s.trim()).filter(Boolean))];
+  const skills = [
+    ...new Set(
+      value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
   if (skills.length === 0) throw new InvalidArgumentError(`expected a comma-separated list of skill names, got "${value}"`);
   return skills;
 }
@@ -46,7 +61,8 @@ function rotation(value: string): RotatePolicy {
 }
 
 function staleMode(value: string): StaleMode {
-  if (value !== '401' && value !== 'preview' && value !== 'silent-preview') throw new InvalidArgumentError(`expected 401, preview or silent-preview, got "${value}"`);
+  if (value !== '401' && value !== 'preview' && value !== 'silent-preview')
+    throw new InvalidArgumentError(`expected 401, preview or silent-preview, got "${value}"`);
   return value;
 }
 
@@ -92,7 +108,7 @@ export function registerSim(program: Command): void {
   program
     .command('sim')
     .description(
-      'run the simulated O\'Reilly library: prints its base URL as the first line of standard output, then serves until SIGINT/SIGTERM. ' +
+      "run the simulated O'Reilly library: prints its base URL as the first line of standard output, then serves until SIGINT/SIGTERM. " +
         'With --mint-cookies N DIR it writes N cookie files (cookies-1.json …, flat {name: value}) for sessions m1…mN and exits instead.',
     )
     .argument('[dir]', 'where --mint-cookies writes its files')
@@ -108,16 +124,27 @@ export function registerSim(program: Command): void {
     .option('--big-books <n>', 'books with hundreds of chapters, so chapter and file lists paginate (default: one per 150 books)', wholeNumber(0, 1000))
     .option('--big-chapters <n>', 'chapters in each big book', wholeNumber(1, 5000), c.bigChapters)
     .addOption(
-      new Option('--package-layouts <on|off>', 'publisher packages in four layouts (OEBPS/text/chNN.xhtml, chNN.html at the root, OEBPS/xhtml/, EPUB/xhtml/), a quarter of the books each; off: all OEBPS/text/')
+      new Option(
+        '--package-layouts <on|off>',
+        'publisher packages in four layouts (OEBPS/text/chNN.xhtml, chNN.html at the root, OEBPS/xhtml/, EPUB/xhtml/), a quarter of the books each; off: all OEBPS/text/',
+      )
         .argParser(onOff)
         .default(c.packageLayouts, label(c.packageLayouts)),
     )
     .addOption(
-      new Option('--listing-variants <on|off>', 'listing quirks, each on a quarter of the books: files without url, a decoy OPF, no META-INF/container.xml, chapter ourns ending in an encoded path without reference_id')
+      new Option(
+        '--listing-variants <on|off>',
+        'listing quirks, each on a quarter of the books: files without url, a decoy OPF, no META-INF/container.xml, chapter ourns ending in an encoded path without reference_id',
+      )
         .argParser(onOff)
         .default(c.listingVariants, label(c.listingVariants)),
     )
-    .option('--accounts <n>', 'password accounts user1@sim.test / pw-1 … userN@sim.test / pw-N (plus expired@sim.test / pw-expired)', wholeNumber(1, 100_000), 16)
+    .option(
+      '--accounts <n>',
+      'password accounts user1@sim.test / pw-1 … userN@sim.test / pw-N (plus expired@sim.test / pw-expired)',
+      wholeNumber(1, 100_000),
+      16,
+    )
     .addOption(
       new Option('--rotate <policy>', 'when orm-jwt rotates: every (each authenticated success), N (every N successes), age (after --rotate-age), off')
         .argParser(rotation)
@@ -125,25 +152,58 @@ export function registerSim(program: Command): void {
     )
     .option('--rotate-age <seconds>', 'token age that triggers a rotation under --rotate age', wholeNumber(1), d.rotateAgeSec)
     .option('--grace <n>', 'previous token generations still accepted after a rotation', wholeNumber(0, 1000), d.grace)
-    .option('--token-ttl <seconds>', 'orm-jwt lifetime (the exp claim); an expired token is refreshed through orm-rt at the token endpoint (and on /profile/ with --profile-refresh on)', wholeNumber(1), d.tokenTtlSec)
-    .option('--stale-mode <mode>', 'answer to a stale, expired or missing token: 401 (JSON), preview (200 truncated chapters with a paywall marker; JSON still 401) or silent-preview (the same without the marker)', staleMode, d.staleMode)
+    .option(
+      '--token-ttl <seconds>',
+      'orm-jwt lifetime (the exp claim); an expired token is refreshed through orm-rt at the token endpoint (and on /profile/ with --profile-refresh on)',
+      wholeNumber(1),
+      d.tokenTtlSec,
+    )
+    .option(
+      '--stale-mode <mode>',
+      'answer to a stale, expired or missing token: 401 (JSON), preview (200 truncated chapters with a paywall marker; JSON still 401) or silent-preview (the same without the marker)',
+      staleMode,
+      d.staleMode,
+    )
     .option('--latency <ms>', 'added before every response', wholeNumber(0, 600_000), d.latencyMs)
     .option('--jitter <ms>', 'random extra latency, up to this much', wholeNumber(0, 600_000), d.jitterMs)
     .option('--bandwidth <kbps>', 'KiB per second per response; 0 = unpaced', wholeNumber(0), d.bandwidthKbps)
     .option('--rate-limit <rps>', 'requests per second per session before 429 + Retry-After; 0 = unlimited', positiveNumber, d.rateLimit)
     .option('--burst <n>', 'requests a session may make at once before --rate-limit applies', wholeNumber(1, 100_000), d.burst)
-    .option('--edge-limit <rps>', 'requests per second over all traffic before the edge answers 403 Access Denied (AkamaiGHost); 0 = unlimited', positiveNumber, d.edgeLimit)
+    .option(
+      '--edge-limit <rps>',
+      'requests per second over all traffic before the edge answers 403 Access Denied (AkamaiGHost); 0 = unlimited',
+      positiveNumber,
+      d.edgeLimit,
+    )
     .addOption(
       new Option('--file-gate <on|off>', '(X)HTML files come whole only with download=false and an HTML Accept; otherwise a ~2 KB sample')
         .argParser(onOff)
         .default(d.fileGate, label(d.fileGate)),
     )
-    .option('--guard-rate <rps>', 'requests per second per remote IP to /api/v2/… and /library/… before the origin\'s bulk-access guard answers samples and 403s; 0 = off', positiveNumber, d.guardRate)
+    .option(
+      '--guard-rate <rps>',
+      "requests per second per remote IP to /api/v2/… and /library/… before the origin's bulk-access guard answers samples and 403s; 0 = off",
+      positiveNumber,
+      d.guardRate,
+    )
     .option('--guard-burst <n>', 'requests one IP may make at once before --guard-rate applies', wholeNumber(1, 100_000), d.guardBurst)
-    .option('--partial-cookies <mode>', 'a valid orm-jwt without groot_sessionid: 404 (treated as anonymous for subscriber content) or ignore', partialCookies, d.partialCookies)
-    .option('--profile-mode <mode>', '/profile/ for a logged-in session: redirect (302 → /profile/sso/ → 307 → /u/{sub}/, no user_type) or plain (200 with user_type)', profileMode, d.profileMode)
+    .option(
+      '--partial-cookies <mode>',
+      'a valid orm-jwt without groot_sessionid: 404 (treated as anonymous for subscriber content) or ignore',
+      partialCookies,
+      d.partialCookies,
+    )
+    .option(
+      '--profile-mode <mode>',
+      '/profile/ for a logged-in session: redirect (302 → /profile/sso/ → 307 → /u/{sub}/, no user_type) or plain (200 with user_type)',
+      profileMode,
+      d.profileMode,
+    )
     .addOption(
-      new Option('--profile-refresh <on|off>', '/profile/ refreshes an expired, stale or missing orm-jwt through orm-rt (and may rotate it); off: it never sets orm-jwt')
+      new Option(
+        '--profile-refresh <on|off>',
+        '/profile/ refreshes an expired, stale or missing orm-jwt through orm-rt (and may rotate it); off: it never sets orm-jwt',
+      )
         .argParser(onOff)
         .default(d.profileRefresh, label(d.profileRefresh)),
     )
@@ -178,7 +238,13 @@ export function registerSim(program: Command): void {
       if (opts.mintCookies !== undefined) {
         if (!dir) throw new UsageError('--mint-cookies N needs a directory to write to: bookd sim --mint-cookies N DIR');
         const out = resolve(dir);
-        const sets = mintCookies({ seed: opts.seed, count: opts.mintCookies, expired: opts.mintExpired === true, accounts: opts.accounts, tokenTtlSec: opts.tokenTtl });
+        const sets = mintCookies({
+          seed: opts.seed,
+          count: opts.mintCookies,
+          expired: opts.mintExpired === true,
+          accounts: opts.accounts,
+          tokenTtlSec: opts.tokenTtl,
+        });
         try {
           mkdirSync(out, { recursive: true, mode: 0o700 });
           sets.forEach((cookies, i) => {
@@ -188,7 +254,10 @@ export function registerSim(program: Command): void {
             process.stdout.write(`${file}\n`);
           });
         } catch (err) {
-          throw new BookdError('bad_input', `cannot write cookie files to ${out} (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}); choose a writable directory`);
+          throw new BookdError(
+            'bad_input',
+            `cannot write cookie files to ${out} (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}); choose a writable directory`,
+          );
         }
         return;
       }
@@ -245,7 +314,10 @@ export function registerSim(program: Command): void {
         throw err;
       });
       process.stdout.write(`${sim.url}\n`);
-      logger.info({ url: sim.url, books: sim.catalogue.books.length, skills: sim.catalogue.skills.length, seed: opts.seed }, 'simulated library serving; stop with SIGINT or SIGTERM');
+      logger.info(
+        { url: sim.url, books: sim.catalogue.books.length, skills: sim.catalogue.skills.length, seed: opts.seed },
+        'simulated library serving; stop with SIGINT or SIGTERM',
+      );
       const signal = await waitForSignal();
       logger.info({ signal }, 'simulated library stopping');
       await sim.close();

@@ -79,7 +79,12 @@ export function statusJson(s: Snapshot) {
     oldest_queued: s.oldest_queued && { ...s.oldest_queued, created_at: iso(s.oldest_queued.created_at), run_at: iso(s.oldest_queued.run_at) },
     next_run_at: iso(s.next_run_at),
     running: s.running.map((r) => ({ ...r, started_at: iso(r.started_at), lease_expires_at: iso(r.lease_expires_at) })),
-    sessions: s.sessions.map((x) => ({ ...x, cooldown_until: iso(x.cooldown_until), token_expires_at: iso(x.token_expires_at), last_used_at: iso(x.last_used_at) })),
+    sessions: s.sessions.map((x) => ({
+      ...x,
+      cooldown_until: iso(x.cooldown_until),
+      token_expires_at: iso(x.token_expires_at),
+      last_used_at: iso(x.last_used_at),
+    })),
     budget: s.budget.map((b) => ({ ...b, changed_at: iso(b.changed_at), edge_until: iso(b.edge_until) })),
     daemons: s.daemons.map((d) => ({ ...d, started_at: iso(d.started_at), seen_at: iso(d.seen_at) })),
   };
@@ -126,16 +131,18 @@ export function renderStatus(s: Snapshot, now: number): string {
 
   if (s.failed.count) {
     out.push('', `failed ${s.failed.count}, top reasons (bookd jobs list --state failed; bookd jobs retry --failed)`);
-    out.push(table(s.failed.top.map((f) => [`${f.count}×`, `${f.kind ?? '?'}: ${f.message ?? '(no message)'}`]), '  '));
+    out.push(
+      table(
+        s.failed.top.map((f) => [`${f.count}×`, `${f.kind ?? '?'}: ${f.message ?? '(no message)'}`]),
+        '  ',
+      ),
+    );
   }
 
   if (s.skills.length) {
     out.push('', 'skills (book jobs)');
     out.push(
-      table(
-        [['SKILL', ...JOB_STATES.map((st) => st.toUpperCase())], ...s.skills.map((k) => [k.skill, ...JOB_STATES.map((st) => String(k[st]))])],
-        '  ',
-      ),
+      table([['SKILL', ...JOB_STATES.map((st) => st.toUpperCase())], ...s.skills.map((k) => [k.skill, ...JOB_STATES.map((st) => String(k[st]))])], '  '),
     );
   }
 
@@ -195,7 +202,10 @@ export function registerStatus(program: Command): void {
           else printJson(statusJson(snap));
         } else {
           if (opts.watch && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');
-          if (opts.watch) process.stdout.write(`${progressLines(liveFigures(store, samples, now), process.stdout.isTTY ? process.stdout.columns : undefined).join('\n')}\n\n`);
+          if (opts.watch)
+            process.stdout.write(
+              `${progressLines(liveFigures(store, samples, now), process.stdout.isTTY ? process.stdout.columns : undefined).join('\n')}\n\n`,
+            );
           process.stdout.write(renderStatus(snap, now));
           if (opts.watch && !process.stdout.isTTY) process.stdout.write('\n');
         }

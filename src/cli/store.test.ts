@@ -8,7 +8,16 @@ test('configOf passes only the global flags to resolveConfig', () => {
 });
 
 test('duration and relative read at a glance', () => {
-  assert.deepEqual([0, 999, 59_400, 61_000, 3_600_000, 3_660_000, 49 * 3_600_000, 50 * 3_600_000 + 1].map(duration), ['0s', '1s', '59s', '1m 1s', '1h', '1h 1m', '2d 1h', '2d 2h']);
+  assert.deepEqual([0, 999, 59_400, 61_000, 3_600_000, 3_660_000, 49 * 3_600_000, 50 * 3_600_000 + 1].map(duration), [
+    '0s',
+    '1s',
+    '59s',
+    '1m 1s',
+    '1h',
+    '1h 1m',
+    '2d 1h',
+    '2d 2h',
+  ]);
   assert.equal(relative(1000, 1500), 'now');
   assert.equal(relative(0, 90_000), '1m 30s ago');
   assert.equal(relative(120_000, 0), 'in 2m');
@@ -23,7 +32,17 @@ test('progressText shows {done,total}, a phase, a number or compact JSON', () =>
 });
 
 test('table aligns columns and trims trailing blanks', () => {
-  assert.equal(table([['ID', 'STATE', 'NOTE'], ['#10', 'ok', ''], ['#2', 'failed', 'x']], '  '), '  ID   STATE   NOTE\n  #10  ok\n  #2   failed  x');
+  assert.equal(
+    table(
+      [
+        ['ID', 'STATE', 'NOTE'],
+        ['#10', 'ok', ''],
+        ['#2', 'failed', 'x'],
+      ],
+      '  ',
+    ),
+    '  ID   STATE   NOTE\n  #10  ok\n  #2   failed  x',
+  );
 });
 
 test('option parsers accept whole numbers and job ids, and explain what they expect', () => {

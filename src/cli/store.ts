@@ -27,7 +27,9 @@ function explainSqlite(err: unknown, config: Config): unknown {
   if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return err;
   const db = config.dbPath;
   if (code.startsWith('SQLITE_BUSY')) {
-    return new Error(`${db} stayed locked by another process for ${BUSY_TIMEOUT_MS / 1000} s (${errorMessage(err)}); try again, and check for a stuck bookd process`);
+    return new Error(
+      `${db} stayed locked by another process for ${BUSY_TIMEOUT_MS / 1000} s (${errorMessage(err)}); try again, and check for a stuck bookd process`,
+    );
   }
   if (isCorruption(err)) return damagedError(db, errorMessage(err));
   if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_PERM')) {
@@ -71,7 +73,14 @@ export function table(rows: readonly (readonly string[])[], indent = ''): string
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, [...cell].length)));
   return rows
-    .map((row) => indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - [...cell].length))).join('  ').trimEnd())
+    .map(
+      (row) =>
+        indent +
+        row
+          .map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - [...cell].length)))
+          .join('  ')
+          .trimEnd(),
+    )
     .join('\n');
 }
 

@@ -95,17 +95,20 @@ class BookFetch {
       this.staged.delete(stageKey);
     }
     try {
-      return await unlessPermanent(async () => {
-        const { data, mediaType } = await this.requests.run(() =>
-          this.deps.client.file(this.session, url, { signal: this.ctx.signal, bookId: this.bookId, fileSize: o.fileSize, mediaType: o.mediaType }),
-        );
-        o.check?.(data);
-        const file: FetchedFile = { path: stageKey, mediaType, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-        saveStaged(this.dir, file);
-        this.staged.set(stageKey, file);
-        this.fetched++;
-        return file;
-      }, o.optional ? () => ({ path: stageKey, data: null }) : undefined);
+      return await unlessPermanent(
+        async () => {
+          const { data, mediaType } = await this.requests.run(() =>
+            this.deps.client.file(this.session, url, { signal: this.ctx.signal, bookId: this.bookId, fileSize: o.fileSize, mediaType: o.mediaType }),
+          );
+          o.check?.(data);
+          const file: FetchedFile = { path: stageKey, mediaType, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+          saveStaged(this.dir, file);
+          this.staged.set(stageKey, file);
+          this.fetched++;
+          return file;
+        },
+        o.optional ? () => ({ path: stageKey, data: null }) : undefined,
+      );
     } catch (err) {
       throw within(what, err);
     }
@@ -187,7 +190,11 @@ async function packageSource(b: Book, list: FileItem[] | undefined, virtualPages
   // The chapter list's page counts let a chapter file without a listed size be checked for a
   // preview by its length, not only by a paywall marker a preview may lack.
   const pages = new Map<string, number>();
-  for (const c of await unlessPermanent(() => b.ask('chapters'), () => [])) pages.set(c.path, c.virtualPages);
+  for (const c of await unlessPermanent(
+    () => b.ask('chapters'),
+    () => [],
+  ))
+    pages.set(c.path, c.virtualPages);
   const files: FetchedFile[] = [];
   let words = 0;
   for (const [i, item] of list.entries()) {
@@ -223,7 +230,10 @@ async function chapterSource(b: Book, sizes: Map<string, number>): Promise<BookS
   const { f, session, ctx, meta } = b;
   const list = await b.ask('chapters');
   if (list.length === 0) throw new BookdError('permanent', `book ${meta.id} has neither a publisher package nor chapters`);
-  const toc = await unlessPermanent(() => b.ask('toc'), () => []);
+  const toc = await unlessPermanent(
+    () => b.ask('toc'),
+    () => [],
+  );
   const chapters: ChapterInput[] = [];
   const wanted = new Map<string, 'css' | 'other'>();
   for (const [i, c] of list.entries()) {
@@ -284,7 +294,11 @@ async function unconfirmed404(b: Omit<Book, 'f' | 'meta'>, id: string, jobId: nu
   const { deps, session } = b;
   const others = notFoundBy(deps, jobId).filter((n) => n !== session.name);
   if (others.length > 0) {
-    return new BookdError('permanent', `book ${id} does not exist or was withdrawn: sessions ${others[0]} and ${session.name} were both answered 404 (${err.message})`, { status: 404 });
+    return new BookdError(
+      'permanent',
+      `book ${id} does not exist or was withdrawn: sessions ${others[0]} and ${session.name} were both answered 404 (${err.message})`,
+      { status: 404 },
+    );
   }
   // Any failure of the search counts as "not listed", not only a permanent one.
   const listed = await b.ask('searchBook').catch(() => undefined);
@@ -311,7 +325,15 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
     const { store, config } = deps;
     const session = ctx.session;
     const id = payload.bookId;
-    const requests = retrying({ clock: deps.clock, baseMs: deps.retryBaseMs, signal: ctx.signal, session, budget: deps.budget, bookId: id, logger: ctx.logger });
+    const requests = retrying({
+      clock: deps.clock,
+      baseMs: deps.retryBaseMs,
+      signal: ctx.signal,
+      session,
+      budget: deps.budget,
+      bookId: id,
+      logger: ctx.logger,
+    });
     const ask = asking(deps, session, ctx, requests, id);
 
     ctx.progress({ phase: 'metadata' });
@@ -319,7 +341,10 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
       if (err instanceof BookdError && err.status === 404) throw await unconfirmed404({ deps, session, ctx, requests, ask }, id, job.id, err);
       throw err;
     });
-    const hit = await unlessPermanent(() => ask('searchBook'), () => undefined);
+    const hit = await unlessPermanent(
+      () => ask('searchBook'),
+      () => undefined,
+    );
     const meta = bookMeta(id, info, hit);
 
     const dir = bookStaging(config.library, id);
@@ -327,7 +352,10 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
     const fetch = new BookFetch(deps, session, ctx, requests, id, dir, staged);
     const book: Book = { f: fetch, deps, session, ctx, requests, ask, meta };
     // The files listing gives each file's size (the sample check) in both modes.
-    const listing = await unlessPermanent(() => ask('files'), () => undefined);
+    const listing = await unlessPermanent(
+      () => ask('files'),
+      () => undefined,
+    );
     const sizes = new Map((listing ?? []).flatMap((item) => (item.fileSize !== undefined ? [[item.fullPath, item.fileSize] as const] : [])));
     const rebuild = () => chapterSource(book, sizes);
     const unusablePackage = (err: BookdError) => ctx.logger.warn({ err: errorMessage(err) }, 'publisher package unusable; rebuilding from chapters');
@@ -399,7 +427,9 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
       });
       total += placed.bytes;
       if (!placed.skipped) deps.onArchived?.(placed.bytes);
-      written.push(`${placed.path}${placed.skipped ? ' (unchanged)' : ''}${build.gaps.length ? ` with ${build.gaps.length} gap${build.gaps.length === 1 ? '' : 's'}` : ''}`);
+      written.push(
+        `${placed.path}${placed.skipped ? ' (unchanged)' : ''}${build.gaps.length ? ` with ${build.gaps.length} gap${build.gaps.length === 1 ? '' : 's'}` : ''}`,
+      );
     }
     // Sessions answered 404 for a book this one has just read: their cookie sets are probably partial.
     const suspects = notFoundBy(deps, job.id).filter((n) => n !== session.name);

@@ -471,19 +471,22 @@ export class Daemon {
     const { store, pool } = this.o;
     const { job, ctrl } = run;
     const handler = job.kind === 'book' ? this.o.handlers.book : this.o.handlers.discover;
-    return pool.withSession(async (session) => {
-      run.session = session.name;
-      run.log.debug({ session: session.name }, 'session checked out');
-      return handler(job, {
-        session,
-        signal: ctrl.signal,
-        progress: (p) => (run.progress = p),
-        checkpoint: (c) => {
-          if (!store.jobs.checkpoint(job.id, job.leaseToken, c)) ctrl.abort(new Stop('lease lost'));
-        },
-        logger: run.log.child({ session: session.name }),
-      });
-    }, { signal: ctrl.signal });
+    return pool.withSession(
+      async (session) => {
+        run.session = session.name;
+        run.log.debug({ session: session.name }, 'session checked out');
+        return handler(job, {
+          session,
+          signal: ctrl.signal,
+          progress: (p) => (run.progress = p),
+          checkpoint: (c) => {
+            if (!store.jobs.checkpoint(job.id, job.leaseToken, c)) ctrl.abort(new Stop('lease lost'));
+          },
+          logger: run.log.child({ session: session.name }),
+        });
+      },
+      { signal: ctrl.signal },
+    );
   }
 
   /** The job's completion and its catalogue rows in one transaction, then the clean-up. */
@@ -504,7 +507,11 @@ export class Daemon {
     this.summary.succeeded++;
     if (result.bookDone && session) store.sessions.recordUse(session, { ok: true, bookDone: true });
     for (const name of result.partialSessions ?? []) {
-      pool.park(name, 'partial', `answered 404 for book ${job.kind === 'book' ? job.payload.bookId : job.id}, which session ${session} read: its cookie set is probably partial; export all cookies of the site and renew it (bookd sessions add ${name} --cookies FILE --replace)`);
+      pool.park(
+        name,
+        'partial',
+        `answered 404 for book ${job.kind === 'book' ? job.payload.bookId : job.id}, which session ${session} read: its cookie set is probably partial; export all cookies of the site and renew it (bookd sessions add ${name} --cookies FILE --replace)`,
+      );
     }
     log.info({ session, durationMs: this.clock.now() - run.started, bytes: result.bytes }, `job done: ${result.message}`);
   }

@@ -28,11 +28,25 @@ async function linkArchived(store: Store, libraryRoot: string, ids: string[], sk
 }
 
 /** The daemon's handler for `discover` jobs: walk the listing, enqueue what is new. */
-export function discoverHandler(deps: { store: Store; client: OreillyClient; clock: Clock; config: Config; retryBaseMs: number; budget?: MachineBudget }): JobHandler {
+export function discoverHandler(deps: {
+  store: Store;
+  client: OreillyClient;
+  clock: Clock;
+  config: Config;
+  retryBaseMs: number;
+  budget?: MachineBudget;
+}): JobHandler {
   return async (job, ctx) => {
     if (job.kind !== 'discover') throw new Error(`discover handler got a ${job.kind} job`);
     const payload = job.payload;
-    const requests = retrying({ clock: deps.clock, baseMs: deps.retryBaseMs, signal: ctx.signal, session: ctx.session, budget: deps.budget, logger: ctx.logger });
+    const requests = retrying({
+      clock: deps.clock,
+      baseMs: deps.retryBaseMs,
+      signal: ctx.signal,
+      session: ctx.session,
+      budget: deps.budget,
+      logger: ctx.logger,
+    });
     const d = await discoverSkill({
       listPage: (page) => requests.run(() => deps.client.topicPage(ctx.session, payload.skill, page, ctx.signal)),
       payload,
@@ -42,7 +56,12 @@ export function discoverHandler(deps: { store: Store; client: OreillyClient; clo
     });
     const results = deps.store.jobs.enqueue(discoveredItems(d, payload));
     const added = results.filter((r) => r.status === 'added' || r.status === 'requeued').length;
-    const linked = await linkArchived(deps.store, deps.config.library, d.archived.map((h) => h.archiveId), payload.skill);
+    const linked = await linkArchived(
+      deps.store,
+      deps.config.library,
+      d.archived.map((h) => h.archiveId),
+      payload.skill,
+    );
     const message = describeDiscovery(d, added, 'queued', linked);
     ctx.logger.info({ skill: payload.skill, listed: d.listed, added, hidden: d.hidden }, message);
     return { message };

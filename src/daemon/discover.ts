@@ -73,8 +73,7 @@ export async function discoverSkill(opts: {
 }
 
 export function isArchivedIn(store: Store): (id: string, format: BookFormat) => boolean {
-  return (id, format) =>
-    format === 'both' ? store.books.has(id, 'epub') && store.books.has(id, 'kindle') : store.books.has(id, format);
+  return (id, format) => (format === 'both' ? store.books.has(id, 'epub') && store.books.has(id, 'kindle') : store.books.has(id, format));
 }
 
 /** The book jobs a discovery creates, tagged with its skill. */

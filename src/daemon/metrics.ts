@@ -33,8 +33,16 @@ export const BOOK_DURATION_BUCKETS = [5, 15, 30, 60, 120, 300, 600, 900, 1200, 1
 export function createMetrics(deps: { store: Store; pool: SessionPool; clock: Clock; owner: string }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  new Gauge({ name: 'bookd_build_info', help: 'Always 1; the version label says which bookd runs', labelNames: ['version'], registers: [registry] }).set({ version: VERSION }, 1);
-  const requests = new Counter({ name: 'bookd_requests_total', help: 'Requests to the service by outcome class', labelNames: ['outcome'], registers: [registry] });
+  new Gauge({ name: 'bookd_build_info', help: 'Always 1; the version label says which bookd runs', labelNames: ['version'], registers: [registry] }).set(
+    { version: VERSION },
+    1,
+  );
+  const requests = new Counter({
+    name: 'bookd_requests_total',
+    help: 'Requests to the service by outcome class',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
   const books = new Counter({ name: 'bookd_books_archived_total', help: 'EPUB files written to the library', registers: [registry] });
   const bytes = new Counter({ name: 'bookd_archived_bytes_total', help: 'Bytes of EPUB written to the library', registers: [registry] });
   const durations = new Histogram({
@@ -50,7 +58,7 @@ export function createMetrics(deps: { store: Store; pool: SessionPool; clock: Cl
   });
   new Gauge({
     name: 'bookd_daemon_jobs_running',
-    help: "Jobs this daemon holds the lease of (sums across daemons sharing a database)",
+    help: 'Jobs this daemon holds the lease of (sums across daemons sharing a database)',
     registers: [registry],
     collect() {
       this.set(deps.store.views.running().filter((j) => j.leaseOwner === deps.owner).length);

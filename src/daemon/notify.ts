@@ -47,7 +47,7 @@ export function createNotifier(env: NodeJS.ProcessEnv = process.env, onError: (e
   const dgram = loadDgram();
   if (!dgram) {
     throw new ConfigError(
-      'cannot answer NOTIFY_SOCKET: the unix-dgram addon does not load, and the systemd-notify tool would send from another pid, which NotifyAccess=main ignores; rebuild the addon (npm rebuild unix-dgram in bookd\'s install folder)',
+      "cannot answer NOTIFY_SOCKET: the unix-dgram addon does not load, and the systemd-notify tool would send from another pid, which NotifyAccess=main ignores; rebuild the addon (npm rebuild unix-dgram in bookd's install folder)",
     );
   }
   let socket: DgramSocket | undefined = dgram.createSocket('unix_dgram');
@@ -56,7 +56,9 @@ export function createNotifier(env: NodeJS.ProcessEnv = process.env, onError: (e
     enabled: true,
     watchdogUsec,
     send(fields) {
-      const text = Object.entries(fields).map(([k, v]) => `${k}=${String(v).replace(/\n/g, ' ')}`).join('\n');
+      const text = Object.entries(fields)
+        .map(([k, v]) => `${k}=${String(v).replace(/\n/g, ' ')}`)
+        .join('\n');
       if (!socket) return;
       const buf = Buffer.from(text);
       socket.send(buf, 0, buf.length, path, (err) => err && onError(err));

@@ -13,7 +13,13 @@ function attempt(outcome: JobAttempt['outcome'], errorKind?: string): JobAttempt
 }
 
 test('the recent runs are counted by error kind from the newest back, up to the last real attempt', () => {
-  const runs = recentRuns([attempt('released', 'auth'), attempt('retry', 'transient'), attempt('snoozed', 'throttled'), attempt('released', 'not_found'), attempt('snoozed', 'throttled')]);
+  const runs = recentRuns([
+    attempt('released', 'auth'),
+    attempt('retry', 'transient'),
+    attempt('snoozed', 'throttled'),
+    attempt('released', 'not_found'),
+    attempt('snoozed', 'throttled'),
+  ]);
   assert.deepEqual(runs, { auth: 0, throttled: 2, notFound: 1 });
 });
 

@@ -56,7 +56,8 @@ const MAX_THROTTLE_SNOOZE_MS = 30 * 60_000;
 
 export function decideOutcome(err: unknown, c: OutcomeContext): Outcome {
   const { now, recent } = c;
-  if (err instanceof NoSessionError) return { type: 'snooze', until: Math.max(now + 1000, err.retryAt ?? now + 60_000), reason: err.message, kind: 'rate_limited' };
+  if (err instanceof NoSessionError)
+    return { type: 'snooze', until: Math.max(now + 1000, err.retryAt ?? now + 60_000), reason: err.message, kind: 'rate_limited' };
   if (!(err instanceof BookdError)) return { type: 'retry', kind: 'transient', message: `unexpected error: ${errorMessage(err)}` };
   switch (err.kind) {
     case 'auth':
@@ -66,14 +67,22 @@ export function decideOutcome(err: unknown, c: OutcomeContext): Outcome {
       return { type: 'requeue', reason: `session problem: ${err.message}`, kind: 'auth' };
     case 'throttled': {
       if (recent.throttled >= MAX_SESSION_RELEASES) {
-        return { type: 'retry', kind: 'throttled', message: `the service held back this book's files ${recent.throttled + 1} times in a row; last: ${err.message}` };
+        return {
+          type: 'retry',
+          kind: 'throttled',
+          message: `the service held back this book's files ${recent.throttled + 1} times in a row; last: ${err.message}`,
+        };
       }
       const wait = Math.min(MAX_THROTTLE_SNOOZE_MS, c.throttleSnoozeMs * 2 ** recent.throttled);
       return { type: 'snooze', until: now + wait, reason: err.message, kind: 'throttled' };
     }
     case 'not_found':
       if (recent.notFound >= MAX_SESSION_RELEASES) {
-        return { type: 'fail', kind: 'not_found', message: `${recent.notFound + 1} tries were answered 404 and no session could read the book; last: ${err.message}` };
+        return {
+          type: 'fail',
+          kind: 'not_found',
+          message: `${recent.notFound + 1} tries were answered 404 and no session could read the book; last: ${err.message}`,
+        };
       }
       return { type: 'requeue', reason: err.message, kind: 'not_found' };
     case 'rate_limited':

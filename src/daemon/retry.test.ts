@@ -69,7 +69,13 @@ beforeEach(() => {
 
 function setup() {
   const budget = new MachineBudget(systemClock, { start: 400, ceiling: 800, floor: 1, riseMs: 60_000 });
-  const { jar } = jarFromImport([{ name: 'orm-jwt', value: 'x' }, { name: 'groot_sessionid', value: 'g' }], base);
+  const { jar } = jarFromImport(
+    [
+      { name: 'orm-jwt', value: 'x' },
+      { name: 'groot_sessionid', value: 'g' },
+    ],
+    base,
+  );
   const session = new Session({
     name: 't',
     baseUrl: base,

@@ -74,7 +74,11 @@ export function retrying(opts: RetryOptions): Retrying {
         // throttled (docs/SERVICE.md §3), not the session's fault.
         if (err.kind === 'auth' && err.status === 403 && !err.edge) {
           if (!(await sessionOk())) throw err;
-          err = new BookdError('throttled', `the origin answered 403 for ${err.url ?? 'a request'} although the session is logged in: the service is throttling this machine`, { status: 403, url: err.url, cause: err });
+          err = new BookdError(
+            'throttled',
+            `the origin answered 403 for ${err.url ?? 'a request'} although the session is logged in: the service is throttling this machine`,
+            { status: 403, url: err.url, cause: err },
+          );
         }
         if (err.kind !== 'throttled') throw err;
         opts.budget?.cut(err.message, opts.session?.lastSentAt);

@@ -89,7 +89,10 @@ export interface RunningService {
 export async function runService(opts: ServiceOptions): Promise<RunSummary> {
   const { config, logger } = opts;
   const clock = opts.clock ?? systemClock;
-  logger.info({ version: VERSION, pid: process.pid, dataDir: config.dataDir, library: config.library, configFiles: config.configFiles }, `bookd ${VERSION} starting`);
+  logger.info(
+    { version: VERSION, pid: process.pid, dataDir: config.dataDir, library: config.library, configFiles: config.configFiles },
+    `bookd ${VERSION} starting`,
+  );
   for (const note of config.notes) logger.warn(note);
   ensureWritableLibrary(config.library);
   const threadLock = new ThreadLock();
@@ -112,7 +115,10 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
     const others = store.control.daemons().filter((d) => d.owner !== owner && !dead.has(d.owner) && clock.now() - d.seenAt < 60_000);
     if (others.length === 0) {
       const wanted = [...store.views.list({ kind: 'book', state: 'queued', limit: 10_000_000 }), ...store.views.running()];
-      const removed = await cleanStaging(config.library, wanted.flatMap((j) => (j.kind === 'book' ? [j.payload.bookId] : [])));
+      const removed = await cleanStaging(
+        config.library,
+        wanted.flatMap((j) => (j.kind === 'book' ? [j.payload.bookId] : [])),
+      );
       if (removed.length > 0) logger.info({ removed: removed.length }, 'cleaned staging debris left by an earlier run');
     }
     pool = new SessionPool({

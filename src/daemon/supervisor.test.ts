@@ -32,7 +32,13 @@ test('a failing duty is logged with its name, the others still run, and the tick
   let after = 0;
   const sup = createSupervisor(
     [
-      { name: 'beat', periodMs: 1000, run: () => { if (broken) throw new Error('database is locked'); } },
+      {
+        name: 'beat',
+        periodMs: 1000,
+        run: () => {
+          if (broken) throw new Error('database is locked');
+        },
+      },
       { name: 'status', periodMs: 1000, run: () => void after++ },
     ],
     { clock, logger, tickMs: 1000 },
@@ -57,7 +63,16 @@ test('a running async duty is never started twice; its failure is logged; stop()
   let starts = 0;
   let finish!: () => void;
   const sup = createSupervisor(
-    [{ name: 'upkeep', periodMs: 1000, run: () => { starts++; return new Promise<void>((resolve, reject) => (finish = () => (starts === 1 ? reject(new Error('network down')) : resolve()))); } }],
+    [
+      {
+        name: 'upkeep',
+        periodMs: 1000,
+        run: () => {
+          starts++;
+          return new Promise<void>((resolve, reject) => (finish = () => (starts === 1 ? reject(new Error('network down')) : resolve())));
+        },
+      },
+    ],
     { clock, logger, tickMs: 1000 },
   );
   for (let i = 0; i < 3; i++) {

@@ -11,8 +11,14 @@ test('backoff doubles from 30 s per attempt and is capped at 6 h', () => {
 });
 
 test('backoff is full jitter: anywhere from 0 up to the ceiling', () => {
-  assert.equal(backoffMs(5, () => 0), 0);
-  assert.equal(backoffMs(2, () => 0.25), 15_000);
+  assert.equal(
+    backoffMs(5, () => 0),
+    0,
+  );
+  assert.equal(
+    backoffMs(2, () => 0.25),
+    15_000,
+  );
   const seen = new Set<number>();
   for (let i = 0; i < 50; i++) {
     const d = backoffMs(3);

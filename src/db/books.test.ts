@@ -26,7 +26,14 @@ test('the catalogue records, replaces and lists books by (id, format)', () => {
   assert.deepEqual(books.get('9781492056348', 'epub'), record());
   assert.equal(books.has('9781492056348', 'kindle'), true);
   assert.equal(books.has('9781098118723', 'kindle'), false);
-  assert.deepEqual(books.list().map((b) => [b.id, b.format]), [['9781098118723', 'epub'], ['9781492056348', 'epub'], ['9781492056348', 'kindle']]);
+  assert.deepEqual(
+    books.list().map((b) => [b.id, b.format]),
+    [
+      ['9781098118723', 'epub'],
+      ['9781492056348', 'epub'],
+      ['9781492056348', 'kindle'],
+    ],
+  );
   books.record(record({ sha256: 'b'.repeat(64), bytes: 999 }));
   assert.equal(books.get('9781492056348', 'epub')!.sha256, 'b'.repeat(64));
   assert.equal(books.list().length, 3);

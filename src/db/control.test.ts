@@ -24,7 +24,14 @@ test('daemons announce themselves, update their note and leave', () => {
   clock.advance(30_000);
   control.daemonBeat('host:1', 'claiming paused: no usable session');
   const [d] = control.daemons();
-  assert.deepEqual(d, { owner: 'host:1', pid: process.pid, host: d!.host, startedAt: started, seenAt: clock.now(), note: 'claiming paused: no usable session' });
+  assert.deepEqual(d, {
+    owner: 'host:1',
+    pid: process.pid,
+    host: d!.host,
+    startedAt: started,
+    seenAt: clock.now(),
+    note: 'claiming paused: no usable session',
+  });
   control.daemonGone('host:1');
   assert.deepEqual(control.daemons(), []);
 });

@@ -27,13 +27,22 @@ function claimOne(store: Store, owner = 'w1', leaseMs = 2 * MIN): ClaimedJob {
 test('enqueue adds once per dedupe key and reports what was already there', () => {
   const { store } = setup();
   const first = store.jobs.enqueue([book('9781492056348', ['Python']), discover('Python')]);
-  assert.deepEqual(first.map((r) => [r.key, r.status, r.state]), [
-    ['book:9781492056348:epub', 'added', 'queued'],
-    ['discover:python', 'added', 'queued'],
-  ]);
+  assert.deepEqual(
+    first.map((r) => [r.key, r.status, r.state]),
+    [
+      ['book:9781492056348:epub', 'added', 'queued'],
+      ['discover:python', 'added', 'queued'],
+    ],
+  );
   const again = store.jobs.enqueue([book('9781492056348', ['python']), discover('PYTHON ')]);
-  assert.deepEqual(again.map((r) => r.status), ['exists', 'exists']);
-  assert.deepEqual(again.map((r) => r.id), first.map((r) => r.id));
+  assert.deepEqual(
+    again.map((r) => r.status),
+    ['exists', 'exists'],
+  );
+  assert.deepEqual(
+    again.map((r) => r.id),
+    first.map((r) => r.id),
+  );
   assert.equal(store.views.counts().queued, 2);
   // Another format is another job.
   assert.equal(store.jobs.enqueue([{ kind: 'book', payload: { bookId: '9781492056348', format: 'both', skills: [] } }])[0]!.status, 'added');
@@ -63,12 +72,21 @@ test('a finished book stays finished unless forced; a finished discovery always 
     assert.equal(store.jobs.complete(j.id, j.leaseToken), true);
   }
   const plain = store.jobs.enqueue([book('9781492056348'), discover('go')]);
-  assert.deepEqual(plain.map((r) => [r.status, r.state]), [['exists', 'succeeded'], ['requeued', 'queued']]);
+  assert.deepEqual(
+    plain.map((r) => [r.status, r.state]),
+    [
+      ['exists', 'succeeded'],
+      ['requeued', 'queued'],
+    ],
+  );
   const d = store.jobs.get(plain[1]!.id)!;
   assert.equal(d.attempt, 0);
   assert.equal(d.priority, PRIORITY.discover);
   const forced = store.jobs.enqueue([book('9781492056348', ['Python'])], { force: true });
-  assert.deepEqual(forced.map((r) => [r.status, r.state]), [['requeued', 'queued']]);
+  assert.deepEqual(
+    forced.map((r) => [r.status, r.state]),
+    [['requeued', 'queued']],
+  );
   const b = store.jobs.get(forced[0]!.id) as BookJob;
   assert.equal(b.attempt, 0);
   assert.equal(b.finishedAt, undefined);
@@ -80,7 +98,10 @@ test('dry-run enqueue reports exactly what would happen and changes nothing', ()
   store.jobs.enqueue([book('9781492056348')]);
   const before = store.db.prepare('SELECT * FROM jobs ORDER BY id').all();
   const results = store.jobs.enqueue([book('9781492056348', ['Go']), book('9781098118723'), discover('Rust')], { dryRun: true });
-  assert.deepEqual(results.map((r) => r.status), ['merged', 'added', 'added']);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['merged', 'added', 'added'],
+  );
   assert.deepEqual(store.db.prepare('SELECT * FROM jobs ORDER BY id').all(), before);
 });
 
@@ -88,7 +109,10 @@ test('a dry run inside another transaction undoes only its own writes', () => {
   const { store } = setup();
   store.transaction(() => {
     store.jobs.enqueue([book('9781492056348')]);
-    assert.deepEqual(store.jobs.enqueue([book('9781098118723')], { dryRun: true }).map((r) => r.status), ['added']);
+    assert.deepEqual(
+      store.jobs.enqueue([book('9781098118723')], { dryRun: true }).map((r) => r.status),
+      ['added'],
+    );
   });
   assert.deepEqual(store.db.prepare('SELECT dedupe_key FROM jobs').all(), [{ dedupe_key: 'book:9781492056348:epub' }]);
 });
@@ -233,11 +257,14 @@ test('retry backs off with full jitter, capped, and fails after max attempts', (
   assert.equal(job.state, 'failed');
   assert.equal(job.finishedAt, clock.now());
   const attempts = store.jobs.attempts(j.id);
-  assert.deepEqual(attempts.map((a) => [a.attempt, a.outcome, a.errorKind, a.session ?? null]), [
-    [1, 'retry', 'transient', 's1'],
-    [2, 'retry', 'transient', 's1'],
-    [3, 'failed', 'transient', null],
-  ]);
+  assert.deepEqual(
+    attempts.map((a) => [a.attempt, a.outcome, a.errorKind, a.session ?? null]),
+    [
+      [1, 'retry', 'transient', 's1'],
+      [2, 'retry', 'transient', 's1'],
+      [3, 'failed', 'transient', null],
+    ],
+  );
   assert.equal(attempts[0]!.durationMs, 1000);
   // The cap: attempt 20 would be 30 s · 2^19 without it.
   r = 0.999999;
@@ -267,7 +294,10 @@ test('snooze and release put the job back without using an attempt', () => {
   assert.equal(store.jobs.get(j.id)!.runAt, clock.now());
   const again = claimOne(store);
   assert.equal(again.attempt, 1);
-  assert.deepEqual(store.jobs.attempts(j.id).map((a) => a.outcome), ['snoozed', 'snoozed', 'snoozed', 'released']);
+  assert.deepEqual(
+    store.jobs.attempts(j.id).map((a) => a.outcome),
+    ['snoozed', 'snoozed', 'snoozed', 'released'],
+  );
   assert.equal(store.jobs.attempts(j.id)[0]!.message, 'rate limited (429)');
 });
 
@@ -319,7 +349,13 @@ test('reap returns expired leases to the queue; the old token is then stale', ()
   assert.equal(second.attempt, 2);
   assert.equal(store.jobs.complete(first.id, first.leaseToken), false, 'the first worker is fenced out');
   assert.equal(store.jobs.complete(second.id, second.leaseToken, { session: 's2' }), true);
-  assert.deepEqual(store.jobs.attempts(first.id).map((a) => [a.outcome, a.owner]), [['lease_expired', 'w1'], ['succeeded', 'w2']]);
+  assert.deepEqual(
+    store.jobs.attempts(first.id).map((a) => [a.outcome, a.owner]),
+    [
+      ['lease_expired', 'w1'],
+      ['succeeded', 'w2'],
+    ],
+  );
 });
 
 test('a job that kills its worker every time ends failed after max attempts', () => {
@@ -372,14 +408,33 @@ test('reads: list filters, counts by state and skill, oldest queued, running', (
   assert.deepEqual(store.views.counts(), { queued: 3, running: 1, succeeded: 0, failed: 0, cancelled: 0 });
   assert.deepEqual(
     store.views.countsBySkill().map((c) => [c.skill.toLowerCase(), c.queued]),
-    [['data science', 1], ['go', 1], ['python', 2]],
+    [
+      ['data science', 1],
+      ['go', 1],
+      ['python', 2],
+    ],
   );
-  assert.deepEqual(store.views.list({ skill: 'PYTHON' }).map((x) => x.id), [1, 2, 4]);
-  assert.deepEqual(store.views.list({ skill: 'python', kind: 'book' }).map((x) => x.id), [1, 2]);
-  assert.deepEqual(store.views.list({ state: 'running' }).map((x) => x.id), [4]);
-  assert.deepEqual(store.views.list({ limit: 2 }).map((x) => x.id), [1, 2]);
+  assert.deepEqual(
+    store.views.list({ skill: 'PYTHON' }).map((x) => x.id),
+    [1, 2, 4],
+  );
+  assert.deepEqual(
+    store.views.list({ skill: 'python', kind: 'book' }).map((x) => x.id),
+    [1, 2],
+  );
+  assert.deepEqual(
+    store.views.list({ state: 'running' }).map((x) => x.id),
+    [4],
+  );
+  assert.deepEqual(
+    store.views.list({ limit: 2 }).map((x) => x.id),
+    [1, 2],
+  );
   assert.equal(store.views.oldestQueued()!.id, 1);
-  assert.deepEqual(store.views.running().map((x) => x.id), [4]);
+  assert.deepEqual(
+    store.views.running().map((x) => x.id),
+    [4],
+  );
   assert.equal(store.jobs.get(12345), undefined);
 });
 

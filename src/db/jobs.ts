@@ -340,9 +340,7 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
          progress = coalesce(@progress, progress), session = coalesce(@session, session)
        WHERE id = @id AND lease_token = @token AND state = 'running' RETURNING cancel_requested`,
     ),
-    checkpoint: db.prepare(
-      "UPDATE jobs SET checkpoint = @checkpoint, updated_at = @now WHERE id = @id AND lease_token = @token AND state = 'running'",
-    ),
+    checkpoint: db.prepare("UPDATE jobs SET checkpoint = @checkpoint, updated_at = @now WHERE id = @id AND lease_token = @token AND state = 'running'"),
     // Every way a run ends goes through this one statement: lease dropped, new state decided by the caller.
     settle: db.prepare(
       `UPDATE jobs SET state = @state, run_at = @runAt, attempt = @attempt, lease_owner = NULL, lease_token = NULL,
@@ -403,7 +401,12 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
   }
 
   /** History: one row per run of a job, however it ended. */
-  function recordAttempt(row: JobRow, now: number, outcome: AttemptOutcome, extra: { errorKind?: string; message?: string; session?: string | undefined }): void {
+  function recordAttempt(
+    row: JobRow,
+    now: number,
+    outcome: AttemptOutcome,
+    extra: { errorKind?: string; message?: string; session?: string | undefined },
+  ): void {
     s.attempt.run({
       jobId: row.id,
       attempt: row.attempt,
@@ -441,7 +444,13 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
     // the job shows as cancelled once it stops); the worker may not have seen it yet (it learns at
     // its next heartbeat), or may be gone (the reaper).
     if (row.cancel_requested === 1 && (d.state === 'queued' || d.state === 'failed')) {
-      d = { state: 'cancelled', outcome: 'cancelled', keepError: true, message: `cancelled on request (the run ended: ${d.message ?? d.error?.message ?? d.outcome})`, session: d.session ?? d.error?.session };
+      d = {
+        state: 'cancelled',
+        outcome: 'cancelled',
+        keepError: true,
+        message: `cancelled on request (the run ended: ${d.message ?? d.error?.message ?? d.outcome})`,
+        session: d.session ?? d.error?.session,
+      };
     }
     const finished = d.state === 'succeeded' || d.state === 'failed' || d.state === 'cancelled';
     s.settle.run({
@@ -503,7 +512,11 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
       const old = JSON.parse(existing.payload) as BookPayload | DiscoverPayload;
       const payload =
         item.kind === 'book'
-          ? { ...(old as BookPayload), ...(item.payload.title !== undefined && { title: item.payload.title }), skills: mergeSkills((old as BookPayload).skills, item.payload.skills) }
+          ? {
+              ...(old as BookPayload),
+              ...(item.payload.title !== undefined && { title: item.payload.title }),
+              skills: mergeSkills((old as BookPayload).skills, item.payload.skills),
+            }
           : item.payload;
       if (ACTIVE.has(existing.state)) {
         // A book named again may bring a new skill, or be wanted sooner than a backfill queued it.
@@ -570,7 +583,8 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
       const stops = (s.leaseExpiries.get(row.id)?.n ?? 0) + 1;
       const error: FailureInfo = {
         kind: 'permanent',
-        message: stops >= row.attempt ? `the worker stopped during each of ${row.attempt} attempts` : `the worker stopped during the last of ${row.attempt} attempts`,
+        message:
+          stops >= row.attempt ? `the worker stopped during each of ${row.attempt} attempts` : `the worker stopped during the last of ${row.attempt} attempts`,
       };
       return { state: 'failed', outcome: 'lease_expired', error, message };
     };
@@ -600,7 +614,9 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
       return row ? { ok: true, cancelRequested: row.cancel_requested === 1 } : { ok: false, cancelRequested: false };
     }),
 
-    checkpoint: tx((id: number, token: string, checkpoint: unknown) => s.checkpoint.run({ id, token, checkpoint: toJson(checkpoint), now: clock.now() }).changes === 1),
+    checkpoint: tx(
+      (id: number, token: string, checkpoint: unknown) => s.checkpoint.run({ id, token, checkpoint: toJson(checkpoint), now: clock.now() }).changes === 1,
+    ),
 
     complete(id, token, outcome = {}) {
       return settled(id, token, () => ({

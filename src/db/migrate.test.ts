@@ -44,7 +44,7 @@ function databaseAt(path: string, v: number, migrations: Migration[] = REAL): vo
   migrate(db, path, { migrations, target: v });
   if (v >= 1) {
     db.prepare(
-      "INSERT INTO jobs (kind, dedupe_key, payload, priority, state, run_at, max_attempts, created_at, updated_at) VALUES ('book', 'book:9781492056348:epub', '{\"bookId\":\"9781492056348\",\"format\":\"epub\",\"skills\":[]}', 100, 'queued', 1, 5, 1, 1)",
+      'INSERT INTO jobs (kind, dedupe_key, payload, priority, state, run_at, max_attempts, created_at, updated_at) VALUES (\'book\', \'book:9781492056348:epub\', \'{"bookId":"9781492056348","format":"epub","skills":[]}\', 100, \'queued\', 1, 5, 1, 1)',
     ).run();
   }
   db.close();
@@ -55,7 +55,10 @@ test('the migration files are numbered from 0001 without gaps and together make 
   assert.ok(REAL.length >= 1);
   REAL.forEach((m, i) => assert.equal(m.version, i + 1));
   const db = openDb(':memory:');
-  const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all().map((r) => (r as { name: string }).name);
+  const tables = db
+    .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+    .all()
+    .map((r) => (r as { name: string }).name);
   assert.deepEqual(tables, ['books', 'budget', 'daemons', 'job_attempts', 'jobs', 'queue_control', 'sessions']);
   assert.ok(MIGRATIONS_DIR.endsWith('/migrations/'));
 });
@@ -79,7 +82,10 @@ test('an empty file migrates to the latest version without a backup', (t) => {
   openDb(path, { onMigrated: (r) => results.push(r) }).close();
   assert.equal(version(path), REAL.length);
   assert.deepEqual(results, [{ from: 0, to: REAL.length }]);
-  assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.bak-')), []);
+  assert.deepEqual(
+    readdirSync(dir).filter((n) => n.includes('.bak-')),
+    [],
+  );
 });
 
 test('every earlier version migrates to the latest, keeping its data and a backup of it', (t) => {
@@ -118,7 +124,10 @@ test('a failing migration changes nothing: the file stays at its version with it
   const path = join(dir, 'bookd.db');
   databaseAt(path, REAL.length);
   const broken: Migration[] = [...REAL, { version: REAL.length + 1, name: 'broken', sql: 'CREATE TABLE half (x); INSERT INTO no_such_table VALUES (1);' }];
-  assert.throws(() => openDb(path, { migrations: broken }), (err: unknown) => err instanceof ConfigError && new RegExp(`migration broken failed .*left at schema version ${REAL.length}`).test(err.message));
+  assert.throws(
+    () => openDb(path, { migrations: broken }),
+    (err: unknown) => err instanceof ConfigError && new RegExp(`migration broken failed .*left at schema version ${REAL.length}`).test(err.message),
+  );
   assert.equal(version(path), REAL.length);
   const db = new BetterSqlite3(path, { readonly: true });
   assert.equal(db.prepare("SELECT 1 FROM sqlite_schema WHERE name = 'half'").get(), undefined);
@@ -138,7 +147,10 @@ test('migrating twice, or when another process already did, is a no-op', (t) => 
   const db = new BetterSqlite3(path);
   assert.deepEqual(migrate(db, path), { from: REAL.length, to: REAL.length });
   db.close();
-  assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.bak-')), []);
+  assert.deepEqual(
+    readdirSync(dir).filter((n) => n.includes('.bak-')),
+    [],
+  );
 });
 
 test('schema 3 keeps every session of schema 2, holds and all, and lets a session be parked as partial', (t) => {

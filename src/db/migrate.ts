@@ -20,14 +20,18 @@ const FILE = /^(\d{4})_([a-z0-9_]+)\.sql$/;
 export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.sql')).sort();
+    names = readdirSync(dir)
+      .filter((n) => n.endsWith('.sql'))
+      .sort();
   } catch (err) {
     throw new ConfigError(`the migrations directory ${dir} cannot be read (${errorMessage(err)}); reinstall bookd`);
   }
   return names.map((name, i) => {
     const m = FILE.exec(name);
     if (!m || Number(m[1]) !== i + 1) {
-      throw new ConfigError(`migration file ${join(dir, name)} is misnamed or out of sequence (expected ${String(i + 1).padStart(4, '0')}_name.sql); reinstall bookd`);
+      throw new ConfigError(
+        `migration file ${join(dir, name)} is misnamed or out of sequence (expected ${String(i + 1).padStart(4, '0')}_name.sql); reinstall bookd`,
+      );
     }
     return { version: i + 1, name: basename(name, '.sql'), sql: readFileSync(join(dir, name), 'utf8') };
   });
@@ -69,7 +73,9 @@ export function backupDatabase(db: Database, path: string, version: number, cloc
       fd = openSync(target, 'wx', 0o600);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || n > 100) {
-        throw new ConfigError(`cannot create the backup ${target} before migrating (${errorMessage(err)}); free space or fix permissions in ${path}'s directory`);
+        throw new ConfigError(
+          `cannot create the backup ${target} before migrating (${errorMessage(err)}); free space or fix permissions in ${path}'s directory`,
+        );
       }
       target = `${path}.bak-v${version}-${stamp(clock.now())}-${n}`;
     }

@@ -20,14 +20,22 @@ const LATEST = loadMigrations().length;
 /** A real bookd database with enough rows to span many pages. */
 function makeDb(path: string): void {
   const store = openStore(path);
-  store.jobs.enqueue(Array.from({ length: 3000 }, (_, i) => ({ kind: 'book' as const, payload: { bookId: String(9780000000000 + i), format: 'epub' as const, skills: ['Python'] } })));
+  store.jobs.enqueue(
+    Array.from({ length: 3000 }, (_, i) => ({
+      kind: 'book' as const,
+      payload: { bookId: String(9780000000000 + i), format: 'epub' as const, skills: ['Python'] },
+    })),
+  );
   store.close();
 }
 
 function assertRefused(path: string, pattern: RegExp): void {
   const before = readFileSync(path);
   const siblings = readdirSync(join(path, '..')).sort();
-  assert.throws(() => openDb(path), (err: unknown) => err instanceof ConfigError && pattern.test(err.message) && err.message.includes(path));
+  assert.throws(
+    () => openDb(path),
+    (err: unknown) => err instanceof ConfigError && pattern.test(err.message) && err.message.includes(path),
+  );
   assert.ok(readFileSync(path).equals(before), 'the file is byte-for-byte unchanged');
   assert.deepEqual(readdirSync(join(path, '..')).sort(), siblings, 'no -wal, -shm or backup left behind');
 }
@@ -98,7 +106,7 @@ test("another program's SQLite database is refused, not migrated", (t) => {
   const dir = temp(t);
   const path = join(dir, 'bookd.db');
   const db = new BetterSqlite3(path);
-  db.exec('CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES (\'mine\')');
+  db.exec("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('mine')");
   db.close();
   assertRefused(path, /is a SQLite database but not a bookd one/);
 });
@@ -131,5 +139,8 @@ test('readonly opens an existing database without writing, and refuses a missing
 test('a data directory that cannot be created is a configuration error', (t) => {
   const dir = temp(t);
   writeFileSync(join(dir, 'file'), 'x');
-  assert.throws(() => openDb(join(dir, 'file', 'data', 'bookd.db')), (err: unknown) => err instanceof ConfigError && /cannot create the data directory .*ENOTDIR/.test(err.message));
+  assert.throws(
+    () => openDb(join(dir, 'file', 'data', 'bookd.db')),
+    (err: unknown) => err instanceof ConfigError && /cannot create the data directory .*ENOTDIR/.test(err.message),
+  );
 });

@@ -96,7 +96,13 @@ function probe(db: Database, path: string, latest: number): number {
     if (version > latest) throw newerSchemaError(path, version, latest);
     const check = db.pragma('quick_check(1)', { simple: true });
     if (check !== 'ok') {
-      throw damagedError(path, `integrity check: ${String(check).replace(/\*\*\* in database \w+ \*\*\*/, '').replace(/\s+/g, ' ').trim()}`);
+      throw damagedError(
+        path,
+        `integrity check: ${String(check)
+          .replace(/\*\*\* in database \w+ \*\*\*/, '')
+          .replace(/\s+/g, ' ')
+          .trim()}`,
+      );
     }
     if (version === 0 && hasTables(db)) throw notBookdError(path);
   } catch (err) {
@@ -142,7 +148,9 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Database {
       closeSync(openSync(file, 'wx', 0o600));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new ConfigError(`cannot create ${file} (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}); fix the permissions of ${dirname(file)} or choose another --data-dir`);
+        throw new ConfigError(
+          `cannot create ${file} (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}); fix the permissions of ${dirname(file)} or choose another --data-dir`,
+        );
       }
     }
   }
@@ -156,7 +164,9 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Database {
   try {
     const version = probe(db, file, migrations.length);
     if (readonly && version < migrations.length) {
-      throw new ConfigError(`${file} has schema version ${version} and needs upgrading to ${migrations.length}; run a command that writes (such as bookd status) once to migrate it`);
+      throw new ConfigError(
+        `${file} has schema version ${version} and needs upgrading to ${migrations.length}; run a command that writes (such as bookd status) once to migrate it`,
+      );
     }
     applyPragmas(db, readonly);
     if (!readonly) {

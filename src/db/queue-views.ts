@@ -65,9 +65,7 @@ export function sqliteQueueViews(db: Database): QueueViews {
 
   return {
     list(opts = {}) {
-      return s.list
-        .all({ state: opts.state ?? null, kind: opts.kind ?? null, skill: opts.skill ?? null, limit: opts.limit ?? -1 })
-        .map(toJob);
+      return s.list.all({ state: opts.state ?? null, kind: opts.kind ?? null, skill: opts.skill ?? null, limit: opts.limit ?? -1 }).map(toJob);
     },
 
     counts() {

@@ -9,13 +9,22 @@ const jar = (token: string) => JSON.stringify({ version: 'tough-cookie@6', cooki
 test('sessions: add, get, list, remove; names are checked and unique', () => {
   const clock = new ManualClock();
   const { sessions, db } = openStore(':memory:', clock);
-  const added = sessions.add({ name: 'laptop', jarJson: jar('a'), tokenExpiresAt: clock.now() + 3_600_000, loginEmail: 'me@example.com', passwordFile: '/run/credentials/bookd/laptop' });
+  const added = sessions.add({
+    name: 'laptop',
+    jarJson: jar('a'),
+    tokenExpiresAt: clock.now() + 3_600_000,
+    loginEmail: 'me@example.com',
+    passwordFile: '/run/credentials/bookd/laptop',
+  });
   assert.equal(added.state, 'ok');
   assert.equal(added.jarJson, jar('a'));
   assert.equal(added.passwordFile, '/run/credentials/bookd/laptop');
   assert.equal(added.createdAt, clock.now());
   sessions.add({ name: 'desk.2_b-c', jarJson: jar('b') });
-  assert.deepEqual(sessions.list().map((s) => s.name), ['desk.2_b-c', 'laptop']);
+  assert.deepEqual(
+    sessions.list().map((s) => s.name),
+    ['desk.2_b-c', 'laptop'],
+  );
   assert.throws(
     () => sessions.add({ name: 'laptop', jarJson: jar('c') }),
     (err: unknown) => err instanceof BookdError && err.kind === 'bad_input' && /already exists: remove it first .* or pick another name/.test(err.message),
@@ -24,7 +33,10 @@ test('sessions: add, get, list, remove; names are checked and unique', () => {
     assert.throws(() => sessions.add({ name: bad, jarJson: '{}' }), BookdError, bad);
   }
   assert.equal(sessions.get('laptop')!.jarJson, jar('a'), 'a refused duplicate leaves the original alone');
-  const columns = db.prepare('SELECT name FROM pragma_table_info(?)').all('sessions').map((c) => (c as { name: string }).name);
+  const columns = db
+    .prepare('SELECT name FROM pragma_table_info(?)')
+    .all('sessions')
+    .map((c) => (c as { name: string }).name);
   assert.ok(!columns.some((c) => /passw(or)?d$|secret/.test(c)), `no password column: ${columns.join(',')}`);
   assert.equal(sessions.remove('laptop'), true);
   assert.equal(sessions.remove('laptop'), false);

@@ -187,7 +187,10 @@ export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: Write
       now: clock.now(),
     });
     if (info.changes === 0) {
-      throw new BookdError('bad_input', `a session named "${session.name}" already exists: remove it first (bookd sessions remove ${session.name}) or pick another name`);
+      throw new BookdError(
+        'bad_input',
+        `a session named "${session.name}" already exists: remove it first (bookd sessions remove ${session.name}) or pick another name`,
+      );
     }
     return toRecord(s.get.get(session.name)!);
   });
@@ -204,8 +207,9 @@ export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: Write
 
     remove: tx((name: string) => s.remove.run(name).changes === 1),
 
-    saveJar: tx((name: string, jarJson: string, tokenExpiresAt: number | undefined, expected?: string) =>
-      s.saveJar.run({ name, jar: jarJson, tokenExpiresAt: tokenExpiresAt ?? null, expected: expected ?? null, now: clock.now() }).changes === 1,
+    saveJar: tx(
+      (name: string, jarJson: string, tokenExpiresAt: number | undefined, expected?: string) =>
+        s.saveJar.run({ name, jar: jarJson, tokenExpiresAt: tokenExpiresAt ?? null, expected: expected ?? null, now: clock.now() }).changes === 1,
     ),
 
     setState: tx(
@@ -228,7 +232,9 @@ export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: Write
 
     dropHold: tx((name: string, owner: string) => s.dropHold.run({ name, owner }).changes === 1),
 
-    setUserAgent: tx((name: string, userAgent: string | undefined) => s.setUserAgent.run({ name, userAgent: userAgent ?? null, now: clock.now() }).changes === 1),
+    setUserAgent: tx(
+      (name: string, userAgent: string | undefined) => s.setUserAgent.run({ name, userAgent: userAgent ?? null, now: clock.now() }).changes === 1,
+    ),
 
     recordUse: tx(
       (name: string, use: { ok: boolean; requests?: number; bookDone?: boolean }) =>

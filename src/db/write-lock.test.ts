@@ -26,10 +26,14 @@ test('a write transaction commits when fn returns and rolls back when it throws'
   const tx = writeTransactions(a, { timeoutMs: 1000 });
   const insert = a.prepare('INSERT INTO t VALUES (?)');
   assert.equal(tx((x: number) => insert.run(x).changes)(1), 1);
-  assert.throws(() => tx(() => {
-    insert.run(2);
-    throw new Error('no');
-  })(), /no/);
+  assert.throws(
+    () =>
+      tx(() => {
+        insert.run(2);
+        throw new Error('no');
+      })(),
+    /no/,
+  );
   assert.equal(a.inTransaction, false);
   assert.deepEqual(a.prepare('SELECT x FROM t').all(), [{ x: 1 }]);
 });
@@ -40,7 +44,10 @@ test('waiting for the lock ends with SQLITE_BUSY at the deadline, and the busy t
   const insert = b.prepare('INSERT INTO t VALUES (?)');
   a.exec('BEGIN IMMEDIATE');
   const started = performance.now();
-  assert.throws(() => tx(() => insert.run(1))(), (err: unknown) => (err as { code?: string }).code === 'SQLITE_BUSY');
+  assert.throws(
+    () => tx(() => insert.run(1))(),
+    (err: unknown) => (err as { code?: string }).code === 'SQLITE_BUSY',
+  );
   assert.ok(performance.now() - started >= 40);
   assert.equal(b.inTransaction, false);
   assert.equal(b.pragma('busy_timeout', { simple: true }), 40);

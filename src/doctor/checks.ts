@@ -120,7 +120,12 @@ export function doctorIo(
       });
       const headers = res.headers as Record<string, string | string[] | undefined>;
       const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
-      const body = await readBody(res.body, { maxBytes: MAX_DOCUMENT_BYTES, contentLength: first(headers['content-length']), contentEncoding: first(headers['content-encoding']), url: url.href });
+      const body = await readBody(res.body, {
+        maxBytes: MAX_DOCUMENT_BYTES,
+        contentLength: first(headers['content-length']),
+        contentEncoding: first(headers['content-encoding']),
+        url: url.href,
+      });
       return { url: url.href, status: res.statusCode, headers, body };
     },
     requests: () => session.requests - startCount + anonymousCount,
@@ -150,7 +155,11 @@ function answerText(res: HttpResponse): string {
   if (res.status >= 300 && res.status < 400) return `${res.status}, a redirect (not followed)`;
   const body = obj(jsonOf(res));
   const said = str(body.detail) || str(body.message);
-  const shown = said ? ` "${said.length > 120 ? `${said.slice(0, 117)}...` : said}"` : Object.keys(body).length ? ` {${Object.keys(body).slice(0, 4).join(', ')}}` : '';
+  const shown = said
+    ? ` "${said.length > 120 ? `${said.slice(0, 117)}...` : said}"`
+    : Object.keys(body).length
+      ? ` {${Object.keys(body).slice(0, 4).join(', ')}}`
+      : '';
   return `${res.status} ${mediaType(res)}${shown}, ${kb(res.body.length)}`;
 }
 
@@ -159,14 +168,16 @@ function answerText(res: HttpResponse): string {
  * server error. Undefined when the answer is the service's word on it.
  */
 function inconclusive(res: HttpResponse): string | undefined {
-  if (res.status === 429) return `429 (too fast for this session; Retry-After ${header(res, 'retry-after') === undefined ? 'absent' : 'given'}): try again later with a longer --interval`;
+  if (res.status === 429)
+    return `429 (too fast for this session; Retry-After ${header(res, 'retry-after') === undefined ? 'absent' : 'given'}): try again later with a longer --interval`;
   if (isEdgeRefusal(res)) return '403 from the edge (Access Denied): this machine is refused for now; wait and try again';
   // The origin's bulk-access guard (docs/SERVICE.md §3: "scripted clients from this network").
   const said = (() => {
     const body = obj(jsonOf(res));
     return str(body.detail) || str(body.message);
   })();
-  if (res.status === 403 && /scripted|too many|slow down|limited/i.test(said)) return '403 from the origin limiting this network: the service is throttling this machine; wait and run bookd doctor again at the default --interval';
+  if (res.status === 403 && /scripted|too many|slow down|limited/i.test(said))
+    return '403 from the origin limiting this network: the service is throttling this machine; wait and run bookd doctor again at the default --interval';
   if (res.status >= 500) return `${res.status} (a server error): try again later`;
   return undefined;
 }
@@ -176,7 +187,7 @@ function shownPath(url: string): string {
   const u = new URL(url);
   return u.pathname
     .split('/')
-    .map((seg) => (seg.length >= 3 && /\d/.test(seg)) || seg.length >= 20 ? '…' : seg)
+    .map((seg) => ((seg.length >= 3 && /\d/.test(seg)) || seg.length >= 20 ? '…' : seg))
     .join('/');
 }
 
@@ -190,7 +201,14 @@ function jwtValue(jar: CookieJar, url: string): string | undefined {
 
 function inTime(ms: number): string {
   const s = Math.round(Math.abs(ms) / 1000);
-  const text = s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m ${s % 60}s` : s < 172_800 ? `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m` : `${Math.floor(s / 86_400)}d`;
+  const text =
+    s < 60
+      ? `${s}s`
+      : s < 3600
+        ? `${Math.floor(s / 60)}m ${s % 60}s`
+        : s < 172_800
+          ? `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`
+          : `${Math.floor(s / 86_400)}d`;
   return ms < 0 ? `expired ${text} ago` : `expires in ${text}`;
 }
 
@@ -236,7 +254,22 @@ export interface DoctorInput {
   clock?: Clock;
 }
 
-const METADATA_FIELDS = ['ourn', 'identifier', 'isbn', 'title', 'descriptions', 'language', 'publication_date', 'virtual_pages', 'tags', 'content_format', 'chapters', 'table_of_contents', 'spine', 'files'] as const;
+const METADATA_FIELDS = [
+  'ourn',
+  'identifier',
+  'isbn',
+  'title',
+  'descriptions',
+  'language',
+  'publication_date',
+  'virtual_pages',
+  'tags',
+  'content_format',
+  'chapters',
+  'table_of_contents',
+  'spine',
+  'files',
+] as const;
 const SEARCH_FIELDS = ['archive_id', 'isbn', 'title', 'authors', 'publishers', 'cover_url', 'issued'] as const;
 const CHAPTER_FIELDS = ['ourn', 'title', 'content_url', 'virtual_pages'] as const;
 const HTML_ACCEPT_TEXT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
@@ -293,7 +326,8 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
   let expAfterHops = expBefore;
   let confirmation = '';
   {
-    const expected = 'GET /profile/ following at most 3 same-origin redirects: logged in unless the last hop is a login page; user_type may be absent; "Expired" means the subscription lapsed';
+    const expected =
+      'GET /profile/ following at most 3 same-origin redirects: logged in unless the last hop is a login page; user_type may be absent; "Expired" means the subscription lapsed';
     let verdict;
     try {
       verdict = await probeProfile(
@@ -312,14 +346,20 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
             metadata = await fetchMetadata(id);
             // A 403 may be the origin's bulk-access guard (docs/SERVICE.md §3): the metadata check says which.
             if (!(metadata instanceof Error) && metadata.status === 401) throw new BookdError('auth', 'the book metadata API answered 401', { status: 401 });
-            confirmation = metadata instanceof Error ? `the metadata API could not confirm it (${metadata.message})` : `the metadata API answered ${metadata.status} for ${id}`;
+            confirmation =
+              metadata instanceof Error
+                ? `the metadata API could not confirm it (${metadata.message})`
+                : `the metadata API answered ${metadata.status} for ${id}`;
             return confirmation;
           },
         },
       );
     } catch (err) {
       if (err instanceof BookdError && err.kind === 'auth') {
-        throw new BookdError('auth', `session ${session.name} is not logged in (${err.message}): log in to the service in a browser, export its cookies and renew the session with ${renew}`);
+        throw new BookdError(
+          'auth',
+          `session ${session.name} is not logged in (${err.message}): log in to the service in a browser, export its cookies and renew the session with ${renew}`,
+        );
       }
       if (err instanceof BookdError && err.kind === 'bad_input') throw err;
       verdict = err instanceof Error ? err : new Error(String(err));
@@ -331,7 +371,8 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
     if (location) {
       try {
         const target = new URL(location, last!.url);
-        onward = target.origin === new URL(last!.url).origin ? ` → ${shownPath(target.href)} (not followed)` : ` → ${target.origin} (off the service, not followed)`;
+        onward =
+          target.origin === new URL(last!.url).origin ? ` → ${shownPath(target.href)} (not followed)` : ` → ${target.origin} (off the service, not followed)`;
       } catch {
         onward = ' → an unreadable location';
       }
@@ -339,12 +380,21 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
     if (verdict instanceof Error) {
       add({ id: 'probe', title: 'session probe', status: 'unknown', evidence: `${trail || 'no answer'}${onward}; ${verdict.message}`, expected, impact: null });
     } else if (verdict.status === 'lapsed') {
-      throw new BookdError('auth', `the account behind session ${session.name} has no active subscription (the profile says user_type "${verdict.userType}"): renew the subscription, then ${renew}`);
+      throw new BookdError(
+        'auth',
+        `the account behind session ${session.name} has no active subscription (the profile says user_type "${verdict.userType}"): renew the subscription, then ${renew}`,
+      );
     } else {
-      const userType = verdict.userType !== undefined
-        ? `user_type "${verdict.userType}"`
-        : `no user_type (allowed: its absence means nothing); ${confirmation}`;
-      add({ id: 'probe', title: 'session probe', status: 'pass', evidence: `${trail}${onward}; logged in (the last hop is no login page); ${userType}`, expected, impact: null });
+      const userType =
+        verdict.userType !== undefined ? `user_type "${verdict.userType}"` : `no user_type (allowed: its absence means nothing); ${confirmation}`;
+      add({
+        id: 'probe',
+        title: 'session probe',
+        status: 'pass',
+        evidence: `${trail}${onward}; logged in (the last hop is no login page); ${userType}`,
+        expected,
+        impact: null,
+      });
     }
   }
 
@@ -355,7 +405,12 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
     const parts: string[] = [];
     if (expBefore === undefined) parts.push('the jar has no orm-jwt with an exp');
     else parts.push(`orm-jwt ${inTime(expBefore - now())}`);
-    if (expBefore !== undefined) parts.push(afterProbe !== undefined && afterProbe > expBefore ? `/profile/ moved it by ${Math.round((afterProbe - expBefore) / 1000)}s` : '/profile/ did not move it (none is reported to)');
+    if (expBefore !== undefined)
+      parts.push(
+        afterProbe !== undefined && afterProbe > expBefore
+          ? `/profile/ moved it by ${Math.round((afterProbe - expBefore) / 1000)}s`
+          : '/profile/ did not move it (none is reported to)',
+      );
     const own = input.io.ownRequests();
     if (own > 0) parts.push(`the session first renewed its token on its own (${own} requests: it was within minutes of exp)`);
     const before = tokenExpiry(session.jar, base);
@@ -377,9 +432,17 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
     } else {
       // A token rotated earlier in this run and renewed again within the same second keeps its exp:
       // both are as fresh as tokens get.
-      const moved = before !== undefined && after !== undefined && (after > before || (changed && ok(res) && after === before && expBefore !== undefined && before > expBefore));
+      const moved =
+        before !== undefined &&
+        after !== undefined &&
+        (after > before || (changed && ok(res) && after === before && expBefore !== undefined && before > expBefore));
       parts.push(`${where} answered ${answerText(res)}${changed ? ', with a new orm-jwt' : ', no new orm-jwt'}`);
-      if (moved) parts.push(after > before ? `exp moved by ${Math.round((after - before) / 1000)}s (now ${inTime(after - now())})` : `a fresh exp (${inTime(after - now())}), as fresh as the one this run just got`);
+      if (moved)
+        parts.push(
+          after > before
+            ? `exp moved by ${Math.round((after - before) / 1000)}s (now ${inTime(after - now())})`
+            : `a fresh exp (${inTime(after - now())}), as fresh as the one this run just got`,
+        );
       else parts.push('exp did not move');
       const why = inconclusive(res);
       if (moved) add({ id: 'token', title: 'token renewal', status: 'pass', evidence: parts.join('; '), expected, impact: null });
@@ -390,7 +453,11 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
         const until = after ?? before;
         const profileRenews = expBefore !== undefined && afterProbe !== undefined && afterProbe > expBefore;
         add({
-          id: 'token', title: 'token renewal', status: 'fail', evidence: parts.join('; '), expected,
+          id: 'token',
+          title: 'token renewal',
+          status: 'fail',
+          evidence: parts.join('; '),
+          expected,
           impact: profileRenews
             ? 'the token endpoint did not renew, but /profile/ did: bookd tries /profile/ first, so nothing changes'
             : `the token endpoint did not renew: sessions will expire at exp${until !== undefined ? ` (this one ${inTime(until - now()).replace('expires ', '')})` : ''} and bookd cannot refresh them; renew them with bookd sessions add NAME --cookies FILE --replace (bookd warns before it happens)`,
@@ -414,14 +481,18 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
       const names = cookieNames(session.jar, base);
       const partial = !names.includes('groot_sessionid');
       add({
-        id: 'metadata', title: 'book metadata', status: why ? 'unknown' : 'fail',
+        id: 'metadata',
+        title: 'book metadata',
+        status: why ? 'unknown' : 'fail',
         evidence: `${answerText(m)} for ${id}${why ? `; ${why}` : ''}${m.status === 404 ? `; the session sends ${names.length} cookies${partial ? ', no groot_sessionid' : ', groot_sessionid among them'}` : ''}`,
         expected: metaExpected,
-        impact: why ? null : m.status === 404
-          ? `${input.bookId ? 'unless the id is wrong, ' : ''}this session is answered 404 for the book as the service answers a partial cookie set (treated as anonymous): with it bookd archives nothing, and a daemon parks it as "partial" once another session reads the book; export all cookies of the site${partial ? ' (groot_sessionid is missing)' : ''} and renew it with ${renew}`
-          : m.status === 403
-            ? `refused although the profile says logged in: if the service speaks of scripted clients or limits, it is throttling this machine (bookd slows down; wait and run bookd doctor again at the default --interval), otherwise bookd treats it as a session problem and parks the session; renew it with ${renew}`
-            : `this session is refused the book's metadata although the profile says it is logged in: bookd treats that as a session problem (refresh, then park it as expired); renew it with ${renew}`,
+        impact: why
+          ? null
+          : m.status === 404
+            ? `${input.bookId ? 'unless the id is wrong, ' : ''}this session is answered 404 for the book as the service answers a partial cookie set (treated as anonymous): with it bookd archives nothing, and a daemon parks it as "partial" once another session reads the book; export all cookies of the site${partial ? ' (groot_sessionid is missing)' : ''} and renew it with ${renew}`
+            : m.status === 403
+              ? `refused although the profile says logged in: if the service speaks of scripted clients or limits, it is throttling this machine (bookd slows down; wait and run bookd doctor again at the default --interval), otherwise bookd treats it as a session problem and parks the session; renew it with ${renew}`
+              : `this session is refused the book's metadata although the profile says it is logged in: bookd treats that as a session problem (refresh, then park it as expired); renew it with ${renew}`,
       });
     } else {
       const j = obj(jsonOf(m));
@@ -434,10 +505,14 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
       if (identifier && identifier !== id) odd.push(`identifier is ${identifier}`);
       const notJson = jsonOf(m) === undefined;
       bookReadable = true;
-      tags = arr(j.tags).map((t) => str(t)).filter(Boolean);
+      tags = arr(j.tags)
+        .map((t) => str(t))
+        .filter(Boolean);
       const differs = notJson || missing.length > 0 || odd.length > 0;
       add({
-        id: 'metadata', title: 'book metadata', status: differs ? 'fail' : 'pass',
+        id: 'metadata',
+        title: 'book metadata',
+        status: differs ? 'fail' : 'pass',
         evidence: notJson
           ? `${answerText(m)}: not JSON`
           : `${m.status} for ${id}, ${missing.length === 0 ? `all ${METADATA_FIELDS.length} fields` : `${METADATA_FIELDS.length - missing.length} of ${METADATA_FIELDS.length} fields, missing: ${missing.join(', ')}`}${odd.length ? `; ${odd.join('; ')}` : ''}; virtual_pages ${num(j.virtual_pages)}`,
@@ -459,9 +534,14 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
       const first = obj(arr(obj(jsonOf(res)).results)[0]);
       if (!ok(res) || Object.keys(first).length === 0) {
         add({
-          id: 'search', title: 'search record', status: why ? 'unknown' : 'fail',
-          evidence: ok(res) ? `${res.status}, no results for ${id}` : `${answerText(res)}${why ? `; ${why}` : ''}`, expected,
-          impact: why ? null : 'without a search record the book is archived without authors, publishers, cover art link and topics (its text is unaffected); please report',
+          id: 'search',
+          title: 'search record',
+          status: why ? 'unknown' : 'fail',
+          evidence: ok(res) ? `${res.status}, no results for ${id}` : `${answerText(res)}${why ? `; ${why}` : ''}`,
+          expected,
+          impact: why
+            ? null
+            : 'without a search record the book is archived without authors, publishers, cover art link and topics (its text is unaffected); please report',
         });
       } else {
         const missing: string[] = SEARCH_FIELDS.filter((k) => !present(first, k));
@@ -477,9 +557,14 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
         topic = topics[0];
         const differs = missing.length > 0 || odd.length > 0;
         add({
-          id: 'search', title: 'search record', status: differs ? 'fail' : 'pass',
-          evidence: `${res.status}, results[0] ${missing.length === 0 ? 'has every field' : `lacks ${missing.join(', ')}`}${odd.length ? `; ${odd.join('; ')}` : ''}; ${topics.length} topics`, expected,
-          impact: differs ? 'bookd takes authors, publishers and topics from this record: what is missing or not a string is left out of the EPUB and the library file name, and a book the search does not find is archived without them; please report' : null,
+          id: 'search',
+          title: 'search record',
+          status: differs ? 'fail' : 'pass',
+          evidence: `${res.status}, results[0] ${missing.length === 0 ? 'has every field' : `lacks ${missing.join(', ')}`}${odd.length ? `; ${odd.join('; ')}` : ''}; ${topics.length} topics`,
+          expected,
+          impact: differs
+            ? 'bookd takes authors, publishers and topics from this record: what is missing or not a string is left out of the EPUB and the library file name, and a book the search does not find is archived without them; please report'
+            : null,
         });
       }
     } catch (err) {
@@ -497,9 +582,10 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
     fileSize: number | undefined;
   }
   let items: Item[] | undefined;
-  const notTried = 'not tried: the book\'s metadata did not come';
+  const notTried = "not tried: the book's metadata did not come";
   {
-    const expected = 'GET …/files/?limit=300&offset=0 is accepted; items have url (or full_path), full_path, media_type, kind, file_size; the OPF (application/oebps-package+xml) is among them';
+    const expected =
+      'GET …/files/?limit=300&offset=0 is accepted; items have url (or full_path), full_path, media_type, kind, file_size; the OPF (application/oebps-package+xml) is among them';
     if (!bookReadable) add({ id: 'files', title: 'files listing', status: 'unknown', evidence: notTried, expected, impact: null });
     else {
       try {
@@ -508,14 +594,26 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
         const page = obj(jsonOf(res));
         if (!ok(res) || !Array.isArray(page.results)) {
           add({
-            id: 'files', title: 'files listing', status: why ? 'unknown' : 'fail', evidence: `${answerText(res)}${why ? `; ${why}` : ''}`, expected,
-            impact: why ? null : 'bookd lists the publisher package with limit=300: without a listing every book is rebuilt from its chapters (build mode auto; "package" fails them); please report',
+            id: 'files',
+            title: 'files listing',
+            status: why ? 'unknown' : 'fail',
+            evidence: `${answerText(res)}${why ? `; ${why}` : ''}`,
+            expected,
+            impact: why
+              ? null
+              : 'bookd lists the publisher package with limit=300: without a listing every book is rebuilt from its chapters (build mode auto; "package" fails them); please report',
           });
         } else {
           const raw = arr(page.results).map((r) => obj(r));
           items = raw.map((f) => {
             const fullPath = str(f.full_path);
-            return { url: str(f.url) || (fullPath ? filesUrl(id, fullPath) : ''), fullPath, mediaType: str(f.media_type), kind: str(f.kind), fileSize: num(f.file_size) > 0 ? num(f.file_size) : undefined };
+            return {
+              url: str(f.url) || (fullPath ? filesUrl(id, fullPath) : ''),
+              fullPath,
+              mediaType: str(f.media_type),
+              kind: str(f.kind),
+              fileSize: num(f.file_size) > 0 ? num(f.file_size) : undefined,
+            };
           });
           const count = num(page.count);
           const lacking = (key: string) => raw.filter((f) => !present(f, key)).length;
@@ -529,8 +627,19 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
           const facts = [
             `${res.status}, ${raw.length} items on the first page of ${count || '?'}${str(page.next) ? ' (next given)' : ''}${firstPageFull ? ', limit=300 accepted' : `, fewer than asked (bookd follows next)`}`,
             noUrl ? `${noUrl} without url (full_path used)` : 'every item has url',
-            ...[['full_path', noPath], ['media_type', noType], ['kind', noKind], ['file_size', noSize]].filter(([, n]) => n).map(([k, n]) => `${n} without ${k}`),
-            opfs.length === 0 ? 'no OPF' : opfs.length === 1 ? `one OPF (${opfs[0]!.fullPath})` : `${opfs.length} OPFs (${opfs.map((o) => o.fullPath).join(', ')}; bookd prefers content.opf)`,
+            ...[
+              ['full_path', noPath],
+              ['media_type', noType],
+              ['kind', noKind],
+              ['file_size', noSize],
+            ]
+              .filter(([, n]) => n)
+              .map(([k, n]) => `${n} without ${k}`),
+            opfs.length === 0
+              ? 'no OPF'
+              : opfs.length === 1
+                ? `one OPF (${opfs[0]!.fullPath})`
+                : `${opfs.length} OPFs (${opfs.map((o) => o.fullPath).join(', ')}; bookd prefers content.opf)`,
           ];
           const impacts: string[] = [];
           if (noSize) impacts.push('file_size missing: bookd cannot recognise samples by size and falls back to word counts; please report');
@@ -538,7 +647,14 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
           if (opfs.length === 0) impacts.push('no OPF: bookd cannot use the publisher package and rebuilds every book from its chapters; please report');
           if (noType) impacts.push('media_type missing: bookd goes by the file name for those files; nothing else changes');
           if (noKind) impacts.push('kind missing: bookd does not use it (it goes by media type and name): nothing changes');
-          add({ id: 'files', title: 'files listing', status: impacts.length ? 'fail' : 'pass', evidence: facts.join('; '), expected, impact: impacts.length ? impacts.join('; ') : null });
+          add({
+            id: 'files',
+            title: 'files listing',
+            status: impacts.length ? 'fail' : 'pass',
+            evidence: facts.join('; '),
+            expected,
+            impact: impacts.length ? impacts.join('; ') : null,
+          });
         }
       } catch (err) {
         add({ id: 'files', title: 'files listing', status: 'unknown', evidence: failed(err), expected, impact: null });
@@ -553,21 +669,34 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
       .sort((a, b) => Number(b.kind === 'chapter') - Number(a.kind === 'chapter'))[0];
     const ways = [
       {
-        id: 'file-whole', title: 'chapter file, download=false + HTML Accept', download: true, kind: 'html' as const,
+        id: 'file-whole',
+        title: 'chapter file, download=false + HTML Accept',
+        download: true,
+        kind: 'html' as const,
         expected: `…/files/{path}?download=false with Accept ${HTML_ACCEPT_TEXT} answers the whole file (file_size bytes)`,
       },
       {
-        id: 'file-no-download-param', title: 'chapter file without download=false', download: false, kind: 'html' as const,
+        id: 'file-no-download-param',
+        title: 'chapter file without download=false',
+        download: false,
+        kind: 'html' as const,
         expected: 'without download=false the service answers a ~2 KB sample (verified live 2026-09)',
       },
       {
-        id: 'file-json-accept', title: 'chapter file with a JSON Accept', download: true, kind: 'json' as const,
+        id: 'file-json-accept',
+        title: 'chapter file with a JSON Accept',
+        download: true,
+        kind: 'json' as const,
         expected: 'with Accept application/json the service answers a ~2 KB sample even with download=false (verified live 2026-09)',
       },
     ];
     for (const way of ways) {
       if (!file) {
-        const why = !bookReadable ? notTried : !items ? 'not tried: the files listing did not come' : `no (X)HTML file of at least ${SAMPLE_MIN_DECLARED_BYTES / 1024} KB with a file_size in the listing`;
+        const why = !bookReadable
+          ? notTried
+          : !items
+            ? 'not tried: the files listing did not come'
+            : `no (X)HTML file of at least ${SAMPLE_MIN_DECLARED_BYTES / 1024} KB with a file_size in the listing`;
         add({ id: way.id, title: way.title, status: 'unknown', evidence: why, expected: way.expected, impact: null });
         continue;
       }
@@ -588,20 +717,31 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
         const evidence = `${file.fullPath}: ${ok(res) ? `${res.status}, ${bytes} of its ${size} bytes (${whole ? 'whole' : sample ? 'a sample' : 'short'})` : answerText(res)}${why ? `; ${why}` : ''}`;
         if (way.download && way.kind === 'html') {
           add({
-            id: way.id, title: way.title, status: whole ? 'pass' : why ? 'unknown' : 'fail', evidence, expected: way.expected,
-            impact: whole || why ? null
-              : sample
-                ? 'files come as samples even as a reader asks for them: bookd takes them for throttling, retries each after 1, 2, 4, 8 s and slows the whole machine down, and books do not finish; if other requests were refused (403) too, the service is throttling this machine: wait and run bookd doctor again at the default --interval; otherwise please report'
-                : ok(res)
-                  ? 'a file shorter than its file_size but more than half of it: bookd would keep it as it came, so a book could be written short; please report'
-                  : 'bookd cannot fetch the publisher\'s files: books are rebuilt from their chapters where possible; please report',
+            id: way.id,
+            title: way.title,
+            status: whole ? 'pass' : why ? 'unknown' : 'fail',
+            evidence,
+            expected: way.expected,
+            impact:
+              whole || why
+                ? null
+                : sample
+                  ? 'files come as samples even as a reader asks for them: bookd takes them for throttling, retries each after 1, 2, 4, 8 s and slows the whole machine down, and books do not finish; if other requests were refused (403) too, the service is throttling this machine: wait and run bookd doctor again at the default --interval; otherwise please report'
+                  : ok(res)
+                    ? 'a file shorter than its file_size but more than half of it: bookd would keep it as it came, so a book could be written short; please report'
+                    : "bookd cannot fetch the publisher's files: books are rebuilt from their chapters where possible; please report",
           });
         } else {
-          const harmless = way.kind === 'json'
-            ? 'the whole file came, not the sample reported in 2026-09: harmless, bookd always sends the HTML Accept for (X)HTML files'
-            : 'the whole file came, not the sample reported in 2026-09: harmless, bookd sends download=false anyway';
+          const harmless =
+            way.kind === 'json'
+              ? 'the whole file came, not the sample reported in 2026-09: harmless, bookd always sends the HTML Accept for (X)HTML files'
+              : 'the whole file came, not the sample reported in 2026-09: harmless, bookd sends download=false anyway';
           add({
-            id: way.id, title: way.title, status: sample ? 'pass' : why || (ok(res) && !whole) ? 'unknown' : 'fail', evidence, expected: way.expected,
+            id: way.id,
+            title: way.title,
+            status: sample ? 'pass' : why || (ok(res) && !whole) ? 'unknown' : 'fail',
+            evidence,
+            expected: way.expected,
             impact: sample || why || (ok(res) && !whole) ? null : harmless,
           });
         }
@@ -614,7 +754,8 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
   // --- 7. chapter list --------------------------------------------------------------------------
   let chapterPaths: string[] | undefined;
   {
-    const expected = 'GET /api/v2/epub-chapters/?epub_identifier=urn:orm:book:{id}: {count, next, results} with ourn, title, reference_id (or a path at the end of ourn), content_url, virtual_pages';
+    const expected =
+      'GET /api/v2/epub-chapters/?epub_identifier=urn:orm:book:{id}: {count, next, results} with ourn, title, reference_id (or a path at the end of ourn), content_url, virtual_pages';
     if (!bookReadable) add({ id: 'chapters', title: 'chapter list', status: 'unknown', evidence: notTried, expected, impact: null });
     else {
       try {
@@ -623,8 +764,14 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
         const page = obj(jsonOf(res));
         if (!ok(res) || !Array.isArray(page.results)) {
           add({
-            id: 'chapters', title: 'chapter list', status: why ? 'unknown' : 'fail', evidence: `${answerText(res)}${why ? `; ${why}` : ''}`, expected,
-            impact: why ? null : 'bookd reads the chapter list for page counts (preview detection) and to rebuild books without a usable package: those books fail; please report',
+            id: 'chapters',
+            title: 'chapter list',
+            status: why ? 'unknown' : 'fail',
+            evidence: `${answerText(res)}${why ? `; ${why}` : ''}`,
+            expected,
+            impact: why
+              ? null
+              : 'bookd reads the chapter list for page counts (preview detection) and to rebuild books without a usable package: those books fail; please report',
           });
         } else {
           const raw = arr(page.results).map((r) => obj(r));
@@ -651,8 +798,14 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
           ];
           const differs = lacking.length > 0 || pathless.length > 0 || raw.length === 0;
           add({
-            id: 'chapters', title: 'chapter list', status: differs ? 'fail' : 'pass', evidence: facts.join('; '), expected,
-            impact: differs ? `bookd rebuilds books from this list when the package is unusable and checks page counts against it: ${[...lacking.map(([k]) => k as string), ...(pathless.length ? ['file paths'] : [])].join(', ') || 'chapters'} missing weaken both; please report` : null,
+            id: 'chapters',
+            title: 'chapter list',
+            status: differs ? 'fail' : 'pass',
+            evidence: facts.join('; '),
+            expected,
+            impact: differs
+              ? `bookd rebuilds books from this list when the package is unusable and checks page counts against it: ${[...lacking.map(([k]) => k as string), ...(pathless.length ? ['file paths'] : [])].join(', ') || 'chapters'} missing weaken both; please report`
+              : null,
           });
         }
       } catch (err) {
@@ -672,8 +825,14 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
         const page = obj(jsonOf(res));
         if (!ok(res) || !Array.isArray(page.results)) {
           add({
-            id: 'spine', title: 'spine', status: why ? 'unknown' : 'fail', evidence: `${answerText(res)}${why ? `; ${why}` : ''}`, expected,
-            impact: why ? null : 'the reading order comes from the publisher\'s OPF and the chapter list; nothing changes unless those are missing too; please report',
+            id: 'spine',
+            title: 'spine',
+            status: why ? 'unknown' : 'fail',
+            evidence: `${answerText(res)}${why ? `; ${why}` : ''}`,
+            expected,
+            impact: why
+              ? null
+              : "the reading order comes from the publisher's OPF and the chapter list; nothing changes unless those are missing too; please report",
           });
         } else {
           const refs = arr(page.results).map((r) => str(obj(r).reference_id));
@@ -694,10 +853,14 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
           }
           const differs = bad > 0 || refs.length === 0 || unlisted > 0 || outOfOrder;
           add({
-            id: 'spine', title: 'spine', status: differs ? 'fail' : 'pass',
+            id: 'spine',
+            title: 'spine',
+            status: differs ? 'fail' : 'pass',
             evidence: `${res.status}, ${refs.length} items${bad ? `, ${bad} without a "{id}-/{path}" reference_id` : ', every reference_id "{id}-/{path}"'}${unlisted ? `, ${unlisted} not in the files listing` : ''}; ${order}`,
             expected,
-            impact: differs ? 'the reading order comes from the publisher\'s OPF and the chapter list, so nothing changes where those are sound; please report' : null,
+            impact: differs
+              ? "the reading order comes from the publisher's OPF and the chapter list, so nothing changes where those are sound; please report"
+              : null,
           });
         }
       } catch (err) {
@@ -709,7 +872,8 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
   // --- 9. anonymous topic listing -----------------------------------------------------------------
   {
     const expected = 'GET /api/v2/search/?query=*&topics={topic}&formats=book&limit=100&page=0 answers without cookies: {results, total, page, next, previous}';
-    if (!topic) add({ id: 'anonymous', title: 'topic listing without cookies', status: 'unknown', evidence: 'the book has no topic to list', expected, impact: null });
+    if (!topic)
+      add({ id: 'anonymous', title: 'topic listing without cookies', status: 'unknown', evidence: 'the book has no topic to list', expected, impact: null });
     else {
       try {
         const res = await anonymous(`/api/v2/search/?query=*&topics=${encodeURIComponent(topic)}&formats=book&limit=100&page=0`, 'json');
@@ -718,12 +882,14 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
         const listed = ok(res) && Array.isArray(page.results);
         const missing = ['total', 'page', 'next', 'previous'].filter((k) => !(k in page));
         add({
-          id: 'anonymous', title: 'topic listing without cookies', status: listed ? 'pass' : why ? 'unknown' : 'fail',
+          id: 'anonymous',
+          title: 'topic listing without cookies',
+          status: listed ? 'pass' : why ? 'unknown' : 'fail',
           evidence: listed
             ? `${res.status} with no cookie sent, ${arr(page.results).length} results for one of the book's topics, total ${num(page.total)}${missing.length ? `; no ${missing.join(', ')}` : ''}`
             : `${answerText(res)} with no cookie sent${why ? `; ${why}` : ''}`,
           expected,
-          impact: listed || why ? null : 'the anonymous listing needs cookies: nothing changes, discovery sends a session\'s',
+          impact: listed || why ? null : "the anonymous listing needs cookies: nothing changes, discovery sends a session's",
         });
       } catch (err) {
         add({ id: 'anonymous', title: 'topic listing without cookies', status: 'unknown', evidence: failed(err), expected, impact: null });
@@ -741,12 +907,17 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
       const describe = (r: HttpResponse) => (ok(r) ? `${r.status} ${mediaType(r)} ${kb(r.body.length)}` : answerText(r));
       const larger = ok(full) && ok(thumb) && full.body.length > thumb.body.length;
       add({
-        id: 'cover', title: 'cover art', status: larger ? 'pass' : why ? 'unknown' : 'fail',
+        id: 'cover',
+        title: 'cover art',
+        status: larger ? 'pass' : why ? 'unknown' : 'fail',
         evidence: `/600/: ${describe(full)}; thumbnail: ${describe(thumb)}${why ? `; ${why}` : ''}`,
         expected,
-        impact: larger || why ? null : ok(full)
-          ? 'bookd asks /600/ for the cover: it is not the larger one, so EPUB covers come out small (nothing else changes)'
-          : 'bookd asks /600/ for the cover: without it the EPUB has no cover image (the text is unaffected); please report',
+        impact:
+          larger || why
+            ? null
+            : ok(full)
+              ? 'bookd asks /600/ for the cover: it is not the larger one, so EPUB covers come out small (nothing else changes)'
+              : 'bookd asks /600/ for the cover: without it the EPUB has no cover image (the text is unaffected); please report',
       });
     } catch (err) {
       add({ id: 'cover', title: 'cover art', status: 'unknown', evidence: failed(err), expected, impact: null });
@@ -755,15 +926,20 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
 
   // --- 11. headers --------------------------------------------------------------------------------
   {
-    const expected = 'the content origin\'s API answers carry Server: istio-envoy; the edge\'s refusals come from AkamaiGHost';
+    const expected = "the content origin's API answers carry Server: istio-envoy; the edge's refusals come from AkamaiGHost";
     const servers = [...log.servers].map(([v, n]) => `${v} ×${n}`).join(', ');
     const evidence = `Server: ${servers || 'none'}; Set-Cookie names: ${[...log.cookies].sort().join(', ') || 'none'}; header names: ${[...log.names].sort().join(', ')}`;
     const status: CheckStatus = log.apiAnswers === 0 ? 'unknown' : log.apiIstio === log.apiAnswers ? 'pass' : 'fail';
     add({
-      id: 'headers', title: 'response headers', status, evidence, expected,
-      impact: status === 'fail'
-        ? `API answers with Server ${[...log.apiServers].join(', ')}: bookd tells the edge's refusals from the origin's by Server AkamaiGHost or an "Access Denied" page, and nothing else reads it, so nothing changes unless such a server answers 403; please report the values`
-        : null,
+      id: 'headers',
+      title: 'response headers',
+      status,
+      evidence,
+      expected,
+      impact:
+        status === 'fail'
+          ? `API answers with Server ${[...log.apiServers].join(', ')}: bookd tells the edge's refusals from the origin's by Server AkamaiGHost or an "Access Denied" page, and nothing else reads it, so nothing changes unless such a server answers 403; please report the values`
+          : null,
     });
   }
 
@@ -772,7 +948,8 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
   const whole = checks.find((c) => c.id === 'file-whole');
   if (throttled && whole?.status === 'fail' && whole.evidence.includes('(a sample)')) {
     whole.status = 'unknown';
-    whole.evidence += '; other requests of this run were throttled, so this may be the service\'s bulk-access guard: wait and run bookd doctor again at the default --interval';
+    whole.evidence +=
+      "; other requests of this run were throttled, so this may be the service's bulk-access guard: wait and run bookd doctor again at the default --interval";
     whole.impact = null;
   }
 

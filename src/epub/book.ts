@@ -217,7 +217,11 @@ export class Book {
           (item.data !== null || item.css !== undefined) &&
           (use === 'font' ? item.kind === 'font' : use === 'import' ? item.kind === 'css' : ['image', 'svg', 'font'].includes(item.kind));
         if (fits) return relativeHref(from, item.out);
-        if (!item) this.markMissing(t.path, use === 'other' ? 'referenced but not in the package, replaced by a placeholder' : `referenced but not in the package, ${what} dropped`);
+        if (!item)
+          this.markMissing(
+            t.path,
+            use === 'other' ? 'referenced but not in the package, replaced by a placeholder' : `referenced but not in the package, ${what} dropped`,
+          );
       } else if (t.kind === 'remote') {
         this.gap(`${printable(t.url)}: remote ${what} not fetched`);
       } else {

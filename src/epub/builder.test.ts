@@ -38,7 +38,10 @@ test('an error in a build thread comes back with its class and errno code', asyn
   try {
     await assert.rejects(builder.write(source(), 'epub', join(tmp.dir, 'no-such-dir', 'x.epub')), (err: NodeJS.ErrnoException) => err.code === 'ENOENT');
     const noPackage: BookSource = { mode: 'package', input: { meta: sampleMeta(), bookId: BOOK_ID, files: [] } };
-    await assert.rejects(builder.write(noPackage, 'epub', join(tmp.dir, 'empty.epub')), (err: unknown) => err instanceof BookdError && err.kind === 'permanent' && /no OPF/.test(err.message));
+    await assert.rejects(
+      builder.write(noPackage, 'epub', join(tmp.dir, 'empty.epub')),
+      (err: unknown) => err instanceof BookdError && err.kind === 'permanent' && /no OPF/.test(err.message),
+    );
   } finally {
     await builder.close();
   }
@@ -49,7 +52,10 @@ test('a build thread that dies fails what it held and is replaced; later builds 
   try {
     const held = builder.write(source(), 'epub', join(tmp.dir, 'held.epub'));
     await builder.crashOne();
-    await assert.rejects(held, (err: unknown) => err instanceof BookdError && err.kind === 'transient' && /the EPUB build thread stopped .*retried/.test(err.message));
+    await assert.rejects(
+      held,
+      (err: unknown) => err instanceof BookdError && err.kind === 'transient' && /the EPUB build thread stopped .*retried/.test(err.message),
+    );
     const after = await builder.write(source(), 'epub', join(tmp.dir, 'after.epub'));
     assert.ok(after.bytes > 0);
     assert.equal(builder.started, 2);

@@ -8,9 +8,7 @@ import type { Format } from './model.js';
 import { writeEpub } from './zip.js';
 
 /** A book's fetched material, ready to be built in either format. */
-export type BookSource =
-  | { mode: 'package'; input: Omit<FromPackageInput, 'format'> }
-  | { mode: 'chapters'; input: Omit<FromChaptersInput, 'format'> };
+export type BookSource = { mode: 'package'; input: Omit<FromPackageInput, 'format'> } | { mode: 'chapters'; input: Omit<FromChaptersInput, 'format'> };
 
 export interface Written {
   gaps: string[];

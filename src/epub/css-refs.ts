@@ -217,7 +217,7 @@ function walkChunk(text: string, chunk: Chunk, mode: Mode, out: CssRef[], onErro
     const font = atrule !== null && lower(atrule.name) === 'font-face';
     const use: CssRefUse = font ? 'font' : 'other';
     const fontFail = font ? { start: range(atrule)[0], end: range(atrule)[1], text: '' } : null;
-    const fn = this.function?.type === 'Function' ? (this.function) : null;
+    const fn = this.function?.type === 'Function' ? this.function : null;
     const fnName = fn ? lower(fn.name) : '';
     const group = fn && (isImageSet(fnName) || fnName === 'src') ? { start: range(fn)[0], end: range(fn)[1], text: 'none' } : null;
     if (node.type === 'Url') {
@@ -332,5 +332,6 @@ function scanValues(text: string, from: number, to: number, use: CssRefUse, fail
   });
   // A url("...") the text ends inside of.
   const last = stack[stack.length - 1];
-  if (last?.kind === 'url' && last.state === 1) push(out, last.value, use, last.start, to, 'url', fail ?? last.group ?? { start: last.start, end: to, text: 'none' });
+  if (last?.kind === 'url' && last.state === 1)
+    push(out, last.value, use, last.start, to, 'url', fail ?? last.group ?? { start: last.start, end: to, text: 'none' });
 }

@@ -12,13 +12,22 @@ const resolve = (ref: string, use: CssRefUse) => {
 };
 
 test('rewriteCss: url() in every quoting style, @import in both forms', () => {
-  const out = rewriteCss(`a { background: url(a.png) } b { background: url( "a.png" ) } c { background:url('a.png') }\n@import "b.css";\n@import url(b.css) screen;`, resolve);
-  assert.equal(out, `a { background: url("img/a.png") } b { background: url("img/a.png") } c { background:url("img/a.png") }\n@import url("css/b.css");\n@import url("css/b.css") screen;`);
+  const out = rewriteCss(
+    `a { background: url(a.png) } b { background: url( "a.png" ) } c { background:url('a.png') }\n@import "b.css";\n@import url(b.css) screen;`,
+    resolve,
+  );
+  assert.equal(
+    out,
+    `a { background: url("img/a.png") } b { background: url("img/a.png") } c { background:url("img/a.png") }\n@import url("css/b.css");\n@import url("css/b.css") screen;`,
+  );
 });
 
 test('rewriteCss: comments and strings are left alone', () => {
   const css = `/* url(x.png) */ a::before { content: "url(y.png)"; } b { content: 'it\\'s url(z.png)' }`;
-  assert.equal(rewriteCss(css, () => 'CHANGED'), css);
+  assert.equal(
+    rewriteCss(css, () => 'CHANGED'),
+    css,
+  );
 });
 
 test('rewriteCss: a font rule whose font is missing goes whole; a missing image becomes none; a missing import goes', () => {
@@ -26,16 +35,30 @@ test('rewriteCss: a font rule whose font is missing goes whole; a missing image 
   seen.length = 0;
   const out = rewriteCss(css, resolve);
   assert.equal(out, `@font-face { font-family: A; src: url("fonts/f.woff") format("woff"); }\n\np { background: none no-repeat }\n\nq { color: red }`);
-  assert.deepEqual(seen, [['f.woff', 'font'], ['gone.woff', 'font'], ['gone.png', 'other'], ['gone.css', 'import']]);
+  assert.deepEqual(seen, [
+    ['f.woff', 'font'],
+    ['gone.woff', 'font'],
+    ['gone.png', 'other'],
+    ['gone.css', 'import'],
+  ]);
 });
 
 test('rewriteCss: escapes inside url() are decoded before resolving, and quotes in the result are escaped', () => {
-  assert.equal(rewriteCss('a { background: url("a\\2e png") }', (ref) => (ref === 'a.png' ? 'q"uote.png' : null)), 'a { background: url("q\\"uote.png") }');
+  assert.equal(
+    rewriteCss('a { background: url("a\\2e png") }', (ref) => (ref === 'a.png' ? 'q"uote.png' : null)),
+    'a { background: url("q\\"uote.png") }',
+  );
 });
 
 test('rewriteCss: data URLs and empty url() pass through the resolver untouched when it says so', () => {
-  assert.equal(rewriteCss('a { background: url() }', () => null), 'a { background: url() }');
-  assert.equal(rewriteCss('a{b:url(data:image/png;base64,AA==)}', (ref) => ref), 'a{b:url("data:image/png;base64,AA==")}');
+  assert.equal(
+    rewriteCss('a { background: url() }', () => null),
+    'a { background: url() }',
+  );
+  assert.equal(
+    rewriteCss('a{b:url(data:image/png;base64,AA==)}', (ref) => ref),
+    'a{b:url("data:image/png;base64,AA==")}',
+  );
 });
 
 // References css-tree finds that patterns missed or mistook; each output must still parse cleanly.
@@ -53,7 +76,9 @@ const rewritten = (css: string, context = 'stylesheet') => {
 
 test('rewriteCss: url() in rules nested in @media, @supports, @layer and @container', () => {
   assert.equal(
-    rewritten('@media print { a { b: url(m.png) } @supports (display: grid) { c { d: url(s.png) } } }\n@layer base { e { f: url(l.png) } }\n@container (min-width: 1px) { g { h: url(c.png) } }'),
+    rewritten(
+      '@media print { a { b: url(m.png) } @supports (display: grid) { c { d: url(s.png) } } }\n@layer base { e { f: url(l.png) } }\n@container (min-width: 1px) { g { h: url(c.png) } }',
+    ),
     '@media print { a { b: url("other/m.png") } @supports (display: grid) { c { d: url("other/s.png") } } }\n@layer base { e { f: url("other/l.png") } }\n@container (min-width: 1px) { g { h: url("other/c.png") } }',
   );
 });
@@ -61,23 +86,38 @@ test('rewriteCss: url() in rules nested in @media, @supports, @layer and @contai
 test('rewriteCss: @import with a string and media, with url() and layer()/supports(), or missing', () => {
   assert.equal(rewritten('@import "x.css" screen;'), '@import url("import/x.css") screen;');
   assert.equal(rewritten("@import 'x.css';"), '@import url("import/x.css");');
-  assert.equal(rewritten('@import url("x.css") layer(base) supports(display: grid) print;'), '@import url("import/x.css") layer(base) supports(display: grid) print;');
+  assert.equal(
+    rewritten('@import url("x.css") layer(base) supports(display: grid) print;'),
+    '@import url("import/x.css") layer(base) supports(display: grid) print;',
+  );
   assert.equal(rewritten('@import url(gone.css) print;\na { color: red }'), '\na { color: red }');
 });
 
 test('rewriteCss: url( in a comment or a string is not a reference', () => {
   const calls: string[] = [];
   const css = '/* url(evil.png) */ a::before { content: "url(not-a-ref)" } /* @import "evil.css"; */';
-  assert.equal(rewriteCss(css, (ref) => (calls.push(ref), 'CHANGED')), css);
+  assert.equal(
+    rewriteCss(css, (ref) => (calls.push(ref), 'CHANGED')),
+    css,
+  );
   assert.deepEqual(calls, []);
 });
 
 test('rewriteCss: every url() of an @font-face src list is a font, and a missing one drops the rule, also inside @media', () => {
   const seenHere: [string, CssRefUse][] = [];
-  const out = rewriteCss('@font-face { font-family: A; src: url(a.woff2) format("woff2"), url(a.woff) format("woff"); }', (ref, use) => (seenHere.push([ref, use]), mark(ref, use)));
+  const out = rewriteCss(
+    '@font-face { font-family: A; src: url(a.woff2) format("woff2"), url(a.woff) format("woff"); }',
+    (ref, use) => (seenHere.push([ref, use]), mark(ref, use)),
+  );
   assert.equal(out, '@font-face { font-family: A; src: url("font/a.woff2") format("woff2"), url("font/a.woff") format("woff"); }');
-  assert.deepEqual(seenHere, [['a.woff2', 'font'], ['a.woff', 'font']]);
-  assert.equal(rewritten('@media screen { @font-face { src: url(a.woff2), url(gone.woff); } p { b: url(p.png) } }'), '@media screen {  p { b: url("other/p.png") } }');
+  assert.deepEqual(seenHere, [
+    ['a.woff2', 'font'],
+    ['a.woff', 'font'],
+  ]);
+  assert.equal(
+    rewritten('@media screen { @font-face { src: url(a.woff2), url(gone.woff); } p { b: url(p.png) } }'),
+    '@media screen {  p { b: url("other/p.png") } }',
+  );
 });
 
 test('rewriteCss: a brace in a string or comment of an @font-face rule does not cut the rule short', () => {
@@ -102,7 +142,10 @@ test('rewriteCss: URL( in any case', () => {
 });
 
 test('rewriteCss: image-set() and src() strings are references; a missing one makes the whole image none', () => {
-  assert.equal(rewritten('a { b: image-set("a.png" 1x, url(b.png) 2x); c: -webkit-image-set("gone.png" 1x, "d.png" 2x) }'), 'a { b: image-set("other/a.png" 1x, url("other/b.png") 2x); c: none }');
+  assert.equal(
+    rewritten('a { b: image-set("a.png" 1x, url(b.png) 2x); c: -webkit-image-set("gone.png" 1x, "d.png" 2x) }'),
+    'a { b: image-set("other/a.png" 1x, url("other/b.png") 2x); c: none }',
+  );
   assert.equal(rewriteCss('a { b: src("s.png") }', mark), 'a { b: src("other/s.png") }');
 });
 
@@ -139,7 +182,10 @@ test('rewriteCss: a 1 MB stylesheet and 10,000-deep nestings are rewritten in bo
   const big = timed('1 MB of rules', fill(rule));
   assert.equal(big.split('url("y.png")').length - 1, Math.ceil(1_000_000 / rule.length));
   assert.deepEqual(parseErrors(big), []);
-  timed('1 MB of @font-face in @media', fill('@media screen { @font-face { font-family: X; src: url(a.woff2) format("woff2"), url(a.woff) format("woff"); } }\n'));
+  timed(
+    '1 MB of @font-face in @media',
+    fill('@media screen { @font-face { font-family: X; src: url(a.woff2) format("woff2"), url(a.woff) format("woff"); } }\n'),
+  );
   const d = 10_000;
   for (const [label, css] of [
     ['10,000 nested @media', `${'@media print {'.repeat(d)}a { b: url(x.png) }${'}'.repeat(d)}`],

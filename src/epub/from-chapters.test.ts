@@ -82,7 +82,11 @@ test('chapter mode: cross-chapter links keep fragments, follow renamed ids and d
 
 test('chapter mode: output is well-formed XHTML with the EPUB declarations, site chrome and scripts left out', () => {
   const ch1 = xhtml(buildFromChapters(chapterModeInput('epub')), 'OEBPS/text/ch01.xhtml');
-  assert.ok(ch1.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE html>\n<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops"'));
+  assert.ok(
+    ch1.startsWith(
+      '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE html>\n<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops"',
+    ),
+  );
   assert.match(ch1, /<title>Chapter 1\. Getting Started<\/title>/);
   assert.match(ch1, /line break|a<br\/>line/);
   assert.doesNotMatch(ch1, /&nbsp;|&mdash;|<script|Site header|Site footer|tracking/);
@@ -122,7 +126,12 @@ test('chapter mode: kindle links the e-reader CSS last from every content docume
 
 test('chapter mode: hostile paths stay inside the package and are reported', () => {
   const input = chapterModeInput('epub');
-  input.chapters.push({ path: '../../../etc/cron.d/evil.html', url: `${FILES}../../x.html`, title: 'Evil', html: '<div id="sbo-rt-content"><p>evil chapter</p></div>' });
+  input.chapters.push({
+    path: '../../../etc/cron.d/evil.html',
+    url: `${FILES}../../x.html`,
+    title: 'Evil',
+    html: '<div id="sbo-rt-content"><p>evil chapter</p></div>',
+  });
   input.assets.push({ url: 'http://sim.test/x/y.png', path: 'C:\\Windows\\y.png', data: IMAGES['OEBPS/images/a/fig.png'], mediaType: 'image/png' });
   const build = buildFromChapters(input);
   for (const e of build.entries) {
@@ -140,8 +149,18 @@ test('chapter mode: chapter URLs in another form still resolve relative referenc
     meta,
     bookId: BOOK_ID,
     chapters: [
-      { path: 'ch01.html', url: 'https://learning.example/api/v1/book/other/chapter-content/ch01.html', title: 'One', html: '<div id="sbo-rt-content"><p><img src="img/x.png"> <a href="ch02.html#t">two</a></p></div>' },
-      { path: 'ch02.html', url: 'https://learning.example/api/v1/book/other/chapter-content/ch02.html', title: 'Two', html: '<body><h1 id="t">Two</h1><p>No content div: the whole body.</p></body>' },
+      {
+        path: 'ch01.html',
+        url: 'https://learning.example/api/v1/book/other/chapter-content/ch01.html',
+        title: 'One',
+        html: '<div id="sbo-rt-content"><p><img src="img/x.png"> <a href="ch02.html#t">two</a></p></div>',
+      },
+      {
+        path: 'ch02.html',
+        url: 'https://learning.example/api/v1/book/other/chapter-content/ch02.html',
+        title: 'Two',
+        html: '<body><h1 id="t">Two</h1><p>No content div: the whole body.</p></body>',
+      },
     ],
     toc: [],
     assets: [{ url: 'https://learning.example/api/v1/book/other/chapter-content/img/x.png', path: 'img/x.png', data: IMAGES['OEBPS/images/a/fig.png'] }],

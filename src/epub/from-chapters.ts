@@ -70,7 +70,8 @@ function normalizeUrl(url: string): string | null {
   }
 }
 
-const isStylesheetLink = (el: Element) => el.tagName === 'link' && /(^|\s)stylesheet(\s|$)/i.test(getAttr(el, 'rel') ?? '') && getAttr(el, 'href') !== undefined;
+const isStylesheetLink = (el: Element) =>
+  el.tagName === 'link' && /(^|\s)stylesheet(\s|$)/i.test(getAttr(el, 'rel') ?? '') && getAttr(el, 'href') !== undefined;
 
 /**
  * Rebuilds the book from the chapter API (docs/EPUB.md; used when the publisher package is missing or

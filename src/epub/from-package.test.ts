@@ -53,7 +53,10 @@ test('package mode: the text of every chapter equals the source and images are b
 
 test('package mode: /api/v2 files prefixes (with or without a host) become package-relative paths', () => {
   const b = build();
-  const all = b.entries.filter((e) => /\.(xhtml|css|opf|ncx)$/.test(e.path)).map((e) => text(e.data)).join('\n');
+  const all = b.entries
+    .filter((e) => /\.(xhtml|css|opf|ncx)$/.test(e.path))
+    .map((e) => text(e.data))
+    .join('\n');
   assert.doesNotMatch(all, /\/api\/v2\/|sim\.test/);
   const ch2 = doc(b, 'OEBPS/text/ch02.xhtml');
   assert.match(ch2, /<img src="\.\.\/images\/a\/fig\.png" alt="A again"\/>/);
@@ -64,7 +67,10 @@ test('package mode: /api/v2 files prefixes (with or without a host) become packa
 test('package mode: the OPF is repaired: one dcterms:modified, XML-name ids, media types from bytes, undeclared files declared, missing ones dropped', () => {
   const b = build();
   const opf = doc(b, 'OEBPS/content.opf');
-  assert.deepEqual([...opf.matchAll(/<meta property="dcterms:modified">([^<]+)</g)].map((m) => m[1]), ['2024-02-01T00:00:00Z']);
+  assert.deepEqual(
+    [...opf.matchAll(/<meta property="dcterms:modified">([^<]+)</g)].map((m) => m[1]),
+    ['2024-02-01T00:00:00Z'],
+  );
   assert.match(opf, /<dc:identifier id="bookid">urn:isbn:9781098765432<\/dc:identifier>/);
   assert.doesNotMatch(opf, /duplicate-id-attribute/);
   for (const m of opf.matchAll(/ id="([^"]+)"/g)) assert.match(m[1]!, /^[A-Za-z_][\w.-]*$/);
@@ -116,7 +122,14 @@ test('package mode: hostile full_paths fail only their asset and nothing outside
     assert.doesNotMatch(e.path, /outside|passwd|win\.png|evil|escape|nul|\.epub$/);
   }
   const gaps = b.gaps.join('\n');
-  for (const p of ['../../../outside.png', '/etc/passwd', 'OEBPS\\..\\..\\win.png', 'C:/Windows/evil.png', 'OEBPS/a/../../../escape.png', 'OEBPS/nul\\x00.png']) {
+  for (const p of [
+    '../../../outside.png',
+    '/etc/passwd',
+    'OEBPS\\..\\..\\win.png',
+    'C:/Windows/evil.png',
+    'OEBPS/a/../../../escape.png',
+    'OEBPS/nul\\x00.png',
+  ]) {
     assert.ok(gaps.includes(`${p}: unsafe path, skipped`), p);
   }
   assert.match(gaps, /OEBPS\/images\/fake\.png: not an image \(the server sent an HTML page\), replaced by a placeholder/);
@@ -126,7 +139,10 @@ test('package mode: hostile full_paths fail only their asset and nothing outside
 
 test('package mode: an unusable package throws a permanent error so the caller can rebuild from chapters', () => {
   const expectPermanent = (files: FetchedFile[], pattern: RegExp) =>
-    assert.throws(() => build('epub', files), (err: unknown) => err instanceof BookdError && err.kind === 'permanent' && pattern.test(err.message));
+    assert.throws(
+      () => build('epub', files),
+      (err: unknown) => err instanceof BookdError && err.kind === 'permanent' && pattern.test(err.message),
+    );
   const withoutOpf = packageFiles().filter((f) => !f.path.endsWith('.opf') && f.path !== 'META-INF/container.xml');
   expectPermanent(withoutOpf, /no OPF package document.*rebuild the book from its chapters/);
   const badOpf = packageFiles().map((f) => (f.path.endsWith('.opf') ? { ...f, data: enc('<<<not xml') } : f));
@@ -138,7 +154,12 @@ test('package mode: an unusable package throws a permanent error so the caller c
 
 test('package mode: a package at the root with no container.xml and a relative-only layout', async () => {
   const files: FetchedFile[] = [
-    { path: 'package.opf', data: enc('<package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="u"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:identifier id="u">x</dc:identifier><dc:title>T</dc:title><dc:language>de</dc:language></metadata><manifest><item id="c" href="c.xhtml" media-type="application/xhtml+xml"/></manifest><spine><itemref idref="c"/></spine></package>') },
+    {
+      path: 'package.opf',
+      data: enc(
+        '<package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="u"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:identifier id="u">x</dc:identifier><dc:title>T</dc:title><dc:language>de</dc:language></metadata><manifest><item id="c" href="c.xhtml" media-type="application/xhtml+xml"/></manifest><spine><itemref idref="c"/></spine></package>',
+      ),
+    },
     { path: 'c.xhtml', data: enc('<html xmlns="http://www.w3.org/1999/xhtml"><head><title>C</title></head><body><p>Hallo Welt</p></body></html>') },
   ];
   const b = buildFromPackage({ meta: { ...sampleMeta(), language: '' }, bookId: BOOK_ID, files, format: 'kindle' });

@@ -47,7 +47,8 @@ const RENDITION: Record<string, RegExp> = {
   'rendition:spread': /^(none|landscape|portrait|both|auto)$/,
   'rendition:flow': /^(paginated|scrolled-continuous|scrolled-doc|auto)$/,
 };
-const ITEMREF_PROPERTY = /^(page-spread-(left|right)|rendition:(page-spread-center|layout-(reflowable|pre-paginated)|orientation-(auto|landscape|portrait)|spread-(none|landscape|portrait|both|auto)|flow-(paginated|scrolled-continuous|scrolled-doc|auto)|align-x-center))$/;
+const ITEMREF_PROPERTY =
+  /^(page-spread-(left|right)|rendition:(page-spread-center|layout-(reflowable|pre-paginated)|orientation-(auto|landscape|portrait)|spread-(none|landscape|portrait|both|auto)|flow-(paginated|scrolled-continuous|scrolled-doc|auto)|align-x-center))$/;
 
 const unusable = (why: string) => new BookdError('permanent', `The publisher package is unusable (${why}); rebuild the book from its chapters.`);
 
@@ -103,7 +104,12 @@ function assembleFromPackage(input: FromPackageInput): EpubBuild {
       continue;
     }
     if (!declared.has(t.path) && t.path !== opfPath) {
-      declared.set(t.path, { id, path: t.path, mediaType: (it.getAttribute('media-type') ?? '').trim().toLowerCase(), properties: (it.getAttribute('properties') ?? '').split(/\s+/).filter(Boolean) });
+      declared.set(t.path, {
+        id,
+        path: t.path,
+        mediaType: (it.getAttribute('media-type') ?? '').trim().toLowerCase(),
+        properties: (it.getAttribute('properties') ?? '').split(/\s+/).filter(Boolean),
+      });
     }
     if (id !== '' && !idToPath.has(id)) idToPath.set(id, t.path);
   }
@@ -167,15 +173,17 @@ function assembleFromPackage(input: FromPackageInput): EpubBuild {
   }
   if (spine.length === 0) throw unusable('no document of its spine could be read');
 
-  const locateFrom = (base: string): Locate => (href) => {
-    const t = resolveRef(href, base, toPath);
-    if (t.kind !== 'local') return undefined;
-    const item = book.find(t.path);
-    if (!item?.doc) return undefined;
-    item.linked = true;
-    const fragment = t.fragment === undefined || t.fragment === '' ? undefined : lookupId(item.doc.ids, t.fragment);
-    return fragment === undefined ? { item } : { item, fragment };
-  };
+  const locateFrom =
+    (base: string): Locate =>
+    (href) => {
+      const t = resolveRef(href, base, toPath);
+      if (t.kind !== 'local') return undefined;
+      const item = book.find(t.path);
+      if (!item?.doc) return undefined;
+      item.linked = true;
+      const fragment = t.fragment === undefined || t.fragment === '' ? undefined : lookupId(item.doc.ids, t.fragment);
+      return fragment === undefined ? { item } : { item, fragment };
+    };
 
   const navItem = navPath === undefined ? undefined : book.items.get(navPath);
   const navLists = navItem?.doc?.tree ? readNavLists(navItem.doc.tree, locateFrom(navItem.doc.base)) : [];
@@ -210,7 +218,9 @@ function assembleFromPackage(input: FromPackageInput): EpubBuild {
     out: ncxPath ?? join(dirOf(opfPath), 'toc.ncx'),
     id: ncxId || 'ncx',
   });
-  ncx.data = utf8.encode(ncxDocument({ out: ncx.out, uid: identifier, title: meta.title, language: meta.language, toc: ncxPoints.length > 0 ? ncxPoints : toc }));
+  ncx.data = utf8.encode(
+    ncxDocument({ out: ncx.out, uid: identifier, title: meta.title, language: meta.language, toc: ncxPoints.length > 0 ? ncxPoints : toc }),
+  );
   if (ncxPath === undefined) book.gap('NCX: missing from the package, generated');
 
   // Documents something links to must be in the spine (RSC-011); they go at the end, out of the reading order.
@@ -225,7 +235,9 @@ function assembleFromPackage(input: FromPackageInput): EpubBuild {
   const opfXml = opfDocument({
     out: opfOut,
     identifier,
-    otherIdentifiers: descendants(pkg, 'identifier').map((e) => xmlText(e)).filter(usableIdentifier),
+    otherIdentifiers: descendants(pkg, 'identifier')
+      .map((e) => xmlText(e))
+      .filter(usableIdentifier),
     meta,
     modified: publisherModified(pkg) ?? modifiedOf(meta.date),
     items: [...book.items.values()],
@@ -280,7 +292,12 @@ function findOpf(files: Map<string, FetchedFile>): string {
   return found;
 }
 
-function findNcx(spineEl: XmlElement | undefined, idToPath: Map<string, string>, declared: Map<string, Declared>, files: Map<string, FetchedFile>): string | undefined {
+function findNcx(
+  spineEl: XmlElement | undefined,
+  idToPath: Map<string, string>,
+  declared: Map<string, Declared>,
+  files: Map<string, FetchedFile>,
+): string | undefined {
   const byToc = idToPath.get(spineEl?.getAttribute('toc') ?? '');
   const candidates = [byToc, ...[...declared.values()].filter((d) => d.mediaType === 'application/x-dtbncx+xml').map((d) => d.path)];
   for (const p of candidates) if (p !== undefined && files.get(p)?.data) return p;
@@ -327,7 +344,10 @@ function rewriteNav(item: Item, lists: NavList[], toc: TocPoint[]): void {
 }
 
 function mergeMeta(meta: BookMeta, pkg: XmlElement): BookMeta {
-  const dc = (name: string) => descendants(pkg, name).map((e) => xmlText(e)).filter(Boolean);
+  const dc = (name: string) =>
+    descendants(pkg, name)
+      .map((e) => xmlText(e))
+      .filter(Boolean);
   const language = PACKAGE_LANGUAGE.test(meta.language.trim()) ? languageOf(meta.language) : languageOf(dc('language')[0]);
   const description = meta.description ?? dc('description')[0];
   const date = meta.date ?? dc('date')[0];
@@ -385,6 +405,9 @@ function coverOf(book: Book, declared: Map<string, Declared>, idToPath: Map<stri
     return item && (item.kind === 'image' || item.kind === 'svg') ? item : undefined;
   };
   const marked = [...declared.values()].find((d) => d.properties.includes('cover-image'));
-  const byMeta = descendants(pkg, 'meta').find((m) => m.getAttribute('name') === 'cover')?.getAttribute('content') ?? undefined;
+  const byMeta =
+    descendants(pkg, 'meta')
+      .find((m) => m.getAttribute('name') === 'cover')
+      ?.getAttribute('content') ?? undefined;
   return usable(marked?.path) ?? usable(byMeta === undefined ? undefined : idToPath.get(byMeta));
 }

@@ -8,13 +8,22 @@ import { buildFromPackage } from './from-package.js';
 import { xhtmlToHtml } from './html/parse.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
-const chapter = (html: string) => ({ meta: sampleMeta(), bookId: BOOK_ID, chapters: [{ path: 'a.html', url: 'http://h/a.html', title: 'A', html }], toc: [], assets: [], format: 'epub' as const });
+const chapter = (html: string) => ({
+  meta: sampleMeta(),
+  bookId: BOOK_ID,
+  chapters: [{ path: 'a.html', url: 'http://h/a.html', title: 'A', html }],
+  toc: [],
+  assets: [],
+  format: 'epub' as const,
+});
 
 test('markup nested deeper than the stack fails that book with a permanent error, in both modes', () => {
   const deep = `${'<div>'.repeat(100_000)}x${'</div>'.repeat(100_000)}`;
   const isPermanent = (err: unknown) => err instanceof BookdError && err.kind === 'permanent' && /nested too deeply/.test(err.message);
   assert.throws(() => buildFromChapters(chapter(`<div id="sbo-rt-content">${deep}</div>`)), isPermanent);
-  const files = packageFiles().map((f) => (f.path === 'OEBPS/text/ch01.xhtml' ? { ...f, data: enc(`<html xmlns="http://www.w3.org/1999/xhtml"><body>${deep}</body></html>`) } : f));
+  const files = packageFiles().map((f) =>
+    f.path === 'OEBPS/text/ch01.xhtml' ? { ...f, data: enc(`<html xmlns="http://www.w3.org/1999/xhtml"><body>${deep}</body></html>`) } : f,
+  );
   assert.throws(() => buildFromPackage({ meta: sampleMeta(), bookId: BOOK_ID, files, format: 'epub' }), isPermanent);
 });
 

@@ -43,7 +43,16 @@ function readOl(ol: Element, locate: Locate, landmarks: boolean): TocPoint[] {
     if (!isElement(li) || li.tagName !== 'li') continue;
     const nested = li.childNodes.find((n): n is Element => isElement(n) && n.tagName === 'ol');
     const head = findHead(li);
-    const label = (head ? textContent(head) : li.childNodes.filter((n) => n !== nested).map(textContent).join(' ')).replace(/\s+/g, ' ').trim();
+    const label = (
+      head
+        ? textContent(head)
+        : li.childNodes
+            .filter((n) => n !== nested)
+            .map(textContent)
+            .join(' ')
+    )
+      .replace(/\s+/g, ' ')
+      .trim();
     const href = head && head.tagName === 'a' ? getAttr(head, 'href') : undefined;
     const target = href === undefined ? undefined : locate(href);
     const type = landmarks && head ? typesOf(head).find((t) => t !== '') : undefined;

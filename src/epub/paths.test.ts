@@ -13,7 +13,22 @@ test('safePackagePath: normal paths are normalised', () => {
 });
 
 test('safePackagePath: anything absolute, escaping, with backslashes, NUL, controls or a drive letter is refused', () => {
-  for (const bad of ['', '/etc/passwd', '../x.png', 'a/../../x.png', 'OEBPS/../..', '..', 'a\\..\\b.png', 'C:/Windows/x.png', 'c:x.png', 'a/b\u0000.png', 'a/\u001b[31m.png', '.', './', 'x'.repeat(2000)]) {
+  for (const bad of [
+    '',
+    '/etc/passwd',
+    '../x.png',
+    'a/../../x.png',
+    'OEBPS/../..',
+    '..',
+    'a\\..\\b.png',
+    'C:/Windows/x.png',
+    'c:x.png',
+    'a/b\u0000.png',
+    'a/\u001b[31m.png',
+    '.',
+    './',
+    'x'.repeat(2000),
+  ]) {
     assert.equal(safePackagePath(bad), null, JSON.stringify(bad));
   }
 });
@@ -51,7 +66,12 @@ test('resolveRef: fragments, remote URLs, link-only schemes and data URLs are to
   const base = 'http://package.invalid/OEBPS/text/ch01.xhtml';
   const toPath = (u: URL) => (u.origin === 'http://package.invalid' ? decodeURIComponent(u.pathname.slice(1)) : null);
   assert.deepEqual(resolveRef('#f%C3%BC', base, toPath), { kind: 'self', fragment: 'fü' });
-  assert.deepEqual(resolveRef('../images/x.png?v=1#y', base, toPath), { kind: 'local', path: 'OEBPS/images/x.png', fragment: 'y', url: 'http://package.invalid/OEBPS/images/x.png?v=1' });
+  assert.deepEqual(resolveRef('../images/x.png?v=1#y', base, toPath), {
+    kind: 'local',
+    path: 'OEBPS/images/x.png',
+    fragment: 'y',
+    url: 'http://package.invalid/OEBPS/images/x.png?v=1',
+  });
   assert.deepEqual(resolveRef('//evil.invalid/x.png', base, toPath), { kind: 'remote', url: 'http://evil.invalid/x.png' });
   assert.deepEqual(resolveRef('mailto:a@b.c', base, toPath), { kind: 'link-only', url: 'mailto:a@b.c' });
   assert.deepEqual(resolveRef('data:image/png;base64,AAAA', base, toPath), { kind: 'data' });

@@ -75,7 +75,10 @@ export function encodeFragment(fragment: string): string {
 /** The href that leads from package file `from` to package file `to` (percent-encoded). */
 export function relativeHref(from: string, to: string, fragment?: string): string {
   const rel = posix.relative(posix.join('/', dirOf(from)), posix.join('/', to));
-  const href = rel.split('/').map((s) => (s === '..' ? s : encodeSegment(s))).join('/');
+  const href = rel
+    .split('/')
+    .map((s) => (s === '..' ? s : encodeSegment(s)))
+    .join('/');
   return fragment === undefined || fragment === '' ? href : `${href}#${encodeFragment(fragment)}`;
 }
 

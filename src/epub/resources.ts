@@ -7,10 +7,22 @@ import type { Kind } from './sniff.js';
 type Expected = 'image' | 'css' | 'font' | 'audio' | 'video' | 'unknown';
 
 const EXT_KIND: Record<string, Expected> = {
-  '.png': 'image', '.jpg': 'image', '.jpeg': 'image', '.gif': 'image', '.svg': 'image', '.webp': 'image',
+  '.png': 'image',
+  '.jpg': 'image',
+  '.jpeg': 'image',
+  '.gif': 'image',
+  '.svg': 'image',
+  '.webp': 'image',
   '.css': 'css',
-  '.ttf': 'font', '.otf': 'font', '.woff': 'font', '.woff2': 'font',
-  '.mp3': 'audio', '.m4a': 'audio', '.mp4': 'video', '.m4v': 'video', '.webm': 'video',
+  '.ttf': 'font',
+  '.otf': 'font',
+  '.woff': 'font',
+  '.woff2': 'font',
+  '.mp3': 'audio',
+  '.m4a': 'audio',
+  '.mp4': 'video',
+  '.m4v': 'video',
+  '.webm': 'video',
 };
 
 /** What a file is supposed to be, from the server's media type and then its extension. */
@@ -25,7 +37,11 @@ export function expectedKind(mediaType: string | undefined, path: string): Expec
 }
 
 const fits = (expected: Expected, kind: Kind) =>
-  expected === 'unknown' ? ['image', 'svg', 'css', 'font', 'audio', 'video'].includes(kind) : expected === 'image' ? kind === 'image' || kind === 'svg' : expected === kind;
+  expected === 'unknown'
+    ? ['image', 'svg', 'css', 'font', 'audio', 'video'].includes(kind)
+    : expected === 'image'
+      ? kind === 'image' || kind === 'svg'
+      : expected === kind;
 
 const describe = (mediaType: string, kind: Kind) => (kind === 'xhtml' ? 'an HTML page' : mediaType);
 

@@ -7,7 +7,12 @@ import { extensionOf } from './paths.js';
 export type Kind = 'xhtml' | 'css' | 'image' | 'font' | 'svg' | 'opf' | 'ncx' | 'audio' | 'video' | 'other';
 
 const startsWith = (d: Uint8Array, bytes: number[], at = 0) => bytes.every((b, i) => d[at + i] === b);
-const ascii = (d: Uint8Array, text: string, at = 0) => startsWith(d, [...text].map((c) => c.charCodeAt(0)), at);
+const ascii = (d: Uint8Array, text: string, at = 0) =>
+  startsWith(
+    d,
+    [...text].map((c) => c.charCodeAt(0)),
+    at,
+  );
 
 function binaryType(d: Uint8Array): string | null {
   if (startsWith(d, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'image/png';
@@ -28,7 +33,10 @@ function binaryType(d: Uint8Array): string | null {
 /** The first ~1 KiB as text, without BOM, comments, PIs and doctype noise, lowercased. */
 function head(d: Uint8Array): string {
   let text = new TextDecoder('utf-8').decode(d.subarray(0, 2048)).replace(/^\ufeff/, '');
-  text = text.replace(/<\?[\s\S]*?\?>/g, '').replace(/<!--[\s\S]*?-->/g, '').trimStart();
+  text = text
+    .replace(/<\?[\s\S]*?\?>/g, '')
+    .replace(/<!--[\s\S]*?-->/g, '')
+    .trimStart();
   return text.slice(0, 1024).toLowerCase();
 }
 

@@ -43,6 +43,13 @@ test('writeEpub: overwrites an earlier file instead of carrying anything of it a
 });
 
 test('writeEpub: a path given twice is a bug in the build and is refused', async () => {
-  const twice = { entries: [{ path: 'a', data: enc('1') }, { path: 'a', data: enc('2') }], gaps: [], chapters: 0 };
+  const twice = {
+    entries: [
+      { path: 'a', data: enc('1') },
+      { path: 'a', data: enc('2') },
+    ],
+    gaps: [],
+    chapters: 0,
+  };
   await assert.rejects(writeEpub(twice, `${tmp.dir}/c.epub`), /appears twice/);
 });

@@ -41,7 +41,7 @@ export async function writeEpub(build: EpubBuild, file: string): Promise<{ bytes
     for await (const chunk of zip.outputStream as AsyncIterable<Buffer>) {
       hash.update(chunk);
       bytes += chunk.length;
-      for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off)).bytesWritten;
+      for (let off = 0; off < chunk.length;) off += (await fh.write(chunk, off)).bytesWritten;
     }
     await fh.sync();
   } finally {

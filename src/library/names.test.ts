@@ -40,7 +40,10 @@ test('bookFileName: "<Title> - <Authors> (<id>).epub", kindle variant, et al. fo
   assert.equal(bookFileName(meta, 'epub'), 'Fluent Python - Clear, Concise, and Effective Programming - Luciano Ramalho (9781492056355).epub');
   assert.equal(bookFileName(meta, 'kindle'), 'Fluent Python - Clear, Concise, and Effective Programming - Luciano Ramalho (9781492056355).kindle.epub');
   assert.equal(bookFileName({ ...meta, authors: [] }, 'epub'), 'Fluent Python - Clear, Concise, and Effective Programming (9781492056355).epub');
-  const many = bookFileName({ ...meta, authors: ['Alexandra Longname', 'Bartholomew Longername', 'Cornelius Longestname', 'Desdemona Evenlongername', 'Eve'] }, 'epub');
+  const many = bookFileName(
+    { ...meta, authors: ['Alexandra Longname', 'Bartholomew Longername', 'Cornelius Longestname', 'Desdemona Evenlongername', 'Eve'] },
+    'epub',
+  );
   assert.match(many, / - Alexandra Longname, Bartholomew Longername, Cornelius Longestname et al\. \(9781492056355\)\.epub$/);
   const huge = bookFileName({ id: '9781492056355', title: 'T'.repeat(400), authors: ['A'.repeat(300)] }, 'kindle');
   assert.ok(Buffer.byteLength(huge) <= 255, `${Buffer.byteLength(huge)} bytes`);

@@ -51,7 +51,10 @@ test('placeBook: across file systems (EXDEV) the other skills get a relative sym
   assert.equal(await readlink(at), `../Python/${NAME}`);
   assert.equal(await readFile(at, 'utf8'), 'x');
   const other = () => Promise.reject(Object.assign(new Error('disk on fire'), { code: 'EIO' }));
-  await assert.rejects(placeBook({ libraryRoot: lib, staged: await stage(lib, 'y'), meta, format: 'epub', skills: ['Python', 'Rust'], link: other }), /disk on fire/);
+  await assert.rejects(
+    placeBook({ libraryRoot: lib, staged: await stage(lib, 'y'), meta, format: 'epub', skills: ['Python', 'Rust'], link: other }),
+    /disk on fire/,
+  );
 });
 
 test('placeBook: the same content already archived is skipped (staged file deleted) unless forced', async () => {
@@ -59,21 +62,49 @@ test('placeBook: the same content already archived is skipped (staged file delet
   const first = await placeBook({ libraryRoot: lib, staged: await stage(lib, 'same'), meta, format: 'epub', skills: ['Python'] });
   const before = await stat(join(lib, first.path));
   const again = await stage(lib, 'same');
-  const second = await placeBook({ libraryRoot: lib, staged: again, meta, format: 'epub', skills: ['Python', 'Go'], previous: { path: first.path, sha256: first.sha256 } });
+  const second = await placeBook({
+    libraryRoot: lib,
+    staged: again,
+    meta,
+    format: 'epub',
+    skills: ['Python', 'Go'],
+    previous: { path: first.path, sha256: first.sha256 },
+  });
   assert.equal(second.skipped, true);
   assert.equal(second.path, first.path);
   assert.deepEqual(second.links, [`Go/${NAME}`], 'a skill added later still gets its link');
   assert.equal(existsSync(again), false);
   assert.equal((await stat(join(lib, first.path))).ino, before.ino, 'the archived file was not touched');
-  const forced = await placeBook({ libraryRoot: lib, staged: await stage(lib, 'same'), meta, format: 'epub', skills: ['Python'], previous: first, force: true });
+  const forced = await placeBook({
+    libraryRoot: lib,
+    staged: await stage(lib, 'same'),
+    meta,
+    format: 'epub',
+    skills: ['Python'],
+    previous: first,
+    force: true,
+  });
   assert.equal(forced.skipped, false);
   assert.notEqual((await stat(join(lib, first.path))).ino, before.ino);
 });
 
 test('placeBook: the previous file gone or different → written again; a renamed book leaves no stale copies', async () => {
   const lib = join(tmp.dir, 'e');
-  const old = await placeBook({ libraryRoot: lib, staged: await stage(lib, 'v1'), meta: { ...meta, title: 'Old Title' }, format: 'epub', skills: ['Python', 'Go'] });
-  const placed = await placeBook({ libraryRoot: lib, staged: await stage(lib, 'v2'), meta, format: 'epub', skills: ['Python', 'Go'], previous: { path: old.path, sha256: old.sha256 } });
+  const old = await placeBook({
+    libraryRoot: lib,
+    staged: await stage(lib, 'v1'),
+    meta: { ...meta, title: 'Old Title' },
+    format: 'epub',
+    skills: ['Python', 'Go'],
+  });
+  const placed = await placeBook({
+    libraryRoot: lib,
+    staged: await stage(lib, 'v2'),
+    meta,
+    format: 'epub',
+    skills: ['Python', 'Go'],
+    previous: { path: old.path, sha256: old.sha256 },
+  });
   assert.equal(placed.skipped, false);
   assert.deepEqual(placed.stale.sort(), [old.path, ...old.links].sort(), 'the old name and its links are stale');
   assert.equal((await readdir(join(lib, 'Python'))).length, 2, 'left in place until the catalogue names the new file');
@@ -83,10 +114,24 @@ test('placeBook: the previous file gone or different → written again; a rename
   assert.equal(await readFile(join(tmp.dir, 'outside-e.epub'), 'utf8'), 'not the library', 'nothing outside the library is removed');
   assert.deepEqual(await readdir(join(lib, 'Go')), [NAME]);
   assert.equal((await stat(join(lib, 'Go', NAME))).ino, (await stat(join(lib, 'Python', NAME))).ino);
-  const v3 = await placeBook({ libraryRoot: lib, staged: await stage(lib, 'v3'), meta, format: 'epub', skills: ['Python', 'Go'], previous: { path: placed.path, sha256: placed.sha256 } });
+  const v3 = await placeBook({
+    libraryRoot: lib,
+    staged: await stage(lib, 'v3'),
+    meta,
+    format: 'epub',
+    skills: ['Python', 'Go'],
+    previous: { path: placed.path, sha256: placed.sha256 },
+  });
   assert.equal(await readFile(join(lib, 'Go', NAME), 'utf8'), 'v3', 'the link in the other skill follows the new content');
   assert.equal(v3.sha256, sha('v3'));
-  const gone = await placeBook({ libraryRoot: lib, staged: await stage(lib, 'v3'), meta, format: 'epub', skills: ['Python'], previous: { path: 'Python/not-there.epub', sha256: sha('v3') } });
+  const gone = await placeBook({
+    libraryRoot: lib,
+    staged: await stage(lib, 'v3'),
+    meta,
+    format: 'epub',
+    skills: ['Python'],
+    previous: { path: 'Python/not-there.epub', sha256: sha('v3') },
+  });
   assert.equal(gone.skipped, false);
 });
 
@@ -94,7 +139,13 @@ test('placeBook: nothing resolves outside the library', async () => {
   const lib = join(tmp.dir, 'f');
   const outside = join(tmp.dir, 'outside');
   await mkdir(outside, { recursive: true });
-  const evil = await placeBook({ libraryRoot: lib, staged: await stage(lib, 'e'), meta: { id: '../../../x', title: '../../../../etc/passwd', authors: ['..'] }, format: 'epub', skills: ['../../..', '/etc'] });
+  const evil = await placeBook({
+    libraryRoot: lib,
+    staged: await stage(lib, 'e'),
+    meta: { id: '../../../x', title: '../../../../etc/passwd', authors: ['..'] },
+    format: 'epub',
+    skills: ['../../..', '/etc'],
+  });
   assert.ok(!evil.path.startsWith('..') && !evil.path.startsWith('/'), evil.path);
   assert.deepEqual(await readdir(outside), []);
   const strayFile = join(tmp.dir, 'stray.epub');
@@ -102,7 +153,20 @@ test('placeBook: nothing resolves outside the library', async () => {
   await assert.rejects(placeBook({ libraryRoot: lib, staged: strayFile, meta, format: 'epub', skills: ['Python'] }), /outside the library/);
   await symlink(outside, join(lib, 'Escape'));
   await assert.rejects(placeBook({ libraryRoot: lib, staged: await stage(lib, 's'), meta, format: 'epub', skills: ['Escape'] }), /outside the library/);
-  await assert.rejects(placeBook({ libraryRoot: lib, staged: await stage(lib, 's'), meta, format: 'epub', skills: ['Python', 'Escape'] }), /outside the library/);
-  await assert.rejects(placeBook({ libraryRoot: lib, staged: await stage(lib, 's'), meta, format: 'epub', skills: ['Python'], previous: { path: '../outside/x.epub', sha256: sha('s') } }), /outside the library/);
+  await assert.rejects(
+    placeBook({ libraryRoot: lib, staged: await stage(lib, 's'), meta, format: 'epub', skills: ['Python', 'Escape'] }),
+    /outside the library/,
+  );
+  await assert.rejects(
+    placeBook({
+      libraryRoot: lib,
+      staged: await stage(lib, 's'),
+      meta,
+      format: 'epub',
+      skills: ['Python'],
+      previous: { path: '../outside/x.epub', sha256: sha('s') },
+    }),
+    /outside the library/,
+  );
   assert.deepEqual(await readdir(outside), []);
 });

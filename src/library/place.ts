@@ -106,14 +106,22 @@ export async function placeBook(input: PlaceInput): Promise<Placed> {
     const prev = await existingPrevious(input.previous, mustBeInside);
     if (prev !== null && (await fileSha256(prev)).sha256 === sha256) {
       await unlink(staged);
-      const links = await linkInto(dirs.filter((d) => d !== dirname(input.previous!.path)), basename(prev), prev, input, mustBeInside, root);
+      const links = await linkInto(
+        dirs.filter((d) => d !== dirname(input.previous!.path)),
+        basename(prev),
+        prev,
+        input,
+        mustBeInside,
+        root,
+      );
       return { path: toPosix(relative(root, prev)), links, sha256, bytes, skipped: true, stale: [] };
     }
   }
 
   await mkdir(join(root, dirs[0]!), { recursive: true });
   const target = await mustBeInside(join(dirs[0]!, name));
-  const stale = input.previous && toPosix(input.previous.path) !== toPosix(relative(root, target)) ? await existingPrevious(input.previous, mustBeInside) : null;
+  const stale =
+    input.previous && toPosix(input.previous.path) !== toPosix(relative(root, target)) ? await existingPrevious(input.previous, mustBeInside) : null;
   const staleLinks = stale === null ? [] : await copiesOf(stale, dirs, mustBeInside);
 
   await fsyncPath(staged);

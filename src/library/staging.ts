@@ -63,7 +63,12 @@ export function saveStaged(dir: string, file: FetchedFile): void {
   if (file.data === null) return;
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${keyOf(file.path)}.bin`), file.data);
-  const record: StagedRecord = { path: file.path, sha256: sha256(file.data), bytes: file.data.byteLength, ...(file.mediaType === undefined ? {} : { mediaType: file.mediaType }) };
+  const record: StagedRecord = {
+    path: file.path,
+    sha256: sha256(file.data),
+    bytes: file.data.byteLength,
+    ...(file.mediaType === undefined ? {} : { mediaType: file.mediaType }),
+  };
   // A leading newline: a line a crash cut short stays a line of its own, never glued to this one.
   appendFileSync(join(dir, INDEX), `\n${JSON.stringify(record)}`);
 }
@@ -100,7 +105,11 @@ export async function loadStaged(dir: string): Promise<Map<string, FetchedFile>>
   for (const record of records.values()) {
     const data = await readFile(join(dir, `${keyOf(record.path)}.bin`)).catch(() => null);
     if (!data || data.byteLength !== record.bytes || sha256(data) !== record.sha256) continue;
-    out.set(record.path, { path: record.path, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), ...(record.mediaType === undefined ? {} : { mediaType: record.mediaType }) });
+    out.set(record.path, {
+      path: record.path,
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      ...(record.mediaType === undefined ? {} : { mediaType: record.mediaType }),
+    });
   }
   return out;
 }

@@ -9,7 +9,10 @@ const TAG = /<(img|image|link|source|input)\b[^>]*>/gi;
 const ATTR = /\b(src|href|xlink:href|poster)\s*=\s*("([^"]*)"|'([^']*)'|([^\s>]+))/gi;
 
 function decodeAttr(v: string): string {
-  return v.replace(/&amp;/g, '&').replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16))).replace(/&#(\d+);/g, (_, d: string) => String.fromCodePoint(Number(d)));
+  return v
+    .replace(/&amp;/g, '&')
+    .replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16)))
+    .replace(/&#(\d+);/g, (_, d: string) => String.fromCodePoint(Number(d)));
 }
 
 function absolute(ref: string, base: string): string | undefined {

@@ -4,7 +4,8 @@ import { BookdError } from '../errors.js';
 import { classifyResponse, isEdgeRefusal } from './classify.js';
 import type { HttpResponse } from './http.js';
 
-const DENIED = '<HTML><HEAD>\n<TITLE>Access Denied</TITLE>\n</HEAD><BODY>\n<H1>Access Denied</H1>\nYou don\'t have permission to access "http://x/api/" on this server.<P>\n</BODY>\n</HTML>\n';
+const DENIED =
+  '<HTML><HEAD>\n<TITLE>Access Denied</TITLE>\n</HEAD><BODY>\n<H1>Access Denied</H1>\nYou don\'t have permission to access "http://x/api/" on this server.<P>\n</BODY>\n</HTML>\n';
 
 function answer(status: number, headers: Record<string, string>, body: string): HttpResponse {
   return { url: 'https://learning.example/api/v2/epubs/1/', status, headers, body: Buffer.from(body) };
@@ -36,7 +37,10 @@ test('edge refusals: a 403 from AkamaiGHost, or its HTML "Access Denied" page wi
 
 test('not edge refusals: an origin 403, a JSON "access denied", the page with another status', () => {
   const cases: [string, HttpResponse][] = [
-    ['origin 403 with a detail', answer(403, { server: 'nginx', 'content-type': 'application/json' }, '{"detail":"You do not have permission to perform this action."}')],
+    [
+      'origin 403 with a detail',
+      answer(403, { server: 'nginx', 'content-type': 'application/json' }, '{"detail":"You do not have permission to perform this action."}'),
+    ],
     ['origin 403 saying access denied in JSON', answer(403, { 'content-type': 'application/json' }, '{"detail":"Access denied"}')],
     ['an HTML 403 of the origin', answer(403, { 'content-type': 'text/html' }, '<!doctype html><title>Forbidden</title>')],
     ['the page with 200', answer(200, { 'content-type': 'text/html' }, DENIED)],

@@ -38,7 +38,6 @@ export function withDownloadFalse(url: string, base: string): string {
   return u.origin === new URL(base).origin ? u.pathname + u.search : u.href;
 }
 
-
 function pathFromRef(ref: string, id: string): string {
   const marker = `${id}-/`;
   const at = ref.indexOf(marker);
@@ -56,12 +55,7 @@ function pathFromFilesUrl(url: string): string {
 }
 
 export function chapterPath(item: Json, id: string): string {
-  return (
-    pathFromRef(str(item.reference_id), id) ||
-    pathFromFilesUrl(str(item.content_url)) ||
-    decodePath(str(item.ourn).split(':').pop() ?? '') ||
-    ''
-  );
+  return pathFromRef(str(item.reference_id), id) || pathFromFilesUrl(str(item.content_url)) || decodePath(str(item.ourn).split(':').pop() ?? '') || '';
 }
 
 /** An ourn's path part may be percent-encoded (`OEBPS%2ftext%2fch01.xhtml`). */
@@ -119,7 +113,12 @@ export class OreillyClient {
   private async get(session: HttpSession, url: string, expect: Expect, opts: GetOptions): Promise<HttpResponse> {
     const referer = opts.bookId ? bookReferer(session.baseUrl, opts.bookId) : `${session.baseUrl}/`;
     try {
-      const res = await session.request({ url, headers: browserHeaders(opts.kind, { referer }), maxBytes: opts.maxBytes ?? MAX_DOCUMENT_BYTES, signal: opts.signal });
+      const res = await session.request({
+        url,
+        headers: browserHeaders(opts.kind, { referer }),
+        maxBytes: opts.maxBytes ?? MAX_DOCUMENT_BYTES,
+        signal: opts.signal,
+      });
       classifyResponse(res, expect, this.clock.now());
       this.observe('ok');
       return res;
@@ -194,7 +193,11 @@ export class OreillyClient {
    * A chapter page (`content_url`, followed as given; a files-API URL gets `download=false`).
    * With the chapter file's `file_size` known from the listing, a page far short of it is a sample.
    */
-  async chapterHtml(session: HttpSession, url: string, opts: { signal?: AbortSignal | undefined; bookId?: string | undefined; fileSize?: number | undefined } = {}): Promise<string> {
+  async chapterHtml(
+    session: HttpSession,
+    url: string,
+    opts: { signal?: AbortSignal | undefined; bookId?: string | undefined; fileSize?: number | undefined } = {},
+  ): Promise<string> {
     const res = await this.get(session, withDownloadFalse(url, session.baseUrl), 'html', { kind: 'html', signal: opts.signal, bookId: opts.bookId });
     assertNotSample(res.body, opts.fileSize, res.url);
     return res.body.toString('utf8');
@@ -259,7 +262,12 @@ export class OreillyClient {
   async file(session: HttpSession, url: string, opts: FileOptions = {}): Promise<{ data: Buffer; mediaType: string }> {
     const path = pathFromFilesUrl(url) || url;
     const kind = fileKind(opts.mediaType ?? '', path);
-    const res = await this.get(session, withDownloadFalse(url, session.baseUrl), 'file', { kind, signal: opts.signal, bookId: opts.bookId, maxBytes: opts.maxBytes ?? MAX_FILE_BYTES });
+    const res = await this.get(session, withDownloadFalse(url, session.baseUrl), 'file', {
+      kind,
+      signal: opts.signal,
+      bookId: opts.bookId,
+      maxBytes: opts.maxBytes ?? MAX_FILE_BYTES,
+    });
     if (kind === 'html') assertNotSample(res.body, opts.fileSize, res.url);
     return { data: res.body, mediaType: (header(res, 'content-type') ?? '').split(';')[0]!.trim() };
   }
@@ -286,7 +294,9 @@ export class OreillyClient {
       return {
         uuid: str(c.uuid),
         name: str(c.name) || str(c.slug),
-        bookIds: arr(c.content).map((x) => /urn:orm:book:(\d{13})/.exec(str(obj(x).ourn))?.[1] ?? '').filter(Boolean),
+        bookIds: arr(c.content)
+          .map((x) => /urn:orm:book:(\d{13})/.exec(str(obj(x).ourn))?.[1] ?? '')
+          .filter(Boolean),
       };
     });
   }

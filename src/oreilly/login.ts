@@ -14,18 +14,27 @@ export async function login(session: HttpSession, email: string, password: strin
     method: 'POST',
     // Password login belongs to the auth origin (docs/SERVICE.md §1).
     url: new URL(LOGIN_PATH, `${session.authUrl}/`).href,
-    headers: { ...browserHeaders('json', { referer: `${session.baseUrl}/`, site: sameOrigin(session) ? 'same-origin' : 'same-site' }), 'content-type': 'application/json' },
+    headers: {
+      ...browserHeaders('json', { referer: `${session.baseUrl}/`, site: sameOrigin(session) ? 'same-origin' : 'same-site' }),
+      'content-type': 'application/json',
+    },
     body: JSON.stringify({ email, password }),
     maxBytes: 1 << 20,
   });
   if (res.status === 401 || res.status === 400) {
-    throw new BookdError('auth', `the service refused the email and password for ${email} (${res.status}); check them, or import browser cookies instead`, { status: res.status });
+    throw new BookdError('auth', `the service refused the email and password for ${email} (${res.status}); check them, or import browser cookies instead`, {
+      status: res.status,
+    });
   }
   try {
     classifyResponse(res, 'json', now());
   } catch (err) {
     if (err instanceof BookdError && (err.status === 403 || err.kind === 'auth')) {
-      throw new BookdError('auth', `password login was refused (${err.message}); the live service blocks scripted logins with bot protection, so export your browser's cookies and use: bookd sessions add NAME --cookies FILE`, { status: err.status });
+      throw new BookdError(
+        'auth',
+        `password login was refused (${err.message}); the live service blocks scripted logins with bot protection, so export your browser's cookies and use: bookd sessions add NAME --cookies FILE`,
+        { status: err.status },
+      );
     }
     throw err;
   }

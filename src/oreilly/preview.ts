@@ -27,7 +27,10 @@ export function assertNotPreview(html: string, where: string, virtualPages = 0):
   if (virtualPages >= 2) {
     const words = visibleWords(html);
     if (words < virtualPages * MIN_WORDS_PER_PAGE && /(…|\.\.\.)\s*(<\/[^>]+>\s*)*$/.test(html.replace(/<\/(body|html|div)>\s*/gi, '').trimEnd())) {
-      throw new BookdError('auth', `the server sent ${words} words for ${where}, far fewer than its ${virtualPages} pages hold: a truncated preview, the session is not accepted`);
+      throw new BookdError(
+        'auth',
+        `the server sent ${words} words for ${where}, far fewer than its ${virtualPages} pages hold: a truncated preview, the session is not accepted`,
+      );
     }
   }
 }

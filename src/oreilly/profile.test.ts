@@ -34,7 +34,14 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   };
   if (url.pathname === '/api/v2/search/') {
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ results: [{ archive_id: '1234567890123AU', format: 'audiobook' }, { archive_id: '9781492056348', format: 'book' }] }));
+    res.end(
+      JSON.stringify({
+        results: [
+          { archive_id: '1234567890123AU', format: 'audiobook' },
+          { archive_id: '9781492056348', format: 'book' },
+        ],
+      }),
+    );
     return;
   }
   if (url.pathname.startsWith('/api/v2/epubs/')) {
@@ -70,7 +77,13 @@ after(async () => {
 });
 
 function session(): Session {
-  const { jar } = jarFromImport([{ name: 'orm-jwt', value: 'x' }, { name: 'groot_sessionid', value: 'g' }], base);
+  const { jar } = jarFromImport(
+    [
+      { name: 'orm-jwt', value: 'x' },
+      { name: 'groot_sessionid', value: 'g' },
+    ],
+    base,
+  );
   return new Session({
     name: 'p',
     baseUrl: base,
@@ -97,7 +110,10 @@ test('a profile page with a user type is the whole answer', async () => {
   const r = await probe('classic');
   assert.equal(r.status, 'ok');
   assert.equal(r.userType, 'Individual');
-  assert.deepEqual(seen.map((s) => s.path), ['/profile/']);
+  assert.deepEqual(
+    seen.map((s) => s.path),
+    ['/profile/'],
+  );
 });
 
 test('"user_type":"Expired" means the subscription lapsed', async () => {
@@ -112,7 +128,10 @@ test('working SSO sessions answer 302 and 307 on the same origin: followed, then
   assert.match(r.evidence, /302 → \/profile\/sso\/, 307 → \/u\/1001\//);
   assert.match(r.evidence, /metadata API accepted it \(200 for 9781492056348\)/);
   // The audiobook in the search answer is not what the confirmation asks about.
-  assert.deepEqual(seen.map((s) => s.path), ['/profile/', '/profile/sso/', '/u/1001/', '/api/v2/search/?query=*&formats=book&limit=10', '/api/v2/epubs/urn:orm:book:9781492056348/']);
+  assert.deepEqual(
+    seen.map((s) => s.path),
+    ['/profile/', '/profile/sso/', '/u/1001/', '/api/v2/search/?query=*&formats=book&limit=10', '/api/v2/epubs/urn:orm:book:9781492056348/'],
+  );
 });
 
 test('an ambiguous page whose API call is refused is not logged in', async () => {

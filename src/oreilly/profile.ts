@@ -4,9 +4,7 @@ import type { RequestKind } from './headers.js';
 import { header, type HttpResponse } from './http.js';
 import { arr, obj, str } from './shape.js';
 
-export type ProfileResult =
-  | { status: 'ok'; userType: string | undefined; evidence: string }
-  | { status: 'lapsed'; userType: string; evidence: string };
+export type ProfileResult = { status: 'ok'; userType: string | undefined; evidence: string } | { status: 'lapsed'; userType: string; evidence: string };
 
 export const PROFILE_PATH = '/profile/';
 
@@ -61,7 +59,8 @@ export async function probeProfile(send: Send, opts: { now: () => number; confir
     classifyResponse(res, 'html', opts.now());
     if (LOGIN_PAGE.test(new URL(res.url).pathname)) throw new BookdError('auth', `the profile page is the login page${trail}`, { status: res.status });
     const userType = /"user_type"\s*:\s*"([^"]*)"/.exec(res.body.toString('utf8'))?.[1];
-    if (userType !== undefined && userType.toLowerCase() === 'expired') return { status: 'lapsed', userType, evidence: `the profile page says user_type "${userType}"${trail}` };
+    if (userType !== undefined && userType.toLowerCase() === 'expired')
+      return { status: 'lapsed', userType, evidence: `the profile page says user_type "${userType}"${trail}` };
     if (userType !== undefined) return { status: 'ok', userType, evidence: `the profile page says user_type "${userType}"${trail}` };
     unsure = 'it does not show a user type';
   }
@@ -95,8 +94,10 @@ export async function confirmWithApi(send: Send, now: () => number, bookId?: str
       id = await anyBookId(send, now());
     } catch (err) {
       // The listing needs no login (docs/SERVICE.md §2): its refusal is throttling, not a verdict.
-      if (err instanceof BookdError && err.kind !== 'auth' && err.kind !== 'permanent') return `no book to ask the API about (${err.message}); the profile page is no login page`;
-      if (err instanceof BookdError && err.status === 403 && !err.edge) return `no book to ask the API about (the listing answered 403, as the bulk-access guard does); the profile page is no login page`;
+      if (err instanceof BookdError && err.kind !== 'auth' && err.kind !== 'permanent')
+        return `no book to ask the API about (${err.message}); the profile page is no login page`;
+      if (err instanceof BookdError && err.status === 403 && !err.edge)
+        return `no book to ask the API about (the listing answered 403, as the bulk-access guard does); the profile page is no login page`;
       throw err;
     }
   }
@@ -104,7 +105,8 @@ export async function confirmWithApi(send: Send, now: () => number, bookId?: str
   if (res.status === 404) return `the book metadata API answered 404 for ${id}, as it does for a withdrawn book or a partial cookie set`;
   // The origin's bulk-access guard answers 403 to logged-in sessions too (docs/SERVICE.md §3): with
   // a profile page that is no login page, that is not evidence against the login. A 401 is.
-  if (res.status === 403 && !isEdgeRefusal(res)) return `the book metadata API answered 403 for ${id}, as the bulk-access guard does; the profile page is no login page`;
+  if (res.status === 403 && !isEdgeRefusal(res))
+    return `the book metadata API answered 403 for ${id}, as the bulk-access guard does; the profile page is no login page`;
   classifyResponse(res, 'json', now());
   return `the book metadata API accepted it (${res.status} for ${id})`;
 }

@@ -15,6 +15,9 @@ export function isSample(bytes: number, declared: number | undefined): boolean {
 
 export function assertNotSample(body: Uint8Array, declared: number | undefined, where: string): void {
   if (isSample(body.length, declared)) {
-    throw new BookdError('throttled', `${where} arrived as a sample (${body.length} of its ${declared} bytes): the service is holding back full files from this machine`);
+    throw new BookdError(
+      'throttled',
+      `${where} arrived as a sample (${body.length} of its ${declared} bytes): the service is holding back full files from this machine`,
+    );
   }
 }

@@ -24,5 +24,7 @@ export function arr(v: unknown, max = 100_000): unknown[] {
 }
 
 export function strs(v: unknown, max = 1000): string[] {
-  return arr(v, max).map((x) => str(x)).filter((s) => s !== '');
+  return arr(v, max)
+    .map((x) => str(x))
+    .filter((s) => s !== '');
 }

@@ -140,7 +140,10 @@ export class MachineBudget {
       moved = true;
     }
     if (moved) {
-      this.reason = this.rate >= ceiling ? `at its ceiling of ${fmt(ceiling)} req/s: no throttle signal since the last change` : `rising toward ${fmt(ceiling)} req/s: no throttle signal for ${Math.round(riseMs / 1000)} s`;
+      this.reason =
+        this.rate >= ceiling
+          ? `at its ceiling of ${fmt(ceiling)} req/s: no throttle signal since the last change`
+          : `rising toward ${fmt(ceiling)} req/s: no throttle signal for ${Math.round(riseMs / 1000)} s`;
       this.onMove('rise', { rate: this.rate, reason: this.reason, changedAt: this.changedAt, ceiling, floor: this.settings.floor, share: this.share });
     }
   }

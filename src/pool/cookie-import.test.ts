@@ -9,22 +9,28 @@ const jwt = (exp: number) => `h.${Buffer.from(JSON.stringify({ exp })).toString(
 test('reads a flat {name: value} file as safaribooks writes it', () => {
   const { format, cookies } = parseCookieExport(JSON.stringify({ 'orm-jwt': 'a.b.c', 'orm-rt': 'r', groot_sessionid: 'g' }));
   assert.equal(format, 'flat-json');
-  assert.deepEqual(cookies.map((c) => c.name), ['orm-jwt', 'orm-rt', 'groot_sessionid']);
+  assert.deepEqual(
+    cookies.map((c) => c.name),
+    ['orm-jwt', 'orm-rt', 'groot_sessionid'],
+  );
   assert.equal(cookies[0]!.domain, undefined);
 });
 
 test('reads cookie-editor arrays with domains and expiry', () => {
-  const { format, cookies } = parseCookieExport(JSON.stringify([
-    { name: 'orm-jwt', value: 'x', domain: '.oreilly.com', path: '/', expirationDate: 1900000000.5, secure: true, httpOnly: true, hostOnly: false },
-    { name: 'NID', value: 'y', domain: '.google.com', path: '/' },
-  ]));
+  const { format, cookies } = parseCookieExport(
+    JSON.stringify([
+      { name: 'orm-jwt', value: 'x', domain: '.oreilly.com', path: '/', expirationDate: 1900000000.5, secure: true, httpOnly: true, hostOnly: false },
+      { name: 'NID', value: 'y', domain: '.google.com', path: '/' },
+    ]),
+  );
   assert.equal(format, 'cookie-editor-json');
   assert.equal(cookies[0]!.expires, 1900000000);
   assert.equal(cookies[1]!.domain, '.google.com');
 });
 
 test('reads Netscape cookies.txt including #HttpOnly_ lines', () => {
-  const text = '# Netscape HTTP Cookie File\n\n#HttpOnly_.oreilly.com\tTRUE\t/\tTRUE\t1900000000\torm-jwt\tx.y.z\n.oreilly.com\tTRUE\t/\tFALSE\t0\tlogged_in\ty\n';
+  const text =
+    '# Netscape HTTP Cookie File\n\n#HttpOnly_.oreilly.com\tTRUE\t/\tTRUE\t1900000000\torm-jwt\tx.y.z\n.oreilly.com\tTRUE\t/\tFALSE\t0\tlogged_in\ty\n';
   const { format, cookies } = parseCookieExport(text);
   assert.equal(format, 'netscape');
   assert.equal(cookies.length, 2);
@@ -36,7 +42,13 @@ test('reads a raw Cookie header, with or without the name', () => {
   for (const text of ['Cookie: orm-jwt=a.b.c; orm-rt=r', 'orm-jwt=a.b.c; orm-rt=r\n']) {
     const { format, cookies } = parseCookieExport(text);
     assert.equal(format, 'header');
-    assert.deepEqual(cookies.map((c) => [c.name, c.value]), [['orm-jwt', 'a.b.c'], ['orm-rt', 'r']]);
+    assert.deepEqual(
+      cookies.map((c) => [c.name, c.value]),
+      [
+        ['orm-jwt', 'a.b.c'],
+        ['orm-rt', 'r'],
+      ],
+    );
   }
 });
 
@@ -50,23 +62,28 @@ test('refuses empty, binary, huge, unknown and orm-jwt-less files with a message
     ['bad json', '{"orm-jwt": ', /does not parse/],
   ];
   for (const [what, data, re] of cases) {
-    assert.throws(() => parseCookieExport(data), (err: unknown) => {
-      assert.ok(err instanceof BookdError, what);
-      assert.equal(err.kind, 'bad_input');
-      assert.match(err.message, re, what);
-      if (what !== 'bad json') assert.match(err.message, /export|cookie/i);
-      return true;
-    });
+    assert.throws(
+      () => parseCookieExport(data),
+      (err: unknown) => {
+        assert.ok(err instanceof BookdError, what);
+        assert.equal(err.kind, 'bad_input');
+        assert.match(err.message, re, what);
+        if (what !== 'bad json') assert.match(err.message, /export|cookie/i);
+        return true;
+      },
+    );
   }
 });
 
 test('flat cookies take the registrable domain of the base URL, and other sites are left out', () => {
   assert.deepEqual(cookieScope('https://learning.oreilly.com'), { domain: 'oreilly.com', hostOnly: false });
   assert.deepEqual(cookieScope('http://127.0.0.1:8080'), { domain: '127.0.0.1', hostOnly: true });
-  const { cookies } = parseCookieExport(JSON.stringify([
-    { name: 'orm-jwt', value: 'x', domain: '.oreilly.com', path: '/' },
-    { name: 'NID', value: 'y', domain: '.google.com', path: '/' },
-  ]));
+  const { cookies } = parseCookieExport(
+    JSON.stringify([
+      { name: 'orm-jwt', value: 'x', domain: '.oreilly.com', path: '/' },
+      { name: 'NID', value: 'y', domain: '.google.com', path: '/' },
+    ]),
+  );
   const { jar, kept, skipped } = jarFromImport(cookies, 'https://learning.oreilly.com');
   assert.equal(kept, 1);
   assert.deepEqual(skipped, ['NID (for .google.com)']);
@@ -105,16 +122,23 @@ test('cookies.txt include-subdomains: TRUE is a domain cookie, FALSE a host-only
   ].join('\n');
   const { format, cookies } = parseCookieExport(text);
   assert.equal(format, 'netscape');
-  assert.deepEqual(cookies.map((c) => [c.name, c.hostOnly]), [
-    ['orm-jwt', false],
-    ['domain_wide', false],
-    ['host_only', true],
-    ['host_only_dotted', true],
-  ]);
+  assert.deepEqual(
+    cookies.map((c) => [c.name, c.hostOnly]),
+    [
+      ['orm-jwt', false],
+      ['domain_wide', false],
+      ['host_only', true],
+      ['host_only_dotted', true],
+    ],
+  );
   // The jar sends a domain cookie to subdomains too, and a host-only cookie to its host alone.
   const { jar, kept } = jarFromImport(cookies, 'https://learning.oreilly.com');
   assert.equal(kept, 4);
-  const sent = (url: string) => jar.getCookiesSync(url).map((c) => c.key).sort();
+  const sent = (url: string) =>
+    jar
+      .getCookiesSync(url)
+      .map((c) => c.key)
+      .sort();
   assert.deepEqual(sent('https://learning.oreilly.com/'), ['domain_wide', 'host_only', 'host_only_dotted', 'orm-jwt']);
   assert.deepEqual(sent('https://api.learning.oreilly.com/'), ['domain_wide', 'orm-jwt']);
 });

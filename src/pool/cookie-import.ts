@@ -47,16 +47,19 @@ function fromCookieEditor(list: unknown[]): ImportedCookie[] {
     const c = item as Record<string, unknown>;
     if (typeof c.name !== 'string' || typeof c.value !== 'string') bad(`entry ${i + 1}: expected string "name" and "value"`);
     const expires = typeof c.expirationDate === 'number' ? c.expirationDate : typeof c.expires === 'number' ? c.expires : undefined;
-    return checkCookie({
-      name: c.name,
-      value: c.value,
-      domain: typeof c.domain === 'string' && c.domain ? c.domain : undefined,
-      hostOnly: typeof c.hostOnly === 'boolean' ? c.hostOnly : undefined,
-      path: typeof c.path === 'string' && c.path ? c.path : undefined,
-      expires: expires !== undefined && expires > 0 ? Math.floor(expires) : undefined,
-      secure: c.secure === true,
-      httpOnly: c.httpOnly === true,
-    }, `entry ${i + 1}`);
+    return checkCookie(
+      {
+        name: c.name,
+        value: c.value,
+        domain: typeof c.domain === 'string' && c.domain ? c.domain : undefined,
+        hostOnly: typeof c.hostOnly === 'boolean' ? c.hostOnly : undefined,
+        path: typeof c.path === 'string' && c.path ? c.path : undefined,
+        expires: expires !== undefined && expires > 0 ? Math.floor(expires) : undefined,
+        secure: c.secure === true,
+        httpOnly: c.httpOnly === true,
+      },
+      `entry ${i + 1}`,
+    );
   });
 }
 
@@ -79,27 +82,36 @@ function fromNetscape(text: string): ImportedCookie[] {
     // host-only one; a leading dot on the domain is only a habit of some writers, so it decides
     // only when the field is neither.
     const flag = subdomains.trim().toUpperCase();
-    out.push(checkCookie({
-      name,
-      value: rest.join('\t'),
-      domain,
-      hostOnly: flag === 'TRUE' ? false : flag === 'FALSE' ? true : !domain.startsWith('.'),
-      path: path || '/',
-      expires: Number.isFinite(exp) && exp > 0 ? exp : undefined,
-      secure: secure.toUpperCase() === 'TRUE',
-      httpOnly,
-    }, `line ${i + 1}`));
+    out.push(
+      checkCookie(
+        {
+          name,
+          value: rest.join('\t'),
+          domain,
+          hostOnly: flag === 'TRUE' ? false : flag === 'FALSE' ? true : !domain.startsWith('.'),
+          path: path || '/',
+          expires: Number.isFinite(exp) && exp > 0 ? exp : undefined,
+          secure: secure.toUpperCase() === 'TRUE',
+          httpOnly,
+        },
+        `line ${i + 1}`,
+      ),
+    );
   });
   return out;
 }
 
 function fromHeader(text: string): ImportedCookie[] {
   const body = text.trim().replace(/^cookie:\s*/i, '');
-  return body.split(';').map((part) => part.trim()).filter(Boolean).map((pair, i) => {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) bad(`Cookie header part ${i + 1} ("${pair.slice(0, 20)}") is not name=value`);
-    return checkCookie({ name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim() }, `Cookie header part ${i + 1}`);
-  });
+  return body
+    .split(';')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((pair, i) => {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) bad(`Cookie header part ${i + 1} ("${pair.slice(0, 20)}") is not name=value`);
+      return checkCookie({ name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim() }, `Cookie header part ${i + 1}`);
+    });
 }
 
 /**

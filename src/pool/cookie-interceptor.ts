@@ -20,16 +20,30 @@ type Handler = Dispatcher.DispatchHandler;
 // DecoratorHandler adapts whatever handler style the caller used (undici's request() still uses the
 // older callbacks) to the controller-based API; its published types only describe the old one.
 interface Decorated {
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void;
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+    statusMessage?: string,
+  ): void;
 }
 const Decorator = DecoratorHandler as unknown as new (handler: Handler) => Decorated;
 
 class CookieHandler extends Decorator {
-  constructor(handler: Handler, private readonly url: string, private readonly layer: CookieLayerOptions) {
+  constructor(
+    handler: Handler,
+    private readonly url: string,
+    private readonly layer: CookieLayerOptions,
+  ) {
     super(handler);
   }
 
-  override onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+  override onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+    statusMessage?: string,
+  ): void {
     const raw = headers['set-cookie'];
     const lines = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
     if (lines.length > 0) {

@@ -17,7 +17,10 @@ export class EdgeGate {
   private until = 0;
   private strikes = 0;
 
-  constructor(private readonly clock: Clock, private readonly backoff: EdgeBackoff = DEFAULT_EDGE_BACKOFF) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly backoff: EdgeBackoff = DEFAULT_EDGE_BACKOFF,
+  ) {}
 
   /**
    * Records a refusal; returns when requests may resume. Refusals of requests that were already

@@ -98,7 +98,11 @@ export function sessionHolds(store: HoldStore, opts: HoldOptions): Holds {
   const owner = opts.owner ?? newOwner();
   const holdMs = opts.holdMs ?? HOLD_MS;
   const gone = (): readonly string[] =>
-    opts.goneOwners?.() ?? goneOwners(store.list().flatMap((s) => (s.holder ? [s.holder] : [])), owner);
+    opts.goneOwners?.() ??
+    goneOwners(
+      store.list().flatMap((s) => (s.holder ? [s.holder] : [])),
+      owner,
+    );
   const take = (name: string, dead: readonly string[] = gone()) => store.hold(name, owner, clock.now() + holdMs, dead);
   const drop = (name: string) => store.dropHold(name, owner);
   return {

@@ -53,7 +53,11 @@ test('a book the plan does not cover (403 on the book, /profile/ fine) never par
   const pool = new SessionPool({ baseUrl: server.url, store: store.sessions, logger: silentLogger, intervalMs: 0, acquireTimeoutMs: 2000 });
   const client = new OreillyClient();
   try {
-    for (let i = 0; i < 5; i++) await assert.rejects(pool.withSession((s) => client.epub(s, '9781234567890')), { kind: 'auth' });
+    for (let i = 0; i < 5; i++)
+      await assert.rejects(
+        pool.withSession((s) => client.epub(s, '9781234567890')),
+        { kind: 'auth' },
+      );
     assert.equal(store.sessions.get('s1')!.state, 'ok');
     assert.equal(pool.usableCount(), 1);
   } finally {
@@ -64,7 +68,14 @@ test('a book the plan does not cover (403 on the book, /profile/ fine) never par
 
 test('disabled and enabled again while lent: the session is never lent twice, and keeps its hold', async () => {
   const store = storeWith('http://127.0.0.1:9', ['s1']);
-  const pool = new SessionPool({ baseUrl: 'http://127.0.0.1:9', store: store.sessions, logger: silentLogger, intervalMs: 0, acquireTimeoutMs: 300, owner: 'here:1:aa' });
+  const pool = new SessionPool({
+    baseUrl: 'http://127.0.0.1:9',
+    store: store.sessions,
+    logger: silentLogger,
+    intervalMs: 0,
+    acquireTimeoutMs: 300,
+    owner: 'here:1:aa',
+  });
   let finish!: () => void;
   let lentOut!: () => void;
   const out = new Promise<void>((r) => (lentOut = r));
@@ -80,7 +91,11 @@ test('disabled and enabled again while lent: the session is never lent twice, an
     assert.equal(store.sessions.get('s1')!.holder, 'here:1:aa', 'a lent session keeps its hold');
     store.sessions.setState('s1', 'ok');
     pool.reload();
-    await assert.rejects(pool.withSession(async (s) => s.name), /every usable session is busy/, 'no second checkout of the same token chain');
+    await assert.rejects(
+      pool.withSession(async (s) => s.name),
+      /every usable session is busy/,
+      'no second checkout of the same token chain',
+    );
     finish();
     assert.equal(await first, 's1');
     assert.equal(await pool.withSession(async (s) => s.name), 's1', 'usable again once back');
@@ -138,7 +153,10 @@ test('a session parked as expired is used again after bookd sessions enable, wit
   const store = storeWith(server.url, ['s1']);
   const pool = new SessionPool({ baseUrl: server.url, store: store.sessions, logger: silentLogger, intervalMs: 0, acquireTimeoutMs: 300 });
   try {
-    await assert.rejects(pool.withSession((s) => new OreillyClient().epub(s, '9781234567890')), { kind: 'auth' });
+    await assert.rejects(
+      pool.withSession((s) => new OreillyClient().epub(s, '9781234567890')),
+      { kind: 'auth' },
+    );
     assert.equal(store.sessions.get('s1')!.state, 'expired');
     assert.equal(pool.usableCount(), 0);
     healthy = true;
@@ -217,8 +235,17 @@ test('an aborted checkout leaves the queue at once and loses no session; a sessi
     const started = Date.now();
     const blocker = pool.withSession(() => new Promise<void>((r) => setTimeout(r, 400)));
     const other = pool.withSession(() => new Promise<void>((r) => setTimeout(r, 400)));
-    const quick = new SessionPool({ baseUrl: 'http://127.0.0.1:9', store: storeWith('http://127.0.0.1:9', []).sessions, logger: silentLogger, intervalMs: 0, acquireTimeoutMs: 100 });
-    await assert.rejects(quick.withSession(async () => 1), (err: Error) => err.name === 'NoSessionError' && /no sessions are configured/.test(err.message));
+    const quick = new SessionPool({
+      baseUrl: 'http://127.0.0.1:9',
+      store: storeWith('http://127.0.0.1:9', []).sessions,
+      logger: silentLogger,
+      intervalMs: 0,
+      acquireTimeoutMs: 100,
+    });
+    await assert.rejects(
+      quick.withSession(async () => 1),
+      (err: Error) => err.name === 'NoSessionError' && /no sessions are configured/.test(err.message),
+    );
     assert.ok(Date.now() - started < 2000, 'the wait is bounded');
     await quick.close();
     await Promise.all([blocker, other]);

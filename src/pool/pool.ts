@@ -167,7 +167,10 @@ export class SessionPool {
   constructor(opts: PoolOptions) {
     this.opts = opts;
     this.clock = opts.clock ?? systemClock;
-    this.holds = opts.owner === undefined ? undefined : sessionHolds(opts.store, { clock: this.clock, owner: opts.owner, holdMs: opts.holdMs, goneOwners: opts.goneOwners });
+    this.holds =
+      opts.owner === undefined
+        ? undefined
+        : sessionHolds(opts.store, { clock: this.clock, owner: opts.owner, holdMs: opts.holdMs, goneOwners: opts.goneOwners });
     this.edge = new EdgeGate(this.clock, opts.edgeBackoff);
     this.budget = new MachineBudget(
       this.clock,
@@ -210,7 +213,8 @@ export class SessionPool {
       } else if (parked && usableRow) {
         // Enabled again by the operator, same cookies. The chain stays the one it was (a lent
         // one must stay the only one on its token chain): it is revived, not copied.
-        if (m.session) Object.assign(m, { state: row.state, authStrikes: 0, reloggedIn: false, lastError: row.lastError, cooldownUntil: row.cooldownUntil ?? 0 });
+        if (m.session)
+          Object.assign(m, { state: row.state, authStrikes: 0, reloggedIn: false, lastError: row.lastError, cooldownUntil: row.cooldownUntil ?? 0 });
         else this.adopt(this.member(row));
       }
     }
@@ -434,7 +438,9 @@ export class SessionPool {
     if (members.length === 0 && this.elsewhere > 0) return `all ${this.elsewhere} usable sessions are held by other daemons on this database`;
     if (members.length === 0) return 'no sessions are configured: add one with bookd sessions add NAME --cookies FILE';
     const parts = members.map((m) =>
-      m.state === 'cooling' ? `${m.name} cooling until ${new Date(m.cooldownUntil).toISOString()}` : `${m.name} ${m.state}${m.lastError ? ` (${m.lastError})` : ''}`,
+      m.state === 'cooling'
+        ? `${m.name} cooling until ${new Date(m.cooldownUntil).toISOString()}`
+        : `${m.name} ${m.state}${m.lastError ? ` (${m.lastError})` : ''}`,
     );
     const hint = members.some((m) => m.state === 'cooling') ? 'work resumes when one cools down' : 're-import cookies with bookd sessions add or enable one';
     return `no usable session: ${parts.join('; ')}; ${hint}`;
@@ -602,7 +608,11 @@ export class SessionPool {
         // session takes the book and settles which it is.
         m.notFoundStrikes++;
         if (m.notFoundStrikes >= NOT_FOUND_LIMIT) {
-          this.setState(m, 'partial', `answered 404 for ${m.notFoundStrikes} books in a row that search lists: its cookie set is probably partial; export all cookies of the site and renew it (bookd sessions add ${m.name} --cookies FILE --replace)`);
+          this.setState(
+            m,
+            'partial',
+            `answered 404 for ${m.notFoundStrikes} books in a row that search lists: its cookie set is probably partial; export all cookies of the site and renew it (bookd sessions add ${m.name} --cookies FILE --replace)`,
+          );
           log.error({ session: m.name }, `session ${m.name} parked: ${m.lastError}`);
           return;
         }

@@ -10,8 +10,7 @@ export async function readBody(
   body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown },
   opts: { maxBytes: number; contentLength?: string; contentEncoding?: string; url: string },
 ): Promise<Buffer> {
-  const tooBig = (n: number | string) =>
-    new BookdError('permanent', `the response at ${opts.url} is larger than the ${opts.maxBytes}-byte limit (${n} bytes)`);
+  const tooBig = (n: number | string) => new BookdError('permanent', `the response at ${opts.url} is larger than the ${opts.maxBytes}-byte limit (${n} bytes)`);
   const declared = opts.contentLength === undefined ? NaN : Number(opts.contentLength);
   if (Number.isFinite(declared) && declared > opts.maxBytes) {
     body.destroy();

@@ -34,7 +34,10 @@ function contentHandler(req: IncomingMessage, res: ServerResponse): void {
   contentHits.push(req.url!);
   if (req.url === '/login-twice') {
     // Two lines of one name in one response: the first is the one to keep.
-    res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': ['orm-jwt=first; Path=/', 'orm-jwt=second; Path=/', 'groot_sessionid=g1; Path=/', 'groot_sessionid=g2; Path=/'] });
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'set-cookie': ['orm-jwt=first; Path=/', 'orm-jwt=second; Path=/', 'groot_sessionid=g1; Path=/', 'groot_sessionid=g2; Path=/'],
+    });
     res.end('{}');
     return;
   }
@@ -81,7 +84,14 @@ beforeEach(() => {
 });
 
 function session(expiresInMs: number, saved: string[] = []): Session {
-  const { jar } = jarFromImport([{ name: 'orm-jwt', value: jwt(clock.now() + expiresInMs) }, { name: 'orm-rt', value: 'rt' }, { name: 'groot_sessionid', value: 'g' }], contentUrl);
+  const { jar } = jarFromImport(
+    [
+      { name: 'orm-jwt', value: jwt(clock.now() + expiresInMs) },
+      { name: 'orm-rt', value: 'rt' },
+      { name: 'groot_sessionid', value: 'g' },
+    ],
+    contentUrl,
+  );
   return new Session({
     name: 'r',
     baseUrl: contentUrl,
@@ -107,11 +117,19 @@ test('a token near exp that the profile page does not renew is renewed by the to
   await s.request({ url: '/api/v2/anything/' });
   assert.ok(s.tokenExpiresAt()! > before + 30 * 60_000, 'exp moved by the refresh');
   assert.deepEqual(contentHits, ['/profile/', '/api/v2/anything/'], 'the cheap request first, then the request itself');
-  assert.deepEqual(authHits.map((h) => h.path), ['/api/v1/auth/openid/token/']);
+  assert.deepEqual(
+    authHits.map((h) => h.path),
+    ['/api/v1/auth/openid/token/'],
+  );
   assert.match(authHits[0]!.cookie ?? '', /orm-rt=rt/, 'the auth origin gets the session cookies');
   // The renewed token was saved before the request that followed it went out.
   assert.ok(saved.length >= 1);
-  assert.equal(restoreJar(saved.at(-1)!).getCookiesSync(`${contentUrl}/`).find((c) => c.key === 'orm-jwt')?.value, s.jar.getCookiesSync(`${contentUrl}/`).find((c) => c.key === 'orm-jwt')?.value);
+  assert.equal(
+    restoreJar(saved.at(-1)!)
+      .getCookiesSync(`${contentUrl}/`)
+      .find((c) => c.key === 'orm-jwt')?.value,
+    s.jar.getCookiesSync(`${contentUrl}/`).find((c) => c.key === 'orm-jwt')?.value,
+  );
 });
 
 test('a token past exp that nothing renews is an expired session, with what to do', async () => {

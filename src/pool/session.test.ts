@@ -113,7 +113,10 @@ test('concurrent callers of one session never have two requests in flight, so ro
   const session = makeSession(saved);
   maxInFlight = 0;
   const results = await Promise.all(Array.from({ length: 40 }, () => session.request({ url: '/api/x' })));
-  assert.deepEqual(results.map((r) => r.status), Array(40).fill(200));
+  assert.deepEqual(
+    results.map((r) => r.status),
+    Array(40).fill(200),
+  );
   assert.equal(maxInFlight, 1);
   assert.equal(session.maxInFlight, 1);
   assert.equal(current, 40);

@@ -201,7 +201,11 @@ export class Session implements HttpSession {
         if (!(err instanceof BookdError && err.kind === 'auth') || opts.signal?.aborted) throw err;
         const before = this.tokenExpiresAt() ?? -Infinity;
         try {
-          await requestFreshToken((url, kind) => this.send({ url, signal: opts.signal, maxBytes: 1 << 20, headers: this.headersFor(url, kind) }), this.authUrl, this.opts.clock.now());
+          await requestFreshToken(
+            (url, kind) => this.send({ url, signal: opts.signal, maxBytes: 1 << 20, headers: this.headersFor(url, kind) }),
+            this.authUrl,
+            this.opts.clock.now(),
+          );
         } catch {
           throw err;
         }
@@ -282,7 +286,11 @@ export class Session implements HttpSession {
       return;
     }
     try {
-      await requestFreshToken((url, kind) => this.send({ url, signal, maxBytes: 1 << 20, headers: this.headersFor(url, kind) }), this.authUrl, this.opts.clock.now());
+      await requestFreshToken(
+        (url, kind) => this.send({ url, signal, maxBytes: 1 << 20, headers: this.headersFor(url, kind) }),
+        this.authUrl,
+        this.opts.clock.now(),
+      );
     } catch (err) {
       if (signal?.aborted) throw err;
       log.debug({ session: this.name, err: errorMessage(err) }, 'refresh through the token endpoint failed');
@@ -295,11 +303,17 @@ export class Session implements HttpSession {
     const exp = this.tokenExpiresAt();
     const fix = `import fresh cookies with bookd sessions add ${this.name} --cookies FILE --replace`;
     if (exp !== undefined && exp <= this.opts.clock.now()) {
-      throw new BookdError('auth', `session ${this.name}'s token expired at ${new Date(exp).toISOString()} and neither /profile/ nor the token endpoint renewed it: ${fix}`);
+      throw new BookdError(
+        'auth',
+        `session ${this.name}'s token expired at ${new Date(exp).toISOString()} and neither /profile/ nor the token endpoint renewed it: ${fix}`,
+      );
     }
     if (exp !== undefined && this.warnedExpiry !== exp) {
       this.warnedExpiry = exp;
-      log.warn({ session: this.name, expiresAt: new Date(exp).toISOString() }, `session ${this.name}'s token expires at ${new Date(exp).toISOString()} and could not be renewed ahead of time; if it stops working, ${fix}`);
+      log.warn(
+        { session: this.name, expiresAt: new Date(exp).toISOString() },
+        `session ${this.name}'s token expires at ${new Date(exp).toISOString()} and could not be renewed ahead of time; if it stops working, ${fix}`,
+      );
     }
   }
 

@@ -56,13 +56,19 @@ test('--grace N keeps the previous N generations valid', () => {
   const { chains: c } = chains({ rotate: { mode: 'every' }, grace: 2 });
   const tokens = [c.start('m1', '1001').jwt];
   for (let i = 0; i < 3; i++) tokens.push(c.rotateIfDue('m1')!);
-  assert.deepEqual(tokens.map((t) => c.check(t).state), ['stale', 'ok', 'ok', 'ok']);
+  assert.deepEqual(
+    tokens.map((t) => c.check(t).state),
+    ['stale', 'ok', 'ok', 'ok'],
+  );
 });
 
 test('--rotate N rotates after every N successes; off never; age after --rotate-age', () => {
   const n = chains({ rotate: { mode: 'count', n: 3 } }).chains;
   n.start('m1', '1001');
-  assert.deepEqual([1, 2, 3, 4, 5, 6].map(() => n.rotateIfDue('m1') !== undefined), [false, false, true, false, false, true]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 6].map(() => n.rotateIfDue('m1') !== undefined),
+    [false, false, true, false, false, true],
+  );
 
   const off = chains({ rotate: { mode: 'off' } }).chains;
   off.start('m1', '1001');
@@ -101,14 +107,21 @@ test('tokens minted by another process with the same seed start their chains her
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
   const files = mintCookies({ seed: 4, count: 3, clock });
   const here = new TokenChains(secretFor(4), clock, { ...DEFAULT_BEHAVIOUR, rotate: { mode: 'every' } });
-  assert.deepEqual(files.map((f) => here.check(f['orm-jwt']).state), ['ok', 'ok', 'ok']);
-  assert.deepEqual(files.map((f) => decodeJwt(f['orm-jwt']!)!.sid), ['m1', 'm2', 'm3']);
+  assert.deepEqual(
+    files.map((f) => here.check(f['orm-jwt']).state),
+    ['ok', 'ok', 'ok'],
+  );
+  assert.deepEqual(
+    files.map((f) => decodeJwt(f['orm-jwt']!)!.sid),
+    ['m1', 'm2', 'm3'],
+  );
   const next = here.rotateIfDue('m2')!;
   assert.equal(decodeJwt(next)!.gen, 2);
   assert.equal(here.check(files[1]!['orm-jwt']).state, 'stale');
   const other = new TokenChains(secretFor(5), clock, DEFAULT_BEHAVIOUR);
   assert.equal(other.check(files[0]!['orm-jwt']).state, 'missing', 'another seed does not accept them');
-  for (const f of files) for (const name of ['orm-jwt', 'orm-rt', 'groot_sessionid', 'logged_in', 'csrf_access_token', '_abck', 'bm_sz', 'BrowserCookie']) assert.ok(f[name], name);
+  for (const f of files)
+    for (const name of ['orm-jwt', 'orm-rt', 'groot_sessionid', 'logged_in', 'csrf_access_token', '_abck', 'bm_sz', 'BrowserCookie']) assert.ok(f[name], name);
   const expired = mintCookies({ seed: 4, count: 1, expired: true, clock });
   assert.equal(decodeJwt(expired[0]!['orm-jwt']!)!.sub, makeAccounts(16).at(-1)!.sub);
 });
@@ -138,7 +151,11 @@ test('login Set-Cookie lines with duplicates: a bogus second line after groot_se
   for (const name of ['groot_sessionid', 'orm-jwt', 'orm-rt']) {
     const mine = lines.filter((l) => l.startsWith(`${name}=`));
     assert.equal(mine.length, 2, name);
-    assert.equal(mine[0], loginSetCookies(cookies, 3600).find((l) => l.startsWith(`${name}=`)), `${name}: the real line first`);
+    assert.equal(
+      mine[0],
+      loginSetCookies(cookies, 3600).find((l) => l.startsWith(`${name}=`)),
+      `${name}: the real line first`,
+    );
     assert.equal(mine[1], mine[0]!.replace(`${name}=${cookies[name as keyof typeof cookies]};`, `${name}=${BOGUS_COOKIE_VALUE};`));
   }
   assert.equal(parseCookieHeader(lines.map((l) => l.split(';')[0]).join('; ')).get('orm-jwt'), 'J', 'the first one wins');

@@ -17,7 +17,11 @@ test('the default catalogue: a few hundred books over at least 12 skills users k
   assert.equal(books.length, 300);
   assert.ok(cat.skills.length >= 12);
   for (const s of ['Python', 'Go', 'Kubernetes', 'JavaScript', 'C++', 'Machine Learning', 'Data Science']) assert.ok(cat.skills.includes(s), s);
-  for (const skill of cat.skills) assert.ok(books.some((b) => b.skills.includes(skill)), `no book in ${skill}`);
+  for (const skill of cat.skills)
+    assert.ok(
+      books.some((b) => b.skills.includes(skill)),
+      `no book in ${skill}`,
+    );
   for (const b of books) {
     assert.ok(b.skills.length >= 1 && b.skills.length <= 3, `${b.id} has ${b.skills.length} skills`);
     assert.equal(new Set(b.skills).size, b.skills.length);
@@ -37,8 +41,15 @@ test('the default catalogue: a few hundred books over at least 12 skills users k
 test('titles carry : , / C++ quotes and non-ASCII; listings hold videos and non-English books', () => {
   const cat = generateCatalogue({ seed: 1 });
   const titles = cat.books.map((b) => b.title);
-  for (const ch of [':', ',', '/', 'C++', '"', "'"]) assert.ok(titles.some((t) => t.includes(ch)), `a title with ${ch}`);
-  assert.ok(titles.some((t) => /[^\x00-\x7f]/.test(t)), 'a non-ASCII title');
+  for (const ch of [':', ',', '/', 'C++', '"', "'"])
+    assert.ok(
+      titles.some((t) => t.includes(ch)),
+      `a title with ${ch}`,
+    );
+  assert.ok(
+    titles.some((t) => /[^\x00-\x7f]/.test(t)),
+    'a non-ASCII title',
+  );
   assert.equal(new Set(titles).size, titles.length, 'titles are unique');
   assert.ok(cat.books.some((b) => b.format === 'video'));
   const foreign = cat.books.filter((b) => b.language !== 'en');
@@ -53,7 +64,10 @@ test('a few big books with hundreds of chapters; --books and --skills shape the 
   assert.deepEqual(small.skills, ['Go', 'C++']);
   assert.equal(small.books.filter((b) => b.format === 'book').length, 10);
   assert.ok(small.books.every((b) => b.skills.every((s) => s === 'Go' || s === 'C++')));
-  assert.ok(small.books.filter((b) => b.format === 'book').every((b) => b.chapters === 8), 'no big book unless asked');
+  assert.ok(
+    small.books.filter((b) => b.format === 'book').every((b) => b.chapters === 8),
+    'no big book unless asked',
+  );
   const withBig = generateCatalogue({ seed: 3, books: 10, bigBooks: 1, bigChapters: 300 });
   assert.equal(withBig.books.filter((b) => b.chapters === 300).length, 1);
 });
@@ -61,7 +75,10 @@ test('a few big books with hundreds of chapters; --books and --skills shape the 
 test('poison and hostile books are flagged, one misbehaviour each, and sit in a listed skill', () => {
   const cat = generateCatalogue({ seed: 1, books: 20, poison: true, hostile: true });
   const flagged = cat.books.filter((b) => b.flags.length > 0);
-  assert.deepEqual(flagged.map((b) => b.flags[0]), [...POISON_FLAGS, ...HOSTILE_FLAGS]);
+  assert.deepEqual(
+    flagged.map((b) => b.flags[0]),
+    [...POISON_FLAGS, ...HOSTILE_FLAGS],
+  );
   assert.ok(flagged.every((b) => b.flags.length === 1 && b.skills[0] === cat.skills[0]));
   assert.equal(generateCatalogue({ seed: 1, books: 20 }).books.filter((b) => b.flags.length > 0).length, 0);
 });
@@ -80,18 +97,38 @@ test('layouts and listing variants: a quarter of the books each, every block of 
   for (const variant of LISTING_VARIANTS) assert.equal(books.filter((b) => b.variants.includes(variant)).length, 75, variant);
   assert.ok(books.some((b) => b.variants.length === 0) && books.some((b) => b.variants.length >= 2), 'some books have none, some several');
   for (let at = 0; at + QUIRK_BLOCK <= books.length; at += QUIRK_BLOCK) {
-    assert.deepEqual(books.slice(at, at + QUIRK_BLOCK).map((b) => b.layout).sort(), [...PACKAGE_LAYOUTS].sort(), `block at ${at}`);
+    assert.deepEqual(
+      books
+        .slice(at, at + QUIRK_BLOCK)
+        .map((b) => b.layout)
+        .sort(),
+      [...PACKAGE_LAYOUTS].sort(),
+      `block at ${at}`,
+    );
   }
   const special = cat.books.filter((b) => b.flags.length > 0 || b.format !== 'book');
-  assert.ok(special.every((b) => b.layout === 'oebps-text' && b.variants.length === 0), 'special books, videos and audiobooks stay classic');
+  assert.ok(
+    special.every((b) => b.layout === 'oebps-text' && b.variants.length === 0),
+    'special books, videos and audiobooks stay classic',
+  );
   const other = generateCatalogue({ seed: 2 }).books.filter((b) => b.format === 'book');
-  assert.notDeepEqual(other.map((b) => b.layout), books.map((b) => b.layout), 'another seed deals them otherwise');
+  assert.notDeepEqual(
+    other.map((b) => b.layout),
+    books.map((b) => b.layout),
+    'another seed deals them otherwise',
+  );
   const again = generateCatalogue({ seed: 1, poison: true, hostile: true });
-  assert.deepEqual(again.books.map((b) => [b.layout, b.variants]), cat.books.map((b) => [b.layout, b.variants]));
+  assert.deepEqual(
+    again.books.map((b) => [b.layout, b.variants]),
+    cat.books.map((b) => [b.layout, b.variants]),
+  );
   // The switches change nothing else about a book.
   const plain = generateCatalogue({ seed: 1, poison: true, hostile: true, packageLayouts: false, listingVariants: false });
   assert.ok(plain.books.every((b) => b.layout === 'oebps-text' && b.variants.length === 0));
-  assert.deepEqual(plain.books.map((b) => [b.id, b.title, b.skills]), cat.books.map((b) => [b.id, b.title, b.skills]));
+  assert.deepEqual(
+    plain.books.map((b) => [b.id, b.title, b.skills]),
+    cat.books.map((b) => [b.id, b.title, b.skills]),
+  );
 });
 
 test('audiobooks: ceil(books/60) of them in the listings, ids of 13 digits and AU', () => {

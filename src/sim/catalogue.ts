@@ -5,8 +5,14 @@ import { catalogueOptionsOf, defaultCatalogueOptions, type CatalogueOptions } fr
 /** Misbehaviours a special book carries; each touches one file (see `SimBook.specialFile`). */
 export const POISON_FLAGS = ['poison-missing', 'poison-chapter', 'poison-image'] as const;
 export const HOSTILE_FLAGS = [
-  'hostile-paths', 'hostile-huge', 'hostile-html-image', 'hostile-gzip-bomb', 'hostile-invalid-xml',
-  'hostile-json-image', 'hostile-endless', 'hostile-remote-refs',
+  'hostile-paths',
+  'hostile-huge',
+  'hostile-html-image',
+  'hostile-gzip-bomb',
+  'hostile-invalid-xml',
+  'hostile-json-image',
+  'hostile-endless',
+  'hostile-remote-refs',
 ] as const;
 export type BookFlag = (typeof POISON_FLAGS)[number] | (typeof HOSTILE_FLAGS)[number];
 
@@ -119,7 +125,11 @@ function fill(pattern: string, skill: string, rng: Random): string {
  * books, a seeded shuffle gives each layout to one book, and each variant goes to one seeded pick:
  * a quarter of the books per layout and per variant, and every 4 consecutive books hold every layout.
  */
-export function quirksOf(seed: number, index: number, o: Pick<CatalogueOptions, 'packageLayouts' | 'listingVariants'>): { layout: PackageLayout; variants: ListingVariant[] } {
+export function quirksOf(
+  seed: number,
+  index: number,
+  o: Pick<CatalogueOptions, 'packageLayouts' | 'listingVariants'>,
+): { layout: PackageLayout; variants: ListingVariant[] } {
   const rng = new Random('quirks', seed, Math.floor(index / QUIRK_BLOCK));
   const pos = index % QUIRK_BLOCK;
   const layouts = rng.sample(PACKAGE_LAYOUTS, QUIRK_BLOCK);
@@ -163,7 +173,12 @@ export function generateCatalogue(partial: Partial<CatalogueOptions> = {}): Cata
     // O'Reilly's own archive ids (0636920…) differ from the ISBN; every fifth book has one.
     const id = index % 5 === 2 ? uniqueId(rng, () => `0636920${digits(rng, 6)}`) : isbn;
     const primary = skills[index % skills.length]!;
-    const extra = rng.chance(0.5) ? rng.sample(skills.filter((s) => s !== primary), rng.chance(0.4) ? 2 : 1) : [];
+    const extra = rng.chance(0.5)
+      ? rng.sample(
+          skills.filter((s) => s !== primary),
+          rng.chance(0.4) ? 2 : 1,
+        )
+      : [];
     const bookSkills = opts.skills ?? [primary, ...extra];
     const foreign = index % 23 === 11 && flags.length === 0;
     const language = foreign ? rng.pick(FOREIGN_LANGUAGES) : 'en';

@@ -28,6 +28,14 @@ export function previewXhtml(content: BookContent, ch: ChapterEntry, silent = fa
     language: content.book.language,
     title: ch.title,
     stylesheet: relativeRef(ch.path, content.plan.css),
-    body: renderSection(ch.model, xhtmlDialect(content.chapters.map((x) => x.path), ch.path), PREVIEW_BLOCKS) + (silent ? '' : PAYWALL_XHTML),
+    body:
+      renderSection(
+        ch.model,
+        xhtmlDialect(
+          content.chapters.map((x) => x.path),
+          ch.path,
+        ),
+        PREVIEW_BLOCKS,
+      ) + (silent ? '' : PAYWALL_XHTML),
   });
 }

@@ -6,10 +6,7 @@ import type { Random } from './random.js';
  * model (render.ts), which is why their text is the same.
  */
 export type Inline =
-  | string
-  | { t: 'em' | 'strong' | 'code'; text: string }
-  | { t: 'xref'; chapter: number; section: number; text: string }
-  | { t: 'noteref'; n: number };
+  string | { t: 'em' | 'strong' | 'code'; text: string } | { t: 'xref'; chapter: number; section: number; text: string } | { t: 'noteref'; n: number };
 
 export type Block =
   | { t: 'p'; inl: Inline[] }
@@ -54,9 +51,22 @@ export interface ChapterSpec {
 }
 
 const LANGS_BY_SKILL: Record<string, string> = {
-  python: 'python', go: 'go', 'c++': 'cpp', javascript: 'javascript', typescript: 'javascript', rust: 'rust',
-  sql: 'sql', 'data science': 'python', 'machine learning': 'python', 'artificial intelligence': 'python',
-  kubernetes: 'shell', devops: 'shell', linux: 'shell', 'cloud computing': 'shell', java: 'cpp', security: 'shell',
+  python: 'python',
+  go: 'go',
+  'c++': 'cpp',
+  javascript: 'javascript',
+  typescript: 'javascript',
+  rust: 'rust',
+  sql: 'sql',
+  'data science': 'python',
+  'machine learning': 'python',
+  'artificial intelligence': 'python',
+  kubernetes: 'shell',
+  devops: 'shell',
+  linux: 'shell',
+  'cloud computing': 'shell',
+  java: 'cpp',
+  security: 'shell',
 };
 
 function sentence(rng: Random): string {

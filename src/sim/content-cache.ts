@@ -23,7 +23,10 @@ export class ContentCache {
   private readonly books = new Map<string, CachedBook>();
   private bytes = 0;
 
-  constructor(private readonly catalogue: Catalogue, private readonly budget = CACHE_BYTES) {}
+  constructor(
+    private readonly catalogue: Catalogue,
+    private readonly budget = CACHE_BYTES,
+  ) {}
 
   get(book: SimBook): CachedBook {
     const hit = this.books.get(book.id);

@@ -5,8 +5,15 @@ import { DEFAULT_BEHAVIOUR, type Behaviour } from './options.js';
 
 test('control: the 2026-09 switches are accepted with their types and applied', () => {
   const patch = parseControl({
-    fileGate: false, guardRate: 2.5, guardBurst: 4, partialCookies: 'ignore', profileMode: 'plain', profileRefresh: true,
-    tokenEndpoint: false, duplicateLoginCookies: false, anonymousListing: false,
+    fileGate: false,
+    guardRate: 2.5,
+    guardBurst: 4,
+    partialCookies: 'ignore',
+    profileMode: 'plain',
+    profileRefresh: true,
+    tokenEndpoint: false,
+    duplicateLoginCookies: false,
+    anonymousListing: false,
   });
   const b: Behaviour = structuredClone({ ...DEFAULT_BEHAVIOUR });
   applyBehaviour(b, patch);
@@ -23,9 +30,20 @@ test('control: the 2026-09 switches are accepted with their types and applied', 
 
 test('control: bad values and unknown keys are refused with a reason', () => {
   for (const bad of [
-    { fileGate: 'off' }, { fileGate: 1 }, { guardRate: -1 }, { guardRate: 'fast' }, { guardBurst: 0 }, { guardBurst: 1.5 },
-    { partialCookies: 'drop' }, { profileMode: 'sso' }, { profileRefresh: null }, { tokenEndpoint: 'yes' }, { duplicateLoginCookies: 0 },
-    { anonymousListing: [] }, { fileGates: true }, { packageLayouts: false },
+    { fileGate: 'off' },
+    { fileGate: 1 },
+    { guardRate: -1 },
+    { guardRate: 'fast' },
+    { guardBurst: 0 },
+    { guardBurst: 1.5 },
+    { partialCookies: 'drop' },
+    { profileMode: 'sso' },
+    { profileRefresh: null },
+    { tokenEndpoint: 'yes' },
+    { duplicateLoginCookies: 0 },
+    { anonymousListing: [] },
+    { fileGates: true },
+    { packageLayouts: false },
   ]) {
     assert.throws(() => parseControl(bad), ControlError, JSON.stringify(bad));
   }

@@ -70,14 +70,23 @@ export function parseControl(raw: unknown): ControlPatch {
       (out as Record<string, unknown>)[key] = v;
       continue;
     } else if (key === 'staleMode') {
-      if (value !== '401' && value !== 'preview' && value !== 'silent-preview' && value !== 401) throw new ControlError('staleMode must be "401", "preview" or "silent-preview"');
+      if (value !== '401' && value !== 'preview' && value !== 'silent-preview' && value !== 401)
+        throw new ControlError('staleMode must be "401", "preview" or "silent-preview"');
       out.staleMode = value === 401 ? '401' : value;
       continue;
     } else if (key === 'rotate') {
-      if ((typeof value !== 'string' && typeof value !== 'number') || !parseRotate(String(value))) throw new ControlError('rotate must be "every", "off", "age" or a positive whole number');
+      if ((typeof value !== 'string' && typeof value !== 'number') || !parseRotate(String(value)))
+        throw new ControlError('rotate must be "every", "off", "age" or a positive whole number');
     } else if (key === 'storm') {
       const s = value as { sessions?: unknown; ms?: unknown } | null;
-      if (!s || typeof s !== 'object' || !Array.isArray(s.sessions) || !s.sessions.every((x) => typeof x === 'string') || typeof s.ms !== 'number' || s.ms < 0) {
+      if (
+        !s ||
+        typeof s !== 'object' ||
+        !Array.isArray(s.sessions) ||
+        !s.sessions.every((x) => typeof x === 'string') ||
+        typeof s.ms !== 'number' ||
+        s.ms < 0
+      ) {
         throw new ControlError('storm must be {"sessions": ["m1", …], "ms": N}');
       }
     }

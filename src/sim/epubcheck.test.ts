@@ -31,15 +31,25 @@ const sample: SimBook[] = [
 ];
 
 /** One book per layout, as the Java check takes a few seconds each. */
-const perLayout = PACKAGE_LAYOUTS.map((l) => books.find((b) => b.layout === l && b.variants.includes('decoy-opf') && b.variants.includes('no-container')) ?? books.find((b) => b.layout === l)!);
+const perLayout = PACKAGE_LAYOUTS.map(
+  (l) => books.find((b) => b.layout === l && b.variants.includes('decoy-opf') && b.variants.includes('no-container')) ?? books.find((b) => b.layout === l)!,
+);
 
 /** `.html` chapters are XHTML content documents: Java epubcheck notes the extension (HTM-014a), nothing else. */
 const onlyHtmlExtension = (r: { warnings: string[] }) => r.warnings.filter((w) => !/HTM-014a/.test(w));
 
 test('generated publisher packages pass epubcheck-ts with no errors or warnings', async () => {
   assert.ok(sample.length >= 26 && sample.every(Boolean));
-  for (const layout of PACKAGE_LAYOUTS) assert.ok(sample.some((b) => b.layout === layout), layout);
-  for (const variant of LISTING_VARIANTS) assert.ok(sample.some((b) => b.variants.includes(variant)), variant);
+  for (const layout of PACKAGE_LAYOUTS)
+    assert.ok(
+      sample.some((b) => b.layout === layout),
+      layout,
+    );
+  for (const variant of LISTING_VARIANTS)
+    assert.ok(
+      sample.some((b) => b.variants.includes(variant)),
+      variant,
+    );
   for (const book of sample) {
     const report = await epubcheckTs(toEpub(bookContent(catalogue, book.id)!));
     assert.deepEqual(report, { errors: [], warnings: [] }, `${book.id} "${book.title}"`);
@@ -60,13 +70,15 @@ test('the same packages pass the reference Java epubcheck', { skip: !hasJavaEpub
     const reports: Awaited<ReturnType<typeof epubcheckJava>>[] = [];
     // Two at a time: each is a JVM.
     for (let i = 0; i < picks.length; i += 2) {
-      reports.push(...(await Promise.all(
-        picks.slice(i, i + 2).map((book) => {
-          const file = join(dir, `${book.id}.epub`);
-          writeFileSync(file, toEpub(bookContent(catalogue, book.id)!));
-          return epubcheckJava(file);
-        }),
-      )));
+      reports.push(
+        ...(await Promise.all(
+          picks.slice(i, i + 2).map((book) => {
+            const file = join(dir, `${book.id}.epub`);
+            writeFileSync(file, toEpub(bookContent(catalogue, book.id)!));
+            return epubcheckJava(file);
+          }),
+        )),
+      );
     }
     reports.forEach((r, i) => {
       const book = picks[i]!;

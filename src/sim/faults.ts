@@ -7,7 +7,12 @@ export type Fault = 'none' | 'fail' | 'reset' | 'stall' | 'short';
 export function pickFault(rng: Random, b: Pick<Behaviour, 'failRate' | 'resetRate' | 'stallRate' | 'shortRate'>): Fault {
   if (b.failRate + b.resetRate + b.stallRate + b.shortRate <= 0) return 'none';
   let r = rng.next();
-  for (const [fault, rate] of [['fail', b.failRate], ['reset', b.resetRate], ['stall', b.stallRate], ['short', b.shortRate]] as const) {
+  for (const [fault, rate] of [
+    ['fail', b.failRate],
+    ['reset', b.resetRate],
+    ['stall', b.stallRate],
+    ['short', b.shortRate],
+  ] as const) {
     if (r < rate) return fault;
     r -= rate;
   }
@@ -18,6 +23,7 @@ export function pickFault(rng: Random, b: Pick<Behaviour, 'failRate' | 'resetRat
 export function failure(rng: Random): { status: number; type: string; body: string } {
   const status = rng.pick([500, 502, 503]);
   if (status === 500) return { status, type: 'application/json', body: '{"detail":"A server error occurred."}' };
-  if (status === 502) return { status, type: 'text/plain', body: 'upstream connect error or disconnect/reset before headers. reset reason: connection termination' };
+  if (status === 502)
+    return { status, type: 'text/plain', body: 'upstream connect error or disconnect/reset before headers. reset reason: connection termination' };
   return { status, type: 'text/plain', body: 'no healthy upstream' };
 }

@@ -48,50 +48,62 @@ function sfntTables(family: string): Map<string, Buffer> {
   const tables = new Map<string, Buffer>();
   // 2001-01-01 in seconds since 1904-01-01: fixed, so the bytes never change.
   const stamp = 3061152000;
-  tables.set('head', table(54, (b) => {
-    b.writeUInt32BE(0x00010000, 0);
-    b.writeUInt32BE(0x00010000, 4);
-    b.writeUInt32BE(0, 8);
-    b.writeUInt32BE(0x5f0f3cf5, 12);
-    b.writeUInt16BE(0x000b, 16);
-    b.writeUInt16BE(1000, 18);
-    b.writeUInt32BE(0, 20);
-    b.writeUInt32BE(stamp, 24);
-    b.writeUInt32BE(0, 28);
-    b.writeUInt32BE(stamp, 32);
-    b.writeInt16BE(100, 36);
-    b.writeInt16BE(0, 38);
-    b.writeInt16BE(400, 40);
-    b.writeInt16BE(700, 42);
-    b.writeUInt16BE(0, 44);
-    b.writeUInt16BE(8, 46);
-    b.writeInt16BE(2, 48);
-    b.writeInt16BE(0, 50);
-    b.writeInt16BE(0, 52);
-  }));
-  tables.set('hhea', table(36, (b) => {
-    b.writeUInt32BE(0x00010000, 0);
-    b.writeInt16BE(800, 4);
-    b.writeInt16BE(-200, 6);
-    b.writeInt16BE(0, 8);
-    b.writeUInt16BE(500, 10);
-    b.writeInt16BE(100, 12);
-    b.writeInt16BE(100, 14);
-    b.writeInt16BE(400, 16);
-    b.writeInt16BE(1, 18);
-    b.writeUInt16BE(1, 34);
-  }));
-  tables.set('maxp', table(32, (b) => {
-    b.writeUInt32BE(0x00010000, 0);
-    b.writeUInt16BE(1, 4);
-    b.writeUInt16BE(4, 6);
-    b.writeUInt16BE(1, 8);
-    b.writeUInt16BE(2, 14);
-  }));
-  tables.set('hmtx', table(4, (b) => {
-    b.writeUInt16BE(500, 0);
-    b.writeInt16BE(100, 2);
-  }));
+  tables.set(
+    'head',
+    table(54, (b) => {
+      b.writeUInt32BE(0x00010000, 0);
+      b.writeUInt32BE(0x00010000, 4);
+      b.writeUInt32BE(0, 8);
+      b.writeUInt32BE(0x5f0f3cf5, 12);
+      b.writeUInt16BE(0x000b, 16);
+      b.writeUInt16BE(1000, 18);
+      b.writeUInt32BE(0, 20);
+      b.writeUInt32BE(stamp, 24);
+      b.writeUInt32BE(0, 28);
+      b.writeUInt32BE(stamp, 32);
+      b.writeInt16BE(100, 36);
+      b.writeInt16BE(0, 38);
+      b.writeInt16BE(400, 40);
+      b.writeInt16BE(700, 42);
+      b.writeUInt16BE(0, 44);
+      b.writeUInt16BE(8, 46);
+      b.writeInt16BE(2, 48);
+      b.writeInt16BE(0, 50);
+      b.writeInt16BE(0, 52);
+    }),
+  );
+  tables.set(
+    'hhea',
+    table(36, (b) => {
+      b.writeUInt32BE(0x00010000, 0);
+      b.writeInt16BE(800, 4);
+      b.writeInt16BE(-200, 6);
+      b.writeInt16BE(0, 8);
+      b.writeUInt16BE(500, 10);
+      b.writeInt16BE(100, 12);
+      b.writeInt16BE(100, 14);
+      b.writeInt16BE(400, 16);
+      b.writeInt16BE(1, 18);
+      b.writeUInt16BE(1, 34);
+    }),
+  );
+  tables.set(
+    'maxp',
+    table(32, (b) => {
+      b.writeUInt32BE(0x00010000, 0);
+      b.writeUInt16BE(1, 4);
+      b.writeUInt16BE(4, 6);
+      b.writeUInt16BE(1, 8);
+      b.writeUInt16BE(2, 14);
+    }),
+  );
+  tables.set(
+    'hmtx',
+    table(4, (b) => {
+      b.writeUInt16BE(500, 0);
+      b.writeInt16BE(100, 2);
+    }),
+  );
   // One glyph: a closed rectangle of four on-curve points, padded to an even length.
   const glyf = table(36, (b) => {
     b.writeInt16BE(1, 0);
@@ -106,58 +118,70 @@ function sfntTables(family: string): Map<string, Buffer> {
     [0, 700, 0, -700].forEach((dy, i) => b.writeInt16BE(dy, 26 + i * 2));
   });
   tables.set('glyf', glyf);
-  tables.set('loca', table(4, (b) => {
-    b.writeUInt16BE(0, 0);
-    b.writeUInt16BE(glyf.length / 2, 2);
-  }));
-  tables.set('cmap', table(36, (b) => {
-    b.writeUInt16BE(0, 0);
-    b.writeUInt16BE(1, 2);
-    b.writeUInt16BE(3, 4);
-    b.writeUInt16BE(1, 6);
-    b.writeUInt32BE(12, 8);
-    b.writeUInt16BE(4, 12);
-    b.writeUInt16BE(24, 14);
-    b.writeUInt16BE(0, 16);
-    b.writeUInt16BE(2, 18);
-    b.writeUInt16BE(2, 20);
-    b.writeUInt16BE(0, 22);
-    b.writeUInt16BE(0, 24);
-    b.writeUInt16BE(0xffff, 26);
-    b.writeUInt16BE(0, 28);
-    b.writeUInt16BE(0xffff, 30);
-    b.writeUInt16BE(1, 32);
-    b.writeUInt16BE(0, 34);
-  }));
+  tables.set(
+    'loca',
+    table(4, (b) => {
+      b.writeUInt16BE(0, 0);
+      b.writeUInt16BE(glyf.length / 2, 2);
+    }),
+  );
+  tables.set(
+    'cmap',
+    table(36, (b) => {
+      b.writeUInt16BE(0, 0);
+      b.writeUInt16BE(1, 2);
+      b.writeUInt16BE(3, 4);
+      b.writeUInt16BE(1, 6);
+      b.writeUInt32BE(12, 8);
+      b.writeUInt16BE(4, 12);
+      b.writeUInt16BE(24, 14);
+      b.writeUInt16BE(0, 16);
+      b.writeUInt16BE(2, 18);
+      b.writeUInt16BE(2, 20);
+      b.writeUInt16BE(0, 22);
+      b.writeUInt16BE(0, 24);
+      b.writeUInt16BE(0xffff, 26);
+      b.writeUInt16BE(0, 28);
+      b.writeUInt16BE(0xffff, 30);
+      b.writeUInt16BE(1, 32);
+      b.writeUInt16BE(0, 34);
+    }),
+  );
   tables.set('name', nameTable(family));
-  tables.set('post', table(32, (b) => {
-    b.writeUInt32BE(0x00030000, 0);
-    b.writeInt16BE(-100, 8);
-    b.writeInt16BE(50, 10);
-  }));
-  tables.set('OS/2', table(96, (b) => {
-    b.writeUInt16BE(4, 0);
-    b.writeInt16BE(500, 2);
-    b.writeUInt16BE(400, 4);
-    b.writeUInt16BE(5, 6);
-    b.writeUInt16BE(0, 8);
-    [650, 600, 0, 75, 650, 600, 0, 350, 50, 250].forEach((v, i) => b.writeInt16BE(v, 10 + i * 2));
-    b.write('NONE', 58, 'latin1');
-    b.writeUInt16BE(0x40, 62);
-    b.writeUInt16BE(0xffff, 64);
-    b.writeUInt16BE(0xffff, 66);
-    b.writeInt16BE(800, 68);
-    b.writeInt16BE(-200, 70);
-    b.writeInt16BE(0, 72);
-    b.writeUInt16BE(800, 74);
-    b.writeUInt16BE(200, 76);
-    b.writeUInt32BE(1, 78);
-    b.writeInt16BE(500, 86);
-    b.writeInt16BE(700, 88);
-    b.writeUInt16BE(0, 90);
-    b.writeUInt16BE(32, 92);
-    b.writeUInt16BE(1, 94);
-  }));
+  tables.set(
+    'post',
+    table(32, (b) => {
+      b.writeUInt32BE(0x00030000, 0);
+      b.writeInt16BE(-100, 8);
+      b.writeInt16BE(50, 10);
+    }),
+  );
+  tables.set(
+    'OS/2',
+    table(96, (b) => {
+      b.writeUInt16BE(4, 0);
+      b.writeInt16BE(500, 2);
+      b.writeUInt16BE(400, 4);
+      b.writeUInt16BE(5, 6);
+      b.writeUInt16BE(0, 8);
+      [650, 600, 0, 75, 650, 600, 0, 350, 50, 250].forEach((v, i) => b.writeInt16BE(v, 10 + i * 2));
+      b.write('NONE', 58, 'latin1');
+      b.writeUInt16BE(0x40, 62);
+      b.writeUInt16BE(0xffff, 64);
+      b.writeUInt16BE(0xffff, 66);
+      b.writeInt16BE(800, 68);
+      b.writeInt16BE(-200, 70);
+      b.writeInt16BE(0, 72);
+      b.writeUInt16BE(800, 74);
+      b.writeUInt16BE(200, 76);
+      b.writeUInt32BE(1, 78);
+      b.writeInt16BE(500, 86);
+      b.writeInt16BE(700, 88);
+      b.writeUInt16BE(0, 90);
+      b.writeUInt16BE(32, 92);
+      b.writeUInt16BE(1, 94);
+    }),
+  );
   return tables;
 }
 

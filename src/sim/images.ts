@@ -68,7 +68,13 @@ function segment(marker: number, data: Buffer): Buffer {
 }
 
 function printable(rng: Random, n: number): Buffer {
-  return Buffer.from(rng.bytes(Math.ceil((n * 3) / 4) + 3).toString('base64').slice(0, n), 'latin1');
+  return Buffer.from(
+    rng
+      .bytes(Math.ceil((n * 3) / 4) + 3)
+      .toString('base64')
+      .slice(0, n),
+    'latin1',
+  );
 }
 
 /**
@@ -91,7 +97,8 @@ export function jpeg(rng: Random, bytes: number): Buffer {
   sof.writeUInt16BE(size, 1);
   sof.writeUInt16BE(size, 3);
   parts.push(segment(0xffc0, sof));
-  const oneSymbol = (tableClass: number) => Buffer.concat([Buffer.from([tableClass << 4]), Buffer.from([1, ...new Array<number>(15).fill(0)]), Buffer.from([0])]);
+  const oneSymbol = (tableClass: number) =>
+    Buffer.concat([Buffer.from([tableClass << 4]), Buffer.from([1, ...new Array<number>(15).fill(0)]), Buffer.from([0])]);
   parts.push(segment(0xffc4, oneSymbol(0)));
   parts.push(segment(0xffc4, oneSymbol(1)));
   parts.push(segment(0xffda, Buffer.from([1, 1, 0x00, 0, 63, 0])));
@@ -137,7 +144,13 @@ export function svg(rng: Random, bytes: number, title: string): Buffer {
     parts.push(`<circle cx="${rng.int(0, 240)}" cy="${rng.int(0, 160)}" r="${rng.int(2, 30)}" fill="#${rng.hex(6)}" opacity="0.${rng.int(2, 8)}"/>\n`);
   }
   const pad = bytes - parts.join('').length - 30;
-  if (pad > 0) parts.push(`<desc>${rng.bytes(Math.ceil((pad * 3) / 4)).toString('base64').slice(0, pad)}</desc>\n`);
+  if (pad > 0)
+    parts.push(
+      `<desc>${rng
+        .bytes(Math.ceil((pad * 3) / 4))
+        .toString('base64')
+        .slice(0, pad)}</desc>\n`,
+    );
   parts.push('</svg>\n');
   return Buffer.from(parts.join(''), 'utf8');
 }

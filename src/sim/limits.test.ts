@@ -4,7 +4,10 @@ import { Limits, retryAfterSeconds, TokenBucket } from './limits.js';
 
 test('a token bucket allows a burst, then one request per 1/rate seconds', () => {
   const b = new TokenBucket(2, 3, 0);
-  assert.deepEqual([0, 0, 0].map(() => b.take(0).ok), [true, true, true]);
+  assert.deepEqual(
+    [0, 0, 0].map(() => b.take(0).ok),
+    [true, true, true],
+  );
   const denied = b.take(0);
   assert.deepEqual(denied, { ok: false, waitMs: 500 });
   assert.equal(b.take(499).ok, false);
@@ -21,14 +24,20 @@ test('Retry-After is whole seconds and at least 1', () => {
 test('per-session limits are independent; the edge limit counts all traffic', () => {
   const settings = { rateLimit: 1, burst: 2, edgeLimit: 0 };
   const limits = new Limits(settings);
-  assert.deepEqual([limits.check('a', 0), limits.check('a', 0), limits.check('a', 0)].map((v) => v.ok), [true, true, false]);
+  assert.deepEqual(
+    [limits.check('a', 0), limits.check('a', 0), limits.check('a', 0)].map((v) => v.ok),
+    [true, true, false],
+  );
   assert.deepEqual(limits.check('a', 0), { ok: false, kind: 'session', retryAfter: 1 });
   assert.equal(limits.check('b', 0).ok, true, 'another session has its own bucket');
   assert.equal(limits.check(undefined, 0).ok, true, 'anonymous requests meet only the edge');
   settings.edgeLimit = 3;
   settings.rateLimit = 0;
   const seen = [1, 2, 3, 4].map(() => limits.check(undefined, 5000));
-  assert.deepEqual(seen.map((v) => v.ok), [true, true, true, false]);
+  assert.deepEqual(
+    seen.map((v) => v.ok),
+    [true, true, true, false],
+  );
   assert.deepEqual(seen[3], { ok: false, kind: 'edge' });
   assert.equal(limits.check('c', 6000).ok, true, 'the edge refills');
 });
@@ -48,7 +57,10 @@ test('the bulk-access guard keeps one bucket per remote IP, only for the address
   const settings = { rateLimit: 0, burst: 1, edgeLimit: 0, guardRate: 2, guardBurst: 3 };
   const limits = new Limits(settings);
   const seen = [1, 2, 3, 4].map(() => limits.check('a', 0, '10.0.0.1'));
-  assert.deepEqual(seen.map((v) => v.ok), [true, true, true, false]);
+  assert.deepEqual(
+    seen.map((v) => v.ok),
+    [true, true, true, false],
+  );
   assert.deepEqual(seen[3], { ok: false, kind: 'guard' });
   assert.equal(limits.check('a', 0, '10.0.0.1').ok, false, 'another session behind that address shares its budget');
   assert.equal(limits.check('b', 0, '10.0.0.1').ok, false);

@@ -7,7 +7,11 @@ export class TokenBucket {
   private tokens: number;
   private last: number;
 
-  constructor(private rate: number, private burst: number, now: number) {
+  constructor(
+    private rate: number,
+    private burst: number,
+    now: number,
+  ) {
     this.tokens = burst;
     this.last = now;
   }

@@ -39,8 +39,19 @@ const book = (pred: (b: SimBook) => boolean = () => true) => {
 };
 const filesOf = (id: string) => `/api/v2/epubs/urn:orm:book:${id}/files/`;
 
-interface Item { url?: string; full_path: string; media_type: string; kind: string; file_size: number }
-interface Page<T> { count: number; next: string | null; previous: string | null; results: T[] }
+interface Item {
+  url?: string;
+  full_path: string;
+  media_type: string;
+  kind: string;
+  file_size: number;
+}
+interface Page<T> {
+  count: number;
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}
 
 async function listing(id: string): Promise<Item[]> {
   const items: Item[] = [];
@@ -54,7 +65,9 @@ async function listing(id: string): Promise<Item[]> {
 }
 
 async function chapterList(id: string): Promise<{ ourn: string; reference_id?: string; content_url: string }[]> {
-  return (await get(`/api/v2/epub-chapters/?epub_identifier=urn:orm:book:${id}&limit=200`)).json<Page<{ ourn: string; reference_id?: string; content_url: string }>>().results;
+  return (await get(`/api/v2/epub-chapters/?epub_identifier=urn:orm:book:${id}&limit=200`)).json<
+    Page<{ ourn: string; reference_id?: string; content_url: string }>
+  >().results;
 }
 
 const wellFormed = (text: string) => {
@@ -78,7 +91,17 @@ test('the defaults are the live-like settings, and GET /__sim/control shows ever
     assert.equal(b.anonymousListing, true);
     assert.deepEqual(b, { ...DEFAULT_BEHAVIOUR });
     const shown = (await simRequest(`${fresh.url}/__sim/control`)).json<Record<string, unknown>>();
-    for (const key of ['fileGate', 'guardRate', 'guardBurst', 'partialCookies', 'profileMode', 'profileRefresh', 'tokenEndpoint', 'duplicateLoginCookies', 'anonymousListing']) {
+    for (const key of [
+      'fileGate',
+      'guardRate',
+      'guardBurst',
+      'partialCookies',
+      'profileMode',
+      'profileRefresh',
+      'tokenEndpoint',
+      'duplicateLoginCookies',
+      'anonymousListing',
+    ]) {
       assert.deepEqual(shown[key], (b as unknown as Record<string, unknown>)[key], key);
     }
     assert.equal(fresh.catalogue.options.packageLayouts, true);
@@ -112,7 +135,10 @@ test('file gate: (X)HTML files are whole only with download=false and an HTML Ac
     assert.equal(res.status, 200, label);
     assert.equal(res.headers['content-type'], whole.headers['content-type'], label);
     assert.ok(res.body.length <= SAMPLE_BYTES && res.body.length > SAMPLE_BYTES * 0.6, `${label}: ${res.body.length} bytes`);
-    assert.ok(whole.text.startsWith(res.text.slice(0, res.text.lastIndexOf('</p>') > 0 ? res.text.lastIndexOf('</p>') : 1000)), `${label}: a prefix of the document`);
+    assert.ok(
+      whole.text.startsWith(res.text.slice(0, res.text.lastIndexOf('</p>') > 0 ? res.text.lastIndexOf('</p>') : 1000)),
+      `${label}: a prefix of the document`,
+    );
     assert.doesNotMatch(res.text, /preview-paywall|class="controls"/, label);
     assert.doesNotMatch(res.text.replace(/<[^>]*>/g, '').trimEnd(), /(…|&hellip;)$/, label);
     assert.deepEqual(wellFormed(res.text), [], `${label}: still well-formed XHTML`);
@@ -253,7 +279,14 @@ test('package layouts: OEBPS/text, root .html, OEBPS/xhtml and EPUB/xhtml, each 
     const items = await listing(b.id);
     const opf = items.find((f) => /(^|\/)content\.opf$/.test(f.full_path))!;
     assert.equal(opf.full_path, layout === 'root-html' ? 'content.opf' : layout === 'epub-xhtml' ? 'EPUB/content.opf' : 'OEBPS/content.opf');
-    const res = await simWhole(fileItemUrl(sim.url, b.id, items.find((f) => f.kind === 'chapter')!), { cookie: me });
+    const res = await simWhole(
+      fileItemUrl(
+        sim.url,
+        b.id,
+        items.find((f) => f.kind === 'chapter')!,
+      ),
+      { cookie: me },
+    );
     assert.equal(res.headers['content-type'], 'application/xhtml+xml; charset=utf-8');
     assert.match(res.text, /^<\?xml /);
     assert.ok(items.some((f) => f.full_path.endsWith('images/a/figure.png')) && items.some((f) => f.full_path.endsWith('images/b/figure.png')));
@@ -266,7 +299,10 @@ test('spine: paginated with next (default 100, at most 300), {title, reference_i
   assert.equal(spine.count, 8);
   assert.equal(spine.next, null);
   const chapters = await chapterList(b.id);
-  assert.deepEqual(spine.results.map((r) => r.reference_id), chapters.map((c) => `${b.id}-/${chapterPathOf(c)}`));
+  assert.deepEqual(
+    spine.results.map((r) => r.reference_id),
+    chapters.map((c) => `${b.id}-/${chapterPathOf(c)}`),
+  );
   for (const r of spine.results) assert.deepEqual(Object.keys(r).sort(), ['ourn', 'reference_id', 'title']);
   const big = books().find((x) => x.chapters === 250)!;
   const seen: string[] = [];
@@ -374,7 +410,14 @@ test('/profile/ redirect mode: 302 → /profile/sso/ → 307 → /u/{sub}/ → a
   };
   const sub = String(decodeJwt(me['orm-jwt']!)!.sub);
   const hops = await follow(me);
-  assert.deepEqual(hops.map((h) => [h.status, h.location]), [[302, '/profile/sso/'], [307, `/u/${sub}/`], [200, undefined]]);
+  assert.deepEqual(
+    hops.map((h) => [h.status, h.location]),
+    [
+      [302, '/profile/sso/'],
+      [307, `/u/${sub}/`],
+      [200, undefined],
+    ],
+  );
   assert.doesNotMatch(hops[2]!.text, /user_type/);
   assert.match(hops[2]!.text, /<main id="profile">/);
   assert.equal(sim.stats().profileRedirects, 2);
@@ -397,7 +440,10 @@ test('/profile/ redirect mode: 302 → /profile/sso/ → 307 → /u/{sub}/ → a
   sim.control({ rotate: 'every', tokenTtlSec: 60 });
   try {
     const [s] = sim.mint(1) as [Record<string, string>];
-    assert.ok((await follow(s)).every((h) => h.setCookies.length === 0), 'no rotation on the profile either');
+    assert.ok(
+      (await follow(s)).every((h) => h.setCookies.length === 0),
+      'no rotation on the profile either',
+    );
     clock.advance(61_000);
     const expired = await follow(s);
     assert.equal(expired.at(-1)!.status, 200);
@@ -414,7 +460,10 @@ test('/profile/ redirect mode: 302 → /profile/sso/ → 307 → /u/{sub}/ → a
     sim.control({ profileRefresh: true });
     const refreshed = await get('/profile/', { cookie: s });
     assert.equal(refreshed.status, 200);
-    const jwt = refreshed.setCookies.find((l) => l.startsWith('orm-jwt='))!.split(';')[0]!.slice('orm-jwt='.length);
+    const jwt = refreshed.setCookies
+      .find((l) => l.startsWith('orm-jwt='))!
+      .split(';')[0]!
+      .slice('orm-jwt='.length);
     assert.equal(decodeJwt(jwt)!.sid, decodeJwt(s['orm-jwt']!)!.sid);
     assert.ok(refreshed.setCookies.some((l) => l.startsWith('orm-rt=')));
     assert.equal((await get('/api/v2/collections/', { cookie: { ...s, 'orm-jwt': jwt } })).status, 200);
@@ -424,7 +473,10 @@ test('/profile/ redirect mode: 302 → /profile/sso/ → 307 → /u/{sub}/ → a
     clock.advance(61_000);
     const chain = await follow(t);
     assert.equal(chain[0]!.status, 302);
-    assert.ok(chain[0]!.setCookies.some((l) => l.startsWith('orm-jwt=')), 'with profileRefresh the first hop refreshes');
+    assert.ok(
+      chain[0]!.setCookies.some((l) => l.startsWith('orm-jwt=')),
+      'with profileRefresh the first hop refreshes',
+    );
   } finally {
     sim.control({ rotate: 'off', profileMode: 'redirect', profileRefresh: false, tokenTtlSec: 3600 });
   }
@@ -526,23 +578,32 @@ test('covers: /600/ is the package cover, the bare URL a smaller JPEG thumbnail;
 test('audiobooks: ceil(books/60) in the listings, archive_id of 13 digits and AU, not books (404)', async () => {
   const audio = sim.catalogue.books.filter((b) => b.format === 'audiobook');
   assert.equal(audio.length, Math.ceil(16 / 60));
-  const all = (await simRequest(api('/api/v2/search/?query=*&limit=200'))).json<{ results: { archive_id: string; format: string; content_format: string }[] }>().results;
+  const all = (await simRequest(api('/api/v2/search/?query=*&limit=200'))).json<{ results: { archive_id: string; format: string; content_format: string }[] }>()
+    .results;
   const listed = all.filter((r) => r.format === 'audiobook');
-  assert.deepEqual(listed.map((r) => r.archive_id), audio.map((b) => b.id));
+  assert.deepEqual(
+    listed.map((r) => r.archive_id),
+    audio.map((b) => b.id),
+  );
   for (const r of listed) {
     assert.match(r.archive_id, /^\d{13}AU$/);
     assert.equal(r.content_format, 'audiobook');
   }
   const id = audio[0]!.id;
   assert.equal((await simRequest(api(`/api/v2/search/?query=${id}`))).json<{ results: unknown[] }>().results.length, 1);
-  for (const path of [`/api/v2/epubs/urn:orm:book:${id}/`, `/api/v2/epubs/urn:orm:book:${id}/files/`, `/api/v2/epub-chapters/?epub_identifier=urn:orm:book:${id}`, `/api/v2/epubs/urn:orm:book:${id}/spine/`]) {
+  for (const path of [
+    `/api/v2/epubs/urn:orm:book:${id}/`,
+    `/api/v2/epubs/urn:orm:book:${id}/files/`,
+    `/api/v2/epub-chapters/?epub_identifier=urn:orm:book:${id}`,
+    `/api/v2/epubs/urn:orm:book:${id}/spine/`,
+  ]) {
     const res = await get(path);
     assert.equal(res.status, 404, path);
     assert.deepEqual(res.json(), { message: 'Not found' });
   }
 });
 
-test('nonBrowserRequests counts requests whose User-Agent is not a browser\'s; they are served all the same', async () => {
+test("nonBrowserRequests counts requests whose User-Agent is not a browser's; they are served all the same", async () => {
   sim.resetStats();
   const ua = 'Mozilla/5.0 (X11; Linux x86_64; rv:143.0) Gecko/20100101 Firefox/143.0';
   assert.equal((await get('/api/v2/collections/', { headers: { 'user-agent': ua } })).status, 200);

@@ -82,5 +82,8 @@ export function chapterText(markup: string): string {
   const root = findContent(doc) ?? findTag(doc, 'body') ?? doc;
   const out: string[] = [];
   collect(root, out);
-  return out.join('').replace(/[\s\u00a0]+/g, ' ').trim();
+  return out
+    .join('')
+    .replace(/[\s\u00a0]+/g, ' ')
+    .trim();
 }

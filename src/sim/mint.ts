@@ -31,6 +31,9 @@ export interface MintCookiesOptions {
  */
 export function mintCookies(o: MintCookiesOptions): Record<string, string>[] {
   const accounts = makeAccounts(o.accounts ?? 16);
-  const chains = new TokenChains(secretFor(o.seed), o.clock ?? systemClock, { ...DEFAULT_BEHAVIOUR, tokenTtlSec: o.tokenTtlSec ?? DEFAULT_BEHAVIOUR.tokenTtlSec });
+  const chains = new TokenChains(secretFor(o.seed), o.clock ?? systemClock, {
+    ...DEFAULT_BEHAVIOUR,
+    tokenTtlSec: o.tokenTtlSec ?? DEFAULT_BEHAVIOUR.tokenTtlSec,
+  });
   return Array.from({ length: o.count }, (_, i) => mintSession(chains, o.seed, `m${i + 1}`, mintAccount(accounts, i + 1, o.expired === true)));
 }

@@ -89,8 +89,22 @@ export interface SimOptions extends CatalogueOptions, Behaviour {
 }
 
 export const DEFAULT_SKILLS: readonly string[] = [
-  'Python', 'Go', 'Kubernetes', 'JavaScript', 'C++', 'Machine Learning', 'Data Science', 'Rust',
-  'Java', 'Linux', 'Security', 'DevOps', 'Cloud Computing', 'SQL', 'TypeScript', 'Artificial Intelligence',
+  'Python',
+  'Go',
+  'Kubernetes',
+  'JavaScript',
+  'C++',
+  'Machine Learning',
+  'Data Science',
+  'Rust',
+  'Java',
+  'Linux',
+  'Security',
+  'DevOps',
+  'Cloud Computing',
+  'SQL',
+  'TypeScript',
+  'Artificial Intelligence',
 ];
 
 export const DEFAULT_BOOKS = 300;

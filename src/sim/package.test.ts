@@ -33,7 +33,10 @@ const text = (c: BookContent, path: string) => c.byPath.get(path)!.bytes.toStrin
 test('a book is generated with the same bytes every time, and the size options change them', () => {
   const a = content(generateCatalogue({ seed: 5, books: 12 }), (b) => b.index === 3);
   const b = content(generateCatalogue({ seed: 5, books: 12 }), (b) => b.index === 3);
-  assert.deepEqual(a.files.map((f) => f.path), b.files.map((f) => f.path));
+  assert.deepEqual(
+    a.files.map((f) => f.path),
+    b.files.map((f) => f.path),
+  );
   for (const f of a.files) assert.ok(f.bytes.equals(b.byPath.get(f.path)!.bytes), f.path);
   const bigger = content(generateCatalogue({ seed: 5, books: 12, chapterKb: 24 }), (x) => x.index === 3);
   const ch01 = a.plan.chapters[0]!.path;
@@ -135,7 +138,10 @@ test('every reference inside the package resolves, fragments included, and ids a
     for (const f of c.files.filter((x) => x.mediaType === 'application/xhtml+xml')) {
       for (const m of f.bytes.toString('utf8').matchAll(/ id="([^"]*)"/g)) assert.match(m[1]!, /^[A-Za-z_][A-Za-z0-9_.-]*$/, `${f.path} id ${m[1]}`);
     }
-    assert.ok(refs.some(([from, path, frag]) => from !== path && /(^|\/)ch\d+\.x?html$/.test(path) && frag.startsWith('sec-')), 'a cross-chapter link with a fragment');
+    assert.ok(
+      refs.some(([from, path, frag]) => from !== path && /(^|\/)ch\d+\.x?html$/.test(path) && frag.startsWith('sec-')),
+      'a cross-chapter link with a fragment',
+    );
   }
 });
 
@@ -167,7 +173,10 @@ test('the chapter API page has the same text as the package chapter, in HTML spe
   }
   const c = books[0]!;
   const page = chapterApiPage(c, c.chapters[0]!, BASE);
-  assert.match(page, /^<html><head><link rel="stylesheet" type="text\/css" href="http:\/\/127\.0\.0\.1:9\/api\/v2\/epubs\/urn:orm:book:\d{13}\/files\/OEBPS\/styles\/book\.css"><\/head><body><div id="sbo-rt-content">/);
+  assert.match(
+    page,
+    /^<html><head><link rel="stylesheet" type="text\/css" href="http:\/\/127\.0\.0\.1:9\/api\/v2\/epubs\/urn:orm:book:\d{13}\/files\/OEBPS\/styles\/book\.css"><\/head><body><div id="sbo-rt-content">/,
+  );
   assert.match(page, /&nbsp;/);
   assert.match(page, /&(mdash|eacute|uuml|hellip|rsquo);/);
   assert.match(page, /<br>\n/);
@@ -226,9 +235,13 @@ test('package layouts: each keeps its files under its root folder, and container
       if (f.path === 'mimetype' || f.path.startsWith('META-INF/')) continue;
       assert.ok(root ? f.path.startsWith(`${root}/`) : !/^(OEBPS|EPUB)\//.test(f.path), `${layout}: ${f.path}`);
     }
-    assert.ok(c.chapters.every((ch) => c.byPath.get(ch.path)!.mediaType === 'application/xhtml+xml'), '.html chapters are XHTML too');
+    assert.ok(
+      c.chapters.every((ch) => c.byPath.get(ch.path)!.mediaType === 'application/xhtml+xml'),
+      '.html chapters are XHTML too',
+    );
     const opf = text(c, c.plan.opf);
-    for (const ch of c.chapters) assert.match(opf, new RegExp(`href="${posix.relative(posix.dirname(c.plan.opf), ch.path).replace(/\./g, '\\.')}" media-type="application/xhtml\\+xml"`));
+    for (const ch of c.chapters)
+      assert.match(opf, new RegExp(`href="${posix.relative(posix.dirname(c.plan.opf), ch.path).replace(/\./g, '\\.')}" media-type="application/xhtml\\+xml"`));
     const epub = unzipSync(toEpub(c));
     assert.match(new TextDecoder().decode(epub['META-INF/container.xml']), new RegExp(`full-path="${c.plan.opf}"`));
     for (const f of c.files.filter((x) => /xml|xhtml|dtbncx|oebps/.test(x.mediaType))) {
@@ -237,7 +250,11 @@ test('package layouts: each keeps its files under its root folder, and container
   }
   const classic = generateCatalogue({ seed: 6, books: 8, packageLayouts: false });
   assert.ok(classic.books.every((b) => b.layout === 'oebps-text'));
-  assert.ok(classic.books.filter((b) => b.format === 'book').every((b) => bookContent(classic, b.id)!.chapters.every((ch) => /^OEBPS\/text\/ch\d\d\.xhtml$/.test(ch.path))));
+  assert.ok(
+    classic.books
+      .filter((b) => b.format === 'book')
+      .every((b) => bookContent(classic, b.id)!.chapters.every((ch) => /^OEBPS\/text\/ch\d\d\.xhtml$/.test(ch.path))),
+  );
 });
 
 test('decoy-opf: a second, stale OPF listed before the real one, left out of the real manifest and of the EPUB', () => {

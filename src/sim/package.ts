@@ -124,7 +124,7 @@ export function planBook(catalogue: Catalogue, book: SimBook): BookPlan {
   const width = Math.max(2, String(n).length);
   const perChapter = big ? 0 : o.images;
   const flag = book.flags[0];
-  const layout = LAYOUTS[book.flags.length > 0 ? 'oebps-text' : book.layout ?? 'oebps-text'];
+  const layout = LAYOUTS[book.flags.length > 0 ? 'oebps-text' : (book.layout ?? 'oebps-text')];
   const root = layout.root;
   const FIXED = fixedAssets(root);
 
@@ -318,13 +318,19 @@ export function containerXml(opfPath: string): string {
 }
 
 /** The HTML error page a hostile book serves under an image name. */
-export const HTML_ERROR_PAGE = '<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1><p>The upstream image service failed.</p></body></html>\n';
+export const HTML_ERROR_PAGE =
+  '<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1><p>The upstream image service failed.</p></body></html>\n';
 export const JSON_ON_IMAGE = '{"message":"Image temporarily unavailable","code":"asset_unavailable"}\n';
 
 function extraBlocks(flag: string | undefined): Block[] {
   if (flag === 'hostile-invalid-xml') return [{ t: 'raw', markup: '<p>Unescaped R&D <b>bold <i>and</b> crossed</i> tags<br></p>' }];
   if (flag === 'hostile-remote-refs') {
-    return [{ t: 'raw', markup: '<p class="remote"><img src="http://evil.invalid/x.png" alt="remote image"/> See <a href="http://evil.invalid/page">elsewhere</a>.</p>' }];
+    return [
+      {
+        t: 'raw',
+        markup: '<p class="remote"><img src="http://evil.invalid/x.png" alt="remote image"/> See <a href="http://evil.invalid/page">elsewhere</a>.</p>',
+      },
+    ];
   }
   return [];
 }

@@ -70,6 +70,8 @@ export class Random {
 
   /** Lowercase hex of `n` characters. */
   hex(n: number): string {
-    return this.bytes(Math.ceil(n / 2)).toString('hex').slice(0, n);
+    return this.bytes(Math.ceil(n / 2))
+      .toString('hex')
+      .slice(0, n);
   }
 }

@@ -81,7 +81,10 @@ export function htmlDialect(ctx: ChapterApiContext): Dialect {
 class Writer {
   private images = 0;
   private links = 0;
-  constructor(private readonly d: Dialect, private readonly chapter: number) {}
+  constructor(
+    private readonly d: Dialect,
+    private readonly chapter: number,
+  ) {}
 
   inline(inl: Inline[]): string {
     return inl

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { rewriteForFilesApi } from './rewrite.js';
 
 test('the files API turns package-relative references into absolute files paths', () => {
-  const xhtml = '<a href="ch02.xhtml#sec-2-1">x</a><img src="../images/a/figure.png"/><a href="#fn-1">1</a><a href="http://evil.invalid/x">e</a><link href="../styles/book.css"/>';
+  const xhtml =
+    '<a href="ch02.xhtml#sec-2-1">x</a><img src="../images/a/figure.png"/><a href="#fn-1">1</a><a href="http://evil.invalid/x">e</a><link href="../styles/book.css"/>';
   assert.equal(
     rewriteForFilesApi(xhtml, 'OEBPS/text/ch01.xhtml', '9781234567890'),
     '<a href="/api/v2/epubs/urn:orm:book:9781234567890/files/OEBPS/text/ch02.xhtml#sec-2-1">x</a>' +

@@ -1,6 +1,4 @@
-import {
-  bookPrefix, chapterView, isChapterView, collectionView, fileView, metadataView, paginate, searchResult, spineItems, tocView,
-} from './api.js';
+import { bookPrefix, chapterView, isChapterView, collectionView, fileView, metadataView, paginate, searchResult, spineItems, tocView } from './api.js';
 import { companionCookies, EXPIRED_SUB, jwtSetCookie, loginSetCookies, refreshSetCookie, type Account, type TokenChains } from './auth.js';
 import { jpeg } from './images.js';
 import { Random } from './random.js';
@@ -171,7 +169,9 @@ function chapterPageFor(s: SimState, c: RequestContext, entry: CachedBook, ch: C
 
 function previewFile(s: SimState, entry: CachedBook, ch: ChapterEntry): Buffer {
   const silent = s.behaviour.staleMode === 'silent-preview';
-  return s.books.rendered(entry, `xpreview:${silent}:${ch.path}`, () => rewriteForFilesApi(previewXhtml(entry.content, ch, silent), ch.path, entry.content.book.id));
+  return s.books.rendered(entry, `xpreview:${silent}:${ch.path}`, () =>
+    rewriteForFilesApi(previewXhtml(entry.content, ch, silent), ch.path, entry.content.book.id),
+  );
 }
 
 function servedFile(s: SimState, entry: CachedBook, f: PackageFile): Buffer {
@@ -218,11 +218,16 @@ const handleFile: Handler = (s, c, m) => {
   // through authentication (a stale token still gets its preview or 401) and then get a sample.
   if (c.throttled && !document) return guardForbidden(s);
   const chapter = file?.kind === 'chapter' ? entry!.content.chapters.find((x) => x.path === rest) : undefined;
-  const denied = authenticate(s, c, chapter && !isReply(found)
-    ? () => (asChapter
-      ? html(200, chapterPageFor(s, c, found.entry, chapter, true))
-      : { status: 200, headers: { 'content-type': 'application/xhtml+xml; charset=utf-8', ...ORIGIN }, body: previewFile(s, found.entry, chapter) })
-    : undefined);
+  const denied = authenticate(
+    s,
+    c,
+    chapter && !isReply(found)
+      ? () =>
+          asChapter
+            ? html(200, chapterPageFor(s, c, found.entry, chapter, true))
+            : { status: 200, headers: { 'content-type': 'application/xhtml+xml; charset=utf-8', ...ORIGIN }, body: previewFile(s, found.entry, chapter) }
+      : undefined,
+  );
   if (denied) return denied;
   if (isReply(found)) return found;
   const { book } = found;
@@ -282,7 +287,10 @@ const handleSpine: Handler = (s, c, m) => {
   if (limit === undefined || limit === 0) return badParam('limit');
   if (offset === undefined) return badParam('offset');
   const id = found.book.id;
-  return json(200, paginate(spineItems(found.entry.content), limit, offset, (o) => `${c.base}${bookPrefix(id)}/spine/?limit=${limit}&offset=${o}`));
+  return json(
+    200,
+    paginate(spineItems(found.entry.content), limit, offset, (o) => `${c.base}${bookPrefix(id)}/spine/?limit=${limit}&offset=${o}`),
+  );
 };
 
 const handleChapters: Handler = (s, c) => {
@@ -299,7 +307,10 @@ const handleChapters: Handler = (s, c) => {
   const content = found.entry.content;
   const items = content.chapters.map((ch) => chapterView(c.base, content, ch));
   const id = found.book.id;
-  return json(200, paginate(items, limit, offset, (o) => `${c.base}/api/v2/epub-chapters/?epub_identifier=urn:orm:book:${id}&limit=${limit}&offset=${o}`));
+  return json(
+    200,
+    paginate(items, limit, offset, (o) => `${c.base}/api/v2/epub-chapters/?epub_identifier=urn:orm:book:${id}&limit=${limit}&offset=${o}`),
+  );
 };
 
 function bookJson(view: (base: string, entry: CachedBook) => unknown): Handler {
@@ -330,7 +341,11 @@ const handleSearch: Handler = (s, c) => {
   if (page === undefined) return badParam('page');
   if (page * limit > SEARCH_DEPTH) return json(403, { detail: 'Results beyond the first 1000 are not available.' });
   const query = (c.query.get('query') ?? '*').trim();
-  const topics = c.query.getAll('topics').flatMap((t) => t.split(',')).map((t) => t.trim().toLowerCase()).filter(Boolean);
+  const topics = c.query
+    .getAll('topics')
+    .flatMap((t) => t.split(','))
+    .map((t) => t.trim().toLowerCase())
+    .filter(Boolean);
   // `formats` is deliberately ignored: like the live listing, a few videos come back among books.
   let books = s.catalogue.books;
   if (/^\d{10,13}(AU)?$/i.test(query)) books = books.filter((b) => b.id === query.toUpperCase() || b.isbn === query);
@@ -358,13 +373,20 @@ const handleSearch: Handler = (s, c) => {
 };
 
 function slugOf(skill: string): string {
-  return skill.toLowerCase().replace(/\+/g, 'p').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return skill
+    .toLowerCase()
+    .replace(/\+/g, 'p')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 }
 
 const handleCollections: Handler = (s, c) => {
   const denied = authenticate(s, c);
   if (denied) return denied;
-  return json(200, s.catalogue.collections.map((col) => collectionView(c.base, col)));
+  return json(
+    200,
+    s.catalogue.collections.map((col) => collectionView(c.base, col)),
+  );
 };
 
 const handleCollection: Handler = (s, c, m) => {
@@ -382,7 +404,9 @@ function cover(full: boolean): Handler {
     const entry = s.books.get(book);
     const art = entry.content.byPath.get(entry.content.plan.cover)!.bytes;
     // The thumbnail is its own, smaller JPEG (a real one, made from the seed).
-    const body = full ? art : s.books.rendered(entry, 'cover-thumbnail', () => jpeg(new Random('thumbnail', s.seed, book.id), Math.max(400, Math.floor(art.length / 8))));
+    const body = full
+      ? art
+      : s.books.rendered(entry, 'cover-thumbnail', () => jpeg(new Random('thumbnail', s.seed, book.id), Math.max(400, Math.floor(art.length / 8))));
     return { status: 200, headers: { 'content-type': 'image/jpeg', ...ORIGIN }, body };
   };
 }

@@ -22,7 +22,10 @@ test('a sample is the first ~2 KB of the document, cut before a tag and closed a
     for (const ch of c.chapters) {
       const xhtml = rewriteForFilesApi(c.byPath.get(ch.path)!.bytes.toString('utf8'), ch.path, b.id);
       const page = chapterApiPage(c, ch, 'http://127.0.0.1:9');
-      for (const [doc, xml] of [[xhtml, true], [page, false]] as const) {
+      for (const [doc, xml] of [
+        [xhtml, true],
+        [page, false],
+      ] as const) {
         const sample = sampleOf(doc);
         const text = sample.toString('utf8');
         assert.ok(sample.length <= SAMPLE_BYTES && sample.length > SAMPLE_BYTES * 0.6, `${sample.length} bytes`);

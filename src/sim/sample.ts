@@ -25,7 +25,10 @@ function closers(head: string): string {
       open.push(name);
     }
   }
-  return open.reverse().map((n) => `</${n}>`).join('');
+  return open
+    .reverse()
+    .map((n) => `</${n}>`)
+    .join('');
 }
 
 /** Text that ends in an ellipsis looks like a preview (§3); a sample never does. */

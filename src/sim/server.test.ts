@@ -6,7 +6,10 @@ import { ControlError } from './control.js';
 import { decodeJwt } from './jwt.js';
 import { startSim } from './server.js';
 
-const cookie = (c: Record<string, string>) => Object.entries(c).map(([k, v]) => `${k}=${v}`).join('; ');
+const cookie = (c: Record<string, string>) =>
+  Object.entries(c)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('; ');
 
 async function get(url: string, c?: Record<string, string>) {
   const res = await request(url, { headers: c ? { cookie: cookie(c) } : {} });
@@ -52,7 +55,10 @@ test('close() ends every connection, stalled ones included', async () => {
   const [s] = sim.mint(1) as [Record<string, string>];
   const res = await request(`${sim.url}/api/v2/collections/`, { headers: { cookie: cookie(s) } });
   assert.equal(res.statusCode, 200, 'headers came, the body never will');
-  const body = res.body.text().then(() => 'done', (err: { code?: string }) => err.code ?? 'error');
+  const body = res.body.text().then(
+    () => 'done',
+    (err: { code?: string }) => err.code ?? 'error',
+  );
   await sim.close();
   assert.notEqual(await body, 'done');
 });

@@ -123,16 +123,18 @@ export async function startSim(partial: Partial<SimOptions> = {}): Promise<SimSe
         return jsonBody(res, 200, { ok: true });
       }
       if (route === 'GET /__sim/catalogue') {
-        catalogueJson ??= Buffer.from(JSON.stringify({
-          seed: catalogue.options.seed,
-          options: catalogue.options,
-          skills: catalogue.skills,
-          books: catalogue.books.map((b) => {
-            const plan = b.format === 'book' ? planBook(catalogue, b) : undefined;
-            return { ...b, files: plan ? plan.files.length : 0, specialFile: plan?.specialFile };
+        catalogueJson ??= Buffer.from(
+          JSON.stringify({
+            seed: catalogue.options.seed,
+            options: catalogue.options,
+            skills: catalogue.skills,
+            books: catalogue.books.map((b) => {
+              const plan = b.format === 'book' ? planBook(catalogue, b) : undefined;
+              return { ...b, files: plan ? plan.files.length : 0, specialFile: plan?.specialFile };
+            }),
+            collections: catalogue.collections,
           }),
-          collections: catalogue.collections,
-        }));
+        );
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(catalogueJson.length) });
         res.end(catalogueJson);
         return;
@@ -194,7 +196,8 @@ export async function startSim(partial: Partial<SimOptions> = {}): Promise<SimSe
     const ip = req.socket.remoteAddress ?? 'unknown';
     let verdict = limits.check(sid, clock.now(), isGuarded(path) ? ip : undefined);
     // The guard answers (X)HTML files with a sample: the file handler makes it, after authentication.
-    const toSample = !verdict.ok && verdict.kind === 'guard' && (routed.endpoint === 'file' || routed.endpoint === 'chapter-content') && routed.route?.method === method;
+    const toSample =
+      !verdict.ok && verdict.kind === 'guard' && (routed.endpoint === 'file' || routed.endpoint === 'chapter-content') && routed.route?.method === method;
     if (toSample) {
       ctx.throttled = true;
       verdict = { ok: true };

@@ -1,5 +1,7 @@
 /** Word lists the generators draw from: technical prose with the odd non-ASCII word. */
+// Word lists stay in rows of ten (prettier-ignore): one word a line would make them unreadable.
 
+// prettier-ignore
 export const WORDS: readonly string[] = [
   'system', 'cluster', 'request', 'latency', 'function', 'module', 'value', 'pattern', 'design', 'service',
   'library', 'object', 'stream', 'buffer', 'thread', 'process', 'schema', 'query', 'index', 'cache',
@@ -21,18 +23,21 @@ export const WORDS: readonly string[] = [
   'café', 'naïve', 'résumé', 'façade', 'Zürich', 'señor', 'coöperate', 'déjà vu', 'Ångström', 'jalapeño',
 ];
 
+// prettier-ignore
 export const FIRST_NAMES: readonly string[] = [
   'Ada', 'Alan', 'Grace', 'Linus', 'Barbara', 'Ken', 'Margaret', 'Dennis', 'Frances', 'Guido',
   'José', 'Zoë', 'Łukasz', 'Søren', 'Anaïs', 'Björn', 'Chloé', 'Dvořák', 'Renée', 'Ștefan',
   'Hiroshi', 'Mei', 'Priya', 'Olúwaseun', 'Nadia', 'Rob', 'Katherine', 'Bjarne', 'Anders', 'Yukihiro',
 ];
 
+// prettier-ignore
 export const LAST_NAMES: readonly string[] = [
   'Lovelace', 'Turing', 'Hopper', 'Torvalds', 'Liskov', 'Thompson', 'Hamilton', 'Ritchie', 'Allen', 'van Rossum',
   'García', 'Müller', 'Kowalski', 'Kierkegaard', 'Nin', 'Borg', 'Dubois', 'Novák', 'Lefèvre', 'Popescu',
   'Tanaka', 'Chen', 'Raman', 'Adébáyọ̀', "O'Brien", 'Pike', 'Johnson', 'Stroustrup', 'Hejlsberg', 'Matsumoto',
 ];
 
+// prettier-ignore
 export const PUBLISHERS: readonly string[] = [
   "O'Reilly Media, Inc.", 'Manning Publications', 'Packt Publishing', 'No Starch Press', 'Pragmatic Bookshelf',
   'Addison-Wesley Professional', 'Apress', 'Wiley',
@@ -51,7 +56,7 @@ export const TITLE_PATTERNS: readonly string[] = [
   '{S} / {T} Interop: A Field Guide',
   'Café Society: {S} für Entwickler',
   'Designing {T} Systems with {S}',
-  "{S} Up & Running, 2nd Edition",
+  '{S} Up & Running, 2nd Edition',
   'Naïve {T}s, Robust {S}',
   'Mastering {S} {T}s — Second Edition',
   '{S} Pocket Reference: "Quick, Precise" Answers',
@@ -69,10 +74,12 @@ export const FOREIGN_TITLES: Record<string, readonly string[]> = {
 
 export const FOREIGN_LANGUAGES: readonly string[] = ['de', 'fr', 'es', 'ja', 'pt-BR'];
 
+// prettier-ignore
 export const TOPIC_WORDS: readonly string[] = [
   'Service', 'Pipeline', 'Cluster', 'Model', 'Stream', 'Query', 'Network', 'Compiler', 'Scheduler', 'Cache',
 ];
 
+// prettier-ignore
 export const SECTION_TITLES: readonly string[] = [
   'Getting Started', 'Why It Matters', 'A First Example', 'Under the Hood', 'Error Handling',
   'Testing & Debugging', 'Performance: What to Measure', 'Putting It Together', 'Common Pitfalls',
@@ -80,6 +87,7 @@ export const SECTION_TITLES: readonly string[] = [
   'Security "By Default"', "The Operator's View",
 ];
 
+// prettier-ignore
 export const CHAPTER_TITLES: readonly string[] = [
   'Introduction', 'Core Concepts', 'Working with Data', 'Concurrency', 'Testing', 'Deployment', 'Observability',
   'Security', 'Performance Tuning', 'Interfaces & Types', 'Networking', 'Storage', 'Tooling', 'Case Studies',
@@ -104,12 +112,8 @@ export const CODE_SAMPLES: Record<string, readonly string[]> = {
     'const ok = items.filter((x) => x < 10 && x !== null);\nconsole.log(`<b>${ok.length}</b> & done`);',
     'async function load(url) {\n  const res = await fetch(url);\n  return res.ok && res.status < 300 ? res.json() : null;\n}',
   ],
-  rust: [
-    'fn largest<T: PartialOrd>(list: &[T]) -> &T {\n    let mut best = &list[0];\n    for item in list { if best < item { best = item; } }\n    best\n}',
-  ],
-  sql: [
-    "SELECT title, isbn FROM books\nWHERE pages < 500 AND (lang = 'en' OR title <> 'R&D')\nORDER BY title;",
-  ],
+  rust: ['fn largest<T: PartialOrd>(list: &[T]) -> &T {\n    let mut best = &list[0];\n    for item in list { if best < item { best = item; } }\n    best\n}'],
+  sql: ["SELECT title, isbn FROM books\nWHERE pages < 500 AND (lang = 'en' OR title <> 'R&D')\nORDER BY title;"],
   shell: [
     'kubectl get pods -o json | jq \'.items[] | select(.status.phase != "Running")\' && echo "<done>"',
     'for f in *.epub; do [ -s "$f" ] && echo "$f" >> list.txt; done < /dev/null 2>&1',

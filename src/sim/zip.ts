@@ -13,7 +13,8 @@ export function toEpub(content: BookContent): Uint8Array {
   for (const f of content.files) {
     if (f.path === content.plan.decoyOpf) continue;
     entries[f.path] = [f.bytes, f.path === 'mimetype' ? { level: 0, mtime: MTIME } : { level: 6, mtime: MTIME }];
-    if (f.path === 'mimetype' && !content.plan.container) entries['META-INF/container.xml'] = [Buffer.from(containerXml(content.plan.opf)), { level: 6, mtime: MTIME }];
+    if (f.path === 'mimetype' && !content.plan.container)
+      entries['META-INF/container.xml'] = [Buffer.from(containerXml(content.plan.opf)), { level: 6, mtime: MTIME }];
   }
   return zipSync(entries);
 }

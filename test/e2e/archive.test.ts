@@ -16,7 +16,6 @@ interface JobJson {
   last_error?: { message: string } | null;
 }
 
-
 describe('every book of a catalogue, in both modes and both formats', () => {
   let sim: SimProcess;
   let cat: SimCatalogue;
@@ -38,9 +37,18 @@ describe('every book of a catalogue, in both modes and both formats', () => {
         await addSessions(sim, 4, dir, env);
         const books = cat.books.filter((b) => b.format === 'book' && b.flags.length === 0);
         assert.ok(books.length >= 50, `${books.length} books`);
-        assert.ok(books.some((b) => b.chapters >= 250), 'a book with hundreds of chapters');
-        assert.ok(books.some((b) => /[^\x00-\x7f]/.test(b.title)), 'non-ASCII titles');
-        assert.ok(books.some((b) => !b.language.startsWith('en')), 'other languages');
+        assert.ok(
+          books.some((b) => b.chapters >= 250),
+          'a book with hundreds of chapters',
+        );
+        assert.ok(
+          books.some((b) => /[^\x00-\x7f]/.test(b.title)),
+          'non-ASCII titles',
+        );
+        assert.ok(
+          books.some((b) => !b.language.startsWith('en')),
+          'other languages',
+        );
         const list = join(dir, 'books.txt');
         writeFileSync(list, `# every book of the sim catalogue\n${books.map((b) => b.id).join('\n')}\n`);
         assert.equal((await runCli(['enqueue', '--from-file', list, '--format', 'both'], { env })).code, 0);
@@ -49,7 +57,10 @@ describe('every book of a catalogue, in both modes and both formats', () => {
 
         const lib = await cliJson<(LibraryEntry & { mode: string })[]>(['library', 'list'], env);
         assert.equal(lib.length, books.length * 2, 'an epub and a kindle file per book');
-        assert.ok(lib.every((e) => e.mode === mode), `every book built in ${mode} mode`);
+        assert.ok(
+          lib.every((e) => e.mode === mode),
+          `every book built in ${mode} mode`,
+        );
         const root = join(dir, 'data', 'library');
         const problems: string[] = [];
         for (const entry of lib) {
@@ -88,7 +99,23 @@ describe('failures while archiving', () => {
   let sim: SimProcess;
   let cat: SimCatalogue;
   before(async () => {
-    sim = await startSimProcess(['--seed', '33', '--books', '8', '--big-books', '1', '--big-chapters', '150', '--poison', '--rotate', 'off', '--stale-mode', 'preview', '--latency', '3']);
+    sim = await startSimProcess([
+      '--seed',
+      '33',
+      '--books',
+      '8',
+      '--big-books',
+      '1',
+      '--big-chapters',
+      '150',
+      '--poison',
+      '--rotate',
+      'off',
+      '--stale-mode',
+      'preview',
+      '--latency',
+      '3',
+    ]);
     cat = await sim.catalogue();
   });
   after(async () => {
@@ -112,7 +139,14 @@ describe('failures while archiving', () => {
       for (const e of lib) assert.deepEqual((await epubcheckTs(join(dir, 'data', 'library', e.path))).errors, [], e.path);
       assert.deepEqual(walk(join(dir, 'data', 'library', '.staging')), [], 'no staging debris');
       const jobs = await cliJson<{ state: string; attempt: number }[]>(['jobs', 'list'], env);
-      assert.deepEqual(jobs.map((j) => [j.state, j.attempt]), [['succeeded', 1], ['succeeded', 1]], 'neither job was disturbed by the other');
+      assert.deepEqual(
+        jobs.map((j) => [j.state, j.attempt]),
+        [
+          ['succeeded', 1],
+          ['succeeded', 1],
+        ],
+        'neither job was disturbed by the other',
+      );
     } finally {
       cleanup();
     }
@@ -138,8 +172,14 @@ describe('failures while archiving', () => {
       assert.match(JSON.stringify(byBook(chapter.id)), /ch02\.xhtml.*server error 50\d/);
       assert.equal(byBook(image.id).state, 'succeeded');
       const lib = await cliJson<LibraryEntry[]>(['library', 'list'], env);
-      assert.deepEqual(lib.map((e) => e.id), [image.id]);
-      assert.ok(lib[0]!.gaps!.some((g) => /images\/b\/figure\.png/.test(g)), `gap recorded: ${JSON.stringify(lib[0]!.gaps)}`);
+      assert.deepEqual(
+        lib.map((e) => e.id),
+        [image.id],
+      );
+      assert.ok(
+        lib[0]!.gaps!.some((g) => /images\/b\/figure\.png/.test(g)),
+        `gap recorded: ${JSON.stringify(lib[0]!.gaps)}`,
+      );
       const human = await runCli(['library', 'list'], { env });
       assert.match(human.stdout, /gap/i, 'library list shows the gap');
       const report = await epubcheckTs(join(dir, 'data', 'library', lib[0]!.path));
@@ -161,11 +201,16 @@ describe('failures while archiving', () => {
       await runCli(['enqueue', '--book', book.id], { env });
       const daemon = await startCli(['run'], { env });
       try {
-        await waitFor(async () => {
-          const s = await cliJson<{ running: { progress: { phase?: string; done?: number } | null }[] }>(['status'], env);
-          const p = s.running[0]?.progress;
-          return p?.phase === 'files' && (p.done ?? 0) >= 3;
-        }, 'the book part-way through its files', 30_000, 50);
+        await waitFor(
+          async () => {
+            const s = await cliJson<{ running: { progress: { phase?: string; done?: number } | null }[] }>(['status'], env);
+            const p = s.running[0]?.progress;
+            return p?.phase === 'files' && (p.done ?? 0) >= 3;
+          },
+          'the book part-way through its files',
+          30_000,
+          50,
+        );
         await addSessions(sim, 1, dir, env, 'good');
         await sim.resetStats();
         await sim.control({ advanceClockMs: 2 * 3600_000, latencyMs: 3 });
@@ -200,11 +245,16 @@ describe('failures while archiving', () => {
       await runCli(['enqueue', '--book', book.id], { env });
       const daemon = await startCli(['run'], { env });
       try {
-        await waitFor(async () => {
-          const s = await cliJson<{ running: { progress: { phase?: string; done?: number } | null }[] }>(['status'], env);
-          const p = s.running[0]?.progress;
-          return p?.phase === 'chapters' && (p.done ?? 0) >= 3;
-        }, 'the book half-way through its chapters', 30_000, 50);
+        await waitFor(
+          async () => {
+            const s = await cliJson<{ running: { progress: { phase?: string; done?: number } | null }[] }>(['status'], env);
+            const p = s.running[0]?.progress;
+            return p?.phase === 'chapters' && (p.done ?? 0) >= 3;
+          },
+          'the book half-way through its chapters',
+          30_000,
+          50,
+        );
         await addSessions(sim, 1, dir, env, 'good');
         await sim.resetStats();
         await sim.control({ advanceClockMs: 2 * 3600_000, latencyMs: 3 });

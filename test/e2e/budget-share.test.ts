@@ -48,22 +48,32 @@ test('two daemons on one machine share one budget: each paces at half of it, and
     }
     const start = Number(env.BOOKD_BUDGET_START);
     // Each syncs the shared row every 2 s; once both have seen the other, each takes half.
-    await waitFor(async () => {
-      const p = await Promise.all(urls.map(pace));
-      return p.every((x) => x === start / 2) || undefined;
-    }, 'both daemons pacing at half the machine budget', 20_000, 200);
+    await waitFor(
+      async () => {
+        const p = await Promise.all(urls.map(pace));
+        return p.every((x) => x === start / 2) || undefined;
+      },
+      'both daemons pacing at half the machine budget',
+      20_000,
+      200,
+    );
 
     // Now the guard bites. One book: one daemon works and meets the guard, the other is idle, so
     // the only way its pace can fall is by taking up the cut from the shared row.
     await sim.control({ guardRate: 20, guardBurst: 5 });
     const book = (await sim.catalogue()).books.find((b) => b.format === 'book' && b.flags.length === 0 && b.chapters >= 8 && b.chapters < 100)!;
     assert.equal((await runCli(['enqueue', '--book', book.id], { env })).code, 0);
-    const shared = await waitFor(async () => {
-      const row = (await cliJson<StatusJson>(['status'], env)).budget;
-      if (row.length !== 1 || row[0]!.rate >= start) return undefined;
-      const p = await Promise.all(urls.map(pace));
-      return p.every((x) => x !== undefined && Math.abs(x - row[0]!.rate / 2) < 1e-6) ? row[0] : undefined;
-    }, 'a cut by one daemon adopted by the other', 60_000, 200);
+    const shared = await waitFor(
+      async () => {
+        const row = (await cliJson<StatusJson>(['status'], env)).budget;
+        if (row.length !== 1 || row[0]!.rate >= start) return undefined;
+        const p = await Promise.all(urls.map(pace));
+        return p.every((x) => x !== undefined && Math.abs(x - row[0]!.rate / 2) < 1e-6) ? row[0] : undefined;
+      },
+      'a cut by one daemon adopted by the other',
+      60_000,
+      200,
+    );
     assert.ok(shared.rate < start, 'the budget was cut');
     assert.match(shared.reason, /halved/);
     const logs = daemons.map((d) => [d.firstLine, ...d.lines].join('\n'));

@@ -46,14 +46,21 @@ test('with stdout on the journal, every JSON line carries its syslog priority as
     const { r, text } = runToFile(['--import', 'tsx', '--input-type=module', '-e', EVERY_LEVEL], out, env);
     assert.equal(r.status, 0, r.stderr);
     const lines = text.trimEnd().split('\n');
-    assert.deepEqual(lines.map((l) => l.slice(0, 3)), ['<7>', '<7>', '<6>', '<4>', '<3>', '<2>', '<3>']);
+    assert.deepEqual(
+      lines.map((l) => l.slice(0, 3)),
+      ['<7>', '<7>', '<6>', '<4>', '<3>', '<2>', '<3>'],
+    );
     for (const line of lines) {
       const record = JSON.parse(line.slice(3)) as { level: number; msg: string };
       assert.ok(record.msg.length > 0, 'the rest of the line is the JSON record');
     }
 
     // The built CLI, as systemd runs it: a run of an empty queue logs at info.
-    const cli = runToFile([CLI, 'run', '--until-empty', '--log-level', 'debug'], out, cleanEnv({ JOURNAL_STREAM: streamId(out), BOOKD_DATA_DIR: join(dir, 'data'), BOOKD_BASE_URL: 'http://127.0.0.1:9' }));
+    const cli = runToFile(
+      [CLI, 'run', '--until-empty', '--log-level', 'debug'],
+      out,
+      cleanEnv({ JOURNAL_STREAM: streamId(out), BOOKD_DATA_DIR: join(dir, 'data'), BOOKD_BASE_URL: 'http://127.0.0.1:9' }),
+    );
     assert.equal(cli.r.status, 0, cli.r.stderr);
     const cliLines = cli.text.trimEnd().split('\n');
     assert.ok(cliLines.length >= 2, cli.text);
@@ -121,7 +128,10 @@ test('-q/--quiet logs only warnings and errors unless --log-level is given, wher
     const loud = await runCli(['run', '--until-empty'], { env });
     assert.equal(loud.code, 0, loud.stderr);
     assert.match(loud.stdout, /"level":30/, 'info lines without --quiet');
-    for (const args of [['-q', 'run', '--until-empty'], ['run', '--until-empty', '--quiet']]) {
+    for (const args of [
+      ['-q', 'run', '--until-empty'],
+      ['run', '--until-empty', '--quiet'],
+    ]) {
       const quiet = await runCli(args, { env: { ...env, BOOKD_LOG_LEVEL: 'debug' } });
       assert.equal(quiet.code, 0, quiet.stderr);
       assert.equal(quiet.stdout, '', `bookd ${args.join(' ')}: no info lines`);
@@ -153,7 +163,17 @@ test('bookd --version prints the version in package.json, read when it runs', as
     cleanup();
   }
   // And from the sources, as tsx runs them.
-  const src = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `const { VERSION } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'src/version.ts')).href)}); process.stdout.write(VERSION);`], { env: cleanEnv(), encoding: 'utf8' });
+  const src = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      `const { VERSION } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'src/version.ts')).href)}); process.stdout.write(VERSION);`,
+    ],
+    { env: cleanEnv(), encoding: 'utf8' },
+  );
   assert.equal(src.status, 0, src.stderr);
   assert.equal(src.stdout, VERSION);
 });
@@ -161,7 +181,10 @@ test('bookd --version prints the version in package.json, read when it runs', as
 /** The top-level command names commander shows in help, from the same program the CLI builds. */
 function topLevelCommands(): string[] {
   const program = buildProgram();
-  return program.createHelp().visibleCommands(program).map((c) => c.name());
+  return program
+    .createHelp()
+    .visibleCommands(program)
+    .map((c) => c.name());
 }
 
 function hasShell(name: string): boolean {
@@ -187,34 +210,38 @@ function bashComplete(script: string, line: string): string[] {
   return r.stdout.split('\n').filter(Boolean);
 }
 
-test('bookd completion bash completes commands, subcommands, options and their values', { skip: hasShell('bash') ? false : 'bash is not installed' }, async () => {
-  const { dir, cleanup } = tempDir();
-  try {
-    const r = await runCli(['completion', 'bash']);
-    assert.equal(r.code, 0, r.stderr);
-    const script = join(dir, 'bookd.bash');
-    writeFileSync(script, r.stdout);
-    const registered = spawnSync('bash', ['-c', 'source "$1" && complete -p bookd', 'bash', script], { encoding: 'utf8' });
-    assert.match(registered.stdout, /complete -F _bookd bookd/);
+test(
+  'bookd completion bash completes commands, subcommands, options and their values',
+  { skip: hasShell('bash') ? false : 'bash is not installed' },
+  async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const r = await runCli(['completion', 'bash']);
+      assert.equal(r.code, 0, r.stderr);
+      const script = join(dir, 'bookd.bash');
+      writeFileSync(script, r.stdout);
+      const registered = spawnSync('bash', ['-c', 'source "$1" && complete -p bookd', 'bash', script], { encoding: 'utf8' });
+      assert.match(registered.stdout, /complete -F _bookd bookd/);
 
-    assert.deepEqual(bashComplete(script, 'bookd ses'), ['sessions']);
-    assert.deepEqual(bashComplete(script, 'bookd sessions a'), ['add']);
-    assert.deepEqual(bashComplete(script, 'bookd ').sort(), [...topLevelCommands()].sort(), 'every top-level command, no more');
-    assert.deepEqual(bashComplete(script, 'bookd sessions add --coo'), ['--cookies']);
-    // A global option and its value are skipped on the way to the command.
-    assert.deepEqual(bashComplete(script, 'bookd --data-dir /tmp/x -q ses'), ['sessions']);
-    assert.deepEqual(bashComplete(script, 'bookd sessions --data-dir /tmp/x a'), ['add']);
-    assert.ok(bashComplete(script, 'bookd sessions list --').includes('--json'));
-    assert.ok(bashComplete(script, 'bookd jobs list --').includes('--quiet'), 'global options everywhere');
-    assert.deepEqual(bashComplete(script, 'bookd jobs list --state r'), ['running']);
-    assert.deepEqual(bashComplete(script, 'bookd completion '), ['bash', 'zsh', 'fish']);
-    assert.deepEqual(bashComplete(script, 'bookd help jo'), ['jobs']);
-    writeFileSync(join(dir, 'cookies-here.txt'), '');
-    assert.deepEqual(bashComplete(script, `bookd sessions add x --cookies ${join(dir, 'cookies-h')}`), [join(dir, 'cookies-here.txt')]);
-  } finally {
-    cleanup();
-  }
-});
+      assert.deepEqual(bashComplete(script, 'bookd ses'), ['sessions']);
+      assert.deepEqual(bashComplete(script, 'bookd sessions a'), ['add']);
+      assert.deepEqual(bashComplete(script, 'bookd ').sort(), [...topLevelCommands()].sort(), 'every top-level command, no more');
+      assert.deepEqual(bashComplete(script, 'bookd sessions add --coo'), ['--cookies']);
+      // A global option and its value are skipped on the way to the command.
+      assert.deepEqual(bashComplete(script, 'bookd --data-dir /tmp/x -q ses'), ['sessions']);
+      assert.deepEqual(bashComplete(script, 'bookd sessions --data-dir /tmp/x a'), ['add']);
+      assert.ok(bashComplete(script, 'bookd sessions list --').includes('--json'));
+      assert.ok(bashComplete(script, 'bookd jobs list --').includes('--quiet'), 'global options everywhere');
+      assert.deepEqual(bashComplete(script, 'bookd jobs list --state r'), ['running']);
+      assert.deepEqual(bashComplete(script, 'bookd completion '), ['bash', 'zsh', 'fish']);
+      assert.deepEqual(bashComplete(script, 'bookd help jo'), ['jobs']);
+      writeFileSync(join(dir, 'cookies-here.txt'), '');
+      assert.deepEqual(bashComplete(script, `bookd sessions add x --cookies ${join(dir, 'cookies-h')}`), [join(dir, 'cookies-here.txt')]);
+    } finally {
+      cleanup();
+    }
+  },
+);
 
 test('bookd completion zsh and fish produce scripts naming every top-level command (syntax-checked where the shell exists)', async (t) => {
   const { dir, cleanup } = tempDir();
@@ -234,7 +261,10 @@ test('bookd completion zsh and fish produce scripts naming every top-level comma
       const complete = (line: string) => {
         const c = spawnSync('fish', ['--no-config', '-c', 'source $argv[1]; complete -C $argv[2]', join(dir, 'bookd.fish'), line], { encoding: 'utf8' });
         assert.equal(c.status, 0, c.stderr);
-        return c.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]);
+        return c.stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split('\t')[0]);
       };
       assert.deepEqual(complete('bookd ses'), ['sessions']);
       assert.deepEqual(complete('bookd --data-dir /tmp sessions a'), ['add']);

@@ -49,8 +49,15 @@ describe('the daemon end to end', () => {
       assert.deepEqual(lib.map((b) => b.id).sort(), want.map((b) => b.id).sort(), 'the catalogue holds exactly the discovered books');
       const stats = await sim.stats();
       const sessions = await cliJson<{ name: string; requests: number; booksDone: number }[]>(['sessions', 'list'], env);
-      assert.equal(sessions.reduce((n, s) => n + s.requests, 0), stats.requests.total, 'the sessions counted every request the server saw');
-      assert.equal(sessions.reduce((n, s) => n + s.booksDone, 0), want.length);
+      assert.equal(
+        sessions.reduce((n, s) => n + s.requests, 0),
+        stats.requests.total,
+        'the sessions counted every request the server saw',
+      );
+      assert.equal(
+        sessions.reduce((n, s) => n + s.booksDone, 0),
+        want.length,
+      );
       const libraryRoot = join(dir, 'data', 'library');
       for (const b of want) {
         assert.equal(stats.downloads[b.id], 1, `book ${b.id} was downloaded exactly once`);
@@ -67,7 +74,10 @@ describe('the daemon end to end', () => {
       const status = await cliJson<StatusJson>(['status'], env);
       assert.equal(status.jobs.succeeded, lib.length + 2, 'book jobs plus two discovery jobs succeeded');
       assert.equal(status.jobs.failed + status.jobs.queued + status.jobs.running, 0);
-      assert.deepEqual(status.sessions.map((s) => s.state), ['ok', 'ok', 'ok']);
+      assert.deepEqual(
+        status.sessions.map((s) => s.state),
+        ['ok', 'ok', 'ok'],
+      );
       const verify = await runCli(['library', 'verify'], { env });
       assert.equal(verify.code, 0, verify.stdout);
       // Months later: the same skill again finds nothing new.
@@ -201,19 +211,23 @@ describe('the daemon refuses bad configuration at start', () => {
     }
   });
 
-  test('an unwritable library fails at start, not after an hour', { skip: process.getuid?.() === 0 ? 'root writes anywhere; a read-only file stands in for the directory below' : false }, async () => {
-    const { dir, cleanup } = tempDir();
-    try {
-      const lib = join(dir, 'lib');
-      mkdirSync(lib);
-      chmodSync(lib, 0o500);
-      const r = await runCli(['run', '--until-empty'], { env: { BOOKD_DATA_DIR: join(dir, 'data'), BOOKD_LIBRARY: lib } });
-      assert.equal(r.code, 78);
-      assert.match(r.stderr, /is not writable/);
-    } finally {
-      cleanup();
-    }
-  });
+  test(
+    'an unwritable library fails at start, not after an hour',
+    { skip: process.getuid?.() === 0 ? 'root writes anywhere; a read-only file stands in for the directory below' : false },
+    async () => {
+      const { dir, cleanup } = tempDir();
+      try {
+        const lib = join(dir, 'lib');
+        mkdirSync(lib);
+        chmodSync(lib, 0o500);
+        const r = await runCli(['run', '--until-empty'], { env: { BOOKD_DATA_DIR: join(dir, 'data'), BOOKD_LIBRARY: lib } });
+        assert.equal(r.code, 78);
+        assert.match(r.stderr, /is not writable/);
+      } finally {
+        cleanup();
+      }
+    },
+  );
 
   test('a library path that cannot be a directory fails at start with exit 78', async () => {
     const { dir, cleanup } = tempDir();

@@ -19,7 +19,9 @@ test('bookd demo archives two skills in parallel, compares with one session, and
     assert.match(r.stdout, /the server saw \d+ requests, 0 stale tokens, 0 preview pages/);
     assert.match(r.stdout, /kept: /);
     const library = join(root, 'parallel', 'library');
-    const skills = readdirSync(library).filter((d) => !d.startsWith('.')).sort();
+    const skills = readdirSync(library)
+      .filter((d) => !d.startsWith('.'))
+      .sort();
     assert.deepEqual(skills, ['Go', 'Rust']);
     const first = readdirSync(join(library, 'Go'))[0]!;
     assert.deepEqual((await epubcheckTs(join(library, 'Go', first))).errors, []);

@@ -16,7 +16,8 @@ after(async () => {
   await sim.stop();
 });
 
-const english = (skill: string) => cat.books.filter((b) => b.format === 'book' && b.flags.length === 0 && b.language.startsWith('en') && b.skills.includes(skill));
+const english = (skill: string) =>
+  cat.books.filter((b) => b.format === 'book' && b.flags.length === 0 && b.language.startsWith('en') && b.skills.includes(skill));
 
 interface StatusJson {
   jobs: Record<'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled', number>;

@@ -23,7 +23,21 @@ interface Report {
   summary: string[];
 }
 
-const CHECK_IDS = ['probe', 'token', 'metadata', 'search', 'files', 'file-whole', 'file-no-download-param', 'file-json-accept', 'chapters', 'spine', 'anonymous', 'cover', 'headers'];
+const CHECK_IDS = [
+  'probe',
+  'token',
+  'metadata',
+  'search',
+  'files',
+  'file-whole',
+  'file-no-download-param',
+  'file-json-accept',
+  'chapters',
+  'spine',
+  'anonymous',
+  'cover',
+  'headers',
+];
 
 /** Runs the doctor unpaced; the sim's clock moves on first so a renewed token's exp (whole seconds) can move and the per-IP guard has refilled. */
 async function doctor(sim: SimProcess, env: NodeJS.ProcessEnv, args: string[] = []): Promise<{ r: CliResult; sent: number }> {
@@ -98,7 +112,10 @@ test('doctor against a default sim: every check passes, exit 0, at most 20 reque
       assert.match(report.book, /^\d{13}$/);
       assert.ok(!Number.isNaN(Date.parse(report.at)));
       assert.equal(report.requests, json.sent);
-      assert.deepEqual(report.checks.map((c) => c.id), CHECK_IDS);
+      assert.deepEqual(
+        report.checks.map((c) => c.id),
+        CHECK_IDS,
+      );
       for (const c of report.checks) {
         assert.equal(c.status, 'pass', `${c.id}: ${c.evidence}`);
         assert.ok(c.expected.length > 0 && c.evidence.length > 0);
@@ -285,7 +302,10 @@ test('doctor while the bulk-access guard throttles this machine: a sample cannot
       const whole = report.checks.find((c) => c.id === 'file-whole')!;
       assert.equal(whole.status, 'unknown', whole.evidence);
       assert.match(whole.evidence, /a sample.*bulk-access guard/);
-      assert.ok(report.checks.some((c) => c.status === 'unknown' && /throttling this machine/.test(c.evidence)), 'the 403s are said to be throttling');
+      assert.ok(
+        report.checks.some((c) => c.status === 'unknown' && /throttling this machine/.test(c.evidence)),
+        'the 403s are said to be throttling',
+      );
       assert.equal(r.code, report.checks.some((c) => c.status === 'fail') ? 1 : 0);
     } finally {
       cleanup();

@@ -33,7 +33,16 @@ function usage(r: CliResult, pattern: RegExp): void {
 test('enqueue books and skills; enqueueing again adds nothing', async (t) => {
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
-  const first = ok(await bookd(dir, ['enqueue', '--book', '9781492056348', 'https://learning.oreilly.com/library/view/robust-python/9781098100650/', '--skills', 'Python, Go']));
+  const first = ok(
+    await bookd(dir, [
+      'enqueue',
+      '--book',
+      '9781492056348',
+      'https://learning.oreilly.com/library/view/robust-python/9781098100650/',
+      '--skills',
+      'Python, Go',
+    ]),
+  );
   assert.match(first.stdout, /^added\s+book 9781492056348 epub {2}#1$/m);
   assert.match(first.stdout, /^added\s+book 9781098100650 epub {2}#2$/m);
   assert.match(first.stdout, /^added\s+discover Python {2}#3$/m);
@@ -46,8 +55,14 @@ test('enqueue books and skills; enqueueing again adds nothing', async (t) => {
   assert.match(again.stdout, /^already there 2$/m);
   withStore(dir, (s) => {
     assert.equal(s.views.counts().queued, 4);
-    assert.deepEqual(s.views.list({ kind: 'book' }).map((j) => j.priority), [100, 100]);
-    assert.deepEqual(s.views.list({ kind: 'discover' }).map((j) => j.priority), [50, 50]);
+    assert.deepEqual(
+      s.views.list({ kind: 'book' }).map((j) => j.priority),
+      [100, 100],
+    );
+    assert.deepEqual(
+      s.views.list({ kind: 'discover' }).map((j) => j.priority),
+      [50, 50],
+    );
   });
 });
 
@@ -58,7 +73,15 @@ test('--from-file takes ids and URLs per line with comments, or stdin', async (t
   writeFileSync(list, '# to read\n9781492056348\n\nhttps://learning.oreilly.com/library/view/x/9781098100650/#toc  # robust\n9781492056348\n');
   const r = ok(await bookd(dir, ['enqueue', '--from-file', list, '--priority', '5']));
   assert.match(r.stdout, /^added 2$/m, 'the duplicate line is one job');
-  withStore(dir, (s) => assert.deepEqual(s.views.list().map((j) => [j.kind === 'book' && j.payload.bookId, j.priority]), [['9781492056348', 5], ['9781098100650', 5]]));
+  withStore(dir, (s) =>
+    assert.deepEqual(
+      s.views.list().map((j) => [j.kind === 'book' && j.payload.bookId, j.priority]),
+      [
+        ['9781492056348', 5],
+        ['9781098100650', 5],
+      ],
+    ),
+  );
 
   const stdin = ok(await bookd(dir, ['enqueue', '--from-file', '-'], '9781491950357\n'));
   assert.match(stdin.stdout, /^added\s+book 9781491950357 epub/m);
@@ -69,7 +92,10 @@ test('a bad line in --from-file names its line number and nothing from the file 
   t.after(cleanup);
   const list = join(dir, 'books.txt');
   writeFileSync(list, '9781492056348\n9781098100650\n149205634X\nnot a book\n');
-  usage(await bookd(dir, ['enqueue', '--from-file', list, '--skills', 'Go']), /--from-file .*books\.txt: line 3: "149205634X" is not a book id .*\(and 1 more bad entry\); nothing was enqueued/);
+  usage(
+    await bookd(dir, ['enqueue', '--from-file', list, '--skills', 'Go']),
+    /--from-file .*books\.txt: line 3: "149205634X" is not a book id .*\(and 1 more bad entry\); nothing was enqueued/,
+  );
   withStore(dir, (s) => assert.equal(s.views.list().length, 0));
   usage(await bookd(dir, ['enqueue', '--from-file', join(dir, 'absent.txt')]), /--from-file .*absent\.txt: cannot read it \(ENOENT\)/);
   writeFileSync(list, '# nothing here\n');
@@ -93,7 +119,9 @@ test("--from-file reads the older tools' book_ids/<skill>_books.json, taking the
   const r = ok(await bookd(dir, ['enqueue', '--from-file', file, '--book', '9781492032649']));
   assert.match(r.stdout, /^added\s+book 9781098125967 epub {2}Hands-On Machine Learning {2}#2$/m);
   assert.match(r.stdout, /^added 2$/m);
-  const list = JSON.parse(ok(await bookd(dir, ['jobs', 'list', '--skill', 'machine learning', '--json'])).stdout) as { payload: { bookId: string; skills: string[]; title?: string } }[];
+  const list = JSON.parse(ok(await bookd(dir, ['jobs', 'list', '--skill', 'machine learning', '--json'])).stdout) as {
+    payload: { bookId: string; skills: string[]; title?: string };
+  }[];
   assert.deepEqual(
     list.map((j) => [j.payload.bookId, j.payload.skills, j.payload.title]),
     [
@@ -122,14 +150,33 @@ test('--dry-run shows what would change and changes nothing, not even creating t
   const dry = ok(await bookd(dir, ['enqueue', '--book', '9781492056348', '9781098100650', '--skills', 'Go', '--dry-run', '--force']));
   assert.match(dry.stdout, /^exists\s+book 9781492056348 epub {2}#1 \(queued\)$/m);
   assert.match(dry.stdout, /^dry run: would add 2, already there 1; nothing was changed$/m);
-  assert.equal(withStore(dir, (s) => JSON.stringify(s.db.prepare('SELECT * FROM jobs').all())), before);
+  assert.equal(
+    withStore(dir, (s) => JSON.stringify(s.db.prepare('SELECT * FROM jobs').all())),
+    before,
+  );
   assert.ok(readFileSync(db).length > 0);
 });
 
 test('a finished book is re-queued only with --force; a finished skill discovery always runs again', async (t) => {
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
-  ok(await bookd(dir, ['enqueue', '--book', '9781492056348', '--skills', 'Go', '--max-books', '20', '--exclude-skill', 'Python', '--exclude-skill', 'Rust', '--priority', '70']));
+  ok(
+    await bookd(dir, [
+      'enqueue',
+      '--book',
+      '9781492056348',
+      '--skills',
+      'Go',
+      '--max-books',
+      '20',
+      '--exclude-skill',
+      'Python',
+      '--exclude-skill',
+      'Rust',
+      '--priority',
+      '70',
+    ]),
+  );
   withStore(dir, (s) => {
     for (const j of s.jobs.claim({ owner: 't', limit: 5, leaseMs: 60_000 })) s.jobs.complete(j.id, j.leaseToken);
     const discover = s.jobs.get(2)!;
@@ -182,7 +229,10 @@ test('enqueue --json prints one JSON document of what changed, also for a dry ru
   assert.deepEqual(first.counts, { added: 2, merged: 0, requeued: 0, exists: 0 });
   assert.deepEqual(
     first.jobs.map((j) => [j.status, j.kind, j.state, typeof j.id]),
-    [['added', 'book', 'queued', 'number'], ['added', 'discover', 'queued', 'number']],
+    [
+      ['added', 'book', 'queued', 'number'],
+      ['added', 'discover', 'queued', 'number'],
+    ],
   );
   assert.equal(first.jobs[0]!.payload.bookId, '9781492056348');
   const again = JSON.parse(ok(await bookd(dir, ['enqueue', '--book', '9781492056348', '--json'])).stdout) as EnqueueJson;

@@ -21,8 +21,21 @@ interface StatusJson {
 test('faults, throttling and poison books slow the run down; they never stop or corrupt it', async () => {
   const { dir, cleanup } = tempDir();
   const sim = await startSimProcess([
-    '--seed', '71', '--books', '24', '--poison', '--rotate', 'every',
-    '--fail-rate', '0.05', '--reset-rate', '0.02', '--stall-rate', '0.01', '--latency', '2',
+    '--seed',
+    '71',
+    '--books',
+    '24',
+    '--poison',
+    '--rotate',
+    'every',
+    '--fail-rate',
+    '0.05',
+    '--reset-rate',
+    '0.02',
+    '--stall-rate',
+    '0.01',
+    '--latency',
+    '2',
   ]);
   try {
     const cat = await sim.catalogue();
@@ -46,10 +59,15 @@ test('faults, throttling and poison books slow the run down; they never stop or 
       await waitFor(async () => (await cliJson<StatusJson>(['status'], env)).jobs.succeeded >= 8, 'work goes on during the storm', 60_000, 100);
       await sim.control({ edgeBlockMs: 2500 });
       await waitFor(() => daemon.lines.some((l) => /the edge refused this machine/.test(l)), 'the edge period noticed', 30_000, 50);
-      await waitFor(async () => {
-        const s = await cliJson<StatusJson>(['status'], env);
-        return s.jobs.queued === 0 && s.jobs.running === 0;
-      }, 'the queue drained', 240_000, 250);
+      await waitFor(
+        async () => {
+          const s = await cliJson<StatusJson>(['status'], env);
+          return s.jobs.queued === 0 && s.jobs.running === 0;
+        },
+        'the queue drained',
+        240_000,
+        250,
+      );
       assert.equal(daemon.child.exitCode, null, 'the daemon is still running: it never stops by itself');
     } finally {
       assert.equal((await daemon.stop('SIGTERM')).code, 0);
@@ -58,10 +76,16 @@ test('faults, throttling and poison books slow the run down; they never stop or 
     const status = await cliJson<StatusJson>(['status'], env);
     assert.equal(status.jobs.succeeded, good.length, 'every good book archived');
     assert.equal(status.jobs.failed, 2, 'the two poison books failed');
-    assert.deepEqual(status.sessions.map((s) => s.state).filter((s) => s !== 'ok' && s !== 'cooling'), [], 'no session lost');
+    assert.deepEqual(
+      status.sessions.map((s) => s.state).filter((s) => s !== 'ok' && s !== 'cooling'),
+      [],
+      'no session lost',
+    );
     const failed = await runCli(['jobs', 'list', '--state', 'failed'], { env });
     assert.match(failed.stdout, new RegExp(poison[0]!.id));
-    const shows = await Promise.all((await cliJson<{ id: number }[]>(['jobs', 'list', '--state', 'failed'], env)).map((j) => runCli(['jobs', 'show', String(j.id)], { env })));
+    const shows = await Promise.all(
+      (await cliJson<{ id: number }[]>(['jobs', 'list', '--state', 'failed'], env)).map((j) => runCli(['jobs', 'show', String(j.id)], { env })),
+    );
     const text = shows.map((s) => s.stdout).join('\n');
     assert.match(text, /does not exist or was withdrawn/);
     assert.match(text, /ch02\.xhtml.*server error 50\d/);

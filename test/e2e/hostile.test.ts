@@ -9,7 +9,6 @@ import { addSessions, bookdEnv, cliJson, type LibraryEntry } from '../helpers/li
 import { walk } from '../helpers/files.js';
 import { startSimProcess, type SimCatalogue, type SimProcess } from '../helpers/sim.js';
 
-
 describe('hostile server data', () => {
   let sim: SimProcess;
   let cat: SimCatalogue;
@@ -61,7 +60,10 @@ describe('hostile server data', () => {
         assert.ok(entry, `${flag}: archived with a gap`);
         assert.ok(entry.gaps.length > 0, `${flag}: the refused file is a recorded gap`);
       }
-      assert.ok(byFlag('hostile-remote-refs')!.gaps.some((g) => /evil\.invalid/.test(g)), 'remote references are gaps, not fetched');
+      assert.ok(
+        byFlag('hostile-remote-refs')!.gaps.some((g) => /evil\.invalid/.test(g)),
+        'remote references are gaps, not fetched',
+      );
       assert.ok(byFlag('hostile-invalid-xml'), 'invalid XML is repaired or rebuilt');
       const stats = await sim.stats();
       assert.equal(stats.sent['5xx'], 0);
@@ -171,7 +173,15 @@ describe('operator mistakes', () => {
       // Another process holds the write lock and keeps it: a writing command waits, then says so.
       const fresh = join(dir, 'fresh');
       assert.equal((await runCli(['status'], { env: { BOOKD_DATA_DIR: fresh } })).code, 0);
-      const locker = spawn('python3', ['-u', '-c', `import sqlite3,time\nc=sqlite3.connect(${JSON.stringify(join(fresh, 'bookd.db'))}, isolation_level=None)\nc.execute('BEGIN EXCLUSIVE')\nprint('locked')\ntime.sleep(120)`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const locker = spawn(
+        'python3',
+        [
+          '-u',
+          '-c',
+          `import sqlite3,time\nc=sqlite3.connect(${JSON.stringify(join(fresh, 'bookd.db'))}, isolation_level=None)\nc.execute('BEGIN EXCLUSIVE')\nprint('locked')\ntime.sleep(120)`,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       try {
         await new Promise<void>((resolve) => locker.stdout.once('data', () => resolve()));
         const locked = await runCli(['pause', '--reason', 'x'], { env: { BOOKD_DATA_DIR: fresh }, timeoutMs: 90_000 });

@@ -76,12 +76,21 @@ test('status shows counts, skills, running jobs with session and progress, failu
 
   const json = JSON.parse(ok(await bookd(dir, ['status', '--json'])).stdout);
   assert.deepEqual(json.jobs, { queued: 1, running: 2, succeeded: 1, failed: 1, cancelled: 1 });
-  assert.deepEqual(json.sessions.map((s: { name: string; state: string }) => [s.name, s.state]), [['desk', 'cooling'], ['laptop', 'ok']]);
+  assert.deepEqual(
+    json.sessions.map((s: { name: string; state: string }) => [s.name, s.state]),
+    [
+      ['desk', 'cooling'],
+      ['laptop', 'ok'],
+    ],
+  );
   assert.equal(json.paused, false);
   assert.deepEqual(json.running[0].progress, { phase: 'chapters', done: 12, total: 30 });
   assert.equal(json.running[0].session, 'laptop');
   assert.deepEqual(json.failed, { count: 1, top: [{ kind: 'permanent', message: 'book not found (404)', count: 1 }] });
-  assert.deepEqual(json.skills.find((k: { skill: string }) => k.skill === 'Python'), { skill: 'Python', queued: 0, running: 1, succeeded: 1, failed: 0, cancelled: 0 });
+  assert.deepEqual(
+    json.skills.find((k: { skill: string }) => k.skill === 'Python'),
+    { skill: 'Python', queued: 0, running: 1, succeeded: 1, failed: 0, cancelled: 0 },
+  );
   assert.doesNotMatch(JSON.stringify(json), /SECRET-TOKEN-VALUE|jar/);
 });
 
@@ -116,10 +125,16 @@ test('jobs list filters by state and skill; jobs show gives the attempt history'
   assert.match(all, /^#6\s+queued\s+discover Python\s+Python\s+500\s+0\/5\s+ready$/m);
 
   const failed = JSON.parse(ok(await bookd(dir, ['jobs', 'list', '--state', 'failed', '--json'])).stdout);
-  assert.deepEqual(failed.map((j: { id: number }) => j.id), [3]);
+  assert.deepEqual(
+    failed.map((j: { id: number }) => j.id),
+    [3],
+  );
   assert.deepEqual(failed[0].last_error, { kind: 'permanent', message: 'book not found (404)' });
   const python = JSON.parse(ok(await bookd(dir, ['jobs', 'list', '--skill', 'PYTHON', '--json'])).stdout);
-  assert.deepEqual(python.map((j: { id: number }) => j.id), [1, 2, 6]);
+  assert.deepEqual(
+    python.map((j: { id: number }) => j.id),
+    [1, 2, 6],
+  );
   assert.match(ok(await bookd(dir, ['jobs', 'list', '--skill', 'Haskell'])).stdout, /no jobs match/);
   fails(await bookd(dir, ['jobs', 'list', '--state', 'done']), 2, /--state.*done.*queued, running, succeeded, failed, cancelled/);
 
@@ -129,7 +144,10 @@ test('jobs list filters by state and skill; jobs show gives the attempt history'
   assert.match(show, /^\s+1\s+failed\s+\S+ \S+\s+\S+\s+desk\s+permanent: book not found \(404\)$/m);
   const shown = JSON.parse(ok(await bookd(dir, ['jobs', 'show', '#2', '--json'])).stdout);
   assert.equal(shown.state, 'succeeded');
-  assert.deepEqual(shown.attempts.map((a: { outcome: string; session: string }) => [a.outcome, a.session]), [['succeeded', 'laptop']]);
+  assert.deepEqual(
+    shown.attempts.map((a: { outcome: string; session: string }) => [a.outcome, a.session]),
+    [['succeeded', 'laptop']],
+  );
   fails(await bookd(dir, ['jobs', 'show', '99']), 1, /there is no job #99/);
   fails(await bookd(dir, ['jobs', 'show', 'abc']), 2, /expected a job id/);
 });
@@ -223,10 +241,22 @@ test('library list prints the catalogue; library verify re-hashes and reports mi
 
 test('every command group documents itself in --help', async () => {
   const expectations: [string[], string[]][] = [
-    [['status', '--help'], ['--json', '--watch']],
-    [['jobs', 'list', '--help'], ['--state', '--skill', '--kind', '--limit', '--json']],
-    [['jobs', 'show', '--help'], ['<id>', '--json']],
-    [['jobs', 'retry', '--help'], ['[id]', '--failed']],
+    [
+      ['status', '--help'],
+      ['--json', '--watch'],
+    ],
+    [
+      ['jobs', 'list', '--help'],
+      ['--state', '--skill', '--kind', '--limit', '--json'],
+    ],
+    [
+      ['jobs', 'show', '--help'],
+      ['<id>', '--json'],
+    ],
+    [
+      ['jobs', 'retry', '--help'],
+      ['[id]', '--failed'],
+    ],
     [['jobs', 'cancel', '--help'], ['<id>']],
     [['pause', '--help'], ['--reason']],
     [['resume', '--help'], []],

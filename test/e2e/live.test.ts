@@ -40,7 +40,20 @@ describe('the live service as the revised brief describes it', () => {
   test('4 unpaced sessions archive 20 whole books under the bulk-access guard: no sample kept, no session blamed, the budget adapts', async () => {
     // A guard tighter than bookd's ceiling (live: seen at ~8/s; any machine may meet a lower one),
     // so the budget must find it: start 30, rise toward 60, halve on each sample or 403.
-    const sim = await startSimProcess(['--seed', '61', '--books', '40', '--rotate', 'every', '--latency', '2', '--guard-rate', String(4.5 * SCALE), '--guard-burst', String(SCALE)]);
+    const sim = await startSimProcess([
+      '--seed',
+      '61',
+      '--books',
+      '40',
+      '--rotate',
+      'every',
+      '--latency',
+      '2',
+      '--guard-rate',
+      String(4.5 * SCALE),
+      '--guard-burst',
+      String(SCALE),
+    ]);
     const { dir, cleanup } = tempDir();
     try {
       const env = bookdEnv(join(dir, 'data'), sim.url, {
@@ -55,7 +68,16 @@ describe('the live service as the revised brief describes it', () => {
       await addSessions(sim, 4, dir, env);
       const chosen = books(cat, 20);
       assert.equal(chosen.length, 20);
-      assert.equal((await enqueueAll(env, chosen.map((b) => b.id), dir)).code, 0);
+      assert.equal(
+        (
+          await enqueueAll(
+            env,
+            chosen.map((b) => b.id),
+            dir,
+          )
+        ).code,
+        0,
+      );
       await sim.resetStats();
       const started = Date.now();
       const run = await runCli(['run', '--until-empty'], { env, timeoutMs: 300_000 });
@@ -70,7 +92,11 @@ describe('the live service as the revised brief describes it', () => {
       assert.deepEqual(problems, [], 'every chapter equals its source: no sample in any EPUB');
 
       const sessions = await cliJson<SessionJson[]>(['sessions', 'list'], env);
-      assert.deepEqual(sessions.map((s) => s.state), ['ok', 'ok', 'ok', 'ok'], 'no session parked or blamed');
+      assert.deepEqual(
+        sessions.map((s) => s.state),
+        ['ok', 'ok', 'ok', 'ok'],
+        'no session parked or blamed',
+      );
       assert.equal(stats.staleTokenHits, 0);
       const throttled = stats.guard.samples + stats.guard.forbidden;
       assert.ok(throttled > 0, 'the guard engaged');
@@ -109,14 +135,20 @@ describe('the live service as the revised brief describes it', () => {
           const env = bookdEnv(join(dir, 'data'), sim.url);
           await addSessions(sim, 2, dir, env);
           const chosen = books(cat, 3);
-          await enqueueAll(env, chosen.map((b) => b.id), dir, ['--format', 'both']);
+          await enqueueAll(
+            env,
+            chosen.map((b) => b.id),
+            dir,
+            ['--format', 'both'],
+          );
           await sim.resetStats();
           const run = await runCli(['run', '--until-empty'], { env, timeoutMs: 120_000 });
           assert.equal(run.code, 0, run.stderr);
           assert.equal((await sim.stats()).samplesServed, 0, `gate ${gate}: not one sample`);
           const lib = await cliJson<LibraryEntry[]>(['library', 'list'], env);
           assert.equal(lib.length, 6);
-          for (const e of lib.filter((x) => x.format === 'epub')) assert.deepEqual(compareWithSource(join(dir, 'data', 'library', e.path), sourceCatalogue(cat), e.id), []);
+          for (const e of lib.filter((x) => x.format === 'epub'))
+            assert.deepEqual(compareWithSource(join(dir, 'data', 'library', e.path), sourceCatalogue(cat), e.id), []);
         } finally {
           cleanup();
         }
@@ -141,15 +173,31 @@ describe('the live service as the revised brief describes it', () => {
           try {
             // Whatever passed its checks stays staged, so later attempts ask for what is missing:
             // the chapters, which the guard answers with samples.
-            await waitFor(async () => {
-              const jobs = await cliJson<{ state: string }[]>(['jobs', 'list'], env);
-              const shown = await runCli(['jobs', 'show', '1'], { env });
-              return jobs[0]?.state === 'queued' && /snoozed .*throttled/.test(shown.stdout) && (await sim.stats()).guard.samples >= 3;
-            }, 'the book snoozed as throttled after samples', 60_000, 200);
-            assert.ok(walk(join(dir, 'data', 'library', '.staging')).some((f) => f.endsWith('index.jsonl')), 'the files that passed stay staged');
-            assert.deepEqual(walk(join(dir, 'data', 'library')).filter((f) => f.endsWith('.epub')), [], 'nothing written while samples came');
+            await waitFor(
+              async () => {
+                const jobs = await cliJson<{ state: string }[]>(['jobs', 'list'], env);
+                const shown = await runCli(['jobs', 'show', '1'], { env });
+                return jobs[0]?.state === 'queued' && /snoozed .*throttled/.test(shown.stdout) && (await sim.stats()).guard.samples >= 3;
+              },
+              'the book snoozed as throttled after samples',
+              60_000,
+              200,
+            );
+            assert.ok(
+              walk(join(dir, 'data', 'library', '.staging')).some((f) => f.endsWith('index.jsonl')),
+              'the files that passed stay staged',
+            );
+            assert.deepEqual(
+              walk(join(dir, 'data', 'library')).filter((f) => f.endsWith('.epub')),
+              [],
+              'nothing written while samples came',
+            );
             const sessions = await cliJson<SessionJson[]>(['sessions', 'list'], env);
-            assert.deepEqual(sessions.map((s) => s.state), ['ok', 'ok'], 'samples blame no session');
+            assert.deepEqual(
+              sessions.map((s) => s.state),
+              ['ok', 'ok'],
+              'samples blame no session',
+            );
             await sim.control({ guardRate: 800, guardBurst: 400 });
             await waitFor(async () => (await cliJson<StatusJson>(['status'], env)).jobs.succeeded === 1, 'the book archived', 90_000, 200);
           } finally {
@@ -177,13 +225,21 @@ describe('the live service as the revised brief describes it', () => {
         assert.match(add.stderr, /no groot_sessionid cookie; a partial cookie set may be treated as anonymous: export all cookies of the site/);
         await addSessions(sim, 1, dir, env, 'full');
         const chosen = books(cat, 4);
-        await enqueueAll(env, chosen.map((b) => b.id), dir);
+        await enqueueAll(
+          env,
+          chosen.map((b) => b.id),
+          dir,
+        );
         await sim.resetStats();
         const run = await runCli(['run', '--until-empty'], { env, timeoutMs: 120_000 });
         assert.equal(run.code, 0, run.stderr);
         assert.ok((await sim.stats()).partialCookieHits > 0, 'the partial session was answered 404');
         const jobs = await cliJson<{ state: string }[]>(['jobs', 'list'], env);
-        assert.deepEqual(jobs.map((j) => j.state), Array(4).fill('succeeded'), 'no book failed for a 404');
+        assert.deepEqual(
+          jobs.map((j) => j.state),
+          Array(4).fill('succeeded'),
+          'no book failed for a 404',
+        );
         const sessions = await cliJson<SessionJson[]>(['sessions', 'list'], env);
         const marked = sessions.find((s) => s.name === 'partial')!;
         assert.equal(marked.state, 'partial');
@@ -205,12 +261,22 @@ describe('the live service as the revised brief describes it', () => {
           await addSessions(sim, 2, dir, env);
           const check = await runCli(['sessions', 'check'], { env });
           assert.equal(check.code, 0, check.stdout);
-          assert.match(check.stdout, profileMode === 'redirect' ? /s1: ok \(.*302 → \/profile\/sso\/, 307 → \/u\/\d+\/.*metadata API accepted it/ : /s1: ok \(user type Individual\)/);
-          await enqueueAll(env, books(cat, 2).map((b) => b.id), dir);
+          assert.match(
+            check.stdout,
+            profileMode === 'redirect' ? /s1: ok \(.*302 → \/profile\/sso\/, 307 → \/u\/\d+\/.*metadata API accepted it/ : /s1: ok \(user type Individual\)/,
+          );
+          await enqueueAll(
+            env,
+            books(cat, 2).map((b) => b.id),
+            dir,
+          );
           const run = await runCli(['run', '--until-empty'], { env, timeoutMs: 60_000 });
           assert.equal(run.code, 0, run.stderr);
           const sessions = await cliJson<SessionJson[]>(['sessions', 'list'], env);
-          assert.deepEqual(sessions.map((s) => s.state), ['ok', 'ok']);
+          assert.deepEqual(
+            sessions.map((s) => s.state),
+            ['ok', 'ok'],
+          );
         } finally {
           cleanup();
         }
@@ -242,7 +308,11 @@ describe('the live service as the revised brief describes it', () => {
         const env = bookdEnv(join(dir, 'data'), sim.url, { BOOKD_LOG_LEVEL: 'info' });
         await addSessions(sim, 1, dir, env);
         await sim.resetStats();
-        await enqueueAll(env, books(cat, 6).map((b) => b.id), dir);
+        await enqueueAll(
+          env,
+          books(cat, 6).map((b) => b.id),
+          dir,
+        );
         // Slow enough that the 6-second token runs out several times during the run.
         await sim.control({ latencyMs: 40 });
         const run = await runCli(['run', '--until-empty'], { env, timeoutMs: 120_000 });

@@ -46,7 +46,10 @@ async function chapterUrls(sim: SimProcess, store: Store, books = 3): Promise<st
   const pool = poolOver(sim.url, store);
   try {
     const cat = await sim.catalogue();
-    const ids = cat.books.filter((b) => b.flags.length === 0).slice(0, books).map((b) => b.id);
+    const ids = cat.books
+      .filter((b) => b.flags.length === 0)
+      .slice(0, books)
+      .map((b) => b.id);
     const urls: string[] = [];
     await pool.withSession(async (s) => {
       for (const id of ids) for (const c of await client.chapters(s, id)) urls.push(new URL(c.contentUrl, sim.url).href);
@@ -133,7 +136,10 @@ describe('the pool against a server that rotates the token on every response', (
     const stats = await sim.stats();
     assert.ok(previews + failures > 0, `the shared jar should break (previews ${previews}, failures ${failures})`);
     assert.ok(stats.staleTokenHits > 0, 'the server saw stale tokens');
-    assert.ok(Object.values(stats.maxConcurrency).some((n) => n > 1), 'one jar had several requests in flight');
+    assert.ok(
+      Object.values(stats.maxConcurrency).some((n) => n > 1),
+      'one jar had several requests in flight',
+    );
   });
 });
 
@@ -157,7 +163,10 @@ describe('failures the pool handles', () => {
       await pool.withSession((s) => client.epub(s, bookId));
       await sim.control({ advanceClockMs: 700_000 });
       const before = (await sim.stats()).refreshes;
-      await assert.rejects(pool.withSession((s) => client.epub(s, bookId)), (err: unknown) => err instanceof BookdError && err.kind === 'auth');
+      await assert.rejects(
+        pool.withSession((s) => client.epub(s, bookId)),
+        (err: unknown) => err instanceof BookdError && err.kind === 'auth',
+      );
       assert.equal(pool.describe()[0]!.state, 'ok', 'the session was refreshed, not parked');
       assert.equal((await sim.stats()).refreshes, before + 1);
       const info = await pool.withSession((s) => client.epub(s, bookId));
@@ -176,7 +185,10 @@ describe('failures the pool handles', () => {
       await sim.control({ advanceClockMs: 700_000 });
       const before = await sim.stats();
       // Long before exp a refresh is not due, so the request meets the expiry and recovery renews it.
-      await assert.rejects(pool.withSession((s) => client.epub(s, bookId)), (err: unknown) => err instanceof BookdError && err.kind === 'auth');
+      await assert.rejects(
+        pool.withSession((s) => client.epub(s, bookId)),
+        (err: unknown) => err instanceof BookdError && err.kind === 'auth',
+      );
       assert.equal(pool.describe()[0]!.state, 'ok', 'the session was renewed, not parked');
       const after = await sim.stats();
       assert.equal(after.refreshes, before.refreshes, '/profile/ renewed nothing');
@@ -218,7 +230,11 @@ describe('failures the pool handles', () => {
       writeFileSync(pwFile, 'pw-3\n');
       const store = openStore(':memory:');
       let jarJson = '';
-      const { session, close } = standaloneSession({ name: 'login', baseUrl: sim.url, jar: jarFromImport([], sim.url).jar, persistJar: (j) => {
+      const { session, close } = standaloneSession({
+        name: 'login',
+        baseUrl: sim.url,
+        jar: jarFromImport([], sim.url).jar,
+        persistJar: (j) => {
           jarJson = j;
         },
       });
@@ -232,7 +248,10 @@ describe('failures the pool handles', () => {
         const logins = (await sim.stats()).logins;
         // The request that meets the dead login fails (the job would be retried, not charged);
         // the session logs in again on the spot and the next request goes through.
-        await assert.rejects(pool.withSession((s) => client.epub(s, bookId)), (err: unknown) => err instanceof BookdError && err.kind === 'auth');
+        await assert.rejects(
+          pool.withSession((s) => client.epub(s, bookId)),
+          (err: unknown) => err instanceof BookdError && err.kind === 'auth',
+        );
         assert.equal((await sim.stats()).logins, logins + 1, 'one re-login');
         assert.equal(store.sessions.get('login')!.state, 'ok');
         await pool.withSession((s) => client.epub(s, bookId));
@@ -273,7 +292,10 @@ describe('failures the pool handles', () => {
       await assert.rejects(pool.withSession((s) => client.epub(s, bookId)));
       assert.equal(store.sessions.get('s1')!.state, 'failed');
       assert.match(store.sessions.get('s1')!.lastError ?? '', /subscription has lapsed/);
-      await assert.rejects(pool.withSession(async () => undefined), /no usable session/);
+      await assert.rejects(
+        pool.withSession(async () => undefined),
+        /no usable session/,
+      );
     } finally {
       await pool.close();
     }
@@ -330,7 +352,10 @@ describe('failures the pool handles', () => {
       const sent = (await sim.stats()).sent['403'];
       assert.equal(sent, edge, 'every refusal was seen once');
       assert.ok(edge >= 2 && edge <= 5, `a handful of refusals while backing off, not a storm (${edge})`);
-      assert.ok(until.every((d, i) => i === 0 || d >= until[i - 1]! - 50), `delays grow: ${until.join(', ')}`);
+      assert.ok(
+        until.every((d, i) => i === 0 || d >= until[i - 1]! - 50),
+        `delays grow: ${until.join(', ')}`,
+      );
     } finally {
       await pool.close();
     }

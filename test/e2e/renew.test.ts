@@ -30,7 +30,10 @@ let ids: string[];
 before(async () => {
   // Rotation on every response, and latency enough that a book takes seconds: the import lands mid-run.
   sim = await startSimProcess(['--seed', '16', '--books', '8', '--rotate', 'every', '--latency', '25']);
-  ids = (await sim.catalogue()).books.filter((b) => b.flags.length === 0).slice(0, 4).map((b) => b.id);
+  ids = (await sim.catalogue()).books
+    .filter((b) => b.flags.length === 0)
+    .slice(0, 4)
+    .map((b) => b.id);
 });
 after(async () => {
   await sim.stop();
@@ -77,7 +80,10 @@ async function renewedMidRun(renew: (env: NodeJS.ProcessEnv, file: string) => Pr
     assert.equal(status.jobs.failed, 0);
     assert.ok(storedSid(join(dir, 'data', 'bookd.db'), 's1') === newSid, "the stored jar is the new login's chain");
     const sessions = await cliJson<{ name: string; state: string }[]>(['sessions', 'list'], env);
-    assert.deepEqual(sessions.map((s) => [s.name, s.state]), [['s1', 'ok']]);
+    assert.deepEqual(
+      sessions.map((s) => [s.name, s.state]),
+      [['s1', 'ok']],
+    );
   } finally {
     cleanup();
   }

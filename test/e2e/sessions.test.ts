@@ -29,11 +29,19 @@ test('sessions: import checked against the service, list, check, disable, enable
     const [good, spoiled] = await sim.mint(2);
     writeFileSync(join(dir, 'good.json'), JSON.stringify(good));
     writeFileSync(join(dir, 'spoiled.json'), JSON.stringify({ ...spoiled, 'orm-jwt': 'x.y.z', 'orm-rt': 'nope' }));
-    writeFileSync(join(dir, 'header.txt'), `Cookie: ${Object.entries(spoiled!).map(([k, v]) => `${k}=${v}`).join('; ')}\n`);
+    writeFileSync(
+      join(dir, 'header.txt'),
+      `Cookie: ${Object.entries(spoiled!)
+        .map(([k, v]) => `${k}=${v}`)
+        .join('; ')}\n`,
+    );
 
     const add = await runCli(['sessions', 'add', 'laptop', '--cookies', join(dir, 'good.json')], { env });
     assert.equal(add.code, 0, add.stderr);
-    assert.match(add.stdout, /session laptop added: 8 cookies from a flat-json export, checked: logged in \(the profile page answered 200 \(302 → \/profile\/sso\/, 307 → \/u\/\d+\/\) but it does not show a user type; the book metadata API accepted it \(200 for \d{13}\)\); token expires in/);
+    assert.match(
+      add.stdout,
+      /session laptop added: 8 cookies from a flat-json export, checked: logged in \(the profile page answered 200 \(302 → \/profile\/sso\/, 307 → \/u\/\d+\/\) but it does not show a user type; the book metadata API accepted it \(200 for \d{13}\)\); token expires in/,
+    );
 
     const refused = await runCli(['sessions', 'add', 'old', '--cookies', join(dir, 'spoiled.json')], { env });
     assert.equal(refused.code, 1);
@@ -49,7 +57,13 @@ test('sessions: import checked against the service, list, check, disable, enable
     assert.match(check.stdout, /laptop: ok \(.*metadata API accepted it/);
     assert.match(check.stdout, /old: expired: /);
     let list = await cliJson<SessionJson[]>(['sessions', 'list'], env);
-    assert.deepEqual(list.map((s) => [s.name, s.state]), [['laptop', 'ok'], ['old', 'expired']]);
+    assert.deepEqual(
+      list.map((s) => [s.name, s.state]),
+      [
+        ['laptop', 'ok'],
+        ['old', 'expired'],
+      ],
+    );
     assert.ok(list[1]!.lastError);
 
     // The operator renews the expired session from a Cookie header copied out of the browser.
@@ -58,12 +72,18 @@ test('sessions: import checked against the service, list, check, disable, enable
     assert.match(replaced.stdout, /session old replaced: 8 cookies from a header export/);
     assert.equal((await runCli(['sessions', 'disable', 'laptop'], { env })).code, 0);
     list = await cliJson<SessionJson[]>(['sessions', 'list'], env);
-    assert.deepEqual(list.map((s) => s.state), ['disabled', 'ok']);
+    assert.deepEqual(
+      list.map((s) => s.state),
+      ['disabled', 'ok'],
+    );
     assert.match((await runCli(['sessions', 'check', 'laptop'], { env })).stdout, /laptop: disabled, not checked/);
     assert.equal((await runCli(['sessions', 'enable', 'laptop'], { env })).code, 0);
     assert.equal((await runCli(['sessions', 'remove', 'old'], { env })).code, 0);
     list = await cliJson<SessionJson[]>(['sessions', 'list'], env);
-    assert.deepEqual(list.map((s) => [s.name, s.state]), [['laptop', 'ok']]);
+    assert.deepEqual(
+      list.map((s) => [s.name, s.state]),
+      [['laptop', 'ok']],
+    );
     const human = await runCli(['sessions', 'list'], { env });
     assert.match(human.stdout, /NAME\s+STATE\s+TOKEN EXPIRES/);
     const missing = await runCli(['sessions', 'remove', 'nobody'], { env });
@@ -88,7 +108,13 @@ test('sessions add --email logs in; the password never reaches the database; a l
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /refused the email and password/);
     const list = await cliJson<SessionJson[]>(['sessions', 'list'], env);
-    assert.deepEqual(list.map((s) => [s.name, s.relogin]), [['box', true], ['once', true]]);
+    assert.deepEqual(
+      list.map((s) => [s.name, s.relogin]),
+      [
+        ['box', true],
+        ['once', true],
+      ],
+    );
     const dump = await runCli(['status', '--json'], { env });
     for (const secret of ['pw-5', 'pw-6']) {
       assert.ok(!dump.stdout.includes(secret));
@@ -115,10 +141,15 @@ test('when every session is parked the daemon stops claiming and says why in sta
     const daemon = await startCli(['run'], { env });
     try {
       await waitFor(() => daemon.lines.some((l) => /claiming paused: no usable session: dead expired/.test(l)), 'the log says why', 20_000);
-      await waitFor(async () => {
-        const s = await cliJson<{ daemons: { note: string | null }[] }>(['status'], env);
-        return s.daemons.some((d) => /no usable session/.test(d.note ?? ''));
-      }, 'status says why', 20_000, 200);
+      await waitFor(
+        async () => {
+          const s = await cliJson<{ daemons: { note: string | null }[] }>(['status'], env);
+          return s.daemons.some((d) => /no usable session/.test(d.note ?? ''));
+        },
+        'status says why',
+        20_000,
+        200,
+      );
       const s = await cliJson<{ jobs: { queued: number; failed: number } }>(['status'], env);
       assert.equal(s.jobs.queued, 1, 'the book waits, its attempts untouched');
       assert.equal(s.jobs.failed, 0);
@@ -146,7 +177,9 @@ test('sessions add --json and sessions check --json: machine-readable results, I
     assert.deepEqual([a.name, a.result, a.via, a.checked, a.relogin], ['laptop', 'added', 'cookies', true, false]);
     assert.match(a.tokenExpiresAt, iso);
     await runCli(['sessions', 'add', 'old', '--cookies', join(dir, 'spoiled.json'), '--no-check'], { env });
-    const replaced = JSON.parse((await runCli(['sessions', 'add', 'old', '--cookies', join(dir, 'spoiled.json'), '--no-check', '--replace', '--json'], { env })).stdout) as { result: string; checked: boolean };
+    const replaced = JSON.parse(
+      (await runCli(['sessions', 'add', 'old', '--cookies', join(dir, 'spoiled.json'), '--no-check', '--replace', '--json'], { env })).stdout,
+    ) as { result: string; checked: boolean };
     assert.deepEqual([replaced.result, replaced.checked], ['replaced', false]);
     await runCli(['sessions', 'add', 'off', '--cookies', join(dir, 'good.json'), '--no-check'], { env });
     await runCli(['sessions', 'disable', 'off'], { env });
@@ -154,11 +187,19 @@ test('sessions add --json and sessions check --json: machine-readable results, I
     const check = await runCli(['sessions', 'check', '--json'], { env });
     assert.equal(check.code, 1, 'one session is expired');
     const results = JSON.parse(check.stdout) as { name: string; result: string; detail: string; checkedAt: string; tokenExpiresAt: string | null }[];
-    assert.deepEqual(results.map((r) => [r.name, r.result]), [['laptop', 'ok'], ['off', 'disabled'], ['old', 'expired']]);
+    assert.deepEqual(
+      results.map((r) => [r.name, r.result]),
+      [
+        ['laptop', 'ok'],
+        ['off', 'disabled'],
+        ['old', 'expired'],
+      ],
+    );
     for (const r of results) assert.match(r.checkedAt, iso);
     assert.match(results[0]!.tokenExpiresAt!, iso);
     for (const out of [added.stdout, check.stdout]) {
-      for (const v of [...Object.values(good!), ...Object.values(spoiled!)].filter((x) => x.length > 8)) assert.ok(!out.includes(v), 'no cookie value in the JSON');
+      for (const v of [...Object.values(good!), ...Object.values(spoiled!)].filter((x) => x.length > 8))
+        assert.ok(!out.includes(v), 'no cookie value in the JSON');
     }
   } finally {
     cleanup();

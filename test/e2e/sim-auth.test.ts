@@ -71,8 +71,14 @@ test('password login: a new independent session per login, host-only cookies, 40
     assert.doesNotMatch(line, /domain=/i, line);
     assert.match(line, /; Path=\/;/, line);
   }
-  assert.match(first.setCookies.find((l) => l.startsWith('orm-rt='))!, /; Max-Age=1209600\.0; Path=\/; HttpOnly/);
-  assert.match(first.setCookies.find((l) => l.startsWith('orm-jwt='))!, /; Max-Age=600; Path=\/; HttpOnly/);
+  assert.match(
+    first.setCookies.find((l) => l.startsWith('orm-rt='))!,
+    /; Max-Age=1209600\.0; Path=\/; HttpOnly/,
+  );
+  assert.match(
+    first.setCookies.find((l) => l.startsWith('orm-jwt='))!,
+    /; Max-Age=600; Path=\/; HttpOnly/,
+  );
   const jwt = decodeJwt(body.id_token)!;
   assert.equal(jwt.sid, 'l1');
   assert.equal(jwt.exp, (jwt.iat as number) + 600);
@@ -208,7 +214,10 @@ test('--rotate every: each authenticated success sets a new orm-jwt and the prev
     const a = await simRequest(chapters(), { cookie: s });
     const t2 = cookieFrom(a.setCookies, 'orm-jwt')!;
     assert.equal(decodeJwt(t2)!.gen, 2);
-    assert.match(a.setCookies.find((l) => l.startsWith('orm-jwt='))!, /Max-Age=\d+; Path=\/; HttpOnly/);
+    assert.match(
+      a.setCookies.find((l) => l.startsWith('orm-jwt='))!,
+      /Max-Age=\d+; Path=\/; HttpOnly/,
+    );
     const stale = await simRequest(chapters(), { cookie: { ...s, 'orm-jwt': t1 } });
     assert.equal(stale.status, 401);
     assert.deepEqual(stale.setCookies, []);
@@ -276,7 +285,10 @@ test('--stale-mode preview: chapter pages and XHTML files come back 200 truncate
     assert.equal(full.status, 200);
     assert.doesNotMatch(full.text, /preview-paywall/);
     const stale = { ...s };
-    for (const [label, url] of [['page', chapterPage()], ['file', chapterFile()]] as const) {
+    for (const [label, url] of [
+      ['page', chapterPage()],
+      ['file', chapterFile()],
+    ] as const) {
       const res = await simRequest(url, { cookie: stale });
       assert.equal(res.status, 200, label);
       assert.match(res.text, /<div class="controls"><div data-testid="preview-paywall">/, label);

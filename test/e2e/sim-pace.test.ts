@@ -33,7 +33,10 @@ test('--rate-limit: 429 JSON with a whole-second Retry-After for that session on
   try {
     const seen = [];
     for (let i = 0; i < 3; i++) seen.push(await simRequest(collections(), { cookie: a }));
-    assert.deepEqual(seen.map((r) => r.status), [200, 200, 429]);
+    assert.deepEqual(
+      seen.map((r) => r.status),
+      [200, 200, 429],
+    );
     const limited = seen[2]!;
     assert.match(String(limited.headers['retry-after']), /^\d+$/);
     const wait = Number(limited.headers['retry-after']);
@@ -52,7 +55,10 @@ test('--edge-limit: 403 "Access Denied" from AkamaiGHost to everyone once all tr
   try {
     const seen = [];
     for (const cookie of [a, b, a, undefined]) seen.push(await simRequest(collections(), { cookie }));
-    assert.deepEqual(seen.map((r) => r.status), [200, 403, 403, 403]);
+    assert.deepEqual(
+      seen.map((r) => r.status),
+      [200, 403, 403, 403],
+    );
     for (const denied of seen.slice(1)) {
       assert.equal(denied.headers.server, 'AkamaiGHost');
       assert.match(String(denied.headers['content-type']), /^text\/html/);
@@ -85,16 +91,38 @@ test('control: edgeBlockMs answers the edge 403 to everything for a while; storm
 
 test('control rejects unknown keys and bad values with 400', async () => {
   for (const patch of [
-    { nope: 1 }, { failRate: 2 }, { rotate: 'sometimes' }, { storm: { sessions: 'm1', ms: 5 } }, { latencyMs: -1 }, [],
-    { fileGate: 'off' }, { guardRate: -2 }, { guardBurst: 0 }, { partialCookies: 'drop' }, { profileMode: 'sso' }, { profileRefresh: 1 },
-    { tokenEndpoint: 'no' }, { duplicateLoginCookies: null }, { anonymousListing: 'yes' },
+    { nope: 1 },
+    { failRate: 2 },
+    { rotate: 'sometimes' },
+    { storm: { sessions: 'm1', ms: 5 } },
+    { latencyMs: -1 },
+    [],
+    { fileGate: 'off' },
+    { guardRate: -2 },
+    { guardBurst: 0 },
+    { partialCookies: 'drop' },
+    { profileMode: 'sso' },
+    { profileRefresh: 1 },
+    { tokenEndpoint: 'no' },
+    { duplicateLoginCookies: null },
+    { anonymousListing: 'yes' },
   ]) {
     const res = await simRequest(`${sim.url}/__sim/control`, { method: 'POST', body: JSON.stringify(patch) });
     assert.equal(res.status, 400, JSON.stringify(patch));
   }
   const shown = (await simRequest(`${sim.url}/__sim/control`)).json<Record<string, unknown>>();
   assert.deepEqual(
-    [shown.fileGate, shown.guardRate, shown.guardBurst, shown.partialCookies, shown.profileMode, shown.profileRefresh, shown.tokenEndpoint, shown.duplicateLoginCookies, shown.anonymousListing],
+    [
+      shown.fileGate,
+      shown.guardRate,
+      shown.guardBurst,
+      shown.partialCookies,
+      shown.profileMode,
+      shown.profileRefresh,
+      shown.tokenEndpoint,
+      shown.duplicateLoginCookies,
+      shown.anonymousListing,
+    ],
     [true, 0, 16, '404', 'redirect', false, true, true, true],
     'GET shows the behaviour, refused patches changed nothing',
   );

@@ -73,7 +73,11 @@ test('with --stale-mode preview the same mistake is served truncated previews in
     const results = await Promise.all([loop(jar, 15), loop(jar, 15)]);
     const previews = results.reduce((n, r) => n + r.previews, 0);
     assert.ok(previews > 0, `no preview in ${JSON.stringify(results)}`);
-    assert.equal(results.reduce((n, r) => n + r.unauthorized, 0), 0, 'previews come back 200, not 401');
+    assert.equal(
+      results.reduce((n, r) => n + r.unauthorized, 0),
+      0,
+      'previews come back 200, not 401',
+    );
     assert.equal((await sim.stats()).previewsServed, previews);
   } finally {
     await sim.control({ staleMode: '401' });
@@ -85,7 +89,10 @@ test('two concurrent clients with separate sessions get no failure at all', asyn
   const sessions = await sim.mint(2);
   const jars = await Promise.all(sessions.map(jarFor));
   const results = await Promise.all(jars.map((jar) => loop(jar, 15)));
-  assert.deepEqual(results, [{ ok: 15, unauthorized: 0, previews: 0 }, { ok: 15, unauthorized: 0, previews: 0 }]);
+  assert.deepEqual(results, [
+    { ok: 15, unauthorized: 0, previews: 0 },
+    { ok: 15, unauthorized: 0, previews: 0 },
+  ]);
   const stats = await sim.stats();
   assert.equal(stats.staleTokenHits, 0);
   assert.equal(stats.rotations, 30, 'every response rotated its own session');

@@ -36,8 +36,21 @@ const bookWith = (pred: (b: SimCatalogue['books'][number]) => boolean) => {
 };
 const plain = () => bookWith((b) => b.format === 'book' && b.flags.length === 0 && b.chapters === 8);
 
-interface FileItem { url?: string; full_path: string; filename: string; filename_ext: string; media_type: string; kind: string; file_size: number }
-interface Page<T> { count: number; next: string | null; previous: string | null; results: T[] }
+interface FileItem {
+  url?: string;
+  full_path: string;
+  filename: string;
+  filename_ext: string;
+  media_type: string;
+  kind: string;
+  file_size: number;
+}
+interface Page<T> {
+  count: number;
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}
 
 async function allPages<T>(first: string): Promise<{ items: T[]; pages: number }> {
   const items: T[] = [];
@@ -70,18 +83,71 @@ test('--help documents every flag; bad values exit 2 with one line', async () =>
   const help = await runCli(['sim', '--help']);
   assert.equal(help.code, 0);
   for (const flag of [
-    '--host', '--port', '--seed', '--books', '--skills', '--chapters', '--chapter-kb', '--images', '--image-kb', '--big-books', '--accounts',
-    '--rotate', '--rotate-age', '--grace', '--token-ttl', '--stale-mode', '--latency', '--jitter', '--bandwidth', '--rate-limit', '--burst',
-    '--edge-limit', '--fail-rate', '--reset-rate', '--stall-rate', '--short-rate', '--poison', '--hostile', '--mint-cookies',
-    '--file-gate', '--guard-rate', '--guard-burst', '--partial-cookies', '--profile-mode', '--profile-refresh', '--token-endpoint',
-    '--duplicate-login-cookies', '--anonymous-listing', '--package-layouts', '--listing-variants',
-  ]) assert.match(help.stdout, new RegExp(`${flag}\\b`), flag);
+    '--host',
+    '--port',
+    '--seed',
+    '--books',
+    '--skills',
+    '--chapters',
+    '--chapter-kb',
+    '--images',
+    '--image-kb',
+    '--big-books',
+    '--accounts',
+    '--rotate',
+    '--rotate-age',
+    '--grace',
+    '--token-ttl',
+    '--stale-mode',
+    '--latency',
+    '--jitter',
+    '--bandwidth',
+    '--rate-limit',
+    '--burst',
+    '--edge-limit',
+    '--fail-rate',
+    '--reset-rate',
+    '--stall-rate',
+    '--short-rate',
+    '--poison',
+    '--hostile',
+    '--mint-cookies',
+    '--file-gate',
+    '--guard-rate',
+    '--guard-burst',
+    '--partial-cookies',
+    '--profile-mode',
+    '--profile-refresh',
+    '--token-endpoint',
+    '--duplicate-login-cookies',
+    '--anonymous-listing',
+    '--package-layouts',
+    '--listing-variants',
+  ])
+    assert.match(help.stdout, new RegExp(`${flag}\\b`), flag);
   for (const bad of [
-    ['--rotate', 'sometimes'], ['--stale-mode', 'maybe'], ['--fail-rate', '2'], ['--port', '70000'], ['--books', '-1'], ['--skills', ' , '],
-    ['--grace', 'x'], ['--fail-rate', '0.6', '--stall-rate', '0.6'], ['/tmp/somewhere'], ['--mint-cookies', '2'], ['--latency', '1.5'],
-    ['--file-gate', 'maybe'], ['--guard-rate', '-1'], ['--guard-burst', '0'], ['--partial-cookies', '403'], ['--profile-mode', 'sso'],
-    ['--profile-refresh', 'yes'], ['--token-endpoint', '1'], ['--duplicate-login-cookies', 'true'], ['--anonymous-listing', ''],
-    ['--package-layouts', 'varied'], ['--listing-variants', 'none'],
+    ['--rotate', 'sometimes'],
+    ['--stale-mode', 'maybe'],
+    ['--fail-rate', '2'],
+    ['--port', '70000'],
+    ['--books', '-1'],
+    ['--skills', ' , '],
+    ['--grace', 'x'],
+    ['--fail-rate', '0.6', '--stall-rate', '0.6'],
+    ['/tmp/somewhere'],
+    ['--mint-cookies', '2'],
+    ['--latency', '1.5'],
+    ['--file-gate', 'maybe'],
+    ['--guard-rate', '-1'],
+    ['--guard-burst', '0'],
+    ['--partial-cookies', '403'],
+    ['--profile-mode', 'sso'],
+    ['--profile-refresh', 'yes'],
+    ['--token-endpoint', '1'],
+    ['--duplicate-login-cookies', 'true'],
+    ['--anonymous-listing', ''],
+    ['--package-layouts', 'varied'],
+    ['--listing-variants', 'none'],
   ]) {
     const r = await runCli(['sim', ...bad]);
     assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
@@ -124,7 +190,10 @@ test('the same seed serves a byte-identical catalogue and package, equal to book
     const book = plain();
     const source = bookContent(generateCatalogue(cat.options), book.id)!;
     const { items } = await allPages<FileItem>(api(`/api/v2/epubs/urn:orm:book:${book.id}/files/?limit=7`));
-    assert.deepEqual(items.map((f) => f.full_path), source.files.filter((f) => f.path !== 'mimetype').map((f) => f.path));
+    assert.deepEqual(
+      items.map((f) => f.full_path),
+      source.files.filter((f) => f.path !== 'mimetype').map((f) => f.path),
+    );
     const [twinCookie] = await twin.mint(1);
     const prefix = `/api/v2/epubs/urn:orm:book:${book.id}/files/`;
     for (const item of items) {
@@ -177,12 +246,21 @@ test('search: by id (archive_id ≠ isbn too), topic listings with pages, videos
     seen.push(...body.results);
     url = body.next;
   }
-  assert.deepEqual(seen.map((r) => r.archive_id), listed.map((b) => b.id));
-  assert.ok(seen.some((r) => r.format === 'video'), 'a video among the books');
+  assert.deepEqual(
+    seen.map((r) => r.archive_id),
+    listed.map((b) => b.id),
+  );
+  assert.ok(
+    seen.some((r) => r.format === 'video'),
+    'a video among the books',
+  );
   const cpp = await get(`/api/v2/search/?query=*&topics=${encodeURIComponent('C++')}&limit=100&page=0`);
   assert.ok(cpp.json<{ total: number }>().total > 0);
   const all = await get('/api/v2/search/?query=*&limit=100&page=0');
-  assert.ok(all.json<{ results: { language: string }[] }>().results.some((r) => r.language !== 'en'), 'a non-English book');
+  assert.ok(
+    all.json<{ results: { language: string }[] }>().results.some((r) => r.language !== 'en'),
+    'a non-English book',
+  );
   const deep = await get(`/api/v2/search/?query=*&topics=${encodeURIComponent(skill)}&formats=book&limit=100&page=11`);
   assert.equal(deep.status, 403);
   assert.equal((await get('/api/v2/search/?query=*&limit=100&page=10')).status, 200);
@@ -191,22 +269,50 @@ test('search: by id (archive_id ≠ isbn too), topic listings with pages, videos
 test('metadata (no authors/publishers/cover), table of contents, spine, collections and covers', async () => {
   const book = plain();
   const meta = (await get(`/api/v2/epubs/urn:orm:book:${book.id}/`)).json<Record<string, unknown>>();
-  for (const key of ['ourn', 'identifier', 'isbn', 'title', 'descriptions', 'language', 'publication_date', 'virtual_pages', 'tags', 'content_format', 'chapters', 'table_of_contents', 'spine', 'files']) {
+  for (const key of [
+    'ourn',
+    'identifier',
+    'isbn',
+    'title',
+    'descriptions',
+    'language',
+    'publication_date',
+    'virtual_pages',
+    'tags',
+    'content_format',
+    'chapters',
+    'table_of_contents',
+    'spine',
+    'files',
+  ]) {
     assert.ok(key in meta, key);
   }
   for (const key of ['authors', 'publishers', 'cover', 'cover_url']) assert.ok(!(key in meta), key);
   assert.equal(meta.title, book.title);
-  const toc = (await simRequest(meta.table_of_contents as string, { cookie: me })).json<{ depth: number; href: string; children: { fragment: string; href: string; depth: number }[] }[]>();
+  const toc = (await simRequest(meta.table_of_contents as string, { cookie: me })).json<
+    { depth: number; href: string; children: { fragment: string; href: string; depth: number }[] }[]
+  >();
   assert.equal(toc.length, 8);
   assert.equal(toc[0]!.depth, 1);
   assert.ok(toc[0]!.children.length >= 2 && toc[0]!.children[0]!.fragment === 'sec-1-1' && toc[0]!.children[0]!.depth === 2);
-  const spine = (await simRequest(meta.spine as string, { cookie: me })).json<{ count: number; next: string | null; results: { title: string; reference_id: string; ourn: string }[] }>();
+  const spine = (await simRequest(meta.spine as string, { cookie: me })).json<{
+    count: number;
+    next: string | null;
+    results: { title: string; reference_id: string; ourn: string }[];
+  }>();
   assert.equal(spine.count, 8);
   assert.equal(spine.next, null);
-  assert.deepEqual(spine.results.map((r) => r.title), toc.map((t) => (t as unknown as { title: string }).title), 'reading order');
+  assert.deepEqual(
+    spine.results.map((r) => r.title),
+    toc.map((t) => (t as unknown as { title: string }).title),
+    'reading order',
+  );
   const cols = (await get('/api/v2/collections/')).json<{ uuid: string; name: string; content: { ourn: string }[] }[]>();
   assert.ok(cols.length >= 2 && cols.every((c) => c.content.length > 0));
-  assert.ok(cols.some((c) => c.content.some((x) => x.ourn.startsWith('urn:orm:video:'))), 'a playlist holds a video');
+  assert.ok(
+    cols.some((c) => c.content.some((x) => x.ourn.startsWith('urn:orm:video:'))),
+    'a playlist holds a video',
+  );
   assert.equal((await get(`/api/v2/collections/${cols[0]!.uuid}/`)).json<{ name: string }>().name, cols[0]!.name);
   const cover = await simRequest(api(`/library/cover/${book.id}/`));
   assert.equal(cover.status, 200);
@@ -218,9 +324,11 @@ test('metadata (no authors/publishers/cover), table of contents, spine, collecti
   assert.ok(full.body.equals(bookContent(generateCatalogue(cat.options), book.id)!.files.find((f) => f.path.endsWith('images/cover.jpg'))!.bytes));
 });
 
-test('the chapter list paginates (a 250-chapter book too); each content_url serves an HTML page with the XHTML file\'s text', async () => {
+test("the chapter list paginates (a 250-chapter book too); each content_url serves an HTML page with the XHTML file's text", async () => {
   const big = bookWith((b) => b.chapters === 250);
-  const { items, pages } = await allPages<{ content_url: string; reference_id: string }>(api(`/api/v2/epub-chapters/?epub_identifier=urn:orm:book:${big.id}&limit=100`));
+  const { items, pages } = await allPages<{ content_url: string; reference_id: string }>(
+    api(`/api/v2/epub-chapters/?epub_identifier=urn:orm:book:${big.id}&limit=100`),
+  );
   assert.equal(items.length, 250);
   assert.equal(pages, 3);
   const files = await allPages<FileItem>(api(`/api/v2/epubs/urn:orm:book:${big.id}/files/?limit=100`));
@@ -228,9 +336,17 @@ test('the chapter list paginates (a 250-chapter book too); each content_url serv
   assert.ok(files.pages >= 3);
 
   const book = plain();
-  const chapters = (await get(`/api/v2/epub-chapters/?epub_identifier=urn:orm:book:${book.id}`)).json<Page<{
-    ourn: string; title: string; reference_id?: string; content_url: string; related_assets: { images: string[]; stylesheets: string[] }; virtual_pages: number; minutes_required: number;
-  }>>();
+  const chapters = (await get(`/api/v2/epub-chapters/?epub_identifier=urn:orm:book:${book.id}`)).json<
+    Page<{
+      ourn: string;
+      title: string;
+      reference_id?: string;
+      content_url: string;
+      related_assets: { images: string[]; stylesheets: string[] };
+      virtual_pages: number;
+      minutes_required: number;
+    }>
+  >();
   assert.equal(chapters.count, 8);
   for (const ch of chapters.results) {
     // reference_id, or (variant encoded-ourn) the percent-encoded end of the ourn.
@@ -265,7 +381,11 @@ test('the files list has every package file but mimetype, with the live fields, 
     const root = book.layout === 'root-html' ? '' : book.layout === 'epub-xhtml' ? 'EPUB/' : 'OEBPS/';
     assert.equal(items.length, book.files);
     assert.ok(!items.some((f) => f.full_path === 'mimetype'));
-    assert.equal(items.some((f) => f.full_path === 'META-INF/container.xml'), !book.variants.includes('no-container'), book.id);
+    assert.equal(
+      items.some((f) => f.full_path === 'META-INF/container.xml'),
+      !book.variants.includes('no-container'),
+      book.id,
+    );
     const opfs = items.filter((f) => f.media_type === 'application/oebps-package+xml');
     assert.equal(opfs.length, book.variants.includes('decoy-opf') ? 2 : 1);
     const opf = opfs.find((f) => f.filename === 'content.opf')!;
@@ -279,18 +399,30 @@ test('the files list has every package file but mimetype, with the live fields, 
     assert.equal(res.headers['content-type'], 'image/png');
     assert.equal(Number(res.headers['content-length']), res.body.length);
     assert.equal(res.body.length, png.file_size);
-    const css = await simRequest(fileItemUrl(sim.url, book.id, items.find((f) => f.kind === 'stylesheet')!), { cookie: me });
+    const css = await simRequest(
+      fileItemUrl(
+        sim.url,
+        book.id,
+        items.find((f) => f.kind === 'stylesheet')!,
+      ),
+      { cookie: me },
+    );
     assert.match(css.text, new RegExp(`url\\("/api/v2/epubs/urn:orm:book:${book.id}/files/${root}fonts/SimSans-Regular\\.woff"\\)`));
     assert.equal((await get(`/api/v2/epubs/urn:orm:book:${book.id}/files/mimetype`)).status, 404);
   }
   assert.deepEqual(new Set(cat.books.map((b) => b.layout)).size, 4, 'the catalogue holds every layout');
 });
 
-test('bad requests get the live service\'s errors and never crash the sim', async () => {
+test("bad requests get the live service's errors and never crash the sim", async () => {
   const unknown = await get('/api/v2/epubs/urn:orm:book:9999999999999/');
   assert.equal(unknown.status, 404);
   assert.deepEqual(unknown.json(), { message: 'Not found' });
-  for (const path of ['/api/v2/epubs/urn:orm:book:12ab/', '/api/v2/epubs/9781234567890/', '/api/v2/epubs/urn:orm:book:%zz/files/x', '/api/v2/epub-chapters/?epub_identifier=nope']) {
+  for (const path of [
+    '/api/v2/epubs/urn:orm:book:12ab/',
+    '/api/v2/epubs/9781234567890/',
+    '/api/v2/epubs/urn:orm:book:%zz/files/x',
+    '/api/v2/epub-chapters/?epub_identifier=nope',
+  ]) {
     const res = await get(path);
     assert.equal(res.status, 400, path);
     assert.equal(typeof res.json<{ message?: string; detail?: string }>().message, 'string', path);
@@ -310,7 +442,12 @@ test('bad requests get the live service\'s errors and never crash the sim', asyn
   assert.deepEqual((await get(`/api/v2/epubs/urn:orm:book:${audiobook.id}/`)).json(), { message: 'Not found' });
 
   // Raw bytes no HTTP client would send.
-  for (const raw of ['GET //../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n', 'NONSENSE\r\n\r\n', 'GET /profile/ HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n', 'GET /api/v2/search/?query=%ff%fe HTTP/1.1\r\nHost: \u0000\r\n\r\n']) {
+  for (const raw of [
+    'GET //../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n',
+    'NONSENSE\r\n\r\n',
+    'GET /profile/ HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n',
+    'GET /api/v2/search/?query=%ff%fe HTTP/1.1\r\nHost: \u0000\r\n\r\n',
+  ]) {
     const answer = await new Promise<string>((resolve) => {
       const s = connect(Number(new URL(sim.url).port), '127.0.0.1');
       let out = '';
@@ -326,7 +463,9 @@ test('bad requests get the live service\'s errors and never crash the sim', asyn
 
 test('poison books: listed but 404, one chapter always 500 in both APIs, one missing image', async () => {
   const missing = bookWith((b) => b.flags.includes('poison-missing'));
-  const listing = (await get(`/api/v2/search/?query=*&topics=${encodeURIComponent(missing.skills[0]!)}&limit=100`)).json<{ results: { archive_id: string }[] }>();
+  const listing = (await get(`/api/v2/search/?query=*&topics=${encodeURIComponent(missing.skills[0]!)}&limit=100`)).json<{
+    results: { archive_id: string }[];
+  }>();
   assert.ok(listing.results.some((r) => r.archive_id === missing.id));
   assert.equal((await get(`/api/v2/epubs/urn:orm:book:${missing.id}/`)).status, 404);
   assert.equal((await get(`/api/v2/epub-chapters/?epub_identifier=urn:orm:book:${missing.id}`)).status, 404);
@@ -341,14 +480,23 @@ test('poison books: listed but 404, one chapter always 500 in both APIs, one mis
 
   const gap = bookWith((b) => b.flags.includes('poison-image'));
   const { items } = await allPages<FileItem>(api(`/api/v2/epubs/urn:orm:book:${gap.id}/files/?limit=100`));
-  assert.ok(items.some((f) => f.full_path === gap.specialFile), 'the missing image is listed');
+  assert.ok(
+    items.some((f) => f.full_path === gap.specialFile),
+    'the missing image is listed',
+  );
   assert.equal((await get(`/api/v2/epubs/urn:orm:book:${gap.id}/files/${gap.specialFile}`)).status, 404);
   assert.equal((await get(`/api/v2/epubs/urn:orm:book:${gap.id}/files/OEBPS/images/a/figure.png`)).status, 200);
 });
 
 /** Reads at most `limit` bytes of a response, then drops the connection: a client that gives up mid-body. */
 async function partial(url: string, limit: number): Promise<{ status: number; headers: Record<string, unknown>; bytes: number; first: Buffer }> {
-  const res = await request(url, { headers: { cookie: Object.entries(me).map(([k, v]) => `${k}=${v}`).join('; ') } });
+  const res = await request(url, {
+    headers: {
+      cookie: Object.entries(me)
+        .map(([k, v]) => `${k}=${v}`)
+        .join('; '),
+    },
+  });
   let bytes = 0;
   let first: Buffer = Buffer.alloc(0);
   for await (const chunk of res.body) {
@@ -388,11 +536,16 @@ test('hostile books: escaping paths, 1 GiB and endless bodies, a gzip bomb, HTML
   assert.equal(jsonImage.status, 200);
   assert.doesNotThrow(() => jsonImage.json());
 
-  const invalid = await simWhole(api(`/api/v2/epubs/urn:orm:book:${of('hostile-invalid-xml').id}/files/${of('hostile-invalid-xml').specialFile}`), { cookie: me });
+  const invalid = await simWhole(api(`/api/v2/epubs/urn:orm:book:${of('hostile-invalid-xml').id}/files/${of('hostile-invalid-xml').specialFile}`), {
+    cookie: me,
+  });
   assert.match(invalid.text, /<b>bold <i>and<\/b> crossed<\/i>/);
 
   const remote = of('hostile-remote-refs');
-  assert.match((await simWhole(api(`/api/v2/epubs/urn:orm:book:${remote.id}/files/${remote.specialFile}?format=html`), { cookie: me })).text, /http:\/\/evil\.invalid\//);
+  assert.match(
+    (await simWhole(api(`/api/v2/epubs/urn:orm:book:${remote.id}/files/${remote.specialFile}?format=html`), { cookie: me })).text,
+    /http:\/\/evil\.invalid\//,
+  );
   assert.match((await get(`/api/v2/epubs/urn:orm:book:${remote.id}/files/OEBPS/styles/book.css`)).text, /http:\/\/evil\.invalid\//);
 
   const flagged = cat.books.filter((b) => b.flags.some((f) => f.startsWith('hostile-')));
@@ -433,5 +586,8 @@ test('stats: requests by session and endpoint, concurrency per session, full dow
   assert.equal(stats.samplesServed, 8);
   assert.equal(stats.requests.byEndpoint.collections, 3);
   assert.ok(stats.requests.byEndpoint.file! >= items.length - 5);
-  assert.equal(stats.requests.total, Object.values(stats.requests.byEndpoint).reduce((a, b) => a + b, 0));
+  assert.equal(
+    stats.requests.total,
+    Object.values(stats.requests.byEndpoint).reduce((a, b) => a + b, 0),
+  );
 });

@@ -89,7 +89,10 @@ test('processes opening a fresh file together migrate it exactly once', async (t
     assert.equal(r.version, loadMigrations().length);
     assert.deepEqual(r.errors, {});
   }
-  assert.deepEqual(readdirSync(join(dir, 'data')).filter((n) => n.includes('.bak-')), []);
+  assert.deepEqual(
+    readdirSync(join(dir, 'data')).filter((n) => n.includes('.bak-')),
+    [],
+  );
 });
 
 test('6 processes claiming from one file process every job exactly once, with no SQLITE_BUSY', async (t) => {
@@ -107,7 +110,10 @@ test('6 processes claiming from one file process every job exactly once, with no
   assert.equal(all.length, N, 'as many completions as jobs');
   assert.equal(new Set(all).size, N, 'no job completed twice');
   for (const r of results) assert.deepEqual(r.errors, {}, `${String(r.owner)} saw errors`);
-  assert.ok(results.filter((r) => (r.done as number[]).length > 0).length >= 4, `the work was shared: ${results.map((r) => (r.done as number[]).length).join(',')}`);
+  assert.ok(
+    results.filter((r) => (r.done as number[]).length > 0).length >= 4,
+    `the work was shared: ${results.map((r) => (r.done as number[]).length).join(',')}`,
+  );
 
   withStore(db, (store) => {
     assert.deepEqual(store.views.counts(), { queued: 0, running: 0, succeeded: N, failed: 0, cancelled: 0 });
@@ -128,7 +134,10 @@ test('a claimer killed with SIGKILL mid-write: its job returns after the lease, 
   const victim = startClaimer({ mode: 'hold', db, owner: 'victim', leaseMs });
   const claimed = (await waitFor(() => victim.lines.find((l) => l.claimed)?.claimed, 'the victim to claim')) as { id: number; token: string; attempt: number };
   // Let it get deep into its heartbeat/checkpoint loop, then kill it without warning.
-  await waitFor(() => withStore(db, (s) => ((s.jobs.get(claimed.id)!.checkpoint as { beats?: number } | undefined)?.beats ?? 0) >= 20), 'heartbeats and checkpoints');
+  await waitFor(
+    () => withStore(db, (s) => ((s.jobs.get(claimed.id)!.checkpoint as { beats?: number } | undefined)?.beats ?? 0) >= 20),
+    'heartbeats and checkpoints',
+  );
   victim.child.kill('SIGKILL');
   assert.equal((await victim.exited).signal, 'SIGKILL');
 
@@ -159,7 +168,13 @@ test('a claimer killed with SIGKILL mid-write: its job returns after the lease, 
     assert.equal(job.state, 'succeeded');
     assert.equal(job.attempt, 2);
     assert.deepEqual(job.checkpoint, lastBeats);
-    assert.deepEqual(store.jobs.attempts(claimed.id).map((a) => [a.outcome, a.owner]), [['lease_expired', 'victim'], ['succeeded', 'rescuer']]);
+    assert.deepEqual(
+      store.jobs.attempts(claimed.id).map((a) => [a.outcome, a.owner]),
+      [
+        ['lease_expired', 'victim'],
+        ['succeeded', 'rescuer'],
+      ],
+    );
   });
 });
 
@@ -188,7 +203,10 @@ test('a job that kills its worker every time ends failed after max attempts inst
     const job = store.jobs.get(1)!;
     assert.equal(job.state, 'failed');
     assert.deepEqual(job.lastError, { kind: 'permanent', message: 'the worker stopped during each of 3 attempts' });
-    assert.deepEqual(store.jobs.attempts(1).map((a) => a.outcome), ['lease_expired', 'lease_expired', 'lease_expired']);
+    assert.deepEqual(
+      store.jobs.attempts(1).map((a) => a.outcome),
+      ['lease_expired', 'lease_expired', 'lease_expired'],
+    );
   });
 });
 
@@ -210,7 +228,9 @@ test('concurrent enqueuers: each dedupe key is added exactly once', async (t) =>
   assert.equal(added, 400 + 4 * 100);
   withStore(db, (store) => {
     assert.equal(store.views.counts().queued, 800);
-    const dupes = store.db.prepare("SELECT count(*) AS n FROM (SELECT json_extract(payload, '$.bookId') AS id FROM jobs GROUP BY id HAVING count(*) > 1)").get();
+    const dupes = store.db
+      .prepare("SELECT count(*) AS n FROM (SELECT json_extract(payload, '$.bookId') AS id FROM jobs GROUP BY id HAVING count(*) > 1)")
+      .get();
     assert.deepEqual(dupes, { n: 0 });
     // Each enqueuer named every shared book with its own skill: all four were merged in.
     const skills = store.views.list({ skill: 'e2' }).length;

@@ -56,7 +56,12 @@ test('a database written by a newer bookd: exit 78, a clear message, the file un
   store.jobs.enqueue([{ kind: 'book', payload: { bookId: '9781492056348', format: 'epub', skills: [] } }]);
   store.db.pragma(`user_version = ${LATEST + 3}`);
   store.close();
-  await refused(dir, new RegExp(`^bookd: .*bookd\\.db has schema version ${LATEST + 3} but this bookd knows only up to ${LATEST}; it was written by a newer bookd: upgrade bookd`));
+  await refused(
+    dir,
+    new RegExp(
+      `^bookd: .*bookd\\.db has schema version ${LATEST + 3} but this bookd knows only up to ${LATEST}; it was written by a newer bookd: upgrade bookd`,
+    ),
+  );
 });
 
 test('a file that is not a database: exit 78, a clear message, the file untouched', async (t) => {
@@ -71,7 +76,12 @@ test('a damaged database: exit 78, a clear message, the file untouched', async (
   t.after(cleanup);
   const path = join(dir, 'bookd.db');
   const store = openStore(path);
-  store.jobs.enqueue(Array.from({ length: 2000 }, (_, i) => ({ kind: 'book' as const, payload: { bookId: String(9780000000000 + i), format: 'epub' as const, skills: ['Go'] } })));
+  store.jobs.enqueue(
+    Array.from({ length: 2000 }, (_, i) => ({
+      kind: 'book' as const,
+      payload: { bookId: String(9780000000000 + i), format: 'epub' as const, skills: ['Go'] },
+    })),
+  );
   store.close();
   const bytes = readFileSync(path);
   const pageSize = bytes.readUInt16BE(16);

@@ -26,26 +26,40 @@ function systemdAnalyze(): string | undefined {
 
 const analyze = systemdAnalyze();
 
-test('systemd-analyze verify finds nothing at all to say about the unit', { skip: analyze ? false : 'systemd-analyze is not installed and cannot be installed here (needs root and apt-get)' }, () => {
-  const { dir, cleanup } = tempDir();
-  try {
-    // verify checks that ExecStart= exists; point it at this build instead of /usr/local/bin.
-    chmodSync(CLI, 0o755);
-    const unit = join(dir, 'bookd.service');
-    writeFileSync(unit, readFileSync(UNIT, 'utf8').replace('/usr/local/bin/bookd', CLI));
-    const r = spawnSync(analyze!, ['verify', unit], { encoding: 'utf8' });
-    assert.equal(`${r.stdout}${r.stderr}`, '', 'no output');
-    assert.equal(r.status, 0);
-    const unitText = readFileSync(UNIT, 'utf8');
-    for (const line of ['Type=notify', 'NotifyAccess=main', 'ExecReload=/bin/kill -HUP $MAINPID', 'User=bookd', 'StateDirectory=bookd', 'Restart=on-failure', 'RestartPreventExitStatus=78', 'LoadCredential=', 'WatchdogSec=']) {
-      assert.ok(unitText.includes(line), `the unit sets ${line}`);
+test(
+  'systemd-analyze verify finds nothing at all to say about the unit',
+  { skip: analyze ? false : 'systemd-analyze is not installed and cannot be installed here (needs root and apt-get)' },
+  () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      // verify checks that ExecStart= exists; point it at this build instead of /usr/local/bin.
+      chmodSync(CLI, 0o755);
+      const unit = join(dir, 'bookd.service');
+      writeFileSync(unit, readFileSync(UNIT, 'utf8').replace('/usr/local/bin/bookd', CLI));
+      const r = spawnSync(analyze!, ['verify', unit], { encoding: 'utf8' });
+      assert.equal(`${r.stdout}${r.stderr}`, '', 'no output');
+      assert.equal(r.status, 0);
+      const unitText = readFileSync(UNIT, 'utf8');
+      for (const line of [
+        'Type=notify',
+        'NotifyAccess=main',
+        'ExecReload=/bin/kill -HUP $MAINPID',
+        'User=bookd',
+        'StateDirectory=bookd',
+        'Restart=on-failure',
+        'RestartPreventExitStatus=78',
+        'LoadCredential=',
+        'WatchdogSec=',
+      ]) {
+        assert.ok(unitText.includes(line), `the unit sets ${line}`);
+      }
+      assert.ok(!/^MemoryDenyWriteExecute=yes/m.test(unitText), 'V8 needs writable executable memory');
+      assert.match(unitText, /^SystemCallFilter=@system-service @pkey$/m);
+    } finally {
+      cleanup();
     }
-    assert.ok(!/^MemoryDenyWriteExecute=yes/m.test(unitText), 'V8 needs writable executable memory');
-    assert.match(unitText, /^SystemCallFilter=@system-service @pkey$/m);
-  } finally {
-    cleanup();
-  }
-});
+  },
+);
 
 interface Dgram {
   createSocket(type: 'unix_dgram', listener: (msg: Buffer) => void): { bind(path: string): void; close(): void; on(e: string, cb: (err: Error) => void): void };
@@ -69,14 +83,20 @@ test('the daemon tells systemd READY only once ready, pings the watchdog while h
       // READY means the store is open and migrated and the workers run: the daemon has announced itself.
       const announced = execFileSync(process.execPath, [CLI, 'status', '--json'], { env: { ...process.env, ...env } }).toString();
       assert.equal((JSON.parse(announced) as { daemons: unknown[] }).daemons.length, 1);
-      assert.ok(messages.indexOf(ready) === 0 || !messages.slice(0, messages.indexOf(ready)).some((m) => /WATCHDOG=1/.test(m.text)), 'no watchdog ping before READY');
+      assert.ok(
+        messages.indexOf(ready) === 0 || !messages.slice(0, messages.indexOf(ready)).some((m) => /WATCHDOG=1/.test(m.text)),
+        'no watchdog ping before READY',
+      );
       await waitFor(() => messages.filter((m) => /^WATCHDOG=1$/m.test(m.text)).length >= 2, 'two WATCHDOG=1 pings', 10_000);
       await waitFor(() => messages.some((m) => /^STATUS=.*running.*queued/m.test(m.text)), 'a STATUS line', 10_000);
     } finally {
       const exit = await daemon.stop('SIGTERM');
       assert.equal(exit.code, 0);
     }
-    assert.ok(messages.some((m) => /^STOPPING=1$/m.test(m.text)), 'STOPPING=1 on stop');
+    assert.ok(
+      messages.some((m) => /^STOPPING=1$/m.test(m.text)),
+      'STOPPING=1 on stop',
+    );
   } finally {
     socket.close();
     await sim.stop();
@@ -111,7 +131,10 @@ test('SIGHUP (systemctl reload) says RELOADING=1 with the monotonic time, reload
         const stamp = /^MONOTONIC_USEC=(\d+)$/m.exec(reloading.text);
         assert.ok(stamp, `${what}: MONOTONIC_USEC beside RELOADING=1: ${reloading.text}`);
         const usec = BigInt(stamp[1]!);
-        assert.ok(usec >= sentAt && usec <= reloading.usec, `${what}: MONOTONIC_USEC ${usec} lies between the signal (${sentAt}) and its arrival (${reloading.usec})`);
+        assert.ok(
+          usec >= sentAt && usec <= reloading.usec,
+          `${what}: MONOTONIC_USEC ${usec} lies between the signal (${sentAt}) and its arrival (${reloading.usec})`,
+        );
         return ready;
       };
       const ok = await reloadOnce('a good reload');
@@ -132,7 +155,9 @@ test('SIGHUP (systemctl reload) says RELOADING=1 with the monotonic time, reload
 test('a NOTIFY_SOCKET bookd cannot answer from its own pid is refused in one line, not left for systemd to time out', async () => {
   const { dir, cleanup } = tempDir();
   try {
-    const r = await runCli(['daemon'], { env: { BOOKD_DATA_DIR: join(dir, 'data'), BOOKD_BASE_URL: 'http://127.0.0.1:9', NOTIFY_SOCKET: '@bookd-test-abstract' } });
+    const r = await runCli(['daemon'], {
+      env: { BOOKD_DATA_DIR: join(dir, 'data'), BOOKD_BASE_URL: 'http://127.0.0.1:9', NOTIFY_SOCKET: '@bookd-test-abstract' },
+    });
     assert.equal(r.code, 78, r.stderr);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, /^bookd: NOTIFY_SOCKET=@bookd-test-abstract .*NotifyAccess=main/);

@@ -35,14 +35,19 @@ test('kill -9 right after a rotation: the next process continues with the rotate
     // Some files in, a rotation just saved: then SIGKILL.
     let seen = start.savedAt;
     let rotations = 0;
-    await waitFor(() => {
-      const now = jarOf(dbPath).savedAt;
-      if (now !== seen) {
-        seen = now;
-        rotations++;
-      }
-      return rotations >= 12;
-    }, 'a dozen rotations saved', 30_000, 5);
+    await waitFor(
+      () => {
+        const now = jarOf(dbPath).savedAt;
+        if (now !== seen) {
+          seen = now;
+          rotations++;
+        }
+        return rotations >= 12;
+      },
+      'a dozen rotations saved',
+      30_000,
+      5,
+    );
     child.kill('SIGKILL');
     await exited;
     const killedWith = jarOf(dbPath).jar;
@@ -57,7 +62,10 @@ test('kill -9 right after a rotation: the next process continues with the rotate
     assert.equal(stats.sent['401'], 0);
     assert.equal(stats.downloads[book.id], 1, 'the book counts as downloaded once across both processes');
     const sessions = await cliJson<{ state: string }[]>(['sessions', 'list'], env);
-    assert.deepEqual(sessions.map((s) => s.state), ['ok']);
+    assert.deepEqual(
+      sessions.map((s) => s.state),
+      ['ok'],
+    );
     const show = await runCli(['jobs', 'show', '1'], { env });
     const reused = /(\d+) reused/.exec(show.stdout);
     assert.ok(reused && Number(reused[1]) >= 5, `the resumed job reused the files fetched before the kill: ${show.stdout}`);

@@ -79,7 +79,8 @@ async function drain(store: Store): Promise<void> {
     }
     for (const job of jobs) {
       if (job.checkpoint !== undefined) checkpoints[job.id] = job.checkpoint;
-      if (!call(() => store.jobs.heartbeat(job.id, job.leaseToken, leaseMs, { done: 1, total: 1 }, 'bench')).ok) throw new Error(`lost the lease on #${job.id}`);
+      if (!call(() => store.jobs.heartbeat(job.id, job.leaseToken, leaseMs, { done: 1, total: 1 }, 'bench')).ok)
+        throw new Error(`lost the lease on #${job.id}`);
       if (opts.workMs) await clock.sleep(opts.workMs);
       if (!call(() => store.jobs.complete(job.id, job.leaseToken, { session: 'bench' }))) throw new Error(`complete refused for #${job.id}`);
       done.push(job.id);

@@ -33,7 +33,14 @@ process.on('exit', () => rmSync(TEST_HOME, { recursive: true, force: true }));
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if ((!k.startsWith('BOOKD_') || k === 'BOOKD_TEST_CLI' || k === 'BOOKD_DEBUG') && !k.startsWith('XDG_') && k !== 'NOTIFY_SOCKET' && k !== 'STATE_DIRECTORY' && k !== 'CREDENTIALS_DIRECTORY') env[k] = v;
+    if (
+      (!k.startsWith('BOOKD_') || k === 'BOOKD_TEST_CLI' || k === 'BOOKD_DEBUG') &&
+      !k.startsWith('XDG_') &&
+      k !== 'NOTIFY_SOCKET' &&
+      k !== 'STATE_DIRECTORY' &&
+      k !== 'CREDENTIALS_DIRECTORY'
+    )
+      env[k] = v;
   }
   return {
     ...env,
@@ -90,9 +97,7 @@ export function startCli(args: string[], opts: CliOptions = {}): Promise<Running
     const lines: string[] = [];
     const rl = createInterface({ input: child.stdout });
     let first: string | undefined;
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
-      child.on('exit', (code, signal) => r({ code, signal })),
-    );
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`bookd ${args.join(' ')} printed nothing within ${opts.timeoutMs ?? 30_000} ms; stderr: ${stderr}`));

@@ -27,15 +27,23 @@ export const hasJavaEpubcheck = (): boolean => existsSync(EPUBCHECK_JAR);
 /** Validates with the reference Java epubcheck; callers skip when `hasJavaEpubcheck()` is false. */
 export function epubcheckJava(file: string): Promise<CheckReport> {
   return new Promise((resolve, reject) => {
-    execFile('java', ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-jar', EPUBCHECK_JAR, '-q', file], { timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      const lines = `${stdout}\n${stderr}`.split('\n').map((l) => l.trim()).filter(Boolean);
-      const errors = lines.filter((l) => /^(ERROR|FATAL)/.test(l));
-      const warnings = lines.filter((l) => /^WARNING/.test(l));
-      if (err && errors.length === 0 && (err as NodeJS.ErrnoException).code !== undefined && typeof (err as NodeJS.ErrnoException).code !== 'number') {
-        reject(new Error(`java epubcheck did not run: ${err.message}`, { cause: err }));
-        return;
-      }
-      resolve({ errors, warnings });
-    });
+    execFile(
+      'java',
+      ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-jar', EPUBCHECK_JAR, '-q', file],
+      { timeout: 120_000, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        const lines = `${stdout}\n${stderr}`
+          .split('\n')
+          .map((l) => l.trim())
+          .filter(Boolean);
+        const errors = lines.filter((l) => /^(ERROR|FATAL)/.test(l));
+        const warnings = lines.filter((l) => /^WARNING/.test(l));
+        if (err && errors.length === 0 && (err as NodeJS.ErrnoException).code !== undefined && typeof (err as NodeJS.ErrnoException).code !== 'number') {
+          reject(new Error(`java epubcheck did not run: ${err.message}`, { cause: err }));
+          return;
+        }
+        resolve({ errors, warnings });
+      },
+    );
   });
 }

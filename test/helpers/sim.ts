@@ -108,7 +108,9 @@ export function chapterPathOf(item: { reference_id?: string; ourn: string }): st
 
 /** A flat cookie set as one `Cookie:` header value. */
 export function cookieHeader(cookies: Record<string, string>): string {
-  return Object.entries(cookies).map(([k, v]) => `${k}=${v}`).join('; ');
+  return Object.entries(cookies)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('; ');
 }
 
 export interface SimResponse {

@@ -25,8 +25,17 @@ export function compareWithSource(epubFile: string, catalogue: Catalogue, bookId
   const dec = new TextDecoder();
   for (const ch of content.chapters) {
     const source = chapterText(content.byPath.get(ch.path)!.bytes.toString('utf8'));
-    const base = ch.path.split('/').pop()!.replace(/\.x?html?$/, '');
-    const ours = names.find((n) => n.split('/').pop()!.replace(/\.x?html?$/, '') === base && /\.x?html?$/.test(n));
+    const base = ch.path
+      .split('/')
+      .pop()!
+      .replace(/\.x?html?$/, '');
+    const ours = names.find(
+      (n) =>
+        n
+          .split('/')
+          .pop()!
+          .replace(/\.x?html?$/, '') === base && /\.x?html?$/.test(n),
+    );
     if (!ours) {
       problems.push(`${ch.path}: no such chapter in the EPUB`);
       continue;

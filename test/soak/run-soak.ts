@@ -23,7 +23,6 @@ export interface SoakResult {
   seconds: number;
 }
 
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -37,14 +36,26 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const log = opts.log ?? (() => {});
   const seed = opts.seed ?? 41;
   const sim = await startSimProcess([
-    '--seed', String(seed), '--books', String(Math.ceil(opts.books * 1.25)), '--chapters', '6',
-    '--rotate', 'every', '--grace', '0', '--latency', '2', '--jitter', '4',
+    '--seed',
+    String(seed),
+    '--books',
+    String(Math.ceil(opts.books * 1.25)),
+    '--chapters',
+    '6',
+    '--rotate',
+    'every',
+    '--grace',
+    '0',
+    '--latency',
+    '2',
+    '--jitter',
+    '4',
   ]);
   const { dir, cleanup } = tempDir('bookd-soak-');
   const started = Date.now();
   const kills: SoakResult['kills'] = [];
   let random = seed;
-  const rand = () => ((random = (random * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (random = (random * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   try {
     const cat = await sim.catalogue();
     const books = cat.books.filter((b) => b.format === 'book' && b.flags.length === 0 && b.chapters < 50).slice(0, opts.books);
@@ -66,7 +77,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         const spawnedAt = Date.now();
         const writing = () =>
           existsSync(staging) &&
-          readdirSync(staging, { recursive: true, encoding: 'utf8' }).some((n) => n.endsWith('.epub.tmp') && (statSync(join(staging, n), { throwIfNoEntry: false })?.mtimeMs ?? 0) > spawnedAt);
+          readdirSync(staging, { recursive: true, encoding: 'utf8' }).some(
+            (n) => n.endsWith('.epub.tmp') && (statSync(join(staging, n), { throwIfNoEntry: false })?.mtimeMs ?? 0) > spawnedAt,
+          );
         const deadline = spawnedAt + 10_000;
         while (Date.now() < deadline && !writing()) await sleep(1);
         after = writing() ? 'mid-write' : 'random';
@@ -86,7 +99,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     assert.equal(status.jobs.running, 0, 'no job stuck in running');
     assert.equal(status.jobs.queued, 0);
     assert.equal(status.jobs.failed, 0, 'no job failed');
-    assert.deepEqual(status.sessions.map((s) => s.state), Array(opts.sessions).fill('ok'), 'no session needs re-import');
+    assert.deepEqual(
+      status.sessions.map((s) => s.state),
+      Array(opts.sessions).fill('ok'),
+      'no session needs re-import',
+    );
 
     const lib = await cliJson<LibraryEntry[]>(['library', 'list'], env);
     const ids = new Set(books.map((b) => b.id));

@@ -13,4 +13,6 @@ const arg = (name: string, fallback: number) => {
 };
 
 const result = await runSoak({ books: arg('books', 100), sessions: arg('sessions', 8), kills: arg('kills', 10), log: (l) => console.log(l) });
-console.log(`soak passed: ${result.books} books archived exactly once, valid and complete, after ${result.kills.length} kill -9s (${result.kills.filter((k) => k.after === 'mid-write').length} mid-write), in ${result.seconds.toFixed(0)} s`);
+console.log(
+  `soak passed: ${result.books} books archived exactly once, valid and complete, after ${result.kills.length} kill -9s (${result.kills.filter((k) => k.after === 'mid-write').length} mid-write), in ${result.seconds.toFixed(0)} s`,
+);

@@ -15,7 +15,21 @@ export function lookupId(map: IdMap, original: string): string | undefined {
   return map.rename.get(original) ?? (map.ids.has(original) ? original : undefined);
 }
 
-const IDREF_ATTRS = ['for', 'headers', 'list', 'form', 'aria-labelledby', 'aria-describedby', 'aria-controls', 'aria-owns', 'aria-flowto', 'aria-activedescendant', 'aria-details', 'aria-errormessage', 'itemref'];
+const IDREF_ATTRS = [
+  'for',
+  'headers',
+  'list',
+  'form',
+  'aria-labelledby',
+  'aria-describedby',
+  'aria-controls',
+  'aria-owns',
+  'aria-flowto',
+  'aria-activedescendant',
+  'aria-details',
+  'aria-errormessage',
+  'itemref',
+];
 
 /**
  * Ids must be XML names (HTMLBook footnotes often start with a digit) and unique. Invalid ones
@@ -51,7 +65,11 @@ export function fixIds(doc: Document): IdMap {
     for (const name of IDREF_ATTRS) {
       const v = getAttr(el, name);
       if (v === undefined) continue;
-      const refs = v.split(/\s+/).filter(Boolean).map((r) => lookupId(map, r)).filter((r): r is string => r !== undefined);
+      const refs = v
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((r) => lookupId(map, r))
+        .filter((r): r is string => r !== undefined);
       if (refs.length === 0) removeAttr(el, name);
       else setAttrValue(el, name, refs.join(' '));
     }

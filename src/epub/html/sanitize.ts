@@ -8,19 +8,52 @@ import type { Document, Element } from './tree.js';
  * scripted document needs a manifest property and reading systems rarely run them anyway).
  */
 const HTML_ELEMENTS = new Set(
-  ('a abbr address area article aside audio b bdi bdo blockquote body br button canvas caption cite code col colgroup ' +
+  (
+    'a abbr address area article aside audio b bdi bdo blockquote body br button canvas caption cite code col colgroup ' +
     'data datalist dd del details dfn div dl dt em embed fieldset figcaption figure footer h1 h2 h3 h4 h5 h6 head header ' +
     'hgroup hr html i iframe img input ins kbd label legend li link main map mark menu meta meter nav object ol optgroup option ' +
     'output p param pre progress q rp rt ruby s samp section select small source span strong style sub summary sup ' +
-    'table tbody td textarea tfoot th thead time title tr track u ul var video wbr').split(' '),
+    'table tbody td textarea tfoot th thead time title tr track u ul var video wbr'
+  ).split(' '),
 );
 
-const DROP_WITH_CONTENT = new Set(['script', 'noscript', 'template', 'base', 'basefont', 'bgsound', 'frame', 'frameset', 'noframes', 'applet', 'isindex', 'keygen', 'menuitem', 'command', 'slot']);
+const DROP_WITH_CONTENT = new Set([
+  'script',
+  'noscript',
+  'template',
+  'base',
+  'basefont',
+  'bgsound',
+  'frame',
+  'frameset',
+  'noframes',
+  'applet',
+  'isindex',
+  'keygen',
+  'menuitem',
+  'command',
+  'slot',
+]);
 
 const RENAME: Record<string, string> = {
-  center: 'div', font: 'span', big: 'span', tt: 'code', strike: 's', acronym: 'abbr', dir: 'ul', listing: 'pre',
-  xmp: 'pre', plaintext: 'pre', marquee: 'span', blink: 'span', nobr: 'span', form: 'div', dialog: 'div',
-  rb: 'span', rtc: 'span', search: 'div',
+  center: 'div',
+  font: 'span',
+  big: 'span',
+  tt: 'code',
+  strike: 's',
+  acronym: 'abbr',
+  dir: 'ul',
+  listing: 'pre',
+  xmp: 'pre',
+  plaintext: 'pre',
+  marquee: 'span',
+  blink: 'span',
+  nobr: 'span',
+  form: 'div',
+  dialog: 'div',
+  rb: 'span',
+  rtc: 'span',
+  search: 'div',
 };
 
 /** Attributes every element may carry: what survives a rename. */
@@ -28,8 +61,10 @@ const GLOBAL_ATTR = /^(id|class|style|title|lang|xml:lang|dir|hidden|role|epub:t
 
 /** Flow content that phrasing content (a `span`, a `p`) must not contain. */
 const BLOCK = new Set(
-  ('address article aside blockquote details div dl fieldset figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr ' +
-    'main menu nav ol p pre section table ul').split(' '),
+  (
+    'address article aside blockquote details div dl fieldset figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr ' +
+    'main menu nav ol p pre section table ul'
+  ).split(' '),
 );
 /** Inline wrappers that may be unwrapped (losing only styling) to let a block through. */
 const INLINE = new Set('span em strong b i u s small code sub sup mark cite q abbr dfn kbd samp var time bdi bdo data'.split(' '));
@@ -38,10 +73,12 @@ const PHRASING_HOSTS = new Set('h1 h2 h3 h4 h5 h6 pre label button summary legen
 
 /** Attributes HTML5 made obsolete (epubcheck reports each as an error) or that run code. */
 const OBSOLETE_ATTRS = new Set(
-  ('align valign bgcolor background char charoff clear compact frame frameborder hspace vspace link vlink alink text ' +
+  (
+    'align valign bgcolor background char charoff clear compact frame frameborder hspace vspace link vlink alink text ' +
     'nowrap rules axis cellpadding cellspacing summary longdesc lowsrc datasrc datafld dataformatas charset rev ' +
     'language profile version scheme archive classid codebase codetype declare standby marginheight marginwidth ' +
-    'scrolling allowtransparency noshade color face srcset sizes loading decoding fetchpriority').split(' '),
+    'scrolling allowtransparency noshade color face srcset sizes loading decoding fetchpriority'
+  ).split(' '),
 );
 
 const SIZED = new Set(['img', 'video', 'canvas', 'iframe', 'embed', 'object', 'input']);
@@ -126,7 +163,8 @@ function fixContext(el: Element): void {
   const parentEl = el.parentNode && isElement(el.parentNode) ? el.parentNode : undefined;
   const parent = parentEl?.tagName ?? '';
   const grandparent = parentEl?.parentNode;
-  const inDl = parent === 'dl' || (parent === 'div' && grandparent !== null && grandparent !== undefined && isElement(grandparent) && grandparent.tagName === 'dl');
+  const inDl =
+    parent === 'dl' || (parent === 'div' && grandparent !== null && grandparent !== undefined && isElement(grandparent) && grandparent.tagName === 'dl');
   if (el.tagName === 'li' && !['ul', 'ol', 'menu'].includes(parent)) rename(el, 'div');
   else if ((el.tagName === 'dt' || el.tagName === 'dd') && !inDl) rename(el, 'div');
   else if (el.tagName === 'figcaption' && parent !== 'figure') rename(el, 'div');

@@ -30,17 +30,26 @@ test('serializeXhtml: HTML soup becomes well-formed XHTML with the EPUB declarat
       '<!-- a -- b --><svg viewBox="0 0 1 1"><image xlink:href="a.png"/><path d="M0 0"/></svg><math><mi>x</mi></math>',
   );
   assertWellFormed(out);
-  assert.ok(out.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE html>\n<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops">'));
+  assert.ok(
+    out.startsWith(
+      '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE html>\n<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops">',
+    ),
+  );
   assert.match(out, /<title>Fallback<\/title>/);
   assert.match(out, /a\u00a0b — © &lt;&amp;&gt; <br\/> <img src="x\.png" alt=""\/> <input disabled=""\/> <\/p><hr\/>/);
   assert.match(out, /title="q&quot;uote&#10;line" data-x="1">txy<\/p>/);
-  assert.match(out, /<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" xmlns:xlink="http:\/\/www\.w3\.org\/1999\/xlink" viewBox="0 0 1 1"><image xlink:href="a\.png"\/><path d="M0 0"\/><\/svg>/);
+  assert.match(
+    out,
+    /<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" xmlns:xlink="http:\/\/www\.w3\.org\/1999\/xlink" viewBox="0 0 1 1"><image xlink:href="a\.png"\/><path d="M0 0"\/><\/svg>/,
+  );
   assert.match(out, /<math xmlns="http:\/\/www\.w3\.org\/1998\/Math\/MathML"><mi>x<\/mi><\/math>/);
   assert.doesNotMatch(out, /<!--/);
 });
 
 test('sanitize: unknown elements are unwrapped (text kept), obsolete ones renamed, scripts dropped', () => {
-  const out = roundTrip('<center>c</center><font color=red>f</font><o:p>word</o:p><blink>b</blink><script>x()</script><noscript>n</noscript><p onclick="x()" align="left">p</p><li>stray</li>');
+  const out = roundTrip(
+    '<center>c</center><font color=red>f</font><o:p>word</o:p><blink>b</blink><script>x()</script><noscript>n</noscript><p onclick="x()" align="left">p</p><li>stray</li>',
+  );
   assertWellFormed(out);
   assert.match(out, /<body><div>c<\/div><span>f<\/span>word<span>b<\/span><p>p<\/p><div>stray<\/div><\/body>/);
 });
@@ -53,7 +62,13 @@ test('sanitize: a block inside phrasing content is lifted out of inline wrappers
 test('fixIds: digit-leading, spaced and duplicate ids are renamed; references inside the document follow', () => {
   const doc = parseHtml('<p id="1fn">a</p><p id="x y">b</p><p id="dup">c</p><p id="dup">d</p><label for="1fn">l</label><p aria-describedby="gone 1fn">e</p>');
   const map = fixIds(doc);
-  assert.deepEqual([...map.rename], [['1fn', 'id-1fn'], ['x y', 'x_y']]);
+  assert.deepEqual(
+    [...map.rename],
+    [
+      ['1fn', 'id-1fn'],
+      ['x y', 'x_y'],
+    ],
+  );
   assert.deepEqual([...map.ids], ['id-1fn', 'x_y', 'dup', 'dup-2']);
   const out = serializeXhtml(doc);
   assert.match(out, /<label for="id-1fn">l<\/label><p aria-describedby="id-1fn">e<\/p>/);
@@ -63,7 +78,9 @@ test('xhtmlToHtml: self-closing non-void elements, CDATA and the newline after <
   assert.equal(xhtmlToHtml('<a id="x"/><br/><div class="a/b" />'), '<a id="x"></a><br/><div class="a/b" ></div>');
   assert.equal(xhtmlToHtml('<p><![CDATA[a < b]]></p><style><![CDATA[p{}]]></style>'), '<p>a &lt; b</p><style>p{}</style>');
   assert.equal(xhtmlToHtml('<pre class="x">\ncode</pre>'), '<pre class="x">\n\ncode</pre>');
-  const doc = parseXhtml('<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><body><p><a id="top"/>text after</p><script src="x"/><p>kept</p></body></html>');
+  const doc = parseXhtml(
+    '<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><body><p><a id="top"/>text after</p><script src="x"/><p>kept</p></body></html>',
+  );
   sanitizeDocument(doc);
   assert.match(serializeXhtml(doc), /<body><p><a id="top"><\/a>text after<\/p><p>kept<\/p><\/body>/);
 });

@@ -36,7 +36,11 @@ export function removeAttr(el: Element, name: string, namespace?: string): void 
 }
 
 export function createElement(tag: string, attrs: Record<string, string> = {}, namespace: string = NS.html): Element {
-  return ta.createElement(tag, namespace as html.NS, Object.entries(attrs).map(([name, value]) => ({ name, value })));
+  return ta.createElement(
+    tag,
+    namespace as html.NS,
+    Object.entries(attrs).map(([name, value]) => ({ name, value })),
+  );
 }
 
 export function appendChild(parent: ParentNode, child: ChildNode): void {
