@@ -1,5 +1,6 @@
 import type { Command } from '@commander-js/extra-typings';
-import { iso, printJson, relative, timestamp, withStore } from './store.js';
+import { withStore } from './support/context.js';
+import { iso, printJson, relative, timestamp } from './support/format.js';
 import { systemClock } from '../clock.js';
 
 export function registerControl(program: Command): void {

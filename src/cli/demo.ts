@@ -8,12 +8,14 @@ import { defaultPlaces, resolveConfig, type Config } from '../config.js';
 import { PRIORITY } from '../db/jobs.js';
 import { openStore } from '../db/store.js';
 import { createLogger, type Logger } from '../log.js';
-import { runService } from '../daemon/service.js';
+import { runService } from '../app/service.js';
 import { parseCookieExport } from '../pool/cookie-import.js';
 import { jarFromImport, serializeJar, tokenExpiry } from '../pool/jar.js';
 import { startSim } from '../sim/index.js';
-import { startLiveView } from './live-view.js';
-import { configOf, duration, parsePositiveInteger } from './store.js';
+import { startLiveView } from './support/live-view.js';
+import { configOf } from './support/context.js';
+import { duration } from './support/format.js';
+import { parsePositiveInteger } from './support/args.js';
 
 /** A small catalogue over few skills, so two skills make a batch worth parallelising. */
 const DEMO_SKILLS = ['Go', 'Rust', 'Python', 'Kubernetes', 'SQL', 'Linux'];

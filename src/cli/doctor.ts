@@ -3,8 +3,9 @@ import { UsageError } from '../errors.js';
 import { badBookRefMessage, parseBookRef } from '../ids.js';
 import { doctorIo, runChecks, summaryLines, type CheckStatus } from '../doctor/checks.js';
 import { VERSION } from '../version.js';
-import { withOneSession } from './one-session.js';
-import { printJson, withStore } from './store.js';
+import { withOneSession } from './support/one-session.js';
+import { withStore } from './support/context.js';
+import { printJson } from './support/format.js';
 
 const MARK: Record<CheckStatus, string> = { pass: '✓', fail: '✗', unknown: '?' };
 

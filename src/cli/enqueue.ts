@@ -5,10 +5,12 @@ import { badBookRefMessage, parseBookList, parseBookRef } from '../ids.js';
 import { BOOK_FORMATS, mergeSkills, type EnqueueItem, type EnqueueResult, type EnqueueStatus } from '../db/jobs.js';
 import type { Config } from '../config.js';
 import type { Store } from '../db/store.js';
-import { describeDiscovery, discoverSkill, discoveredItems, isArchivedIn } from '../daemon/discover.js';
+import { describeDiscovery, discoverSkill, discoveredItems, isArchivedIn } from '../jobs/discover.js';
 import { OreillyClient } from '../oreilly/client.js';
-import { withOneSession } from './one-session.js';
-import { collect, parseInteger, parsePositiveInteger, printJson, withStore } from './store.js';
+import { withOneSession } from './support/one-session.js';
+import { withStore } from './support/context.js';
+import { printJson } from './support/format.js';
+import { collect, parseInteger, parsePositiveInteger } from './support/args.js';
 
 interface BookWanted {
   id: string;

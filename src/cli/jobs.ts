@@ -2,20 +2,9 @@ import { Option, type Command } from '@commander-js/extra-typings';
 import { systemClock } from '../clock.js';
 import { UsageError } from '../errors.js';
 import { JOB_KINDS, JOB_STATES, type Job, type JobAttempt } from '../db/jobs.js';
-import {
-  duration,
-  iso,
-  jobSkills,
-  jobSubject,
-  parseJobId,
-  parsePositiveInteger,
-  printJson,
-  progressText,
-  relative,
-  table,
-  timestamp,
-  withStore,
-} from './store.js';
+import { withStore } from './support/context.js';
+import { duration, iso, jobSkills, jobSubject, printJson, progressText, relative, table, timestamp } from './support/format.js';
+import { parseJobId, parsePositiveInteger } from './support/args.js';
 
 function jobJson(j: Job) {
   return {

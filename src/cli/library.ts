@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { isAbsolute, relative as relativePath, resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import type { BookRecord } from '../db/books.js';
-import { iso, printJson, table, timestamp, withStore } from './store.js';
+import { withStore } from './support/context.js';
+import { iso, printJson, table, timestamp } from './support/format.js';
 
 export type VerifyProblem = 'missing' | 'changed' | 'outside';
 

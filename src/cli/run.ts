@@ -2,9 +2,10 @@ import type { Command } from '@commander-js/extra-typings';
 import { EXIT } from '../errors.js';
 import { createLogger } from '../log.js';
 import { createNotifier, monotonicUsec } from '../daemon/notify.js';
-import { runService, type RunningService } from '../daemon/service.js';
+import { runService, type RunningService } from '../app/service.js';
 import type { RunFlags } from '../config.js';
-import { configOf, parsePositiveInteger } from './store.js';
+import { configOf } from './support/context.js';
+import { parsePositiveInteger } from './support/args.js';
 
 interface ServeFlags {
   workers?: number;

@@ -12,7 +12,8 @@ import { jarFromImport, restoreJar, serializeJar, tokenExpiry } from '../pool/ja
 import { standaloneSession } from '../pool/standalone.js';
 import { sessionHolds } from '../pool/holds.js';
 import { login } from '../oreilly/login.js';
-import { duration, printJson, relative, table, withStore } from './store.js';
+import { withStore } from './support/context.js';
+import { duration, printJson, relative, table } from './support/format.js';
 
 function readInput(source: string, what: string): Buffer {
   try {

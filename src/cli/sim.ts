@@ -17,7 +17,7 @@ import {
   type StaleMode,
 } from '../sim/options.js';
 import { startSim } from '../sim/server.js';
-import { configOf } from './store.js';
+import { configOf } from './support/context.js';
 
 function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {

@@ -2,8 +2,10 @@ import type { Command } from '@commander-js/extra-typings';
 import { systemClock } from '../clock.js';
 import { JOB_STATES, type Job } from '../db/jobs.js';
 import type { Store } from '../db/store.js';
-import { liveFigures, progressLines } from './progress.js';
-import { duration, iso, jobSubject, parsePositiveInteger, printJson, progressText, relative, table, timestamp, withStore } from './store.js';
+import { liveFigures, progressLines } from './support/progress.js';
+import { withStore } from './support/context.js';
+import { duration, iso, jobSubject, printJson, progressText, relative, table, timestamp } from './support/format.js';
+import { parsePositiveInteger } from './support/args.js';
 
 /** A daemon that has not announced itself for this long is shown as stale (it beats every ~30 s). */
 const DAEMON_STALE_MS = 2 * 60_000;

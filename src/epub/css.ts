@@ -8,10 +8,10 @@
  * as written; each replacement is a whole token or a whole rule, so the result parses as the
  * input did.
  */
-import { cssReferences } from './css-refs.js';
-import type { CssEdit, CssRefUse } from './css-refs.js';
+import { cssReferences } from '../markup/css-refs.js';
+import type { CssEdit, CssRefUse } from '../markup/css-refs.js';
 
-export type { CssRefUse } from './css-refs.js';
+export type { CssRefUse } from '../markup/css-refs.js';
 export type CssResolver = (ref: string, use: CssRefUse) => string | null;
 
 const escape = (href: string) => href.replace(/["\\\n]/g, (c) => `\\${c === '\n' ? 'a ' : c}`);

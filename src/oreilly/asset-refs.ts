@@ -3,7 +3,7 @@
  * download must fetch besides the chapters. Only references that load something (images, style
  * sheets, fonts) are collected; hyperlinks are the EPUB writer's business.
  */
-import { cssReferences } from '../epub/css-refs.js';
+import { cssReferences } from '../markup/css-refs.js';
 
 const TAG = /<(img|image|link|source|input)\b[^>]*>/gi;
 const ATTR = /\b(src|href|xlink:href|poster)\s*=\s*("([^"]*)"|'([^']*)'|([^\s>]+))/gi;
@@ -42,7 +42,7 @@ export function htmlAssetRefs(html: string, base: string): string[] {
   return [...out];
 }
 
-/** What a stylesheet loads: the same references the EPUB writer rewrites (src/epub/css-refs.ts). */
+/** What a stylesheet loads: the same references the EPUB writer rewrites (src/markup/css-refs.ts). */
 export function cssAssetRefs(css: string, base: string): string[] {
   const out = new Set<string>();
   for (const ref of cssReferences(css)) {

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { configOf, duration, parseInteger, parseJobId, progressText, relative, table } from './store.js';
+import { configOf } from './context.js';
+import { duration, progressText, relative, table } from './format.js';
+import { parseInteger, parseJobId } from './args.js';
 
 test('configOf passes only the global flags to resolveConfig', () => {
   const config = configOf({ optsWithGlobals: () => ({ dataDir: '/tmp/bookd-x', json: true, watch: 2, excludeSkill: [] }) });

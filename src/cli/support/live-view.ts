@@ -1,5 +1,5 @@
-import type { Clock } from '../clock.js';
-import type { Store } from '../db/store.js';
+import type { Clock } from '../../clock.js';
+import type { Store } from '../../db/store.js';
 import { liveFigures, progressLines, summaryLine, type Sample } from './progress.js';
 
 /** What the live view writes to: a terminal (redrawn in place) or anything else (summary lines). */
@@ -10,7 +10,7 @@ export interface ViewStream {
 }
 
 /**
- * The demo's live view: the progress lines of `status --watch` (src/cli/progress.ts), redrawn in
+ * The demo's live view: the progress lines of `status --watch` (src/cli/support/progress.ts), redrawn in
  * place on a terminal. Without a terminal it prints one summary line when the figures change, at
  * most every 5 s, so a CI log stays readable.
  */

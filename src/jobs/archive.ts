@@ -20,7 +20,7 @@ import { isSample } from '../oreilly/sample.js';
 import type { FileItem, TocNode } from '../oreilly/types.js';
 import type { MachineBudget } from '../pool/budget.js';
 import type { Session } from '../pool/session.js';
-import type { JobContext, JobHandler } from './daemon.js';
+import type { JobContext, JobHandler } from '../daemon/daemon.js';
 import { retrying, type Retrying } from './retry.js';
 
 export interface ArchiveDeps {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { openStore } from '../db/store.js';
+import { openStore } from '../../db/store.js';
 import { startLiveView } from './live-view.js';
 import { liveFigures, progressLines, summaryLine, type LiveFigures } from './progress.js';
 

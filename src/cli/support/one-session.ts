@@ -1,12 +1,12 @@
-import type { Config } from '../config.js';
-import type { SessionRecord } from '../db/sessions.js';
-import type { Store } from '../db/store.js';
-import { BookdError, SupersededJarError } from '../errors.js';
-import { credentialSource } from '../pool/credentials.js';
-import { sessionHolds, type Holds } from '../pool/holds.js';
-import { restoreJar } from '../pool/jar.js';
-import type { Session } from '../pool/session.js';
-import { standaloneSession } from '../pool/standalone.js';
+import type { Config } from '../../config.js';
+import type { SessionRecord } from '../../db/sessions.js';
+import type { Store } from '../../db/store.js';
+import { BookdError, SupersededJarError } from '../../errors.js';
+import { credentialSource } from '../../pool/credentials.js';
+import { sessionHolds, type Holds } from '../../pool/holds.js';
+import { restoreJar } from '../../pool/jar.js';
+import type { Session } from '../../pool/session.js';
+import { standaloneSession } from '../../pool/standalone.js';
 
 /**
  * The session the operator named, held for this command. Any state but disabled will do: a

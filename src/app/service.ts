@@ -13,13 +13,13 @@ import { SessionPool } from '../pool/pool.js';
 import type { EdgeBackoff } from '../pool/edge-gate.js';
 import type { Timeouts } from '../pool/session.js';
 import { cleanStaging, WRITE_PROBE_PREFIX } from '../library/staging.js';
-import { archiveHandler } from './archive.js';
-import { goneOwners, newOwner } from './owners.js';
-import { Daemon, type JobHandler, type RunSummary } from './daemon.js';
-import { discoverHandler } from './discover-job.js';
-import { startHttp } from './http.js';
-import { createMetrics, type Metrics } from './metrics.js';
-import type { Notifier } from './notify.js';
+import { archiveHandler } from '../jobs/archive.js';
+import { goneOwners, newOwner } from '../daemon/owners.js';
+import { Daemon, type JobHandler, type RunSummary } from '../daemon/daemon.js';
+import { discoverHandler } from '../jobs/discover-job.js';
+import { startHttp } from '../daemon/http.js';
+import { createMetrics, type Metrics } from '../daemon/metrics.js';
+import type { Notifier } from '../daemon/notify.js';
 import { VERSION } from '../version.js';
 
 /** Fails at start, not after an hour, when the library cannot take files. */

@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { Store } from '../db/store.js';
 import type { OreillyClient } from '../oreilly/client.js';
 import { linkIntoSkills } from '../library/place.js';
-import type { JobHandler } from './daemon.js';
+import type { JobHandler } from '../daemon/daemon.js';
 import { describeDiscovery, discoverSkill, discoveredItems, isArchivedIn } from './discover.js';
 import type { MachineBudget } from '../pool/budget.js';
 import { retrying } from './retry.js';

@@ -1,5 +1,5 @@
-import type { Store } from '../db/store.js';
-import { duration } from './store.js';
+import type { Store } from '../../db/store.js';
+import { duration } from './format.js';
 
 /** One reading of the finished-book count, for the books-per-hour rate. */
 export interface Sample {
