@@ -233,12 +233,12 @@ export function registerSessions(program: Command): void {
           const out = list.map((s) => ({
             name: s.name,
             state: s.state,
-            tokenExpiresAt: s.tokenExpiresAt ?? null,
-            lastUsedAt: s.lastUsedAt ?? null,
+            tokenExpiresAt: iso(s.tokenExpiresAt),
+            lastUsedAt: iso(s.lastUsedAt),
             booksDone: s.booksDone,
             requests: s.requests,
             errorScore: s.errorScore,
-            cooldownUntil: s.cooldownUntil ?? null,
+            cooldownUntil: iso(s.cooldownUntil),
             lastError: s.lastError || null,
             relogin: !!s.loginEmail,
           }));

@@ -11,7 +11,7 @@ interface SessionJson {
   state: string;
   lastError: string | null;
   relogin: boolean;
-  tokenExpiresAt: number | null;
+  tokenExpiresAt: string | null;
 }
 
 let sim: SimProcess;
@@ -65,6 +65,7 @@ test('sessions: import checked against the service, list, check, disable, enable
       ],
     );
     assert.ok(list[1]!.lastError);
+    assert.match(list[0]!.tokenExpiresAt ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'times in JSON are ISO 8601');
 
     // The operator renews the expired session from a Cookie header copied out of the browser.
     const replaced = await runCli(['sessions', 'add', 'old', '--cookies', join(dir, 'header.txt'), '--replace'], { env });
