@@ -959,7 +959,7 @@ export async function runChecks(input: DoctorInput): Promise<DoctorReport> {
 /** The lines of the summary: one per difference, saying what changes in bookd's behaviour. */
 export function summaryLines(checks: readonly CheckResult[]): string[] {
   const out: string[] = [];
-  for (const c of checks) if (c.status === 'fail') out.push(`${c.title}: ${c.impact ?? 'differs from the brief; please report'}`);
+  for (const c of checks) if (c.status === 'fail') out.push(`${c.title}: ${c.impact ?? 'differs from what bookd expects (docs/SERVICE.md); please report'}`);
   // Checks that could not tell for one reason (those that need the book's metadata) share a line.
   const unknown = new Map<string, string[]>();
   for (const c of checks) if (c.status === 'unknown') unknown.set(c.evidence, [...(unknown.get(c.evidence) ?? []), c.title]);
