@@ -6,7 +6,10 @@ import type { Store } from '../db/store.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { BookdError, SupersededJarError, UsageError, errorMessage } from '../errors.js';
-import { parseCookieExport, MAX_COOKIE_FILE_BYTES } from '../pool/cookie-import.js';
+import { parseCookieExport, MAX_COOKIE_FILE_BYTES, type ImportedCookie } from '../pool/cookie-import.js';
+import { runCommand } from '../pool/browser/chromium.js';
+import { parseBrowserSpec, type BrowserSpec } from '../pool/browser/profiles.js';
+import { readBrowserCookies } from '../pool/browser/read.js';
 import { readPasswordFile } from '../pool/credentials.js';
 import { jarFromImport, restoreJar, serializeJar, tokenExpiry } from '../pool/jar.js';
 import { standaloneSession } from '../pool/standalone.js';
@@ -92,12 +95,35 @@ interface Obtained {
   passwordFile?: string;
 }
 
-/** A cookie export read, scoped to the service, and (unless told not to) checked against /profile/. */
-async function importCookies(name: string, source: string, check: boolean, config: Config, userAgent: string | undefined): Promise<Obtained> {
+/** A cookie export read: its cookies and what to call it in the output. */
+function readExport(source: string): { cookies: ImportedCookie[]; from: string } {
   const { format, cookies } = parseCookieExport(readInput(source, 'the cookie file').subarray(0, MAX_COOKIE_FILE_BYTES + 1));
-  const { jar, kept, skipped } = jarFromImport(cookies, config.baseUrl);
+  return { cookies, from: `a ${format} export` };
+}
+
+/** The service's cookies of a browser profile, and that browser's User-Agent. */
+function readBrowser(spec: BrowserSpec, config: Config): { cookies: ImportedCookie[]; from: string; userAgent: string } {
+  const got = readBrowserCookies(spec, { env: process.env, platform: process.platform, run: runCommand, urls: [config.baseUrl, config.authUrl] });
+  if (!got.cookies.some((c) => c.name === 'orm-jwt' && c.value !== '')) {
+    throw new BookdError(
+      'bad_input',
+      `the ${got.source} has no orm-jwt cookie for ${new URL(config.baseUrl).hostname}, the one that carries the login: log in to the service in that profile first`,
+    );
+  }
+  return { cookies: got.cookies, from: `the ${got.source}`, userAgent: got.userAgent };
+}
+
+/** Imported cookies scoped to the service and (unless told not to) checked against /profile/. */
+async function importCookies(
+  name: string,
+  source: { cookies: ImportedCookie[]; from: string },
+  check: boolean,
+  config: Config,
+  userAgent: string | undefined,
+): Promise<Obtained> {
+  const { jar, kept, skipped } = jarFromImport(source.cookies, config.baseUrl);
   let jarJson = serializeJar(jar);
-  let detail = `${kept} cookies from a ${format} export${skipped.length ? `, ${skipped.length} for other sites left out` : ''}`;
+  let detail = `${kept} cookies from ${source.from}${skipped.length ? `, ${skipped.length} for other sites left out` : ''}`;
   if (!jar.getCookiesSync(`${config.baseUrl}/`, { expire: false }).some((c) => c.key === 'groot_sessionid')) {
     // Not refused: which cookies the live service needs is not settled (docs/SERVICE.md §1).
     process.stderr.write(
@@ -169,6 +195,10 @@ export function registerSessions(program: Command): void {
       '--cookies <file>',
       "a cookie export: flat {name: value} JSON, cookie-editor JSON, Netscape cookies.txt or a Cookie header; '-' reads standard input",
     )
+    .option(
+      '--from-browser <browser[:profile]>',
+      'read the cookies out of a browser profile: firefox, chromium, chrome, brave or edge, then a profile name or path (default: the default profile)',
+    )
     .option('--email <email>', 'log in with this email (needs --password-file)')
     .option('--password-file <file>', "file holding the password; '-' reads standard input (then it is never kept for re-login)")
     .option('--no-relogin', 'do not keep the password file path for logging in again when the session expires')
@@ -178,9 +208,12 @@ export function registerSessions(program: Command): void {
     .option('--json', 'print the result as JSON (no cookie values)')
     .action(async (name, opts, cmd) => {
       if (!isSessionName(name)) throw new UsageError(`"${name}" is not a valid session name: use 1–64 letters, digits, '.', '_' or '-'`);
-      if (!!opts.cookies === !!opts.email) throw new UsageError('give either --cookies FILE or --email E --password-file F');
+      if ([opts.cookies, opts.fromBrowser, opts.email].filter((o) => o !== undefined).length !== 1) {
+        throw new UsageError('give one of --cookies FILE, --from-browser BROWSER[:PROFILE] or --email E --password-file F');
+      }
       if (opts.email && !opts.passwordFile) throw new UsageError('--email needs --password-file FILE');
-      if (opts.cookies && opts.passwordFile) throw new UsageError('--password-file goes with --email, not --cookies');
+      if (!opts.email && opts.passwordFile) throw new UsageError(`--password-file goes with --email, not ${opts.cookies ? '--cookies' : '--from-browser'}`);
+      const browser = opts.fromBrowser === undefined ? undefined : parseBrowserSpec(opts.fromBrowser);
 
       await withStore(cmd, async (store, config) => {
         const existing = store.sessions.get(name);
@@ -190,16 +223,21 @@ export function registerSessions(program: Command): void {
         // No hold: the new cookies are this command's alone until they are in the row. A daemon
         // that holds the session keeps its hold; its old chain's next save finds the row changed
         // and it goes on from these cookies (docs/ARCHITECTURE.md, threads and processes).
-        const userAgent = opts.userAgent ?? existing?.userAgent;
-        const got = opts.cookies
-          ? await importCookies(name, opts.cookies, opts.check, config, userAgent)
-          : await logIn(name, opts.email!, opts.passwordFile!, opts.relogin, config, userAgent, store.clock);
+        // Cookies read from a browser go with that browser's User-Agent unless one is given.
+        const fromBrowser = browser ? readBrowser(browser, config) : undefined;
+        const newUserAgent = opts.userAgent ?? fromBrowser?.userAgent;
+        const userAgent = newUserAgent ?? existing?.userAgent;
+        const got = fromBrowser
+          ? await importCookies(name, fromBrowser, opts.check, config, userAgent)
+          : opts.cookies
+            ? await importCookies(name, readExport(opts.cookies), opts.check, config, userAgent)
+            : await logIn(name, opts.email!, opts.passwordFile!, opts.relogin, config, userAgent, store.clock);
         const exp = tokenExpiry(restoreJar(got.jarJson), config.baseUrl);
         store.transaction(() => {
           if (existing && !opts.email) {
             store.sessions.saveJar(name, got.jarJson, exp);
             store.sessions.setState(name, 'ok', { lastError: '' });
-            if (opts.userAgent) store.sessions.setUserAgent(name, opts.userAgent);
+            if (newUserAgent) store.sessions.setUserAgent(name, newUserAgent);
             return;
           }
           if (existing) store.sessions.remove(name);
@@ -209,15 +247,20 @@ export function registerSessions(program: Command): void {
           printJson({
             name,
             result: existing ? 'replaced' : 'added',
-            via: opts.cookies ? 'cookies' : 'login',
-            checked: opts.cookies ? opts.check : true,
+            via: opts.cookies ? 'cookies' : fromBrowser ? 'browser' : 'login',
+            checked: opts.email ? true : opts.check,
             detail: got.detail,
             tokenExpiresAt: iso(exp),
             relogin: !!got.passwordFile,
           });
-          return;
+        } else {
+          process.stdout.write(`session ${name} ${existing ? 'replaced' : 'added'}: ${got.detail}; token expires in ${expiresIn(exp, store.clock.now())}\n`);
         }
-        process.stdout.write(`session ${name} ${existing ? 'replaced' : 'added'}: ${got.detail}; token expires in ${expiresIn(exp, store.clock.now())}\n`);
+        if (fromBrowser) {
+          process.stderr.write(
+            `note: give each session its own browser profile that stays logged in: bookd rotates the token, so the browser's copy of session ${name} stops working (to renew it, log in there again and add it with --replace)\n`,
+          );
+        }
       });
     });
 

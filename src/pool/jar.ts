@@ -20,6 +20,17 @@ function domainMatches(host: string, domain: string): boolean {
 }
 
 /**
+ * Whether a cookie stored for `cookieDomain` (a browser's host column, with or without its
+ * leading dot) is one of the service's: it lies within the registrable domain of the base or the
+ * auth origin, the only origins cookies go to (docs/SERVICE.md §1). What is kept of those is
+ * still decided by jarFromImport.
+ */
+export function isServiceCookieDomain(cookieDomain: string, urls: string[]): boolean {
+  const host = cookieDomain.replace(/^\./, '').toLowerCase();
+  return host !== '' && urls.some((u) => domainMatches(host, cookieScope(u).domain));
+}
+
+/**
  * Builds a session's jar from an export. Cookies for other sites in the export are left out, so
  * nothing of this session is ever sent anywhere but the service.
  */
