@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCli, startCli, tempDir, waitFor } from '../helpers/cli.js';
+import { chromiumProfile, firefoxProfile, type FixtureCookie } from '../helpers/browser.js';
 import { bookdEnv, cliJson } from '../helpers/library.js';
 import { startSimProcess, type SimProcess } from '../helpers/sim.js';
 
@@ -202,6 +203,67 @@ test('sessions add --json and sessions check --json: machine-readable results, I
       for (const v of [...Object.values(good!), ...Object.values(spoiled!)].filter((x) => x.length > 8))
         assert.ok(!out.includes(v), 'no cookie value in the JSON');
     }
+  } finally {
+    cleanup();
+  }
+});
+
+test('sessions add --from-browser: a Firefox and a Chromium profile under HOME give working sessions; --replace renews; no cookie value is printed', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const home = join(dir, 'home');
+    mkdirSync(home);
+    const env = bookdEnv(join(dir, 'data'), sim.url, { HOME: home, XDG_CONFIG_HOME: join(home, '.config') });
+    const host = new URL(sim.url).hostname;
+    const minted = await sim.mint(3);
+    // Every value but trivial ones (logged_in is "y").
+    const values = minted.flatMap((m) => Object.values(m)).filter((v) => v.length >= 8);
+    // The sim's cookies as the browser stored them, beside another site's.
+    const stored = (set: Record<string, string>): FixtureCookie[] => [
+      ...Object.entries(set).map(([name, value]) => ({ host, name, value, expires: Math.floor(Date.now() / 1000) + 86_400 })),
+      { host: '.example.com', name: 'orm-jwt', value: 'other-site-secret' },
+    ];
+    const quiet = (r: { stdout: string; stderr: string }, what: string) => {
+      for (const v of [...values, 'other-site-secret']) assert.ok(!`${r.stdout}${r.stderr}`.includes(v), `${what} prints no cookie value`);
+    };
+
+    const profile = firefoxProfile(home, stored(minted[0]!), { lastVersion: '150.0_20260801000000/20260801000000' });
+    const add = await runCli(['sessions', 'add', 's1', '--from-browser', 'firefox'], { env });
+    assert.equal(add.code, 0, add.stderr);
+    assert.match(add.stdout, /session s1 added: 8 cookies from the firefox profile .*abcd1234\.default-release, checked: logged in/);
+    assert.match(add.stderr, /give each session its own browser profile that stays logged in: bookd rotates the token/);
+    quiet(add, 'add');
+    const check = await runCli(['sessions', 'check', 's1'], { env });
+    assert.equal(check.code, 0, check.stdout);
+    assert.match(check.stdout, /^s1: ok /);
+
+    // Renewed in one command from the same profile, logged in again.
+    rmSync(join(profile, 'cookies.sqlite'));
+    firefoxProfile(home, stored(minted[1]!));
+    const renew = await runCli(['sessions', 'add', 's1', '--from-browser', 'firefox:default-release', '--replace'], { env });
+    assert.equal(renew.code, 0, renew.stderr);
+    assert.match(renew.stdout, /session s1 replaced: 8 cookies from the firefox profile/);
+    quiet(renew, 'replace');
+    assert.match((await runCli(['sessions', 'check', 's1'], { env })).stdout, /^s1: ok /);
+
+    chromiumProfile(home, 'chromium', stored(minted[2]!), { version: 24 });
+    const chromium = await runCli(['sessions', 'add', 'c1', '--from-browser', 'chromium', '--json'], { env });
+    assert.equal(chromium.code, 0, chromium.stderr);
+    const json = JSON.parse(chromium.stdout) as { result: string; via: string; checked: boolean };
+    assert.deepEqual([json.result, json.via, json.checked], ['added', 'browser', true]);
+    quiet(chromium, 'chromium add');
+    assert.match((await runCli(['sessions', 'check', 'c1'], { env })).stdout, /^c1: ok /);
+
+    const both = await runCli(['sessions', 'add', 'x', '--from-browser', 'firefox', '--cookies', join(dir, 'none.json')], { env });
+    assert.equal(both.code, 2, 'exclusive with --cookies');
+    assert.match(both.stderr, /give one of --cookies FILE, --from-browser/);
+    assert.equal((await runCli(['sessions', 'add', 'x', '--from-browser', 'chrome', '--email', 'a@b.c', '--password-file', 'p'], { env })).code, 2);
+    const unknown = await runCli(['sessions', 'add', 'x', '--from-browser', 'safari'], { env });
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /firefox, chromium, chrome, brave, edge/);
+    const none = await runCli(['sessions', 'add', 'x', '--from-browser', 'brave'], { env });
+    assert.equal(none.code, 1);
+    assert.ok(none.stderr.includes(join(home, '.config', 'BraveSoftware', 'Brave-Browser')), none.stderr);
   } finally {
     cleanup();
   }
