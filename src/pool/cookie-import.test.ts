@@ -142,3 +142,10 @@ test('cookies.txt include-subdomains: TRUE is a domain cookie, FALSE a host-only
   assert.deepEqual(sent('https://learning.oreilly.com/'), ['domain_wide', 'host_only', 'host_only_dotted', 'orm-jwt']);
   assert.deepEqual(sent('https://api.learning.oreilly.com/'), ['domain_wide', 'orm-jwt']);
 });
+
+test('a browser cookie database given as an export points at --from-browser', () => {
+  assert.throws(
+    () => parseCookieExport(Buffer.from('SQLite format 3\0\x10\0')),
+    (err: unknown) => err instanceof BookdError && err.kind === 'bad_input' && /use --from-browser BROWSER/.test(err.message),
+  );
+});

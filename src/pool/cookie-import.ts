@@ -122,7 +122,10 @@ export function parseCookieExport(data: Buffer | string): { format: CookieFormat
   const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   if (buf.length === 0) bad(`the cookie file is empty; ${HOW_TO_EXPORT}`);
   if (buf.length > MAX_COOKIE_FILE_BYTES) bad(`the cookie file is ${buf.length} bytes, far larger than any cookie export; ${HOW_TO_EXPORT}`);
-  if (buf.includes(0) || !isUtf8(buf)) bad(`the cookie file is binary, not a cookie export (a browser's own cookie database cannot be read); ${HOW_TO_EXPORT}`);
+  if (buf.includes(0) || !isUtf8(buf))
+    bad(
+      `the cookie file is binary, not a cookie export (to read a browser's own cookie database, use --from-browser BROWSER instead of --cookies); ${HOW_TO_EXPORT}`,
+    );
   const text = buf.toString('utf8').replace(/^\uFEFF/, '');
   const trimmed = text.trim();
 
