@@ -127,7 +127,7 @@ async function importCookies(
   if (!jar.getCookiesSync(`${config.baseUrl}/`, { expire: false }).some((c) => c.key === 'groot_sessionid')) {
     // Not refused: which cookies the live service needs is not settled (docs/SERVICE.md §1).
     process.stderr.write(
-      `warning: the export has no groot_sessionid cookie; a partial cookie set may be treated as anonymous: export all cookies of the site\n`,
+      `warning: the cookies from ${source.from} have no groot_sessionid cookie; a partial cookie set may be treated as anonymous: export all cookies of the site\n`,
     );
   }
   if (check) {
