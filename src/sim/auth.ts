@@ -201,6 +201,16 @@ export function loginSetCookies(cookies: Record<string, string>, tokenTtlSec: nu
   return lines;
 }
 
+/**
+ * The `Set-Cookie` lines of `GET /__sim/login-page` (README.md): a login's cookies, each once, with
+ * the login's attributes but a whole-second Max-Age on every line. A browser that cannot parse the
+ * live `Max-Age=1209600.0` keeps `orm-rt` as a session cookie, and the page is there to put a
+ * session into a browser's persistent cookie store.
+ */
+export function pageSetCookies(cookies: Record<string, string>, tokenTtlSec: number): string[] {
+  return loginSetCookies(cookies, tokenTtlSec).map((line) => line.replace(/; Max-Age=(\d+)\.0;/, '; Max-Age=$1;'));
+}
+
 /** `orm-rt` with the fractional Max-Age the live service sends (a strict parser drops it). */
 export function refreshSetCookie(rt: string): string {
   return setCookie('orm-rt', rt, { maxAge: `${REFRESH_TTL_SEC}.0`, httpOnly: true });

@@ -62,3 +62,29 @@ test('close() ends every connection, stalled ones included', async () => {
   await sim.close();
   assert.notEqual(await body, 'done');
 });
+
+test('GET /__sim/login-page mints a session and sets its cookies with whole-second Max-Ages; they are logged in', async () => {
+  const sim = await startSim({ books: 2, tokenTtlSec: 3600 });
+  try {
+    const page = await get(`${sim.url}/__sim/login-page`);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /^<!DOCTYPE html>[\s\S]*session m1: 8 cookies set/);
+    const set = new Map(page.setCookies.map((l) => [l.slice(0, l.indexOf('=')), l]));
+    const [next] = sim.mint(1) as [Record<string, string>];
+    assert.deepEqual([...set.keys()].sort(), Object.keys(next).sort(), 'the cookies POST /__sim/mint gives');
+    for (const [name, line] of set) {
+      assert.match(line, /; Max-Age=\d+; Path=\/(; HttpOnly)?; SameSite=Lax$/, line.replace(/=[^;]*/, '=…'));
+      assert.equal(line.includes('; HttpOnly'), ['orm-jwt', 'orm-rt', 'groot_sessionid'].includes(name), name);
+      assert.ok(!/Domain=/i.test(line), 'host-only');
+    }
+    assert.match(set.get('orm-jwt')!, /Max-Age=3600;/);
+    assert.match(set.get('orm-rt')!, /Max-Age=1209600;/);
+    const cookies = Object.fromEntries([...set].map(([name, line]) => [name, line.slice(name.length + 1, line.indexOf(';'))]));
+    assert.ok(!page.text.includes(cookies['orm-jwt']!), 'the page shows no value');
+    assert.equal((await get(`${sim.url}/api/v2/collections/`, cookies)).status, 200);
+    const lapsed = await get(`${sim.url}/__sim/login-page?expired=1`);
+    assert.match(lapsed.text, /session m3:/);
+  } finally {
+    await sim.close();
+  }
+});

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../clock.js';
-import { jwtSetCookie, makeAccounts, refreshSetCookie, TokenChains } from './auth.js';
+import { jwtSetCookie, makeAccounts, pageSetCookies, refreshSetCookie, TokenChains } from './auth.js';
 import { generateCatalogue, type Catalogue } from './catalogue.js';
 import { ContentCache } from './content-cache.js';
 import { applyBehaviour, ControlError, parseControl, type ControlPatch } from './control.js';
@@ -112,10 +112,27 @@ export async function startSim(partial: Partial<SimOptions> = {}): Promise<SimSe
     return out;
   };
 
+  /** A browser's way in (README.md, Introspection): one minted session, its cookies set by the answer. */
+  const loginPage = (res: ServerResponse, expired: boolean): void => {
+    const [cookies] = mint(1, { expired }) as [Record<string, string>];
+    const body = Buffer.from(
+      `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>bookd sim: logged in</title></head>` +
+        `<body><p>Logged in to the simulator as session m${minted}: ${Object.keys(cookies).length} cookies set.</p></body></html>\n`,
+    );
+    res.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      'content-length': String(body.length),
+      'cache-control': 'no-store',
+      'set-cookie': pageSetCookies(cookies, behaviour.tokenTtlSec),
+    });
+    res.end(body);
+  };
+
   let catalogueJson: Buffer | undefined;
-  const introspect = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
+  const introspect = async (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> => {
     const route = `${req.method} ${path.replace(/\/$/, '')}`;
     try {
+      if (route === 'GET /__sim/login-page') return loginPage(res, query.get('expired') === '1');
       if (route === 'GET /__sim/stats') return jsonBody(res, 200, stats.snapshot());
       if (route === 'POST /__sim/reset-stats') {
         stats.reset();
@@ -177,8 +194,8 @@ export async function startSim(partial: Partial<SimOptions> = {}): Promise<SimSe
     const raw = req.url ?? '/';
     const q = raw.indexOf('?');
     const path = q < 0 ? raw : raw.slice(0, q);
-    if (path.startsWith('/__sim/')) return introspect(req, res, path);
     const query = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
+    if (path.startsWith('/__sim/')) return introspect(req, res, path, query);
     const host = req.headers.host && /^[A-Za-z0-9.\-:[\]]+$/.test(req.headers.host) ? req.headers.host : new URL(url).host;
     const cookies = parseCookieHeader(req.headers.cookie);
     const sid = chains.sessionOf(cookies.get('orm-jwt'), cookies.get('orm-rt'));
