@@ -147,6 +147,7 @@ export function locateProfile(spec: BrowserSpec, where: BrowserEnv): LocatedProf
     let dir: string;
     if (profile !== undefined && isPath(profile)) {
       dir = expand(profile, where);
+      if (!isDir(dir)) missing(`no Firefox profile at ${dir}: there is no such folder`);
     } else {
       const roots = firefoxRoots(where);
       const root = roots.find((r) => isFile(join(r, 'profiles.ini')));
@@ -164,6 +165,7 @@ export function locateProfile(spec: BrowserSpec, where: BrowserEnv): LocatedProf
   let dir: string;
   if (profile !== undefined && isPath(profile)) {
     const p = expand(profile, where);
+    if (!isDir(p)) missing(`no ${browser} profile at ${p}: there is no such folder`);
     // A user-data folder (it holds Default/) or a profile folder (it holds the cookies).
     if (!chromiumCookies(p) && isDir(join(p, 'Default'))) {
       userData = p;

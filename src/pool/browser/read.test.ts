@@ -135,7 +135,12 @@ test('a missing profile is an error naming the path looked at', () => {
   assert.ok(err instanceof BookdError && err.kind === 'bad_input');
   assert.ok(err.message.includes(join(home, '.mozilla', 'firefox', 'profiles.ini')), err.message);
   err = thrown(() => readBrowserCookies(parseBrowserSpec(`firefox:${join(dir, 'nowhere')}`), opts()));
-  assert.ok(err.message.includes(join(dir, 'nowhere', 'cookies.sqlite')), err.message);
+  assert.equal(err.message, `no Firefox profile at ${join(dir, 'nowhere')}: there is no such folder`);
+  err = thrown(() => readBrowserCookies(parseBrowserSpec(`chromium:${join(dir, 'nowhere')}`), opts()));
+  assert.equal(err.message, `no chromium profile at ${join(dir, 'nowhere')}: there is no such folder`);
+  mkdirSync(join(dir, 'empty'));
+  err = thrown(() => readBrowserCookies(parseBrowserSpec(`firefox:${join(dir, 'empty')}`), opts()));
+  assert.ok(err.message.includes(join(dir, 'empty', 'cookies.sqlite')), err.message);
   err = thrown(() => readBrowserCookies(parseBrowserSpec('chrome'), opts()));
   assert.ok(err instanceof BookdError);
   assert.ok(err.message.includes(join(home, '.config', 'google-chrome')), err.message);
@@ -240,4 +245,20 @@ test('against the simulator only cookies of its host are read', () => {
   firefoxProfile(home, [...MIXED, { host: '127.0.0.1', name: 'orm-jwt', value: 'sim-secret' }, { host: 'localhost', name: 'orm-jwt', value: 'lh' }]);
   const got = readBrowserCookies(parseBrowserSpec('firefox'), opts({ urls: ['http://127.0.0.1:8123', 'http://127.0.0.1:8123'] }));
   assert.deepEqual(byName(got.cookies), ['orm-jwt@127.0.0.1']);
+});
+
+test('a damaged cookie database, or a SQLite file of another kind, is a bad_input error naming the file, not a SQLite error', () => {
+  const ud = chromiumProfile(home, 'chromium', MIXED);
+  const db = join(ud, 'Default', 'Network', 'Cookies');
+  writeFileSync(db, 'garbage, not a database '.repeat(200));
+  let err = thrown(() => readBrowserCookies(parseBrowserSpec('chromium'), opts()));
+  assert.ok(err instanceof BookdError && err.kind === 'bad_input', String(err));
+  assert.match(err.message, /^\S+Network\/Cookies is not a chromium cookie database bookd can read \(SQLite: file is not a database\); nothing was imported/);
+  const profile = firefoxProfile(home, MIXED);
+  rmSync(join(profile, 'cookies.sqlite'));
+  new BetterSqlite3(join(profile, 'cookies.sqlite')).exec('CREATE TABLE other (x)').close();
+  err = thrown(() => readBrowserCookies(parseBrowserSpec('firefox'), opts()));
+  assert.ok(err instanceof BookdError && err.kind === 'bad_input', String(err));
+  assert.match(err.message, /cookies\.sqlite is not a firefox cookie database bookd can read \(SQLite: no such table: moz_cookies\)/);
+  assert.deepEqual(readdirSync(join(dir, 'tmp')), [], 'the copies are removed');
 });

@@ -2,7 +2,7 @@ import type { ImportedCookie } from '../cookie-import.js';
 import { isServiceCookieDomain } from '../jar.js';
 import { readChromiumCookies, type Run } from './chromium.js';
 import { readFirefoxCookies } from './firefox.js';
-import { BookdError } from '../../errors.js';
+import { BookdError, errorMessage } from '../../errors.js';
 import { browserUserAgent, locateProfile, profileMajorVersion, withCopy, type BrowserEnv, type BrowserSpec } from './profiles.js';
 
 export interface BrowserReadOptions extends BrowserEnv {
@@ -33,12 +33,27 @@ export function readBrowserCookies(spec: BrowserSpec, opts: BrowserReadOptions):
   }
   const located = locateProfile(spec, opts);
   const keep = (host: string) => isServiceCookieDomain(host, opts.urls);
-  const cookies = withCopy(located.cookies, (copy) =>
-    located.browser === 'firefox' ? readFirefoxCookies(copy, keep) : readChromiumCookies(copy, keep, { browser: located.browser, run: opts.run }),
-  );
+  const cookies = withCopy(located.cookies, (copy) => {
+    try {
+      return located.browser === 'firefox' ? readFirefoxCookies(copy, keep) : readChromiumCookies(copy, keep, { browser: located.browser, run: opts.run });
+    } catch (err) {
+      // Said here: further up, a SQLite error reads as bookd's own database being damaged.
+      if (!isSqliteError(err)) throw err;
+      throw new BookdError(
+        'bad_input',
+        `${located.cookies} is not a ${located.browser} cookie database bookd can read (SQLite: ${errorMessage(err)}); nothing was imported: ` +
+          `open the profile in ${located.browser} once, or export the cookies with a cookies.txt extension and use --cookies FILE`,
+      );
+    }
+  });
   return {
     cookies,
     source: `${located.browser} profile ${located.dir}`,
     userAgent: browserUserAgent(located.browser, opts.platform, profileMajorVersion(located)),
   };
+}
+
+function isSqliteError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_');
 }
