@@ -1,32 +1,42 @@
-// Java epubcheck is the reference validator. The suite always runs @likecoin/epubcheck-ts; when
-// Java epubcheck can be had (root with apt), it is installed so the same EPUBs pass both.
+// Debian packages some tests use. Java epubcheck is the reference validator (the suite always
+// runs @likecoin/epubcheck-ts; with Java epubcheck the same EPUBs pass both); Chromium and Firefox
+// ESR write real browser profiles for the --from-browser tests. Run as root with apt-get, the
+// missing ones are installed in one go; otherwise the tests that need them say so and skip.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 export const EPUBCHECK_JAR = '/usr/share/java/epubcheck.jar';
 
-export function ensureEpubcheck() {
-  if (existsSync(EPUBCHECK_JAR)) return true;
-  if (process.env.BOOKD_SKIP_APT) {
-    console.log('# Java epubcheck not installed and BOOKD_SKIP_APT is set: Java epubcheck checks will be skipped');
-    return false;
-  }
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0 || !hasCommand('apt-get')) {
-    console.log('# Java epubcheck not installed (needs root and apt-get to install it): Java epubcheck checks will be skipped');
-    return false;
-  }
-  console.log('# installing Java epubcheck from Debian (apt-get install epubcheck)...');
+/** Each package, the file that shows it is installed, and what the tests use it for. */
+export const DEBIAN_PACKAGES = [
+  { name: 'epubcheck', file: EPUBCHECK_JAR, what: 'Java epubcheck checks' },
+  { name: 'chromium', file: '/usr/bin/chromium', what: 'the Chromium --from-browser tests' },
+  { name: 'firefox-esr', file: '/usr/bin/firefox-esr', what: 'the Firefox --from-browser tests' },
+];
+
+/** Installs whichever of DEBIAN_PACKAGES is missing; returns the names still missing afterwards. */
+export function ensureDebianPackages() {
+  const missing = () => DEBIAN_PACKAGES.filter((p) => !existsSync(p.file));
+  const skipped = (why) => {
+    for (const p of missing()) console.log(`# ${p.name} not installed (${why}): ${p.what} will be skipped`);
+    return missing().map((p) => p.name);
+  };
+  const wanted = missing();
+  if (wanted.length === 0) return [];
+  if (process.env.BOOKD_SKIP_APT) return skipped('BOOKD_SKIP_APT is set');
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0 || !hasCommand('apt-get')) return skipped('installing it needs root and apt-get');
+  const names = wanted.map((p) => p.name);
+  console.log(`# installing from Debian: apt-get install ${names.join(' ')}...`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env, timeout: 300_000 });
-  const install =
-    update.status === 0
-      ? spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'epubcheck'], { stdio: 'inherit', env, timeout: 600_000 })
-      : update;
-  if (install.status !== 0 || !existsSync(EPUBCHECK_JAR)) {
-    console.log('# Java epubcheck could not be installed: Java epubcheck checks will be skipped');
-    return false;
-  }
-  return true;
+  if (update.status === 0) spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...names], { stdio: 'inherit', env, timeout: 900_000 });
+  return skipped('it could not be installed');
+}
+
+/** Kept for callers that only want Java epubcheck: whether it is there after the installs. */
+export function ensureEpubcheck() {
+  ensureDebianPackages();
+  return existsSync(EPUBCHECK_JAR);
 }
 
 function hasCommand(cmd) {

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureEpubcheck } from './ensure-epubcheck.mjs';
+import { ensureDebianPackages } from './ensure-epubcheck.mjs';
 
 function collect(dir, out = []) {
   for (const name of readdirSync(dir)) {
@@ -23,7 +23,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-ensureEpubcheck();
+ensureDebianPackages();
 
 const concurrency = process.env.BOOKD_TEST_CONCURRENCY ?? '2';
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
