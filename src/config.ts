@@ -241,7 +241,7 @@ export interface Tuning {
   pool: {
     /** How long a checkout may wait for a session before giving up with a clear error. */
     acquireTimeoutMs: number;
-    /** How long a session rests after repeated server errors or a failed refresh. */
+    /** How long a session rests after repeated server errors, an unconfirmed 404, or a re-login that could not be made. */
     restMs: number;
     /** When a job that found no session, or a session cooling without Retry-After, is tried again. */
     noSessionRetryMs: number;
@@ -332,11 +332,13 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const DEFAULT_EDGE_BACKOFF: EdgeBackoff = { baseMs: 30_000, maxMs: 30 * 60_000 };
 
 /** Every tuning value at its default (what `resolveConfig` gives with no settings). */
-export const DEFAULT_TUNING: Tuning = tuningFor({
-  retryBaseMs: DEFAULT_RETRY_BASE_MS,
-  requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
-  edgeBackoff: DEFAULT_EDGE_BACKOFF,
-});
+export const DEFAULT_TUNING: Tuning = validateTuning(
+  tuningFor({
+    retryBaseMs: DEFAULT_RETRY_BASE_MS,
+    requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
+    edgeBackoff: DEFAULT_EDGE_BACKOFF,
+  }),
+);
 
 /**
  * The tuning that follows settings, from them (the one place it is derived), with every other
@@ -370,7 +372,7 @@ export function tuningFor(s: { retryBaseMs: number; requestTimeoutMs: number; ed
       renewMs: 10_000,
     },
     daemon: {
-      // A lease survives many missed heartbeats; a killed daemon's jobs come back within two minutes.
+      // Many heartbeats long; the jobs of a daemon that vanished (another host) come back within two minutes.
       leaseMs: 120_000,
       heartbeatMs: 5_000,
       pollMs: 1_000,
@@ -379,7 +381,7 @@ export function tuningFor(s: { retryBaseMs: number; requestTimeoutMs: number; ed
       periods: { reap: 30_000, upkeep: 60_000, reload: 10_000, budget: 2_000, beat: 5_000, status: 5_000, extend: 5_000 },
       healthyWithinMs: 10_000,
       storageHoldMs: 60_000,
-      // The `retryBaseMs` setting's promise: a throttled book first waits 30× the backoff unit.
+      // Follows the backoff unit, as a failed book's first backoff does.
       throttleSnoozeMs: 30 * s.retryBaseMs,
       maxThrottleSnoozeMs: 30 * 60_000,
       noSessionSnoozeMs: 60_000,
