@@ -6,6 +6,7 @@
  *   npm run build && node --import tsx bench/pool.ts [--seconds 4]
  */
 import { cpus } from 'node:os';
+import { DEFAULT_TUNING } from '../src/config.js';
 import { openStore } from '../src/db/store.js';
 import { silentLogger } from '../src/log.js';
 import { OreillyClient } from '../src/oreilly/client.js';
@@ -36,6 +37,7 @@ try {
       store: store.sessions,
       logger: silentLogger,
       intervalMs: 0,
+      tuning: DEFAULT_TUNING,
       budget: { start: 10_000, ceiling: 10_000, floor: 1, riseMs: 60_000 },
     });
     await sim.resetStats();

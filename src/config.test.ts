@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { resolveConfig, type ConfigPlaces } from './config.js';
+import { DEFAULT_TUNING, resolveConfig, tuned, validateTuning, type ConfigPlaces, type Tuning } from './config.js';
 import { ConfigError, exitCodeFor } from './errors.js';
 
 const base = { BOOKD_DATA_DIR: '/nonexistent/bookd-config-test', XDG_CONFIG_HOME: '/nonexistent/bookd-config-test/xdg' };
@@ -112,4 +112,71 @@ test('the library defaults to $XDG_DATA_HOME/bookd/library; an existing one at t
   const named = resolveConfig({ library: join(m.root, 'elsewhere') }, env, m.places);
   assert.equal(named.library, join(m.root, 'elsewhere'));
   assert.deepEqual(named.notes, []);
+});
+
+test('with no settings the tuning is DEFAULT_TUNING, at the values the modules used to hard-code', () => {
+  const t = resolveConfig({}, base).tuning;
+  assert.deepEqual(t, DEFAULT_TUNING);
+  assert.deepEqual(t.requests.pool, { headersMs: 30_000, bodyMs: 30_000, totalMs: 300_000 });
+  assert.deepEqual(t.requests.oneShot, { headersMs: 30_000, bodyMs: 30_000, totalMs: 60_000 });
+  assert.deepEqual(t.edge, { baseMs: 30_000, maxMs: 30 * 60_000 });
+  assert.deepEqual(t.holds, { holdMs: 120_000, renewMs: 10_000 });
+  assert.equal(t.daemon.leaseMs, 120_000);
+  assert.equal(t.daemon.throttleSnoozeMs, 30_000);
+  assert.equal(t.retry.jobBaseMs, 30_000);
+  assert.equal(t.status.daemonGoneMs, 60_000);
+});
+
+test('the settings tuning follows are derived once, in resolveConfig', () => {
+  const t = resolveConfig(
+    {},
+    { ...base, BOOKD_REQUEST_TIMEOUT_MS: '5000', BOOKD_RETRY_BASE_MS: '200', BOOKD_EDGE_BACKOFF_MS: '100', BOOKD_EDGE_BACKOFF_MAX_MS: '900' },
+  ).tuning;
+  assert.deepEqual(t.requests.pool, { headersMs: 5000, bodyMs: 5000, totalMs: 50_000 });
+  assert.deepEqual(t.requests.oneShot, { headersMs: 5000, bodyMs: 5000, totalMs: 10_000 });
+  assert.deepEqual(t.edge, { baseMs: 100, maxMs: 900 });
+  assert.equal(t.retry.requestBaseMs, 200);
+  assert.equal(t.retry.jobBaseMs, 6000);
+  assert.equal(t.daemon.throttleSnoozeMs, 6000);
+  assert.equal(t.daemon.leaseMs, DEFAULT_TUNING.daemon.leaseMs, 'what follows no setting stays at its default');
+});
+
+test('validateTuning refuses a broken relation or a value below 1 ms, naming the key', () => {
+  const refused = (t: Tuning, key: string) =>
+    assert.throws(
+      () => validateTuning(t),
+      (err: unknown) => err instanceof ConfigError && err.message.includes(key),
+      key,
+    );
+  assert.equal(validateTuning(DEFAULT_TUNING), DEFAULT_TUNING);
+  refused({ ...DEFAULT_TUNING, daemon: { ...DEFAULT_TUNING.daemon, heartbeatMs: 60_000 } }, 'tuning.daemon.heartbeatMs');
+  refused(
+    { ...DEFAULT_TUNING, daemon: { ...DEFAULT_TUNING.daemon, periods: { ...DEFAULT_TUNING.daemon.periods, reap: 120_000 } } },
+    'tuning.daemon.periods.reap',
+  );
+  refused({ ...DEFAULT_TUNING, holds: { holdMs: 10_000, renewMs: 10_000 } }, 'tuning.holds.renewMs');
+  refused({ ...DEFAULT_TUNING, edge: { baseMs: 2000, maxMs: 1000 } }, 'tuning.edge.baseMs');
+  refused(
+    { ...DEFAULT_TUNING, daemon: { ...DEFAULT_TUNING.daemon, periods: { ...DEFAULT_TUNING.daemon.periods, upkeep: 0 } } },
+    'tuning.daemon.periods.upkeep',
+  );
+  refused({ ...DEFAULT_TUNING, pool: { ...DEFAULT_TUNING.pool, acquireTimeoutMs: 1.5 } }, 'tuning.pool.acquireTimeoutMs');
+  refused(
+    { ...DEFAULT_TUNING, requests: { ...DEFAULT_TUNING.requests, pool: { headersMs: 30_000, bodyMs: 30_000, totalMs: 1000 } } },
+    'tuning.requests.pool.headersMs',
+  );
+  assert.throws(() => tuned({ holds: { renewMs: 200_000 } }), ConfigError, 'overrides are validated too');
+  assert.equal(tuned({ pool: { acquireTimeoutMs: 300 } }).pool.restMs, DEFAULT_TUNING.pool.restMs, 'an override keeps the rest of its group');
+});
+
+test('a broken relation is a ConfigError: exit 78, not a crash later', () => {
+  let caught: unknown;
+  try {
+    validateTuning({ ...DEFAULT_TUNING, daemon: { ...DEFAULT_TUNING.daemon, leaseMs: 10_000 } });
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof ConfigError);
+  assert.match(caught.message, /tuning\.daemon\.heartbeatMs \(5000 ms\).*tuning\.daemon\.leaseMs \(10000 ms\)/);
+  assert.equal(exitCodeFor(caught), 78);
 });

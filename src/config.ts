@@ -83,6 +83,8 @@ export interface Config {
   configFiles: string[];
   /** One-line remarks for the operator that a daemon logs when it starts (an old library in use). */
   notes: string[];
+  /** Every duration and internal default, validated (`validateTuning`); derived in part from the settings above. */
+  tuning: Tuning;
 }
 
 /**
@@ -182,6 +184,282 @@ export const DEFAULT_ACCEPT_LANGUAGE = 'en-US,en;q=0.9';
  * halves on every throttle signal.
  */
 export const DEFAULT_BUDGET: BudgetSettings = { start: 3, ceiling: 6, floor: 0.25, riseMs: 30_000 };
+
+/** Longest waits of one request (src/pool/session.ts enforces them). */
+export interface RequestTimeouts {
+  /** Longest wait for response headers. */
+  headersMs: number;
+  /** Longest silence between two body chunks. */
+  bodyMs: number;
+  /** Longest a whole request may take, however it trickles. */
+  totalMs: number;
+}
+
+/** How the edge pause grows (src/pool/edge-gate.ts). */
+export interface EdgeBackoff {
+  /** First pause after the edge refuses us; each refusal in a row doubles it. */
+  baseMs: number;
+  maxMs: number;
+}
+
+/** How often each periodic duty of the daemon's supervisor runs (src/daemon/daemon.ts). */
+export interface DutyPeriods {
+  /** Return expired leases and the jobs of dead owners to the queue. */
+  reap: number;
+  /** Refresh sessions' authentication (src/pool). */
+  upkeep: number;
+  /** Re-read the session rows (added, renewed, disabled) and add lanes for new usable sessions. */
+  reload: number;
+  /** Share the machine's request budget and edge pause with the other daemons of this host. */
+  budget: number;
+  /** Announce this daemon in the store (`bookd status`, other daemons' budget share). */
+  beat: number;
+  /** systemd STATUS= line. */
+  status: number;
+  /** EXTEND_TIMEOUT_USEC= while draining on stop. */
+  extend: number;
+}
+
+/**
+ * Every duration and internal default of bookd, by concern. `resolveConfig` derives the parts that
+ * follow settings (request timeouts, edge backoff, retry units) and validates the whole once
+ * (`validateTuning`); the modules take their part from their options and keep no fallbacks.
+ */
+export interface Tuning {
+  requests: {
+    /** A pool session's requests (jobs). */
+    pool: RequestTimeouts;
+    /** A one-shot command's session (sessions add/check/login, doctor). */
+    oneShot: RequestTimeouts;
+  };
+  session: {
+    /** Refresh through /profile/ when the token has less than this left (at most half its lifetime). */
+    refreshMarginMs: number;
+    /** A token the service did not renew is asked for again after this long. */
+    unrenewedRetryMs: number;
+  };
+  pool: {
+    /** How long a checkout may wait for a session before giving up with a clear error. */
+    acquireTimeoutMs: number;
+    /** How long a session rests after repeated server errors, an unconfirmed 404, or a re-login that could not be made. */
+    restMs: number;
+    /** When a job that found no session, or a session cooling without Retry-After, is tried again. */
+    noSessionRetryMs: number;
+    /** How long a session row removed while this pool used it is waited for. */
+    removedGraceMs: number;
+    /** The shared HTTP agent's connection limit per origin. */
+    connections: number;
+    /** How long an idle keep-alive connection is kept. */
+    keepAliveTimeoutMs: number;
+  };
+  holds: {
+    /** How long a hold on a session row lasts unless renewed. */
+    holdMs: number;
+    /** How often a holder renews it. */
+    renewMs: number;
+  };
+  daemon: {
+    leaseMs: number;
+    heartbeatMs: number;
+    /** How often an idle lane looks for new jobs. */
+    pollMs: number;
+    /** The supervisor's one timer. */
+    tickMs: number;
+    periods: DutyPeriods;
+    /** /healthz (and the watchdog ping) fail once the supervisor has not completed a tick for this long. */
+    healthyWithinMs: number;
+    /** How long claiming pauses after the library's disk refused a write. */
+    storageHoldMs: number;
+    /** The first snooze of a book the service throttled (doubling while it goes on). */
+    throttleSnoozeMs: number;
+    /** Snoozes of a throttled book never wait longer than this. */
+    maxThrottleSnoozeMs: number;
+    /** When a job that found no session is tried again, if the pool cannot say when one is usable. */
+    noSessionSnoozeMs: number;
+    /** Added to the time the drain has left when asking systemd to wait longer (EXTEND_TIMEOUT_USEC=). */
+    extendSlackMs: number;
+  };
+  retry: {
+    /** The backoff unit of a job's requests (`retryBaseMs`): transient retries after 1×, 2×; throttled after 1×, 2×, 4×, 8×. */
+    requestBaseMs: number;
+    /** A session's probe that passed is trusted for this long. */
+    probeFreshMs: number;
+    /** The first retry's backoff ceiling of a failed job, doubling per attempt (full jitter). */
+    jobBaseMs: number;
+    /** The longest a failed job's backoff grows to. */
+    jobCapMs: number;
+    /** A 429 or 503 without a usable Retry-After is tried again after this long. */
+    retryAfterFallbackMs: number;
+    /** The longest Retry-After honoured. */
+    retryAfterCapMs: number;
+  };
+  edge: EdgeBackoff;
+  store: {
+    /** How long a write waits for another process's SQLite lock. */
+    busyTimeoutMs: number;
+  };
+  status: {
+    /** A daemon not heard from for this long is gone: it takes no budget share, and staging debris may be cleared. */
+    daemonGoneMs: number;
+    /** `bookd status` shows a daemon not heard from for this long as stale. */
+    daemonStaleMs: number;
+    /** The books-per-hour rate of `status --watch` and the demo is measured over this window. */
+    rateWindowMs: number;
+    /** No rate is shown before the samples span this long. */
+    rateMinSpanMs: number;
+    /** How often the demo's live view redraws on a terminal. */
+    liveRedrawMs: number;
+    /** Without a terminal, the live view prints a summary line at most this often. */
+    liveSummaryMs: number;
+  };
+}
+
+/** What the pool's sessions wait for a request, from `requestTimeoutMs` (the one place they are derived). */
+export function requestTimeouts(requestTimeoutMs: number): Tuning['requests'] {
+  return {
+    // A whole request may last ten silences: the body timeout is per silence, and a publisher
+    // package is large.
+    pool: { headersMs: requestTimeoutMs, bodyMs: requestTimeoutMs, totalMs: 10 * requestTimeoutMs },
+    // An operator is waiting on a one-shot command, and what it fetches (a profile, a login) is small.
+    oneShot: { headersMs: requestTimeoutMs, bodyMs: requestTimeoutMs, totalMs: 2 * requestTimeoutMs },
+  };
+}
+
+/** The settings that tuning follows, at their defaults (README.md, "Settings"). */
+export const DEFAULT_RETRY_BASE_MS = 1000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** Near 30 s first, growing while refusals repeat, capped at 30 min (docs/SERVICE.md §3). */
+export const DEFAULT_EDGE_BACKOFF: EdgeBackoff = { baseMs: 30_000, maxMs: 30 * 60_000 };
+
+/** Every tuning value at its default (what `resolveConfig` gives with no settings). */
+export const DEFAULT_TUNING: Tuning = validateTuning(
+  tuningFor({
+    retryBaseMs: DEFAULT_RETRY_BASE_MS,
+    requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
+    edgeBackoff: DEFAULT_EDGE_BACKOFF,
+  }),
+);
+
+/**
+ * The tuning that follows settings, from them (the one place it is derived), with every other
+ * value at its default.
+ */
+export function tuningFor(s: { retryBaseMs: number; requestTimeoutMs: number; edgeBackoff: EdgeBackoff }): Tuning {
+  return {
+    requests: requestTimeouts(s.requestTimeoutMs),
+    session: {
+      // Ten minutes before expiry leaves several upkeep rounds (one a minute) to refresh in.
+      refreshMarginMs: 10 * 60_000,
+      // A refresh the service answered without a new token is not asked for again at once.
+      unrenewedRetryMs: 60_000,
+    },
+    pool: {
+      // Past it the job snoozes (NoSessionError) instead of holding its lane.
+      acquireTimeoutMs: 120_000,
+      restMs: 60_000,
+      noSessionRetryMs: 60_000,
+      // An operator renewing a session by remove + add must not end a run for want of sessions in
+      // between (the daemon reloads the rows every 10 s).
+      removedGraceMs: 30_000,
+      // Far above any session count: pacing and the machine budget bound requests, not the agent.
+      connections: 64,
+      keepAliveTimeoutMs: 10_000,
+    },
+    holds: {
+      // docs/ARCHITECTURE.md, threads and processes: holds renewed every 10 s, lapsing after 2 min.
+      holdMs: 120_000,
+      // Well inside holdMs, so a slow moment never lets a hold lapse.
+      renewMs: 10_000,
+    },
+    daemon: {
+      // Many heartbeats long; the jobs of a daemon that vanished (another host) come back within two minutes.
+      leaseMs: 120_000,
+      heartbeatMs: 5_000,
+      pollMs: 1_000,
+      tickMs: 1_000,
+      // The watchdog's period is not among them: systemd sets it (half of WATCHDOG_USEC).
+      periods: { reap: 30_000, upkeep: 60_000, reload: 10_000, budget: 2_000, beat: 5_000, status: 5_000, extend: 5_000 },
+      healthyWithinMs: 10_000,
+      storageHoldMs: 60_000,
+      // Follows the backoff unit, as a failed book's first backoff does.
+      throttleSnoozeMs: 30 * s.retryBaseMs,
+      maxThrottleSnoozeMs: 30 * 60_000,
+      noSessionSnoozeMs: 60_000,
+      // Beyond the drain's own time left: the extend duty's period and closing the pool and store.
+      extendSlackMs: 15_000,
+    },
+    retry: {
+      requestBaseMs: s.retryBaseMs,
+      // The `retryBaseMs` setting's promise: a failed book waits 30×, 60×, … the backoff unit.
+      jobBaseMs: 30 * s.retryBaseMs,
+      // Once a minute per job: a probe is a request of its own.
+      probeFreshMs: 60_000,
+      // Six hours: a book that keeps failing is still tried a few times a day.
+      jobCapMs: 6 * 60 * 60 * 1000,
+      retryAfterFallbackMs: 60_000,
+      // A day: a Retry-After further out is more likely a mistake than a plan.
+      retryAfterCapMs: 86_400_000,
+    },
+    edge: { ...s.edgeBackoff },
+    store: {
+      // Transactions here last milliseconds, so reaching this means something is stuck, not busy.
+      busyTimeoutMs: 30_000,
+    },
+    status: {
+      // Twelve missed beats (one every 5 s).
+      daemonGoneMs: 60_000,
+      daemonStaleMs: 2 * 60_000,
+      rateWindowMs: 60_000,
+      // A rate over a shorter span is mostly noise.
+      rateMinSpanMs: 2_000,
+      liveRedrawMs: 500,
+      // A CI log stays readable.
+      liveSummaryMs: 5_000,
+    },
+  };
+}
+
+/** Every number of `t` a whole number ≥ 1, by its dotted key. */
+function checkPositive(value: unknown, key: string): void {
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value < 1) throw new ConfigError(`${key} must be a whole number ≥ 1, got ${value}`);
+    return;
+  }
+  if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) checkPositive(v, `${key}.${k}`);
+}
+
+/**
+ * Checks every value (each a whole number ≥ 1) and the relations between them; throws a
+ * ConfigError naming the key. `resolveConfig` calls it once; modules trust what they are given.
+ */
+export function validateTuning(t: Tuning): Tuning {
+  checkPositive(t, 'tuning');
+  const atMost = (small: number, smallKey: string, big: number, bigKey: string, why: string) => {
+    if (small > big) throw new ConfigError(`tuning.${smallKey} (${small} ms) must not exceed tuning.${bigKey} (${big} ms): ${why}`);
+  };
+  const below = (small: number, smallKey: string, big: number, bigKey: string, why: string) => {
+    if (small >= big) throw new ConfigError(`tuning.${smallKey} (${small} ms) must be below tuning.${bigKey} (${big} ms): ${why}`);
+  };
+  // Not among the relations: throttleSnoozeMs and jobBaseMs against their caps. They follow
+  // retryBaseMs, any value of which is valid; the caps cut them (src/daemon/outcome.ts, src/db/backoff.ts).
+  const d = t.daemon;
+  if (3 * d.heartbeatMs >= d.leaseMs)
+    throw new ConfigError(
+      `tuning.daemon.heartbeatMs (${d.heartbeatMs} ms) must be below a third of tuning.daemon.leaseMs (${d.leaseMs} ms): a lease must outlive a missed heartbeat or two`,
+    );
+  below(d.periods.reap, 'daemon.periods.reap', d.leaseMs, 'daemon.leaseMs', 'lapsed leases would wait longer than a lease for the reaper');
+  below(d.periods.beat, 'daemon.periods.beat', t.status.daemonGoneMs, 'status.daemonGoneMs', 'a live daemon would look gone between beats');
+  below(d.periods.beat, 'daemon.periods.beat', t.status.daemonStaleMs, 'status.daemonStaleMs', 'a live daemon would look stale between beats');
+  below(d.tickMs, 'daemon.tickMs', d.healthyWithinMs, 'daemon.healthyWithinMs', 'a healthy supervisor would fail /healthz between ticks');
+  below(t.holds.renewMs, 'holds.renewMs', t.holds.holdMs, 'holds.holdMs', 'a hold would lapse before it is renewed');
+  atMost(t.edge.baseMs, 'edge.baseMs', t.edge.maxMs, 'edge.maxMs', 'the first edge pause is longer than the longest');
+  atMost(t.retry.retryAfterFallbackMs, 'retry.retryAfterFallbackMs', t.retry.retryAfterCapMs, 'retry.retryAfterCapMs', 'the fallback is beyond the cap');
+  for (const [name, r] of Object.entries(t.requests)) {
+    atMost(r.headersMs, `requests.${name}.headersMs`, r.totalMs, `requests.${name}.totalMs`, 'a request would time out before its headers could');
+    atMost(r.bodyMs, `requests.${name}.bodyMs`, r.totalMs, `requests.${name}.totalMs`, 'a request would time out before its body could');
+  }
+  return t;
+}
 
 type Raw = Record<string, unknown>;
 type Source = { kind: 'flag' | 'env' | 'file'; name: string };
@@ -379,8 +657,8 @@ export function resolveConfig(flags: GlobalFlags & RunFlags, env: NodeJS.Process
     fail(sources[key]!, key, `the budget must start between its floor (${budget.floor}) and its ceiling (${budget.ceiling}), got ${budget.start}`);
   }
 
-  const edgeBackoffMs = (merged.edgeBackoffMs as number | undefined) ?? 30_000;
-  const edgeBackoffMaxMs = (merged.edgeBackoffMaxMs as number | undefined) ?? 30 * 60_000;
+  const edgeBackoffMs = (merged.edgeBackoffMs as number | undefined) ?? DEFAULT_EDGE_BACKOFF.baseMs;
+  const edgeBackoffMaxMs = (merged.edgeBackoffMaxMs as number | undefined) ?? DEFAULT_EDGE_BACKOFF.maxMs;
   if (edgeBackoffMaxMs < edgeBackoffMs) {
     const key = sources.edgeBackoffMaxMs ? 'edgeBackoffMaxMs' : 'edgeBackoffMs';
     fail(sources[key]!, key, `the longest edge pause (${edgeBackoffMaxMs} ms) is shorter than the first (${edgeBackoffMs} ms)`);
@@ -392,6 +670,10 @@ export function resolveConfig(flags: GlobalFlags & RunFlags, env: NodeJS.Process
   const workers = merged.workers as number | undefined;
   if (workers === 0) fail(sources.workers!, 'workers', 'must be at least 1');
 
+  const retryBaseMs = (merged.retryBaseMs as number | undefined) ?? DEFAULT_RETRY_BASE_MS;
+  const requestTimeoutMs = (merged.requestTimeoutMs as number | undefined) ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const tuning = validateTuning(tuningFor({ retryBaseMs, requestTimeoutMs, edgeBackoff: { baseMs: edgeBackoffMs, maxMs: edgeBackoffMaxMs } }));
+
   return {
     dataDir,
     dbPath: join(dataDir, 'bookd.db'),
@@ -402,8 +684,8 @@ export function resolveConfig(flags: GlobalFlags & RunFlags, env: NodeJS.Process
     workers,
     languages: (merged.languages as string[] | undefined) ?? ['en'],
     graceMs: ((merged.graceSeconds as number | undefined) ?? 60) * 1000,
-    retryBaseMs: (merged.retryBaseMs as number | undefined) ?? 1000,
-    requestTimeoutMs: (merged.requestTimeoutMs as number | undefined) ?? 30_000,
+    retryBaseMs,
+    requestTimeoutMs,
     edgeBackoffMs,
     edgeBackoffMaxMs,
     authUrl,
@@ -415,6 +697,7 @@ export function resolveConfig(flags: GlobalFlags & RunFlags, env: NodeJS.Process
     credentialsDir: (merged.credentialsDir as string | undefined) ?? env.CREDENTIALS_DIRECTORY,
     configFiles,
     notes,
+    tuning,
   };
 }
 
@@ -424,4 +707,14 @@ export function hostPort(text: string): { host: string; port: number } | undefin
   const port = m ? Number(m[2]) : NaN;
   if (!m || !m[1] || port > 65535) return undefined;
   return { host: m[1].replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+/** Some tuning values replaced, group by group. */
+export type TuningOverrides = { [K in keyof Tuning]?: Partial<Tuning[K]> };
+
+/** `base` (the defaults unless given) with some values replaced, validated: for tests, benchmarks and the demo. */
+export function tuned(overrides: TuningOverrides, base: Tuning = DEFAULT_TUNING): Tuning {
+  const out = { ...base } as Record<keyof Tuning, unknown>;
+  for (const key of Object.keys(overrides) as (keyof Tuning)[]) out[key] = { ...base[key], ...overrides[key] };
+  return validateTuning(out as Tuning);
 }

@@ -10,8 +10,6 @@ import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { OreillyClient } from '../oreilly/client.js';
 import { SessionPool } from '../pool/pool.js';
-import type { EdgeBackoff } from '../pool/edge-gate.js';
-import type { Timeouts } from '../pool/session.js';
 import { cleanStaging, WRITE_PROBE_PREFIX } from '../library/staging.js';
 import { archiveHandler } from '../jobs/archive.js';
 import { goneOwners, newOwner } from '../daemon/owners.js';
@@ -66,14 +64,6 @@ export interface ServiceOptions {
   notifier?: Notifier;
   workers?: number;
   untilEmpty?: boolean;
-  /** Tuning for tests and benchmarks; production uses the defaults. */
-  leaseMs?: number;
-  heartbeatMs?: number;
-  pollMs?: number;
-  timeouts?: Timeouts;
-  edgeBackoff?: EdgeBackoff;
-  acquireTimeoutMs?: number;
-  retryBaseMs?: number;
   /** Called with the running daemon, so signal handlers and the demo's live view can reach it. */
   onStart?: (running: RunningService) => void;
 }
@@ -88,6 +78,7 @@ export interface RunningService {
 /** Everything `bookd run` and `bookd daemon` do between parsing flags and exiting. */
 export async function runService(opts: ServiceOptions): Promise<RunSummary> {
   const { config, logger } = opts;
+  const { tuning } = config;
   const clock = opts.clock ?? systemClock;
   logger.info(
     { version: VERSION, pid: process.pid, dataDir: config.dataDir, library: config.library, configFiles: config.configFiles },
@@ -96,7 +87,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
   for (const note of config.notes) logger.warn(note);
   ensureWritableLibrary(config.library);
   const threadLock = new ThreadLock();
-  const store = openStore(config.dbPath, clock, { backoffBaseMs: 30 * config.retryBaseMs, threadLock });
+  const store = openStore(config.dbPath, clock, { backoffBaseMs: tuning.retry.jobBaseMs, backoffCapMs: tuning.retry.jobCapMs, threadLock });
   const owner = newOwner();
   const gone = () =>
     goneOwners(
@@ -110,9 +101,9 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
   try {
     // Another live daemon may be staging a book its own discovery just queued, which no list
     // read here would include; the debris waits for a start that finds this daemon alone. A
-    // daemon on another host that has not said anything for a minute counts as gone.
+    // daemon on another host that has not said anything for `status.daemonGoneMs` counts as gone.
     const dead = new Set(gone());
-    const others = store.control.daemons().filter((d) => d.owner !== owner && !dead.has(d.owner) && clock.now() - d.seenAt < 60_000);
+    const others = store.control.daemons().filter((d) => d.owner !== owner && !dead.has(d.owner) && clock.now() - d.seenAt < tuning.status.daemonGoneMs);
     if (others.length === 0) {
       const wanted = [...store.views.list({ kind: 'book', state: 'queued', limit: 10_000_000 }), ...store.views.running()];
       const removed = await cleanStaging(
@@ -135,14 +126,11 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       logger,
       clock,
       intervalMs: config.sessionIntervalMs,
-      timeouts: opts.timeouts ?? { headersMs: config.requestTimeoutMs, bodyMs: config.requestTimeoutMs, totalMs: 10 * config.requestTimeoutMs },
-      edgeBackoff: opts.edgeBackoff ?? { baseMs: config.edgeBackoffMs, maxMs: config.edgeBackoffMaxMs },
-      acquireTimeoutMs: opts.acquireTimeoutMs,
+      tuning,
       credentialsDir: config.credentialsDir,
     });
     const metrics = createMetrics({ store, pool, clock, owner });
     const client = new OreillyClient(clock, metrics.request);
-    const retryBaseMs = opts.retryBaseMs ?? config.retryBaseMs;
     const livePool = pool;
     const deps = {
       store,
@@ -150,7 +138,6 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       clock,
       config,
       builder,
-      retryBaseMs,
       budget: pool.budget,
       // Sessions that could confirm a 404 besides the one in hand.
       otherSessions: () => Math.max(0, livePool.usableCount() - 1) + livePool.heldElsewhere(),
@@ -166,10 +153,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       lanes: opts.workers ?? config.workers,
       untilEmpty: opts.untilEmpty,
       graceMs: config.graceMs,
-      leaseMs: opts.leaseMs,
-      heartbeatMs: opts.heartbeatMs,
-      pollMs: opts.pollMs,
-      throttleSnoozeMs: 30 * retryBaseMs,
+      tuning,
       handlers: {
         book: timed(archiveHandler({ ...deps, onArchived: metrics.archived }), metrics),
         discover: discoverHandler(deps),

@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { pino } from 'pino';
 import { systemClock } from '../clock.js';
-import { defaultPlaces, resolveConfig, type Config } from '../config.js';
+import { defaultPlaces, resolveConfig, tuned, type Config } from '../config.js';
 import { PRIORITY } from '../db/jobs.js';
 import { openStore } from '../db/store.js';
 import { createLogger, type Logger } from '../log.js';
@@ -56,9 +56,8 @@ async function archiveRun(opts: {
     config,
     logger: opts.logger,
     untilEmpty: true,
-    retryBaseMs: 200,
     onStart: (running) => {
-      if (opts.live) view = startLiveView({ store: running.store, clock: systemClock });
+      if (opts.live) view = startLiveView({ store: running.store, clock: systemClock, status: config.tuning.status });
     },
   }).finally(() => view?.stop());
   const elapsedMs = Date.now() - started;
@@ -103,6 +102,9 @@ export function registerDemo(program: Command): void {
         sessionIntervalMs: INTERVAL_MS,
         graceMs: 5_000,
         budget: { start: 3 * SCALE, ceiling: 6 * SCALE, floor: 0.25 * SCALE, riseMs: 30_000 / SCALE },
+        // Requests retried (and throttled books snoozed) on a 200 ms unit: the demo is short. Failed
+        // books keep the default backoff.
+        tuning: tuned({ retry: { requestBaseMs: 200 }, daemon: { throttleSnoozeMs: 30 * 200 } }),
       });
       try {
         out.write(`bookd demo\n`);

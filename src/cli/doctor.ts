@@ -51,7 +51,8 @@ export function registerDoctor(program: Command): void {
                 intervalMs: opts.interval,
                 userAgent: store.sessions.get(held.name)?.userAgent ?? config.userAgent,
                 acceptLanguage: config.acceptLanguage,
-                timeoutMs: config.requestTimeoutMs,
+                // The same waits as the held session's own requests (a one-shot command's).
+                timeouts: config.tuning.requests.oneShot,
               });
               try {
                 return { report: await runChecks({ session: held, io, bookId }), session: held.name };

@@ -35,8 +35,8 @@ function readInput(source: string, what: string): Buffer {
  * sessions it works with). Returns the function that drops the hold, or undefined when a live
  * process holds it.
  */
-function holdForCommand(store: Store, name: string): (() => void) | undefined {
-  return sessionHolds(store.sessions, { clock: store.clock }).keep(name);
+function holdForCommand(store: Store, config: Config, name: string): (() => void) | undefined {
+  return sessionHolds(store.sessions, { clock: store.clock, ...config.tuning.holds }).keep(name);
 }
 
 /** Epoch milliseconds as ISO-8601 for --json output, null when unknown. */
@@ -60,7 +60,13 @@ function expiresIn(exp: number | undefined, now: number): string {
 
 /** Who the service's requests of this session look like (docs/SERVICE.md §4). */
 function identity(config: Config, userAgent: string | undefined) {
-  return { baseUrl: config.baseUrl, authUrl: config.authUrl, userAgent: userAgent ?? config.userAgent, acceptLanguage: config.acceptLanguage };
+  return {
+    baseUrl: config.baseUrl,
+    authUrl: config.authUrl,
+    userAgent: userAgent ?? config.userAgent,
+    acceptLanguage: config.acceptLanguage,
+    tuning: config.tuning,
+  };
 }
 
 /** Thrown for an account whose subscription lapsed: the session cannot be repaired by new cookies alone. */
@@ -329,7 +335,7 @@ export function registerSessions(program: Command): void {
             report({ ...base, result: 'disabled', detail: 'not checked', tokenExpiresAt: iso(s.tokenExpiresAt) }, `${s.name}: disabled, not checked`);
             continue;
           }
-          const dropHold = holdForCommand(store, s.name);
+          const dropHold = holdForCommand(store, config, s.name);
           if (!dropHold) {
             // Probing it from here would race the daemon for its rotating token.
             report(

@@ -1,14 +1,12 @@
 import type { Command } from '@commander-js/extra-typings';
 import { systemClock } from '../clock.js';
 import { JOB_STATES, type Job } from '../db/jobs.js';
+import type { Config } from '../config.js';
 import type { Store } from '../db/store.js';
 import { liveFigures, progressLines } from './support/progress.js';
 import { withStore } from './support/context.js';
 import { duration, iso, jobSubject, printJson, progressText, relative, table, timestamp } from './support/format.js';
 import { parsePositiveInteger } from './support/args.js';
-
-/** A daemon that has not announced itself for this long is shown as stale (it beats every ~30 s). */
-const DAEMON_STALE_MS = 2 * 60_000;
 
 function runningJson(j: Job) {
   return {
@@ -27,7 +25,8 @@ function runningJson(j: Job) {
 }
 
 /** Everything `status` shows (times in epoch milliseconds; `statusJson` makes them ISO 8601). */
-export function statusSnapshot(store: Store, now: number) {
+/** `staleMs`: a daemon that has not announced itself for this long is shown as stale (`tuning.status.daemonStaleMs`). */
+export function statusSnapshot(store: Store, now: number, staleMs: number) {
   const pause = store.control.state();
   const oldest = store.views.oldestQueued();
   const counts = store.views.counts();
@@ -66,7 +65,7 @@ export function statusSnapshot(store: Store, now: number) {
       started_at: d.startedAt,
       seen_at: d.seenAt,
       note: d.note ?? null,
-      stale: now - d.seenAt > DAEMON_STALE_MS,
+      stale: now - d.seenAt > staleMs,
     })),
   };
 }
@@ -196,9 +195,9 @@ export function registerStatus(program: Command): void {
     .action(async (opts, cmd) => {
       const clock = systemClock;
       const samples: Parameters<typeof liveFigures>[1] = [];
-      const show = (store: Store) => {
+      const show = (store: Store, config: Config) => {
         const now = clock.now();
-        const snap = statusSnapshot(store, now);
+        const snap = statusSnapshot(store, now, config.tuning.status.daemonStaleMs);
         if (opts.json) {
           if (opts.watch) process.stdout.write(`${JSON.stringify(statusJson(snap))}\n`);
           else printJson(statusJson(snap));
@@ -206,7 +205,7 @@ export function registerStatus(program: Command): void {
           if (opts.watch && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');
           if (opts.watch)
             process.stdout.write(
-              `${progressLines(liveFigures(store, samples, now), process.stdout.isTTY ? process.stdout.columns : undefined).join('\n')}\n\n`,
+              `${progressLines(liveFigures(store, samples, now, config.tuning.status), process.stdout.isTTY ? process.stdout.columns : undefined).join('\n')}\n\n`,
             );
           process.stdout.write(renderStatus(snap, now));
           if (opts.watch && !process.stdout.isTTY) process.stdout.write('\n');
@@ -222,9 +221,9 @@ export function registerStatus(program: Command): void {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
-        await withStore(cmd, async (store) => {
+        await withStore(cmd, async (store, config) => {
           while (!stop.signal.aborted) {
-            show(store);
+            show(store, config);
             await clock.sleep(everyMs, stop.signal);
           }
         });

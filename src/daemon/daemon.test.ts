@@ -4,7 +4,8 @@ import { ManualClock } from '../clock.js';
 import type { Store } from '../db/store.js';
 import { silentLogger } from '../log.js';
 import type { SessionPool } from '../pool/pool.js';
-import { DAEMON_DEFAULTS, Daemon } from './daemon.js';
+import { DEFAULT_TUNING } from '../config.js';
+import { Daemon } from './daemon.js';
 
 test('healthy() measures the supervisor: without a completed tick it turns false after the window', () => {
   const clock = new ManualClock();
@@ -16,9 +17,10 @@ test('healthy() measures the supervisor: without a completed tick it turns false
     logger: silentLogger,
     clock,
     graceMs: 0,
+    tuning: DEFAULT_TUNING,
   });
   assert.equal(daemon.healthy(), true);
-  clock.advance(DAEMON_DEFAULTS.healthyWithinMs - 1);
+  clock.advance(DEFAULT_TUNING.daemon.healthyWithinMs - 1);
   assert.equal(daemon.healthy(), true);
   clock.advance(1);
   assert.equal(daemon.healthy(), false, 'time alone does not keep it healthy');

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { systemClock, type Clock } from '../clock.js';
+import type { Tuning } from '../config.js';
 import type { ClaimedJob, RequeueKind } from '../db/jobs.js';
 import type { Store } from '../db/store.js';
 import { errorMessage, storageErrno } from '../errors.js';
@@ -36,44 +37,10 @@ export interface JobResult {
 
 export type JobHandler = (job: ClaimedJob, ctx: JobContext) => Promise<JobResult>;
 
-/** How often each periodic duty of the supervisor runs. */
-export interface DutyPeriods {
-  /** Return expired leases and the jobs of dead owners to the queue. */
-  reap: number;
-  /** Refresh sessions' authentication (src/pool). */
-  upkeep: number;
-  /** Re-read the session rows (added, renewed, disabled) and add lanes for new usable sessions. */
-  reload: number;
-  /** Share the machine's request budget and edge pause with the other daemons of this host. */
-  budget: number;
-  /** Announce this daemon in the store (`bookd status`, other daemons' budget share). */
-  beat: number;
-  /** systemd STATUS= line. */
-  status: number;
-  /** EXTEND_TIMEOUT_USEC= while draining on stop. */
-  extend: number;
-}
+export type { DutyPeriods } from '../config.js';
 
-/**
- * The daemon's defaults, in one place until they move into config.ts. The watchdog's period is not
- * among them: systemd sets it (half of WATCHDOG_USEC).
- */
-export const DAEMON_DEFAULTS = {
-  leaseMs: 120_000,
-  heartbeatMs: 5_000,
-  pollMs: 1_000,
-  /** The supervisor's one timer. */
-  tickMs: 1_000,
-  periods: { reap: 30_000, upkeep: 60_000, reload: 10_000, budget: 2_000, beat: 5_000, status: 5_000, extend: 5_000 } satisfies DutyPeriods,
-  /** /healthz (and the watchdog ping) fail once the supervisor has not completed a tick for this long. */
-  healthyWithinMs: 10_000,
-  /** How long claiming pauses after the library's disk refused a write. */
-  storageHoldMs: 60_000,
-  /** The first snooze of a book the service throttled (doubling while it goes on). */
-  throttleSnoozeMs: 30_000,
-  /** A daemon of this host not heard from for this long no longer takes a share of the budget. */
-  liveDaemonMs: 60_000,
-} as const;
+/** The parts of the tuning (src/config.ts) a daemon uses; the watchdog's period is not among them (systemd sets it). */
+export type DaemonTuning = Pick<Tuning, 'daemon' | 'status'>;
 
 export interface DaemonOptions {
   store: Store;
@@ -86,12 +53,8 @@ export interface DaemonOptions {
   lanes?: number;
   /** Stop once nothing is queued or running. */
   untilEmpty?: boolean;
-  leaseMs?: number;
-  heartbeatMs?: number;
-  /** The supervisor's duties' periods; each one missing takes its default. */
-  periods?: Partial<DutyPeriods>;
-  /** How often an idle lane looks for new jobs. */
-  pollMs?: number;
+  /** Leases, heartbeats, duty periods and snoozes, validated (config.ts `validateTuning`): `config.tuning`, or DEFAULT_TUNING in tests. */
+  tuning: DaemonTuning;
   /** How long running jobs may finish after a stop request. */
   graceMs: number;
   owner?: string;
@@ -101,8 +64,6 @@ export interface DaemonOptions {
   goneOwners?: () => string[];
   /** Which machine's budget row this daemon shares (default: the host name). */
   budgetScope?: string;
-  /** The first snooze of a book the service throttled (doubling while it goes on). */
-  throttleSnoozeMs?: number;
 }
 
 /** Failures of the disk under the library: no book is at fault, and retrying at once cannot help. */
@@ -157,10 +118,7 @@ type Ending =
 export class Daemon {
   readonly owner: string;
   private readonly o: DaemonOptions;
-  private readonly leaseMs: number;
-  private readonly heartbeatMs: number;
-  private readonly pollMs: number;
-  private readonly periods: DutyPeriods;
+  private readonly t: Tuning['daemon'];
   private readonly clock: Clock;
   private readonly supervisor: Supervisor;
   private readonly stopClaiming = new AbortController();
@@ -175,24 +133,10 @@ export class Daemon {
 
   constructor(opts: DaemonOptions) {
     this.o = opts;
-    // `??` per field: an option passed through as undefined must not wipe out its default.
-    this.leaseMs = opts.leaseMs ?? DAEMON_DEFAULTS.leaseMs;
-    this.heartbeatMs = opts.heartbeatMs ?? DAEMON_DEFAULTS.heartbeatMs;
-    this.pollMs = opts.pollMs ?? DAEMON_DEFAULTS.pollMs;
-    const p = opts.periods ?? {};
-    const d = DAEMON_DEFAULTS.periods;
-    this.periods = {
-      reap: p.reap ?? d.reap,
-      upkeep: p.upkeep ?? d.upkeep,
-      reload: p.reload ?? d.reload,
-      budget: p.budget ?? d.budget,
-      beat: p.beat ?? d.beat,
-      status: p.status ?? d.status,
-      extend: p.extend ?? d.extend,
-    };
+    this.t = opts.tuning.daemon;
     this.clock = opts.clock ?? systemClock;
     this.owner = opts.owner ?? newOwner();
-    this.supervisor = createSupervisor(this.duties(), { clock: this.clock, logger: opts.logger, tickMs: DAEMON_DEFAULTS.tickMs });
+    this.supervisor = createSupervisor(this.duties(), { clock: this.clock, logger: opts.logger, tickMs: this.t.tickMs });
   }
 
   get stopping(): boolean {
@@ -201,7 +145,7 @@ export class Daemon {
 
   /** The supervisor completed a tick recently (/healthz; the watchdog ping). */
   healthy(): boolean {
-    return this.clock.now() - this.supervisor.lastTickAt() < DAEMON_DEFAULTS.healthyWithinMs;
+    return this.clock.now() - this.supervisor.lastTickAt() < this.t.healthyWithinMs;
   }
 
   /** Runs until stopped (or, with untilEmpty, until the queue is empty). */
@@ -249,10 +193,10 @@ export class Daemon {
     return this.o.budgetScope ?? hostname();
   }
 
-  /** The supervisor's duties, each with its own period (DAEMON_DEFAULTS.periods unless given). */
+  /** The supervisor's duties, each with its own period (`tuning.daemon.periods`). */
   private duties(): Duty[] {
     const { store, pool, logger, notifier } = this.o;
-    const p = this.periods;
+    const p = this.t.periods;
     const duties: Duty[] = [
       { name: 'reap', periodMs: p.reap, run: () => this.reap() },
       { name: 'upkeep', periodMs: p.upkeep, run: () => pool.upkeep() },
@@ -285,7 +229,7 @@ export class Daemon {
         run: () => {
           if (this.drainDeadline === undefined) return;
           const left = Math.max(0, this.drainDeadline - this.clock.now());
-          notifier.send({ EXTEND_TIMEOUT_USEC: (left + 15_000) * 1000 });
+          notifier.send({ EXTEND_TIMEOUT_USEC: (left + this.t.extendSlackMs) * 1000 });
         },
       });
     }
@@ -333,7 +277,7 @@ export class Daemon {
     else if ((row.edgeUntil ?? 0) > now) pool.edge.adopt(row.edgeUntil!, row.edgeStrikes);
     const gone = new Set(this.o.goneOwners?.() ?? []);
     const here = hostname();
-    const live = store.control.daemons().filter((d) => d.host === here && !gone.has(d.owner) && now - d.seenAt < DAEMON_DEFAULTS.liveDaemonMs).length;
+    const live = store.control.daemons().filter((d) => d.host === here && !gone.has(d.owner) && now - d.seenAt < this.o.tuning.status.daemonGoneMs).length;
     pool.budget.setShare(Math.max(1, live));
   }
 
@@ -394,14 +338,14 @@ export class Daemon {
           this.stop('no usable session is left');
           break;
         }
-        await this.clock.sleep(this.pollMs, signal);
+        await this.clock.sleep(this.t.pollMs, signal);
         continue;
       }
       if (index === 0) this.setNote(undefined);
-      const [job] = store.jobs.claim({ owner: this.owner, limit: 1, leaseMs: this.leaseMs });
+      const [job] = store.jobs.claim({ owner: this.owner, limit: 1, leaseMs: this.t.leaseMs });
       if (!job) {
         const next = store.jobs.nextRunAt();
-        const wait = next === undefined ? this.pollMs : Math.min(this.pollMs, Math.max(10, next - this.clock.now()));
+        const wait = next === undefined ? this.t.pollMs : Math.min(this.t.pollMs, Math.max(10, next - this.clock.now()));
         await this.clock.sleep(wait, signal);
         continue;
       }
@@ -444,13 +388,13 @@ export class Daemon {
     this.abortRunning.signal.addEventListener('abort', onHardStop, { once: true });
     const beat = setInterval(() => {
       try {
-        const r = store.jobs.heartbeat(job.id, job.leaseToken, this.leaseMs, run.progress, run.session);
+        const r = store.jobs.heartbeat(job.id, job.leaseToken, this.t.leaseMs, run.progress, run.session);
         if (!r.ok) ctrl.abort(new Stop('lease lost'));
         else if (r.cancelRequested) ctrl.abort(new Stop('cancel'));
       } catch (err) {
         log.error({ err: errorMessage(err) }, 'heartbeat failed');
       }
-    }, this.heartbeatMs);
+    }, this.t.heartbeatMs);
     const run: Run = {
       job,
       log,
@@ -529,7 +473,9 @@ export class Daemon {
       now: this.clock.now(),
       recent: recentRuns(store.jobs.attempts(run.job.id)),
       edgeUntil: pool.edge.blockedUntil(),
-      throttleSnoozeMs: this.o.throttleSnoozeMs ?? DAEMON_DEFAULTS.throttleSnoozeMs,
+      throttleSnoozeMs: this.t.throttleSnoozeMs,
+      maxThrottleSnoozeMs: this.t.maxThrottleSnoozeMs,
+      noSessionSnoozeMs: this.t.noSessionSnoozeMs,
     });
   }
 
@@ -553,7 +499,7 @@ export class Daemon {
         else log.warn(fields, 'job returned to the queue (not its fault)');
         return;
       case 'disk refused':
-        this.storageHold = { until: this.clock.now() + DAEMON_DEFAULTS.storageHoldMs, why: ending.why };
+        this.storageHold = { until: this.clock.now() + this.t.storageHoldMs, why: ending.why };
         store.jobs.requeue(job.id, job.leaseToken, { kind: 'storage', message: ending.reason, session });
         log.error({ err: ending.why }, "the library's disk refused a write: the job goes back to the queue and claiming pauses");
         return;

@@ -3,10 +3,17 @@ import { test } from 'node:test';
 import type { JobAttempt } from '../db/jobs.js';
 import { BookdError } from '../errors.js';
 import { decideOutcome, MAX_SESSION_RELEASES, recentRuns } from './outcome.js';
+import { DEFAULT_TUNING } from '../config.js';
 
 const now = 1_000_000;
 const none = { auth: 0, throttled: 0, notFound: 0 };
-const ctx = (recent = none) => ({ now, recent, throttleSnoozeMs: 30_000 });
+const ctx = (recent = none) => ({
+  now,
+  recent,
+  throttleSnoozeMs: 30_000,
+  maxThrottleSnoozeMs: DEFAULT_TUNING.daemon.maxThrottleSnoozeMs,
+  noSessionSnoozeMs: DEFAULT_TUNING.daemon.noSessionSnoozeMs,
+});
 
 function attempt(outcome: JobAttempt['outcome'], errorKind?: string): JobAttempt {
   return { attempt: 1, outcome, errorKind, message: 'm', session: 's', owner: 'o', startedAt: 0, finishedAt: 0, durationMs: 0 };

@@ -49,15 +49,16 @@ export interface OutcomeContext {
   edgeUntil?: number | undefined;
   /** The first snooze of a throttled book; doubling with each throttled run in a row. */
   throttleSnoozeMs: number;
+  /** Snoozes of a throttled book never wait longer than this. */
+  maxThrottleSnoozeMs: number;
+  /** When a job that found no session is tried again, if the pool could not say when one is usable. */
+  noSessionSnoozeMs: number;
 }
-
-/** Snoozes of a throttled book never wait longer than this. */
-const MAX_THROTTLE_SNOOZE_MS = 30 * 60_000;
 
 export function decideOutcome(err: unknown, c: OutcomeContext): Outcome {
   const { now, recent } = c;
   if (err instanceof NoSessionError)
-    return { type: 'snooze', until: Math.max(now + 1000, err.retryAt ?? now + 60_000), reason: err.message, kind: 'rate_limited' };
+    return { type: 'snooze', until: Math.max(now + 1000, err.retryAt ?? now + c.noSessionSnoozeMs), reason: err.message, kind: 'rate_limited' };
   if (!(err instanceof BookdError)) return { type: 'retry', kind: 'transient', message: `unexpected error: ${errorMessage(err)}` };
   switch (err.kind) {
     case 'auth':
@@ -73,7 +74,7 @@ export function decideOutcome(err: unknown, c: OutcomeContext): Outcome {
           message: `the service held back this book's files ${recent.throttled + 1} times in a row; last: ${err.message}`,
         };
       }
-      const wait = Math.min(MAX_THROTTLE_SNOOZE_MS, c.throttleSnoozeMs * 2 ** recent.throttled);
+      const wait = Math.min(c.maxThrottleSnoozeMs, c.throttleSnoozeMs * 2 ** recent.throttled);
       return { type: 'snooze', until: now + wait, reason: err.message, kind: 'throttled' };
     }
     case 'not_found':

@@ -1,5 +1,8 @@
-export const BACKOFF_BASE_MS = 30_000;
-export const BACKOFF_CAP_MS = 6 * 60 * 60 * 1000;
+import { DEFAULT_TUNING } from '../config.js';
+
+/** The defaults of src/config.ts, `Tuning['retry']`, for stores opened without a daemon's tuning (the CLI's). */
+export const BACKOFF_BASE_MS = DEFAULT_TUNING.retry.jobBaseMs;
+export const BACKOFF_CAP_MS = DEFAULT_TUNING.retry.jobCapMs;
 
 /**
  * Delay before retry number `attempt` (1-based): full jitter over `min(cap, base·2^(attempt−1))`,

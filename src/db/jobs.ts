@@ -313,6 +313,8 @@ export interface SqliteJobStoreDeps {
   random?: () => number;
   /** The first retry's backoff ceiling (default 30 s); demos and tests shorten it. */
   backoffBaseMs?: number;
+  /** The longest backoff (default 6 h). */
+  backoffCapMs?: number;
 }
 
 export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore {
@@ -631,7 +633,7 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
       return settle(id, token, (row, now) =>
         row.attempt >= row.max_attempts
           ? { state: 'failed', outcome: 'failed', error: err }
-          : { state: 'queued', outcome: 'retry', error: err, runAt: now + backoffMs(row.attempt, random, deps.backoffBaseMs) },
+          : { state: 'queued', outcome: 'retry', error: err, runAt: now + backoffMs(row.attempt, random, deps.backoffBaseMs, deps.backoffCapMs) },
       );
     },
 

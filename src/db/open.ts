@@ -6,14 +6,15 @@ import type { Clock } from '../clock.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { hasTables, loadMigrations, migrate, newerSchemaError, notBookdError, schemaVersion, type Migration, type MigrateResult } from './migrate.js';
 import { ALLOW_NETWORK_FS_ENV, networkFsType } from './network-fs.js';
+import { DEFAULT_TUNING } from '../config.js';
 
 export type { Database } from 'better-sqlite3';
 
 /**
- * How long a writer waits for another process's write transaction. Transactions here last
- * milliseconds, so reaching this means something is stuck, not busy.
+ * How long a writer waits for another process's write transaction (src/config.ts,
+ * `Tuning['store']`: one value for every process, since they share the file).
  */
-export const BUSY_TIMEOUT_MS = 30_000;
+export const BUSY_TIMEOUT_MS = DEFAULT_TUNING.store.busyTimeoutMs;
 
 export interface OpenDbOptions {
   /** Open without writing anything: no pragmas that change the file, no migrations. */

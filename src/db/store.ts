@@ -32,21 +32,29 @@ export interface Store {
 export interface StoreOptions extends Omit<OpenDbOptions, 'clock'> {
   /** [0, 1), for backoff jitter; tests pin it. */
   random?: () => number;
-  /** The first retry's backoff ceiling (default 30 s, doubling to 6 h); demos and tests shorten it. */
+  /** The first retry's backoff ceiling (`tuning.retry.jobBaseMs`, 30 s by default); demos and tests shorten it. */
   backoffBaseMs?: number;
+  /** The longest backoff (`tuning.retry.jobCapMs`, 6 h by default). */
+  backoffCapMs?: number;
   /** Shared with the other threads of this process that write to the same file. */
   threadLock?: ThreadLock;
 }
 
 /** Opens (creating and migrating as needed) the store at `path`; `':memory:'` for a private one. */
 export function openStore(path: string, clock: Clock = systemClock, opts: StoreOptions = {}): Store {
-  const { random, backoffBaseMs, threadLock, ...dbOpts } = opts;
+  const { random, backoffBaseMs, backoffCapMs, threadLock, ...dbOpts } = opts;
   const db = openDb(path, { ...dbOpts, clock });
   const tx = writeTransactions(db, { timeoutMs: BUSY_TIMEOUT_MS, ...(threadLock && { threadLock }) });
   return {
     db,
     clock,
-    jobs: sqliteJobStore(db, { clock, tx, ...(random && { random }), ...(backoffBaseMs !== undefined && { backoffBaseMs }) }),
+    jobs: sqliteJobStore(db, {
+      clock,
+      tx,
+      ...(random && { random }),
+      ...(backoffBaseMs !== undefined && { backoffBaseMs }),
+      ...(backoffCapMs !== undefined && { backoffCapMs }),
+    }),
     views: sqliteQueueViews(db),
     sessions: sqliteSessionStore(db, { clock, tx }),
     books: sqliteBookCatalogue(db, { tx }),

@@ -12,6 +12,7 @@ import { arr, num, obj, str, type Json } from '../oreilly/shape.js';
 import { TOKEN_PATH } from '../oreilly/token.js';
 import { tokenExpiry } from '../pool/jar.js';
 import { readBody } from '../pool/read-body.js';
+import type { RequestTimeouts } from '../config.js';
 
 /**
  * `bookd doctor`: each expectation of docs/SERVICE.md (the 2026-09 rows above all) set against
@@ -80,7 +81,7 @@ export interface RequestingSession extends DoctorSession {
  */
 export function doctorIo(
   session: RequestingSession,
-  opts: { intervalMs: number; userAgent: string; acceptLanguage: string; timeoutMs: number; clock?: Clock },
+  opts: { intervalMs: number; userAgent: string; acceptLanguage: string; timeouts: RequestTimeouts; clock?: Clock },
 ): DoctorIo & { close(): Promise<void> } {
   const clock = opts.clock ?? systemClock;
   const agent = new Agent({ connections: 1 });
@@ -115,8 +116,8 @@ export function doctorIo(
         path: url.pathname + url.search,
         method: 'GET',
         headers: { 'accept-encoding': 'gzip, deflate', 'accept-language': opts.acceptLanguage, ...headersFor(url.href, kind), 'user-agent': opts.userAgent },
-        headersTimeout: opts.timeoutMs,
-        bodyTimeout: opts.timeoutMs,
+        headersTimeout: opts.timeouts.headersMs,
+        bodyTimeout: opts.timeouts.bodyMs,
       });
       const headers = res.headers as Record<string, string | string[] | undefined>;
       const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);

@@ -28,7 +28,6 @@ export interface ArchiveDeps {
   client: OreillyClient;
   clock: Clock;
   config: Config;
-  retryBaseMs: number;
   /** Where the CPU-heavy part runs (ThreadBuilder in the daemon). */
   builder: EpubBuilder;
   onArchived?: (bytes: number) => void;
@@ -327,7 +326,8 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
     const id = payload.bookId;
     const requests = retrying({
       clock: deps.clock,
-      baseMs: deps.retryBaseMs,
+      baseMs: deps.config.tuning.retry.requestBaseMs,
+      probeFreshMs: deps.config.tuning.retry.probeFreshMs,
       signal: ctx.signal,
       session,
       budget: deps.budget,

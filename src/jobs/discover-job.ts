@@ -28,20 +28,14 @@ async function linkArchived(store: Store, libraryRoot: string, ids: string[], sk
 }
 
 /** The daemon's handler for `discover` jobs: walk the listing, enqueue what is new. */
-export function discoverHandler(deps: {
-  store: Store;
-  client: OreillyClient;
-  clock: Clock;
-  config: Config;
-  retryBaseMs: number;
-  budget?: MachineBudget;
-}): JobHandler {
+export function discoverHandler(deps: { store: Store; client: OreillyClient; clock: Clock; config: Config; budget?: MachineBudget }): JobHandler {
   return async (job, ctx) => {
     if (job.kind !== 'discover') throw new Error(`discover handler got a ${job.kind} job`);
     const payload = job.payload;
     const requests = retrying({
       clock: deps.clock,
-      baseMs: deps.retryBaseMs,
+      baseMs: deps.config.tuning.retry.requestBaseMs,
+      probeFreshMs: deps.config.tuning.retry.probeFreshMs,
       signal: ctx.signal,
       session: ctx.session,
       budget: deps.budget,

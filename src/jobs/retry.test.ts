@@ -13,6 +13,7 @@ import { jarFromImport } from '../pool/jar.js';
 import { Pacer } from '../pool/pacer.js';
 import { Session } from '../pool/session.js';
 import { retrying } from './retry.js';
+import { DEFAULT_TUNING } from '../config.js';
 
 /** A service that throttles the way docs/SERVICE.md §3 describes: samples and origin 403s. */
 const FULL = `<html><body>${'<p>word '.repeat(4000)}</p></body></html>`;
@@ -85,12 +86,14 @@ function setup() {
     agent,
     clock: systemClock,
     pacer: new Pacer(systemClock, 0),
-    edge: new EdgeGate(systemClock),
+    edge: new EdgeGate(systemClock, DEFAULT_TUNING.edge),
     budget,
     persistJar: () => {},
     logger: silentLogger,
+    timeouts: DEFAULT_TUNING.requests.pool,
+    refresh: DEFAULT_TUNING.session,
   });
-  const requests = retrying({ clock: systemClock, baseMs: 1, session, budget, bookId: '9781492056348' });
+  const requests = retrying({ clock: systemClock, baseMs: 1, probeFreshMs: DEFAULT_TUNING.retry.probeFreshMs, session, budget, bookId: '9781492056348' });
   const client = new OreillyClient();
   const url = '/api/v2/epubs/urn:orm:book:9781492056348/files/OEBPS/ch01.xhtml';
   const get = () => requests.run(() => client.file(session, url, { fileSize: FULL.length, mediaType: 'application/xhtml+xml' }));

@@ -13,6 +13,8 @@ export interface RetryOptions {
   clock: Clock;
   /** The backoff unit (`retryBaseMs`): transient retries after 1×, 2×; throttled after 1×, 2×, 4×, 8×. */
   baseMs: number;
+  /** A probe that passed is trusted for this long (`tuning.retry.probeFreshMs`). */
+  probeFreshMs: number;
   signal?: AbortSignal | undefined;
   /** With a session, throttling is told apart from a session fault by its probe. */
   session?: Session | undefined;
@@ -44,7 +46,7 @@ export function retrying(opts: RetryOptions): Retrying {
   /** Whether the session is still logged in; asked at most once a minute per job. */
   const sessionOk = async (): Promise<boolean> => {
     if (!opts.session) return true;
-    if (opts.clock.now() - probedOkAt < 60_000) return true;
+    if (opts.clock.now() - probedOkAt < opts.probeFreshMs) return true;
     try {
       const result = await opts.session.probe({ signal: opts.signal, bookId: opts.bookId });
       if (result.status !== 'ok') return false;
@@ -100,6 +102,7 @@ export function retrying(opts: RetryOptions): Retrying {
 }
 
 /** `retrying` without a session or budget: transient retries only, for callers outside a job. */
-export function withRetries<T>(fn: () => Promise<T>, opts: { clock: Clock; baseMs?: number; signal?: AbortSignal }): Promise<T> {
-  return retrying({ clock: opts.clock, baseMs: opts.baseMs ?? 1000, signal: opts.signal }).run(fn);
+export function withRetries<T>(fn: () => Promise<T>, opts: { clock: Clock; baseMs: number; signal?: AbortSignal }): Promise<T> {
+  // Without a session there is no probe: its freshness is never asked.
+  return retrying({ clock: opts.clock, baseMs: opts.baseMs, probeFreshMs: Infinity, signal: opts.signal }).run(fn);
 }

@@ -1,5 +1,6 @@
 import { BookdError } from '../errors.js';
 import { header, type HttpResponse } from './http.js';
+import { DEFAULT_TUNING } from '../config.js';
 
 /** What the caller asked for; an answer of another shape is a failure, never parsed as if it fit. */
 export type Expect = 'json' | 'html' | 'file';
@@ -33,16 +34,21 @@ export function isEdgeRefusal(res: Pick<HttpResponse, 'status' | 'headers' | 'bo
   return isHtml(res) && /access denied/i.test(res.body.subarray(0, 4096).toString('utf8'));
 }
 
-/** `Retry-After` as seconds or an HTTP date; absent or odd values fall back to a minute. */
+/**
+ * `Retry-After` as seconds or an HTTP date, at most `retryAfterCapMs` away; absent or odd values
+ * fall back to `retryAfterFallbackMs` (src/config.ts, `Tuning['retry']`).
+ */
+const RETRY_AFTER_CAP_MS = DEFAULT_TUNING.retry.retryAfterCapMs;
+
 export function retryAfterMs(res: HttpResponse, now: number): number {
   const raw = header(res, 'retry-after');
   if (raw) {
     const secs = Number(raw);
-    if (Number.isFinite(secs) && secs >= 0) return now + Math.min(secs, 86_400) * 1000;
+    if (Number.isFinite(secs) && secs >= 0) return now + Math.min(secs * 1000, RETRY_AFTER_CAP_MS);
     const date = Date.parse(raw);
-    if (Number.isFinite(date)) return Math.max(now, Math.min(date, now + 86_400_000));
+    if (Number.isFinite(date)) return Math.max(now, Math.min(date, now + RETRY_AFTER_CAP_MS));
   }
-  return now + 60_000;
+  return now + DEFAULT_TUNING.retry.retryAfterFallbackMs;
 }
 
 function detailOf(res: HttpResponse): string | undefined {

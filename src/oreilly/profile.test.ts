@@ -10,6 +10,7 @@ import { EdgeGate } from '../pool/edge-gate.js';
 import { jarFromImport } from '../pool/jar.js';
 import { Pacer } from '../pool/pacer.js';
 import { Session } from '../pool/session.js';
+import { DEFAULT_TUNING } from '../config.js';
 
 /**
  * A profile page whose shape each test picks: the live variants of docs/SERVICE.md §2 (redirects
@@ -93,9 +94,11 @@ function session(): Session {
     agent,
     clock: systemClock,
     pacer: new Pacer(systemClock, 0),
-    edge: new EdgeGate(systemClock),
+    edge: new EdgeGate(systemClock, DEFAULT_TUNING.edge),
     persistJar: () => {},
     logger: silentLogger,
+    timeouts: DEFAULT_TUNING.requests.pool,
+    refresh: DEFAULT_TUNING.session,
   });
 }
 

@@ -1,13 +1,7 @@
 import type { Clock } from '../clock.js';
+import type { EdgeBackoff } from '../config.js';
 
-export interface EdgeBackoff {
-  /** First pause after the edge refuses us; each refusal in a row doubles it. */
-  baseMs: number;
-  maxMs: number;
-}
-
-/** Near 30 s first, growing while refusals repeat, capped at 30 min (docs/SERVICE.md §3). */
-export const DEFAULT_EDGE_BACKOFF: EdgeBackoff = { baseMs: 30_000, maxMs: 30 * 60_000 };
+export type { EdgeBackoff } from '../config.js';
 
 /**
  * The edge (Akamai) throttles by IP, not by session: when it refuses one session every session on
@@ -19,7 +13,7 @@ export class EdgeGate {
 
   constructor(
     private readonly clock: Clock,
-    private readonly backoff: EdgeBackoff = DEFAULT_EDGE_BACKOFF,
+    private readonly backoff: EdgeBackoff,
   ) {}
 
   /**

@@ -7,13 +7,8 @@ import type { SessionStore } from '../db/sessions.js';
 /**
  * Session holds, negotiated here for the pool and for every command that uses a session on its
  * own, so that no two processes ever use one cookie jar (docs/ARCHITECTURE.md, threads and
- * processes: holds renewed every 10 s, lapsing after 2 min).
+ * processes: holds renewed every 10 s, lapsing after 2 min; both in src/config.ts, `Tuning['holds']`).
  */
-
-/** How long a hold lasts unless renewed. */
-export const HOLD_MS = 120_000;
-/** How often a holder renews: well inside HOLD_MS, so a slow moment never lets a hold lapse. */
-export const HOLD_RENEW_MS = 10_000;
 
 /**
  * Where this process's pids mean something: the host name, and on Linux the pid namespace. Two
@@ -68,7 +63,10 @@ export interface HoldOptions {
   clock: Clock;
   /** This process's name as a holder (a new one when not given). */
   owner?: string;
-  holdMs?: number;
+  /** How long a hold lasts unless renewed. */
+  holdMs: number;
+  /** How often `keep` renews it (validated to be below holdMs). */
+  renewMs: number;
   /**
    * Owners known to be gone, whose holds may be taken at once. Default: the holders of session
    * rows that ran here and stopped (a daemon adds its job leases' owners).
@@ -86,7 +84,7 @@ export interface Holds {
   /** Gives up the hold; false when this owner did not hold it. */
   drop(name: string): boolean;
   /**
-   * Takes the hold and renews it every HOLD_RENEW_MS until the returned function is called (which
+   * Takes the hold and renews it every `renewMs` until the returned function is called (which
    * drops it); undefined when another live process holds the session. For commands that use a
    * session for longer than a moment.
    */
@@ -96,7 +94,7 @@ export interface Holds {
 export function sessionHolds(store: HoldStore, opts: HoldOptions): Holds {
   const { clock } = opts;
   const owner = opts.owner ?? newOwner();
-  const holdMs = opts.holdMs ?? HOLD_MS;
+  const { holdMs, renewMs } = opts;
   const gone = (): readonly string[] =>
     opts.goneOwners?.() ??
     goneOwners(
@@ -116,7 +114,7 @@ export function sessionHolds(store: HoldStore, opts: HoldOptions): Holds {
       const stop = new AbortController();
       void (async () => {
         while (!stop.signal.aborted) {
-          await clock.sleep(Math.min(HOLD_RENEW_MS, holdMs / 2), stop.signal);
+          await clock.sleep(Math.min(renewMs, holdMs / 2), stop.signal);
           if (!stop.signal.aborted) take(name, []);
         }
       })();

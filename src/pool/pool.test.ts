@@ -9,6 +9,7 @@ import { OreillyClient } from '../oreilly/client.js';
 import { parseCookieExport } from './cookie-import.js';
 import { jarFromImport, serializeJar } from './jar.js';
 import { SessionPool } from './pool.js';
+import { tuned } from '../config.js';
 
 function jwt(tag: string): string {
   const payload = Buffer.from(JSON.stringify({ exp: Math.floor(Date.now() / 1000) + 3600, tag })).toString('base64url');
@@ -50,7 +51,13 @@ test('a book the plan does not cover (403 on the book, /profile/ fine) never par
     res.end('{"detail":"You do not have permission to perform this action."}');
   });
   const store = storeWith(server.url, ['s1']);
-  const pool = new SessionPool({ baseUrl: server.url, store: store.sessions, logger: silentLogger, intervalMs: 0, acquireTimeoutMs: 2000 });
+  const pool = new SessionPool({
+    baseUrl: server.url,
+    store: store.sessions,
+    logger: silentLogger,
+    intervalMs: 0,
+    tuning: tuned({ pool: { acquireTimeoutMs: 2000 } }),
+  });
   const client = new OreillyClient();
   try {
     for (let i = 0; i < 5; i++)
@@ -73,7 +80,7 @@ test('disabled and enabled again while lent: the session is never lent twice, an
     store: store.sessions,
     logger: silentLogger,
     intervalMs: 0,
-    acquireTimeoutMs: 300,
+    tuning: tuned({ pool: { acquireTimeoutMs: 300 } }),
     owner: 'here:1:aa',
   });
   let finish!: () => void;
@@ -116,7 +123,13 @@ test('cookies imported while the session is lent: the old chain stops at its nex
     res.end('{}');
   });
   const store = storeWith(server.url, ['s1']);
-  const pool = new SessionPool({ baseUrl: server.url, store: store.sessions, logger: silentLogger, intervalMs: 0, acquireTimeoutMs: 2000 });
+  const pool = new SessionPool({
+    baseUrl: server.url,
+    store: store.sessions,
+    logger: silentLogger,
+    intervalMs: 0,
+    tuning: tuned({ pool: { acquireTimeoutMs: 2000 } }),
+  });
   const imported = jarFor(server.url, 'imported');
   try {
     const err = await pool
@@ -151,7 +164,13 @@ test('a session parked as expired is used again after bookd sessions enable, wit
     res.end('{"detail":"Authentication credentials were not provided."}');
   });
   const store = storeWith(server.url, ['s1']);
-  const pool = new SessionPool({ baseUrl: server.url, store: store.sessions, logger: silentLogger, intervalMs: 0, acquireTimeoutMs: 300 });
+  const pool = new SessionPool({
+    baseUrl: server.url,
+    store: store.sessions,
+    logger: silentLogger,
+    intervalMs: 0,
+    tuning: tuned({ pool: { acquireTimeoutMs: 300 } }),
+  });
   try {
     await assert.rejects(
       pool.withSession((s) => new OreillyClient().epub(s, '9781234567890')),
@@ -176,7 +195,13 @@ test("the daemon's verdict on a lent session (a 429) does not undo the operator'
     res.end('{"detail":"Request was throttled."}');
   });
   const store = storeWith(server.url, ['s1']);
-  const pool = new SessionPool({ baseUrl: server.url, store: store.sessions, logger: silentLogger, intervalMs: 0, acquireTimeoutMs: 300 });
+  const pool = new SessionPool({
+    baseUrl: server.url,
+    store: store.sessions,
+    logger: silentLogger,
+    intervalMs: 0,
+    tuning: tuned({ pool: { acquireTimeoutMs: 300 } }),
+  });
   try {
     await assert.rejects(
       pool.withSession(async (s) => {
@@ -194,7 +219,13 @@ test("the daemon's verdict on a lent session (a 429) does not undo the operator'
 
 test('checkouts get the idle session returned longest ago, first come first served', async () => {
   const store = storeWith('http://127.0.0.1:9', ['s1', 's2', 's3']);
-  const pool = new SessionPool({ baseUrl: 'http://127.0.0.1:9', store: store.sessions, logger: silentLogger, intervalMs: 0, acquireTimeoutMs: 2000 });
+  const pool = new SessionPool({
+    baseUrl: 'http://127.0.0.1:9',
+    store: store.sessions,
+    logger: silentLogger,
+    intervalMs: 0,
+    tuning: tuned({ pool: { acquireTimeoutMs: 2000 } }),
+  });
   try {
     const names: string[] = [];
     for (let i = 0; i < 6; i++) names.push(await pool.withSession(async (s) => s.name));
@@ -216,7 +247,13 @@ test('checkouts get the idle session returned longest ago, first come first serv
 
 test('an aborted checkout leaves the queue at once and loses no session; a session added meanwhile serves the next', async () => {
   const store = storeWith('http://127.0.0.1:9', ['s1']);
-  const pool = new SessionPool({ baseUrl: 'http://127.0.0.1:9', store: store.sessions, logger: silentLogger, intervalMs: 0, acquireTimeoutMs: 5000 });
+  const pool = new SessionPool({
+    baseUrl: 'http://127.0.0.1:9',
+    store: store.sessions,
+    logger: silentLogger,
+    intervalMs: 0,
+    tuning: tuned({ pool: { acquireTimeoutMs: 5000 } }),
+  });
   let finish!: () => void;
   const first = pool.withSession(() => new Promise<void>((r) => (finish = r)));
   try {
@@ -240,7 +277,7 @@ test('an aborted checkout leaves the queue at once and loses no session; a sessi
       store: storeWith('http://127.0.0.1:9', []).sessions,
       logger: silentLogger,
       intervalMs: 0,
-      acquireTimeoutMs: 100,
+      tuning: tuned({ pool: { acquireTimeoutMs: 100 } }),
     });
     await assert.rejects(
       quick.withSession(async () => 1),

@@ -3,15 +3,15 @@ import { Agent, type Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../clock.js';
 import { BookdError, SupersededJarError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { DEFAULT_ACCEPT_LANGUAGE, DEFAULT_BUDGET, DEFAULT_USER_AGENT, type BudgetSettings } from '../config.js';
+import { DEFAULT_ACCEPT_LANGUAGE, DEFAULT_BUDGET, DEFAULT_USER_AGENT, type BudgetSettings, type Tuning } from '../config.js';
 import { MachineBudget } from './budget.js';
 import { credentialSource } from './credentials.js';
-import { EdgeGate, type EdgeBackoff } from './edge-gate.js';
+import { EdgeGate } from './edge-gate.js';
 import { sessionHolds, type Holds } from './holds.js';
 import { restoreJar } from './jar.js';
 import { Pacer } from './pacer.js';
 import { PARKED_STATES, type SessionRecord, type SessionState, type SessionStore } from '../db/sessions.js';
-import { Session, type Timeouts } from './session.js';
+import { Session } from './session.js';
 
 /**
  * The pool's port for saving jars off the main thread (JarWriter implements it). `expected` is the
@@ -25,6 +25,9 @@ export interface JarSaver {
 /** What the pool reads and writes of the session rows: the jar after every response, the state on every transition. */
 export type SessionStorePort = Pick<SessionStore, 'list' | 'saveJar' | 'setState' | 'recordUse' | 'hold' | 'dropHold'>;
 type SessionRow = SessionRecord;
+
+/** The parts of the tuning (src/config.ts) a pool uses: its own, its sessions', their holds and the edge pause. */
+export type PoolTuning = Pick<Tuning, 'pool' | 'requests' | 'session' | 'holds' | 'edge'>;
 
 export interface PoolOptions {
   baseUrl: string;
@@ -40,13 +43,8 @@ export interface PoolOptions {
   clock?: Clock;
   /** Minimum time between two requests of one session. */
   intervalMs: number;
-  timeouts?: Timeouts;
-  refreshMarginMs?: number;
-  /** How long a checkout may wait for a session before giving up with a clear error. */
-  acquireTimeoutMs?: number;
-  edgeBackoff?: EdgeBackoff;
-  /** How long a session rests after repeated server errors. */
-  restMs?: number;
+  /** The pool's durations, validated (config.ts `validateTuning`): `config.tuning`, or DEFAULT_TUNING in tests. */
+  tuning: PoolTuning;
   credentialsDir?: string;
   /**
    * This process's name for holding sessions. With it, the pool uses only sessions it holds, so a
@@ -54,8 +52,6 @@ export interface PoolOptions {
    * and one-shot commands) every session row is used.
    */
   owner?: string;
-  /** How long a hold lasts unless renewed (reload renews it); src/pool/holds.ts's HOLD_MS by default. */
-  holdMs?: number;
   /** The most sessions this pool holds (a daemon with fewer workers leaves the rest to others). */
   maxSessions?: number;
   /** Holders known to be gone, whose sessions may be taken over at once. */
@@ -127,13 +123,6 @@ const SCORE_LIMIT = 3;
 const NOT_FOUND_LIMIT = 3;
 
 /**
- * How long a session row removed while this pool used it is waited for: an operator renewing a
- * session by remove + add must not end a run for want of sessions in between (the daemon reloads
- * the rows every 10 s).
- */
-const REMOVED_GRACE_MS = 30_000;
-
-/**
  * N independently authenticated sessions, each token chain lent through its own generic-pool of
  * one (public API only: acquire, release, destroy, drain, clear, borrowed, pending). Checkouts
  * wait in one FIFO queue here and are given the idle usable session returned longest ago; what
@@ -170,8 +159,8 @@ export class SessionPool {
     this.holds =
       opts.owner === undefined
         ? undefined
-        : sessionHolds(opts.store, { clock: this.clock, owner: opts.owner, holdMs: opts.holdMs, goneOwners: opts.goneOwners });
-    this.edge = new EdgeGate(this.clock, opts.edgeBackoff);
+        : sessionHolds(opts.store, { clock: this.clock, owner: opts.owner, ...opts.tuning.holds, goneOwners: opts.goneOwners });
+    this.edge = new EdgeGate(this.clock, opts.tuning.edge);
     this.budget = new MachineBudget(
       this.clock,
       opts.budget ?? DEFAULT_BUDGET,
@@ -184,7 +173,7 @@ export class SessionPool {
       opts.random,
     );
     this.ownsAgent = !opts.agent;
-    this.agent = opts.agent ?? new Agent({ connections: 64, keepAliveTimeout: 10_000 });
+    this.agent = opts.agent ?? new Agent({ connections: opts.tuning.pool.connections, keepAliveTimeout: opts.tuning.pool.keepAliveTimeoutMs });
     this.reload();
   }
 
@@ -221,7 +210,7 @@ export class SessionPool {
     const now = this.clock.now();
     for (const [name, m] of [...this.members]) {
       if (seen.has(name)) continue;
-      if (!all.some((r) => r.name === name)) this.removed.set(name, now + REMOVED_GRACE_MS);
+      if (!all.some((r) => r.name === name)) this.removed.set(name, now + this.opts.tuning.pool.removedGraceMs);
       this.letGo(m);
     }
     for (const [name, until] of [...this.removed]) if (until <= now) this.removed.delete(name);
@@ -351,8 +340,8 @@ export class SessionPool {
       clock: this.clock,
       pacer: new Pacer(this.clock, opts.intervalMs, opts.random),
       edge: this.edge,
-      timeouts: opts.timeouts,
-      refreshMarginMs: opts.refreshMarginMs,
+      timeouts: opts.tuning.requests.pool,
+      refresh: opts.tuning.session,
       credentials: credentialSource(m.row, opts.credentialsDir),
       logger: opts.logger,
       persistJar: (jarJson, exp) => {
@@ -539,8 +528,8 @@ export class SessionPool {
       const timer = setTimeout(() => {
         leave();
         const reason = this.noUsableReason() ?? 'every usable session is busy';
-        reject(new NoSessionError(reason, this.nextUsableAt() ?? this.clock.now() + 60_000));
-      }, this.opts.acquireTimeoutMs ?? 120_000);
+        reject(new NoSessionError(reason, this.nextUsableAt() ?? this.clock.now() + this.opts.tuning.pool.noSessionRetryMs));
+      }, this.opts.tuning.pool.acquireTimeoutMs);
       const w: Waiter = {
         resolve,
         reject,
@@ -584,7 +573,7 @@ export class SessionPool {
           const until = this.edge.block();
           log.warn({ session: m.name, until: new Date(until).toISOString() }, 'the edge refused this machine: every session pauses');
         } else if (!(err instanceof NoSessionError)) {
-          const until = err.retryAt ?? this.clock.now() + 60_000;
+          const until = err.retryAt ?? this.clock.now() + this.opts.tuning.pool.noSessionRetryMs;
           this.setState(m, 'cooling', 'rate limited (429)', until);
           // A 429 is also a sign the machine as a whole asks too much (docs/SERVICE.md §4).
           this.budget.cut(`session ${m.name} was answered 429`, m.session?.lastSentAt);
@@ -594,7 +583,7 @@ export class SessionPool {
       case 'transient':
         m.errorScore += 1;
         if (m.errorScore >= SCORE_LIMIT) {
-          const until = this.clock.now() + (this.opts.restMs ?? 60_000);
+          const until = this.clock.now() + this.opts.tuning.pool.restMs;
           m.errorScore = SCORE_LIMIT - 1;
           this.setState(m, 'cooling', `repeated errors: ${err.message}`, until);
           log.warn({ session: m.name, err: err.message }, 'session rests after repeated errors');
@@ -616,7 +605,7 @@ export class SessionPool {
           log.error({ session: m.name }, `session ${m.name} parked: ${m.lastError}`);
           return;
         }
-        const until = this.clock.now() + (this.opts.restMs ?? 60_000);
+        const until = this.clock.now() + this.opts.tuning.pool.restMs;
         this.setState(m, 'cooling', `answered 404 for a book: another session confirms (${err.message})`, until);
         return;
       }
@@ -667,7 +656,7 @@ export class SessionPool {
         if (!(loginErr instanceof BookdError && loginErr.kind === 'auth')) {
           // The login itself met a network error, a 5xx or a 429: try again later, not park.
           m.reloggedIn = false;
-          const until = loginErr instanceof BookdError && loginErr.retryAt ? loginErr.retryAt : this.clock.now() + (this.opts.restMs ?? 60_000);
+          const until = loginErr instanceof BookdError && loginErr.retryAt ? loginErr.retryAt : this.clock.now() + this.opts.tuning.pool.restMs;
           this.setState(m, 'cooling', `logging in again failed: ${errorMessage(loginErr)}`, until);
           log.warn({ session: m.name, err: errorMessage(loginErr) }, 'logging in again failed; the session rests and tries again');
           return;

@@ -10,6 +10,7 @@ import { EdgeGate } from './edge-gate.js';
 import { jarFromImport, serializeJar, restoreJar } from './jar.js';
 import { Pacer } from './pacer.js';
 import { Session } from './session.js';
+import { DEFAULT_TUNING } from '../config.js';
 
 /**
  * A content origin and a separate auth origin (docs/SERVICE.md §1): the profile page never
@@ -102,11 +103,13 @@ function session(expiresInMs: number, saved: string[] = []): Session {
     agent,
     clock,
     pacer: new Pacer(clock, 0),
-    edge: new EdgeGate(clock),
+    edge: new EdgeGate(clock, DEFAULT_TUNING.edge),
     persistJar: (json) => {
       saved.push(json);
     },
     logger: silentLogger,
+    timeouts: DEFAULT_TUNING.requests.pool,
+    refresh: DEFAULT_TUNING.session,
   });
 }
 

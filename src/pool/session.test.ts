@@ -13,6 +13,7 @@ import { EdgeGate } from './edge-gate.js';
 import { jarFromImport, restoreJar } from './jar.js';
 import { Pacer } from './pacer.js';
 import { Session } from './session.js';
+import { DEFAULT_TUNING } from '../config.js';
 
 /** A tiny server that rotates `orm-jwt` on every response and remembers what it saw. */
 let server: Server;
@@ -99,11 +100,12 @@ function makeSession(saved: string[], opts: { totalMs?: number; bodyMs?: number;
     agent,
     clock: systemClock,
     pacer: new Pacer(systemClock, 0),
-    edge: opts.edge ?? new EdgeGate(systemClock),
+    edge: opts.edge ?? new EdgeGate(systemClock, DEFAULT_TUNING.edge),
     persistJar: (json) => {
       saved.push(json);
     },
     timeouts: { headersMs: 2000, bodyMs: opts.bodyMs ?? 2000, totalMs: opts.totalMs ?? 10_000 },
+    refresh: DEFAULT_TUNING.session,
     logger: silentLogger,
   });
 }

@@ -1,6 +1,7 @@
 import type { CookieJar } from 'tough-cookie';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
+import type { RequestTimeouts, Tuning } from '../config.js';
 import { BookdError, SupersededJarError, errorMessage, networkErrno } from '../errors.js';
 import type { Logger } from '../log.js';
 import { isEdgeRefusal } from '../oreilly/classify.js';
@@ -17,16 +18,8 @@ import { serializeJar, tokenExpiry, tokenLifetime } from './jar.js';
 import type { Pacer } from './pacer.js';
 import { readBody } from './read-body.js';
 
-export interface Timeouts {
-  /** Longest wait for response headers. */
-  headersMs: number;
-  /** Longest silence between two body chunks. */
-  bodyMs: number;
-  /** Longest a whole request may take, however it trickles. */
-  totalMs: number;
-}
-
-export const DEFAULT_TIMEOUTS: Timeouts = { headersMs: 30_000, bodyMs: 30_000, totalMs: 300_000 };
+/** Longest waits of one request (src/config.ts, `Tuning['requests']`). */
+export type Timeouts = RequestTimeouts;
 
 export interface Credentials {
   email: string;
@@ -54,9 +47,9 @@ export interface SessionOptions {
    * jar; when it returns a promise, the session's next request waits for it.
    */
   persistJar: (jarJson: string, tokenExpiresAt: number | undefined) => void | Promise<void>;
-  timeouts?: Timeouts;
-  /** Refresh through /profile/ when the token has less than this left. */
-  refreshMarginMs?: number;
+  timeouts: Timeouts;
+  /** When to refresh through /profile/, and to ask again for a token the service did not renew. */
+  refresh: Tuning['session'];
   /** Read at the moment of a re-login and dropped after it; undefined when none were given. */
   credentials?: () => Credentials | undefined;
   logger: Logger;
@@ -115,7 +108,7 @@ export class Session implements HttpSession {
     this.origin = new URL(this.baseUrl).origin;
     this.authOrigin = new URL(this.authUrl).origin;
     this.jar = opts.jar;
-    this.timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
+    this.timeouts = opts.timeouts;
     this.dispatcher = opts.agent.compose(
       cookieLayer({
         jar: opts.jar,
@@ -243,11 +236,11 @@ export class Session implements HttpSession {
     const now = this.opts.clock.now();
     this.lifetimeMs ??= tokenLifetime(this.jar, this.baseUrl) ?? (exp > now ? exp - now : undefined);
     // Short-lived tokens are renewed in the second half of their life, long ones 10 min ahead.
-    const margin = Math.min(this.opts.refreshMarginMs ?? 10 * 60_000, (this.lifetimeMs ?? Infinity) / 2);
+    const margin = Math.min(this.opts.refresh.refreshMarginMs, (this.lifetimeMs ?? Infinity) / 2);
     if (exp - now > margin) return false;
-    // A server that renews nothing leaves `exp` where it was: ask again only once a minute, unless
+    // A server that renews nothing leaves `exp` where it was: ask again only once per `unrenewedRetryMs`, unless
     // the token has run out since (then the renewal either works or says the session expired).
-    return now - this.unrenewedAt >= 60_000 || (exp <= now && this.unrenewedAt < exp);
+    return now - this.unrenewedAt >= this.opts.refresh.unrenewedRetryMs || (exp <= now && this.unrenewedAt < exp);
   }
 
   /** Renews the token now if it is due (idle sessions, from upkeep); see `renew`. */

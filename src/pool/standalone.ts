@@ -1,11 +1,11 @@
 import { Agent } from 'undici';
 import type { CookieJar } from 'tough-cookie';
 import { systemClock, type Clock } from '../clock.js';
-import { DEFAULT_ACCEPT_LANGUAGE, DEFAULT_USER_AGENT } from '../config.js';
+import { DEFAULT_ACCEPT_LANGUAGE, DEFAULT_USER_AGENT, type Tuning } from '../config.js';
 import { silentLogger, type Logger } from '../log.js';
 import { EdgeGate } from './edge-gate.js';
 import { Pacer } from './pacer.js';
-import { Session, type Credentials, type Timeouts } from './session.js';
+import { Session, type Credentials } from './session.js';
 
 /**
  * A session outside the pool, for one-shot commands (import check, login, probe). It owns its
@@ -22,7 +22,8 @@ export function standaloneSession(opts: {
   intervalMs?: number;
   clock?: Clock;
   logger?: Logger;
-  timeouts?: Timeouts;
+  /** `config.tuning` (one-shot request timeouts, refresh, edge pause), or DEFAULT_TUNING in tests. */
+  tuning: Pick<Tuning, 'requests' | 'session' | 'edge'>;
   credentials?: () => Credentials | undefined;
 }): { session: Session; close: () => Promise<void> } {
   const clock = opts.clock ?? systemClock;
@@ -37,9 +38,10 @@ export function standaloneSession(opts: {
     agent,
     clock,
     pacer: new Pacer(clock, opts.intervalMs ?? 0),
-    edge: new EdgeGate(clock),
+    edge: new EdgeGate(clock, opts.tuning.edge),
     persistJar: opts.persistJar,
-    timeouts: opts.timeouts ?? { headersMs: 30_000, bodyMs: 30_000, totalMs: 60_000 },
+    timeouts: opts.tuning.requests.oneShot,
+    refresh: opts.tuning.session,
     credentials: opts.credentials,
     logger: opts.logger ?? silentLogger,
   });

@@ -15,6 +15,7 @@ import { cookieLayer } from '../../src/pool/cookie-interceptor.js';
 import { jarFromImport, serializeJar } from '../../src/pool/jar.js';
 import { SessionPool, type PoolOptions } from '../../src/pool/pool.js';
 import { standaloneSession } from '../../src/pool/standalone.js';
+import { DEFAULT_TUNING, tuned } from '../../src/config.js';
 import { tempDir } from '../helpers/cli.js';
 import { startSimProcess, type SimProcess } from '../helpers/sim.js';
 
@@ -37,8 +38,11 @@ function storeWith(url: string, cookieSets: Record<string, string>[]): Store {
 /** The pool on its own: the machine budget opened wide, so only what a test sets paces it. */
 const OPEN_BUDGET = { start: 5000, ceiling: 5000, floor: 1, riseMs: 60_000 };
 
+/** Checkouts wait long enough for a slow machine; tests that change more tune on top of this. */
+const TUNING = tuned({ pool: { acquireTimeoutMs: 20_000 } });
+
 function poolOver(url: string, store: Store, extra: Partial<PoolOptions> = {}): SessionPool {
-  return new SessionPool({ baseUrl: url, store: store.sessions, logger: silentLogger, intervalMs: 0, acquireTimeoutMs: 20_000, budget: OPEN_BUDGET, ...extra });
+  return new SessionPool({ baseUrl: url, store: store.sessions, logger: silentLogger, intervalMs: 0, tuning: TUNING, budget: OPEN_BUDGET, ...extra });
 }
 
 /** Chapter URLs of the first few books: the "chapter-heavy" requests of the load tests. */
@@ -203,7 +207,7 @@ describe('failures the pool handles', () => {
   test('an idle session is refreshed through /profile/ before its token expires, and only then', async () => {
     const store = storeWith(sim.url, await sim.mint(1));
     const clock = new ManualClock(Date.now());
-    const pool = poolOver(sim.url, store, { clock, refreshMarginMs: 5 * 60_000 });
+    const pool = poolOver(sim.url, store, { clock, tuning: tuned({ session: { refreshMarginMs: 5 * 60_000 } }, TUNING) });
     try {
       const session = pool.sessions()[0]!;
       const exp = session.tokenExpiresAt()!;
@@ -234,6 +238,7 @@ describe('failures the pool handles', () => {
         name: 'login',
         baseUrl: sim.url,
         jar: jarFromImport([], sim.url).jar,
+        tuning: DEFAULT_TUNING,
         persistJar: (j) => {
           jarJson = j;
         },
@@ -287,7 +292,7 @@ describe('failures the pool handles', () => {
   test('an account whose subscription lapsed is marked failed', async () => {
     const [cookies] = await sim.mint(1, { expired: true });
     const store = storeWith(sim.url, [cookies!]);
-    const pool = poolOver(sim.url, store, { acquireTimeoutMs: 500 });
+    const pool = poolOver(sim.url, store, { tuning: tuned({ pool: { acquireTimeoutMs: 500 } }, TUNING) });
     try {
       await assert.rejects(pool.withSession((s) => client.epub(s, bookId)));
       assert.equal(store.sessions.get('s1')!.state, 'failed');
@@ -330,7 +335,7 @@ describe('failures the pool handles', () => {
 
   test('an edge 403 period pauses every session with growing delays, then work resumes', async () => {
     const store = storeWith(sim.url, await sim.mint(3));
-    const pool = poolOver(sim.url, store, { edgeBackoff: { baseMs: 200, maxMs: 2000 } });
+    const pool = poolOver(sim.url, store, { tuning: tuned({ edge: { baseMs: 200, maxMs: 2000 } }, TUNING) });
     try {
       await sim.resetStats();
       await sim.control({ edgeBlockMs: 1500 });

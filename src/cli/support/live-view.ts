@@ -1,4 +1,5 @@
 import type { Clock } from '../../clock.js';
+import type { Tuning } from '../../config.js';
 import type { Store } from '../../db/store.js';
 import { liveFigures, progressLines, summaryLine, type Sample } from './progress.js';
 
@@ -11,14 +12,14 @@ export interface ViewStream {
 
 /**
  * The demo's live view: the progress lines of `status --watch` (src/cli/support/progress.ts), redrawn in
- * place on a terminal. Without a terminal it prints one summary line when the figures change, at
- * most every 5 s, so a CI log stays readable.
+ * place every `liveRedrawMs` on a terminal. Without a terminal it prints one summary line when the
+ * figures change, at most every `liveSummaryMs`, so a CI log stays readable.
  */
-export function startLiveView(opts: { store: Store; clock: Clock; out?: ViewStream; intervalMs?: number }): { stop(): void } {
+export function startLiveView(opts: { store: Store; clock: Clock; out?: ViewStream; status: Tuning['status'] }): { stop(): void } {
   const out: ViewStream = opts.out ?? process.stdout;
   const samples: Sample[] = [];
-  const interval = opts.intervalMs ?? 500;
-  const figures = () => liveFigures(opts.store, samples, opts.clock.now());
+  const interval = opts.status.liveRedrawMs;
+  const figures = () => liveFigures(opts.store, samples, opts.clock.now(), opts.status);
   if (!out.isTTY) {
     let last = '';
     const timer = setInterval(
@@ -27,7 +28,7 @@ export function startLiveView(opts: { store: Store; clock: Clock; out?: ViewStre
         if (line !== last) out.write(`${line}\n`);
         last = line;
       },
-      Math.max(interval, 5000),
+      Math.max(interval, opts.status.liveSummaryMs),
     );
     return { stop: () => clearInterval(timer) };
   }

@@ -42,7 +42,7 @@ function holdFirstUsable(holds: Holds, rows: SessionRecord[]): { row: SessionRec
  * saved to its row before the next request. `opts.name` picks the session instead of the first usable one.
  */
 export async function withOneSession<T>(store: Store, config: Config, fn: (session: Session) => Promise<T>, opts: { name?: string } = {}): Promise<T> {
-  const holds = sessionHolds(store.sessions, { clock: store.clock });
+  const holds = sessionHolds(store.sessions, { clock: store.clock, ...config.tuning.holds });
   const rows = store.sessions.list();
   const held = opts.name === undefined ? holdFirstUsable(holds, rows) : holdNamed(holds, rows, opts.name);
   if (!held) {
@@ -63,6 +63,7 @@ export async function withOneSession<T>(store: Store, config: Config, fn: (sessi
     acceptLanguage: config.acceptLanguage,
     jar: restoreJar(row.jarJson),
     intervalMs: config.sessionIntervalMs,
+    tuning: config.tuning,
     credentials: credentialSource(row, config.credentialsDir),
     persistJar: (jarJson, exp) => {
       // Saved only over the jar it started from: cookies imported meanwhile win and this chain stops.

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openStore } from '../../db/store.js';
+import { DEFAULT_TUNING } from '../../config.js';
 import { startLiveView } from './live-view.js';
 import { liveFigures, progressLines, summaryLine, type LiveFigures } from './progress.js';
 
@@ -51,7 +52,7 @@ test('liveFigures counts book jobs only, per skill, from the store', () => {
       { kind: 'book', payload: { bookId: '9780000000002', format: 'epub', skills: ['Go'] } },
       { kind: 'discover', payload: { skill: 'Go', format: 'epub' } },
     ]);
-    const f = liveFigures(store, [], 1_000);
+    const f = liveFigures(store, [], 1_000, DEFAULT_TUNING.status);
     assert.equal(f.total, 2);
     assert.equal(f.done, 0);
     assert.equal(f.sessions, 'none');
@@ -67,7 +68,7 @@ test('the live view on a terminal draws the same lines and redraws them in place
     store.jobs.enqueue([{ kind: 'book', payload: { bookId: '9780000000001', format: 'epub', skills: ['Go'] } }]);
     let written = '';
     const out = { isTTY: true, columns: 100, write: (s: string) => ((written += s), true) };
-    const view = startLiveView({ store, clock: { now: () => 1_000, sleep: async () => {} }, out, intervalMs: 10 });
+    const view = startLiveView({ store, clock: { now: () => 1_000, sleep: async () => {} }, out, status: { ...DEFAULT_TUNING.status, liveRedrawMs: 10 } });
     await new Promise((r) => setTimeout(r, 50));
     view.stop();
     const frames = written
@@ -75,7 +76,7 @@ test('the live view on a terminal draws the same lines and redraws them in place
       .split(/(?:\x1b\[\d+F)?\x1b\[J/)
       .filter(Boolean);
     assert.ok(frames.length >= 2, `redrawn: ${JSON.stringify(written)}`);
-    const expected = `${progressLines(liveFigures(store, [], 1_000), 100).join('\n')}\n`;
+    const expected = `${progressLines(liveFigures(store, [], 1_000, DEFAULT_TUNING.status), 100).join('\n')}\n`;
     for (const frame of frames) assert.equal(frame, expected);
     // Each redraw goes back up exactly the lines it drew (three: all books, Go, the pace line).
     assert.match(written, /\x1b\[3F\x1b\[J/);

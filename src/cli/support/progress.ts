@@ -1,3 +1,4 @@
+import type { Tuning } from '../../config.js';
 import type { Store } from '../../db/store.js';
 import { duration } from './format.js';
 
@@ -20,8 +21,11 @@ export interface LiveFigures {
   lastFailure: string | undefined;
 }
 
-/** Progress of the book jobs, a books-per-hour rate over the last minute, and an ETA. */
-export function liveFigures(store: Store, samples: Sample[], now: number): LiveFigures {
+/** What the rate is measured over (`tuning.status`). */
+export type RateWindow = Pick<Tuning['status'], 'rateWindowMs' | 'rateMinSpanMs'>;
+
+/** Progress of the book jobs, a books-per-hour rate over the last `rateWindowMs`, and an ETA. */
+export function liveFigures(store: Store, samples: Sample[], now: number, rate: RateWindow): LiveFigures {
   // All counts minus the (few) discover jobs: cheap even with a hundred thousand books queued.
   const c = { ...store.views.counts() };
   for (const d of store.views.list({ kind: 'discover', limit: 10_000 })) c[d.state]--;
@@ -30,9 +34,9 @@ export function liveFigures(store: Store, samples: Sample[], now: number): LiveF
   const failed = c.failed + c.cancelled;
   const running = c.running;
   samples.push({ at: now, done });
-  while (samples.length > 2 && now - samples[0]!.at > 60_000) samples.shift();
+  while (samples.length > 2 && now - samples[0]!.at > rate.rateWindowMs) samples.shift();
   const first = samples[0]!;
-  const perHour = now - first.at >= 2_000 && done > first.done ? ((done - first.done) / (now - first.at)) * 3_600_000 : undefined;
+  const perHour = now - first.at >= rate.rateMinSpanMs && done > first.done ? ((done - first.done) / (now - first.at)) * 3_600_000 : undefined;
   const remaining = totalBooks - done - failed;
   const skills = store.views
     .countsBySkill()
