@@ -161,7 +161,7 @@ export class Daemon {
     this.supervisor.start();
     for (let i = 0; i < count; i++) this.addLane();
     logger.info({ workers: count, sessions: this.o.pool.usableCount(), owner: this.owner }, 'daemon ready');
-    this.o.notifier?.send({ READY: 1, STATUS: `ready: ${count} workers` });
+    this.o.notifier?.send({ READY: 1, STATUS: `ready: ${count} lanes (books at once)` });
     this.o.onReady?.();
 
     // Lanes may be added while running (more sessions usable): wait for those too.
@@ -256,7 +256,7 @@ export class Daemon {
     const gone = this.o.goneOwners?.() ?? [];
     const n = store.jobs.reap(gone);
     // At the start, what an earlier run left is expected; later it means a daemon died meanwhile.
-    if (n > 0) logger[level]({ reaped: n }, 'returned jobs of stopped workers to the queue');
+    if (n > 0) logger[level]({ reaped: n }, 'returned to the queue the jobs of lapsed leases and of daemons that are gone');
     for (const d of store.control.daemons()) if (gone.includes(d.owner)) store.control.daemonGone(d.owner);
   }
 
@@ -286,7 +286,7 @@ export class Daemon {
     if (this.o.lanes !== undefined || this.stopping) return;
     const want = this.o.pool.usableCount();
     while (this.lanes.length < want) {
-      this.o.logger.info({ workers: this.lanes.length + 1 }, 'more sessions are usable: adding a worker');
+      this.o.logger.info({ workers: this.lanes.length + 1 }, 'more sessions are usable: adding a lane');
       this.addLane();
     }
   }

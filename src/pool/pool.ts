@@ -24,7 +24,6 @@ export interface JarSaver {
 
 /** What the pool reads and writes of the session rows: the jar after every response, the state on every transition. */
 export type SessionStorePort = Pick<SessionStore, 'list' | 'saveJar' | 'setState' | 'recordUse' | 'hold' | 'dropHold'>;
-type SessionRow = SessionRecord;
 
 /** The parts of the tuning (src/config.ts) a pool uses: its own, its sessions', their holds and the edge pause. */
 export type PoolTuning = Pick<Tuning, 'pool' | 'requests' | 'session' | 'holds' | 'edge'>;
@@ -71,7 +70,7 @@ export interface PoolOptions {
  */
 interface Member {
   name: string;
-  row: SessionRow;
+  row: SessionRecord;
   session: Session | undefined;
   lease: Pool<Session> | undefined;
   state: SessionState;
@@ -245,12 +244,12 @@ export class SessionPool {
    * lapsed or orphaned ones up to maxSessions, renewing its own). A row it has just taken over is
    * read fresh, since another process may have rotated its token meanwhile.
    */
-  private holdable(rows: SessionRow[]): SessionRow[] {
+  private holdable(rows: SessionRecord[]): SessionRecord[] {
     const { holds } = this;
     if (!holds) return rows;
     const gone = holds.gone();
     const limit = this.opts.maxSessions ?? Infinity;
-    const out: SessionRow[] = [];
+    const out: SessionRecord[] = [];
     let held = 0;
     this.elsewhere = 0;
     for (const row of rows) {
@@ -289,7 +288,7 @@ export class SessionPool {
     return m.lease !== undefined && m.lease.borrowed + m.lease.pending > 0;
   }
 
-  private member(row: SessionRow): Member {
+  private member(row: SessionRecord): Member {
     const m: Member = {
       name: row.name,
       row,
