@@ -81,6 +81,8 @@ export interface Config {
   credentialsDir: string | undefined;
   /** The config files the settings came from, lowest precedence first, for messages. */
   configFiles: string[];
+  /** How long before a session can no longer refresh itself that it is reported (default 24 h). */
+  expiryWarningMs: number;
   /** One-line remarks for the operator that a daemon logs when it starts (an old library in use). */
   notes: string[];
 }
@@ -144,6 +146,7 @@ const FILE_KEYS: Record<string, Kind> = {
   budgetCeiling: 'rate',
   budgetFloor: 'rate',
   budgetRiseSeconds: 'positive',
+  expiryWarningSeconds: 'positive',
 };
 
 const ENV_KEYS: Record<string, string> = {
@@ -168,6 +171,7 @@ const ENV_KEYS: Record<string, string> = {
   BOOKD_BUDGET_CEILING: 'budgetCeiling',
   BOOKD_BUDGET_FLOOR: 'budgetFloor',
   BOOKD_BUDGET_RISE_SECONDS: 'budgetRiseSeconds',
+  BOOKD_EXPIRY_WARNING_SECONDS: 'expiryWarningSeconds',
 };
 
 export const DEFAULT_BASE_URL = 'https://learning.oreilly.com';
@@ -415,6 +419,7 @@ export function resolveConfig(flags: GlobalFlags & RunFlags, env: NodeJS.Process
     credentialsDir: (merged.credentialsDir as string | undefined) ?? env.CREDENTIALS_DIRECTORY,
     configFiles,
     notes,
+    expiryWarningMs: merged.expiryWarningSeconds !== undefined ? (merged.expiryWarningSeconds as number) * 1000 : 24 * 60 * 60_000,
   };
 }
 

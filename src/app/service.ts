@@ -170,6 +170,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       heartbeatMs: opts.heartbeatMs,
       pollMs: opts.pollMs,
       throttleSnoozeMs: 30 * retryBaseMs,
+      expiryWarningMs: config.expiryWarningMs,
       handlers: {
         book: timed(archiveHandler({ ...deps, onArchived: metrics.archived }), metrics),
         discover: discoverHandler(deps),
