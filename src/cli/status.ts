@@ -2,6 +2,8 @@ import type { Command } from '@commander-js/extra-typings';
 import { systemClock } from '../clock.js';
 import { JOB_STATES, type Job } from '../db/jobs.js';
 import type { Store } from '../db/store.js';
+import type { Config } from '../config.js';
+import { EXPIRY_WARNING_MS, expiringSoon } from '../pool/expiry.js';
 import { liveFigures, progressLines } from './support/progress.js';
 import { withStore } from './support/context.js';
 import { duration, iso, jobSubject, printJson, progressText, relative, table, timestamp } from './support/format.js';
@@ -27,8 +29,9 @@ function runningJson(j: Job) {
 }
 
 /** Everything `status` shows (times in epoch milliseconds; `statusJson` makes them ISO 8601). */
-export function statusSnapshot(store: Store, now: number) {
+export function statusSnapshot(store: Store, now: number, expiryWarningMs: number = EXPIRY_WARNING_MS) {
   const pause = store.control.state();
+  const sessions = store.sessions.list();
   const oldest = store.views.oldestQueued();
   const counts = store.views.counts();
   return {
@@ -40,11 +43,15 @@ export function statusSnapshot(store: Store, now: number) {
     running: store.views.running().map(runningJson),
     failed: { count: counts.failed, top: store.views.topFailures(5) },
     skills: store.views.countsBySkill(),
-    sessions: store.sessions.list().map((s) => ({
+    /** Sessions that stop working within the warning threshold unless renewed (src/pool/expiry.ts). */
+    expiring: expiringSoon(sessions, now, expiryWarningMs).map((e) => ({ name: e.name, until: e.until, limit: e.limit, message: e.message })),
+    sessions: sessions.map((s) => ({
       name: s.name,
       state: s.state,
       cooldown_until: s.cooldownUntil ?? null,
       token_expires_at: s.tokenExpiresAt ?? null,
+      refresh_expires_at: s.refreshExpiresAt ?? null,
+      renewed_at: s.renewedAt ?? null,
       requests: s.requests,
       errors: s.errors,
       books_done: s.booksDone,
@@ -85,8 +92,11 @@ export function statusJson(s: Snapshot) {
       ...x,
       cooldown_until: iso(x.cooldown_until),
       token_expires_at: iso(x.token_expires_at),
+      refresh_expires_at: iso(x.refresh_expires_at),
+      renewed_at: iso(x.renewed_at),
       last_used_at: iso(x.last_used_at),
     })),
+    expiring: s.expiring.map((e) => ({ ...e, until: iso(e.until) })),
     budget: s.budget.map((b) => ({ ...b, changed_at: iso(b.changed_at), edge_until: iso(b.edge_until) })),
     daemons: s.daemons.map((d) => ({ ...d, started_at: iso(d.started_at), seen_at: iso(d.seen_at) })),
   };
@@ -171,6 +181,8 @@ export function renderStatus(s: Snapshot, now: number): string {
       ),
     );
 
+  for (const e of s.expiring) out.push(`  expiring: ${e.message}`);
+
   out.push('', 'daemons');
   if (s.daemons.length === 0) out.push('  none running (start one with bookd run, or the bookd service)');
   else
@@ -196,9 +208,9 @@ export function registerStatus(program: Command): void {
     .action(async (opts, cmd) => {
       const clock = systemClock;
       const samples: Parameters<typeof liveFigures>[1] = [];
-      const show = (store: Store) => {
+      const show = (store: Store, config: Config) => {
         const now = clock.now();
-        const snap = statusSnapshot(store, now);
+        const snap = statusSnapshot(store, now, config.expiryWarningMs);
         if (opts.json) {
           if (opts.watch) process.stdout.write(`${JSON.stringify(statusJson(snap))}\n`);
           else printJson(statusJson(snap));
@@ -222,9 +234,9 @@ export function registerStatus(program: Command): void {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
-        await withStore(cmd, async (store) => {
+        await withStore(cmd, async (store, config) => {
           while (!stop.signal.aborted) {
-            show(store);
+            show(store, config);
             await clock.sleep(everyMs, stop.signal);
           }
         });
