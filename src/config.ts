@@ -81,6 +81,8 @@ export interface Config {
   credentialsDir: string | undefined;
   /** The config files the settings came from, lowest precedence first, for messages. */
   configFiles: string[];
+  /** How long before a session can no longer refresh itself that it is reported (default 24 h). */
+  expiryWarningMs: number;
   /** One-line remarks for the operator that a daemon logs when it starts (an old library in use). */
   notes: string[];
   /** Every duration and internal default, validated (`validateTuning`); derived in part from the settings above. */
@@ -146,6 +148,7 @@ const FILE_KEYS: Record<string, Kind> = {
   budgetCeiling: 'rate',
   budgetFloor: 'rate',
   budgetRiseSeconds: 'positive',
+  expiryWarningSeconds: 'positive',
 };
 
 const ENV_KEYS: Record<string, string> = {
@@ -170,9 +173,17 @@ const ENV_KEYS: Record<string, string> = {
   BOOKD_BUDGET_CEILING: 'budgetCeiling',
   BOOKD_BUDGET_FLOOR: 'budgetFloor',
   BOOKD_BUDGET_RISE_SECONDS: 'budgetRiseSeconds',
+  BOOKD_EXPIRY_WARNING_SECONDS: 'expiryWarningSeconds',
 };
 
 export const DEFAULT_BASE_URL = 'https://learning.oreilly.com';
+/**
+ * How long before a session can no longer refresh itself that the operator is told (README.md,
+ * "Sessions"): a day's notice is time for a person to renew it. The `expiryWarningSeconds` setting.
+ */
+export const DEFAULT_EXPIRY_WARNING_MS = 24 * 60 * 60_000;
+/** A session still expiring is reported again after this long, not on every tick. */
+export const EXPIRY_REPEAT_MS = 24 * 60 * 60_000;
 /** The live service's auth origin (docs/SERVICE.md §1); any other base URL is its own auth origin. */
 export const LIVE_AUTH_URL = 'https://api.oreilly.com';
 /** A current desktop browser (docs/SERVICE.md §4: a client that names itself is what bot scoring looks for). */
@@ -698,6 +709,7 @@ export function resolveConfig(flags: GlobalFlags & RunFlags, env: NodeJS.Process
     configFiles,
     notes,
     tuning,
+    expiryWarningMs: merged.expiryWarningSeconds !== undefined ? (merged.expiryWarningSeconds as number) * 1000 : DEFAULT_EXPIRY_WARNING_MS,
   };
 }
 

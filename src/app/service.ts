@@ -154,6 +154,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       untilEmpty: opts.untilEmpty,
       graceMs: config.graceMs,
       tuning,
+      expiryWarningMs: config.expiryWarningMs,
       handlers: {
         book: timed(archiveHandler({ ...deps, onArchived: metrics.archived }), metrics),
         discover: discoverHandler(deps),

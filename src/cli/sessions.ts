@@ -15,8 +15,8 @@ import { jarFromImport, restoreJar, serializeJar, tokenExpiry } from '../pool/ja
 import { standaloneSession } from '../pool/standalone.js';
 import { sessionHolds } from '../pool/holds.js';
 import { login } from '../oreilly/login.js';
-import { withStore } from './support/context.js';
-import { duration, printJson, relative, table } from './support/format.js';
+import { withStore, type CommandLike } from './support/context.js';
+import { duration, printJson, relative, table, timestamp } from './support/format.js';
 
 function readInput(source: string, what: string): Buffer {
   try {
@@ -56,6 +56,15 @@ interface CheckResult {
 function expiresIn(exp: number | undefined, now: number): string {
   if (exp === undefined) return '-';
   return exp <= now ? `expired ${duration(now - exp)} ago` : duration(exp - now);
+}
+
+/** Until when the session can refresh its own token: its orm-rt's expiry (docs/SERVICE.md §1). */
+function refreshUntil(s: SessionRecord, now: number): string {
+  if (!s.hasRefreshCookie) return 'no orm-rt';
+  if (s.refreshExpiresAt === undefined) return 'no expiry known';
+  return s.refreshExpiresAt > now
+    ? `${timestamp(s.refreshExpiresAt)} (in ${duration(s.refreshExpiresAt - now)})`
+    : `expired ${duration(now - s.refreshExpiresAt)} ago`;
 }
 
 /** Who the service's requests of this session look like (docs/SERVICE.md §4). */
@@ -190,6 +199,93 @@ async function logIn(
   return { jarJson, loginEmail: email, passwordFile: kept, detail: `logged in as ${email}${kept ? `; it logs in again with ${kept} when it expires` : ''}` };
 }
 
+/** What `sessions add` and `sessions renew` take. */
+interface AddOptions {
+  cookies?: string;
+  fromBrowser?: string;
+  email?: string;
+  passwordFile?: string;
+  relogin: boolean;
+  check: boolean;
+  replace?: boolean;
+  userAgent?: string;
+  json?: boolean;
+}
+
+/**
+ * `sessions add`, and `sessions renew` (add --replace for a session that must exist). A replace
+ * takes no hold: see the comment below and docs/ARCHITECTURE.md, threads and processes.
+ */
+async function addCookies(name: string, opts: AddOptions, cmd: CommandLike, mode: 'add' | 'renew'): Promise<void> {
+  if (!isSessionName(name)) throw new UsageError(`"${name}" is not a valid session name: use 1–64 letters, digits, '.', '_' or '-'`);
+  if ([opts.cookies, opts.fromBrowser, opts.email].filter((o) => o !== undefined).length !== 1) {
+    throw new UsageError(
+      mode === 'renew'
+        ? 'give one of --cookies FILE or --from-browser BROWSER[:PROFILE]'
+        : 'give one of --cookies FILE, --from-browser BROWSER[:PROFILE] or --email E --password-file F',
+    );
+  }
+  if (opts.email && !opts.passwordFile) throw new UsageError('--email needs --password-file FILE');
+  if (!opts.email && opts.passwordFile) throw new UsageError(`--password-file goes with --email, not ${opts.cookies ? '--cookies' : '--from-browser'}`);
+  const browser = opts.fromBrowser === undefined ? undefined : parseBrowserSpec(opts.fromBrowser);
+
+  await withStore(cmd, async (store, config) => {
+    const existing = store.sessions.get(name);
+    if (!existing && mode === 'renew') {
+      throw new BookdError(
+        'bad_input',
+        `no session named "${name}" to renew: add it with bookd sessions add ${name} --from-browser BROWSER[:PROFILE] (or --cookies FILE)`,
+      );
+    }
+    if (existing && !opts.replace) {
+      throw new BookdError('bad_input', `a session named "${name}" already exists: use --replace to give it new cookies, or pick another name`);
+    }
+    // No hold: the new cookies are this command's alone until they are in the row. A daemon
+    // that holds the session keeps its hold; its old chain's next save finds the row changed
+    // and it goes on from these cookies (docs/ARCHITECTURE.md, threads and processes).
+    // Cookies read from a browser go with that browser's User-Agent unless one is given.
+    const fromBrowser = browser ? readBrowser(browser, config) : undefined;
+    const newUserAgent = opts.userAgent ?? fromBrowser?.userAgent;
+    const userAgent = newUserAgent ?? existing?.userAgent;
+    const got = fromBrowser
+      ? await importCookies(name, fromBrowser, opts.check, config, userAgent)
+      : opts.cookies
+        ? await importCookies(name, readExport(opts.cookies), opts.check, config, userAgent)
+        : await logIn(name, opts.email!, opts.passwordFile!, opts.relogin, config, userAgent, store.clock);
+    const exp = tokenExpiry(restoreJar(got.jarJson), config.baseUrl);
+    store.transaction(() => {
+      if (existing && !opts.email) {
+        store.sessions.saveJar(name, got.jarJson, exp);
+        store.sessions.setState(name, 'ok', { lastError: '' });
+        if (newUserAgent) store.sessions.setUserAgent(name, newUserAgent);
+        return;
+      }
+      if (existing) store.sessions.remove(name);
+      store.sessions.add({ name, jarJson: got.jarJson, tokenExpiresAt: exp, loginEmail: got.loginEmail, passwordFile: got.passwordFile, userAgent });
+    });
+    if (opts.json) {
+      printJson({
+        name,
+        result: mode === 'renew' ? 'renewed' : existing ? 'replaced' : 'added',
+        via: opts.cookies ? 'cookies' : fromBrowser ? 'browser' : 'login',
+        checked: opts.email ? true : opts.check,
+        detail: got.detail,
+        tokenExpiresAt: iso(exp),
+        relogin: !!got.passwordFile,
+      });
+    } else {
+      process.stdout.write(
+        `session ${name} ${mode === 'renew' ? 'renewed' : existing ? 'replaced' : 'added'}: ${got.detail}; token expires in ${expiresIn(exp, store.clock.now())}\n`,
+      );
+    }
+    if (fromBrowser) {
+      process.stderr.write(
+        `note: give each session its own browser profile that stays logged in: bookd rotates the token, so the browser's copy of session ${name} stops working (to renew it, log in there again and bookd sessions renew ${name} --from-browser …)\n`,
+      );
+    }
+  });
+}
+
 export function registerSessions(program: Command): void {
   const sessions = program.command('sessions').description('manage the pool of authenticated sessions (one per browser login)');
 
@@ -213,61 +309,20 @@ export function registerSessions(program: Command): void {
     .option('--user-agent <ua>', "the User-Agent of the browser the cookies came from (default: the userAgent setting, a current desktop browser's)")
     .option('--json', 'print the result as JSON (no cookie values)')
     .action(async (name, opts, cmd) => {
-      if (!isSessionName(name)) throw new UsageError(`"${name}" is not a valid session name: use 1–64 letters, digits, '.', '_' or '-'`);
-      if ([opts.cookies, opts.fromBrowser, opts.email].filter((o) => o !== undefined).length !== 1) {
-        throw new UsageError('give one of --cookies FILE, --from-browser BROWSER[:PROFILE] or --email E --password-file F');
-      }
-      if (opts.email && !opts.passwordFile) throw new UsageError('--email needs --password-file FILE');
-      if (!opts.email && opts.passwordFile) throw new UsageError(`--password-file goes with --email, not ${opts.cookies ? '--cookies' : '--from-browser'}`);
-      const browser = opts.fromBrowser === undefined ? undefined : parseBrowserSpec(opts.fromBrowser);
+      await addCookies(name, opts, cmd, 'add');
+    });
 
-      await withStore(cmd, async (store, config) => {
-        const existing = store.sessions.get(name);
-        if (existing && !opts.replace) {
-          throw new BookdError('bad_input', `a session named "${name}" already exists: use --replace to give it new cookies, or pick another name`);
-        }
-        // No hold: the new cookies are this command's alone until they are in the row. A daemon
-        // that holds the session keeps its hold; its old chain's next save finds the row changed
-        // and it goes on from these cookies (docs/ARCHITECTURE.md, threads and processes).
-        // Cookies read from a browser go with that browser's User-Agent unless one is given.
-        const fromBrowser = browser ? readBrowser(browser, config) : undefined;
-        const newUserAgent = opts.userAgent ?? fromBrowser?.userAgent;
-        const userAgent = newUserAgent ?? existing?.userAgent;
-        const got = fromBrowser
-          ? await importCookies(name, fromBrowser, opts.check, config, userAgent)
-          : opts.cookies
-            ? await importCookies(name, readExport(opts.cookies), opts.check, config, userAgent)
-            : await logIn(name, opts.email!, opts.passwordFile!, opts.relogin, config, userAgent, store.clock);
-        const exp = tokenExpiry(restoreJar(got.jarJson), config.baseUrl);
-        store.transaction(() => {
-          if (existing && !opts.email) {
-            store.sessions.saveJar(name, got.jarJson, exp);
-            store.sessions.setState(name, 'ok', { lastError: '' });
-            if (newUserAgent) store.sessions.setUserAgent(name, newUserAgent);
-            return;
-          }
-          if (existing) store.sessions.remove(name);
-          store.sessions.add({ name, jarJson: got.jarJson, tokenExpiresAt: exp, loginEmail: got.loginEmail, passwordFile: got.passwordFile, userAgent });
-        });
-        if (opts.json) {
-          printJson({
-            name,
-            result: existing ? 'replaced' : 'added',
-            via: opts.cookies ? 'cookies' : fromBrowser ? 'browser' : 'login',
-            checked: opts.email ? true : opts.check,
-            detail: got.detail,
-            tokenExpiresAt: iso(exp),
-            relogin: !!got.passwordFile,
-          });
-        } else {
-          process.stdout.write(`session ${name} ${existing ? 'replaced' : 'added'}: ${got.detail}; token expires in ${expiresIn(exp, store.clock.now())}\n`);
-        }
-        if (fromBrowser) {
-          process.stderr.write(
-            `note: give each session its own browser profile that stays logged in: bookd rotates the token, so the browser's copy of session ${name} stops working (to renew it, log in there again and add it with --replace)\n`,
-          );
-        }
-      });
+  sessions
+    .command('renew')
+    .description('give an existing session fresh cookies, also while a daemon uses it (the same as add --replace, for a session that exists)')
+    .argument('<name>', 'the session to renew')
+    .option('--cookies <file>', "a cookie export (as for sessions add); '-' reads standard input")
+    .option('--from-browser <browser[:profile]>', 'read the cookies out of a browser profile (as for sessions add)')
+    .option('--no-check', 'save the cookies without checking them against /profile/ first')
+    .option('--user-agent <ua>', 'the User-Agent of the browser the cookies came from (default: the browser read, else the one the session had)')
+    .option('--json', 'print the result as JSON (no cookie values)')
+    .action(async (name, opts, cmd) => {
+      await addCookies(name, { ...opts, relogin: true, replace: true }, cmd, 'renew');
     });
 
   sessions
@@ -283,6 +338,9 @@ export function registerSessions(program: Command): void {
             name: s.name,
             state: s.state,
             tokenExpiresAt: iso(s.tokenExpiresAt),
+            renewedAt: iso(s.renewedAt),
+            refreshCookie: s.hasRefreshCookie,
+            refreshExpiresAt: iso(s.refreshExpiresAt),
             lastUsedAt: iso(s.lastUsedAt),
             booksDone: s.booksDone,
             requests: s.requests,
@@ -298,12 +356,14 @@ export function registerSessions(program: Command): void {
           process.stdout.write('no sessions: add one with bookd sessions add NAME --cookies FILE\n');
           return;
         }
-        const rows = [['NAME', 'STATE', 'TOKEN EXPIRES', 'LAST USED', 'BOOKS', 'SCORE', 'COOLDOWN', 'LAST ERROR']];
+        const rows = [['NAME', 'STATE', 'TOKEN EXPIRES', 'RENEWED', 'CAN REFRESH UNTIL', 'LAST USED', 'BOOKS', 'SCORE', 'COOLDOWN', 'LAST ERROR']];
         for (const s of list) {
           rows.push([
             s.name,
             s.state === 'partial' ? 'partial cookies?' : s.state,
-            expiresIn(s.tokenExpiresAt, now),
+            s.tokenExpiresAt === undefined ? '-' : s.tokenExpiresAt > now ? `in ${duration(s.tokenExpiresAt - now)}` : expiresIn(s.tokenExpiresAt, now),
+            s.renewedAt === undefined ? '-' : relative(s.renewedAt, now),
+            refreshUntil(s, now),
             s.lastUsedAt === undefined ? '-' : relative(s.lastUsedAt, now),
             String(s.booksDone),
             s.errorScore.toFixed(1),

@@ -3,6 +3,7 @@ import { systemClock } from '../clock.js';
 import { JOB_STATES, type Job } from '../db/jobs.js';
 import type { Config } from '../config.js';
 import type { Store } from '../db/store.js';
+import { expiringSoon } from '../pool/expiry.js';
 import { liveFigures, progressLines } from './support/progress.js';
 import { withStore } from './support/context.js';
 import { duration, iso, jobSubject, printJson, progressText, relative, table, timestamp } from './support/format.js';
@@ -26,8 +27,9 @@ function runningJson(j: Job) {
 
 /** Everything `status` shows (times in epoch milliseconds; `statusJson` makes them ISO 8601). */
 /** `staleMs`: a daemon that has not announced itself for this long is shown as stale (`tuning.status.daemonStaleMs`). */
-export function statusSnapshot(store: Store, now: number, staleMs: number) {
+export function statusSnapshot(store: Store, now: number, staleMs: number, expiryWarningMs: number) {
   const pause = store.control.state();
+  const sessions = store.sessions.list();
   const oldest = store.views.oldestQueued();
   const counts = store.views.counts();
   return {
@@ -39,11 +41,15 @@ export function statusSnapshot(store: Store, now: number, staleMs: number) {
     running: store.views.running().map(runningJson),
     failed: { count: counts.failed, top: store.views.topFailures(5) },
     skills: store.views.countsBySkill(),
-    sessions: store.sessions.list().map((s) => ({
+    /** Sessions that stop working within the warning threshold unless renewed (src/pool/expiry.ts). */
+    expiring: expiringSoon(sessions, now, expiryWarningMs).map((e) => ({ name: e.name, until: e.until, limit: e.limit, message: e.message })),
+    sessions: sessions.map((s) => ({
       name: s.name,
       state: s.state,
       cooldown_until: s.cooldownUntil ?? null,
       token_expires_at: s.tokenExpiresAt ?? null,
+      refresh_expires_at: s.refreshExpiresAt ?? null,
+      renewed_at: s.renewedAt ?? null,
       requests: s.requests,
       errors: s.errors,
       books_done: s.booksDone,
@@ -84,8 +90,11 @@ export function statusJson(s: Snapshot) {
       ...x,
       cooldown_until: iso(x.cooldown_until),
       token_expires_at: iso(x.token_expires_at),
+      refresh_expires_at: iso(x.refresh_expires_at),
+      renewed_at: iso(x.renewed_at),
       last_used_at: iso(x.last_used_at),
     })),
+    expiring: s.expiring.map((e) => ({ ...e, until: iso(e.until) })),
     budget: s.budget.map((b) => ({ ...b, changed_at: iso(b.changed_at), edge_until: iso(b.edge_until) })),
     daemons: s.daemons.map((d) => ({ ...d, started_at: iso(d.started_at), seen_at: iso(d.seen_at) })),
   };
@@ -170,6 +179,8 @@ export function renderStatus(s: Snapshot, now: number): string {
       ),
     );
 
+  for (const e of s.expiring) out.push(`  expiring: ${e.message}`);
+
   out.push('', 'daemons');
   if (s.daemons.length === 0) out.push('  none running (start one with bookd run, or the bookd service)');
   else
@@ -197,7 +208,7 @@ export function registerStatus(program: Command): void {
       const samples: Parameters<typeof liveFigures>[1] = [];
       const show = (store: Store, config: Config) => {
         const now = clock.now();
-        const snap = statusSnapshot(store, now, config.tuning.status.daemonStaleMs);
+        const snap = statusSnapshot(store, now, config.tuning.status.daemonStaleMs, config.expiryWarningMs);
         if (opts.json) {
           if (opts.watch) process.stdout.write(`${JSON.stringify(statusJson(snap))}\n`);
           else printJson(statusJson(snap));

@@ -4,7 +4,7 @@ import { ManualClock } from '../clock.js';
 import type { Store } from '../db/store.js';
 import { silentLogger } from '../log.js';
 import type { SessionPool } from '../pool/pool.js';
-import { DEFAULT_TUNING } from '../config.js';
+import { DEFAULT_EXPIRY_WARNING_MS, DEFAULT_TUNING } from '../config.js';
 import { Daemon } from './daemon.js';
 
 test('healthy() measures the supervisor: without a completed tick it turns false after the window', () => {
@@ -18,6 +18,7 @@ test('healthy() measures the supervisor: without a completed tick it turns false
     clock,
     graceMs: 0,
     tuning: DEFAULT_TUNING,
+    expiryWarningMs: DEFAULT_EXPIRY_WARNING_MS,
   });
   assert.equal(daemon.healthy(), true);
   clock.advance(DEFAULT_TUNING.daemon.healthyWithinMs - 1);

@@ -12,6 +12,7 @@ import type { Notifier } from './notify.js';
 import { decideOutcome, recentRuns, type Outcome } from './outcome.js';
 import { newOwner } from './owners.js';
 import { createSupervisor, type Duty, type Supervisor } from './supervisor.js';
+import { expiryWarner } from '../pool/expiry.js';
 
 export interface JobContext {
   session: Session;
@@ -64,6 +65,8 @@ export interface DaemonOptions {
   goneOwners?: () => string[];
   /** Which machine's budget row this daemon shares (default: the host name). */
   budgetScope?: string;
+  /** Sessions that can no longer refresh themselves within this long are warned about (src/pool/expiry.ts). */
+  expiryWarningMs: number;
 }
 
 /** Failures of the disk under the library: no book is at fault, and retrying at once cannot help. */
@@ -209,6 +212,13 @@ export class Daemon {
         },
       },
       { name: 'budget', periodMs: p.budget, run: () => this.syncBudget() },
+      // Issue 13: session.expiring warnings, at most one per session per day (src/pool/expiry.ts).
+      {
+        name: 'expiry',
+        periodMs: p.reload,
+        atStart: true,
+        run: expiryWarner({ list: () => store.sessions.list(), logger, clock: this.clock, withinMs: this.o.expiryWarningMs }),
+      },
       { name: 'beat', periodMs: p.beat, atStart: true, run: () => store.control.daemonBeat(this.owner, this.note) },
     ];
     if (notifier?.enabled) {

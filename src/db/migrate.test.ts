@@ -166,3 +166,38 @@ test('schema 3 keeps every session of schema 2, holds and all, and lets a sessio
   assert.throws(() => db.prepare("UPDATE sessions SET state = 'bogus' WHERE name = 's1'").run(), /CHECK constraint/);
   db.close();
 });
+
+test('schema 4 fills the orm-rt columns of every schema 3 session from its stored jar, and renewed_at from its last save', (t) => {
+  const path = join(temp(t), 'v3.db');
+  databaseAt(path, 3);
+  const v3 = new BetterSqlite3(path);
+  const jar = (cookies: object[]) => JSON.stringify({ version: 'tough-cookie@6.0.0', cookies });
+  const insert = v3.prepare('INSERT INTO sessions (name, jar, jar_saved_at, created_at, updated_at) VALUES (?, ?, ?, 1, 2)');
+  insert.run(
+    'max-age',
+    jar([
+      { key: 'orm-jwt', value: 'j' },
+      { key: 'orm-rt', value: 'r', creation: '2026-08-01T00:00:00.000Z', lastAccessed: '2026-09-01T00:00:00.000Z', maxAge: 1209600 },
+    ]),
+    77,
+  );
+  insert.run('expires', jar([{ key: 'orm-rt', value: 'r', expires: '2026-10-01T12:00:00.000Z' }]), null);
+  insert.run('forever', jar([{ key: 'orm-rt', value: 'r' }]), null);
+  insert.run('none', jar([{ key: 'orm-jwt', value: 'j' }]), null);
+  insert.run('unreadable', '{not json', null);
+  v3.close();
+  const db = openDb(path);
+  const rows = db.prepare('SELECT name, refresh_cookie, refresh_expires_at, renewed_at FROM sessions ORDER BY name').all();
+  assert.deepEqual(
+    rows.map((r) => ({ ...(r as object) })),
+    [
+      { name: 'expires', refresh_cookie: 1, refresh_expires_at: Date.parse('2026-10-01T12:00:00.000Z'), renewed_at: 1 },
+      { name: 'forever', refresh_cookie: 1, refresh_expires_at: null, renewed_at: 1 },
+      { name: 'max-age', refresh_cookie: 1, refresh_expires_at: Date.parse('2026-09-01T00:00:00.000Z') + 1_209_600_000, renewed_at: 77 },
+      { name: 'none', refresh_cookie: 0, refresh_expires_at: null, renewed_at: 1 },
+      { name: 'unreadable', refresh_cookie: 0, refresh_expires_at: null, renewed_at: null },
+    ],
+  );
+  assert.throws(() => db.prepare("UPDATE sessions SET refresh_cookie = 2 WHERE name = 'none'").run(), /CHECK constraint/);
+  db.close();
+});

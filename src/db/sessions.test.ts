@@ -78,3 +78,31 @@ test('setState sets cooldown and keeps the last error unless given; recordUse sc
   assert.equal(sessions.setState('nobody', 'disabled'), false);
   assert.equal(sessions.recordUse('nobody', { ok: true }), false);
 });
+
+test('every save keeps the orm-rt expiry of the jar, and renewed_at moves only with the token exp', () => {
+  const clock = new ManualClock();
+  const { sessions } = openStore(':memory:', clock);
+  const start = clock.now();
+  // Max-Age counts from the cookie's last use, as the jar counts it.
+  const rt = { key: 'orm-rt', value: 'r', lastAccessed: new Date(start).toISOString(), maxAge: 1_209_600 };
+  const withRt = (token: string, refresh: object | undefined) =>
+    JSON.stringify({ version: 'tough-cookie@6', cookies: [{ key: 'orm-jwt', value: token }, ...(refresh ? [refresh] : [])] });
+  const added = sessions.add({ name: 's1', jarJson: withRt('a', rt), tokenExpiresAt: start + 600_000 });
+  assert.deepEqual([added.hasRefreshCookie, added.refreshExpiresAt, added.renewedAt], [true, start + 1_209_600_000, start]);
+
+  clock.advance(1000);
+  sessions.saveJar('s1', withRt('a2', rt), start + 600_000);
+  assert.equal(sessions.get('s1')!.renewedAt, start, 'the same exp is no renewal');
+  clock.advance(1000);
+  sessions.saveJar('s1', withRt('b', { ...rt, maxAge: undefined, expires: new Date(start + 5000).toISOString() }), start + 900_000);
+  const renewed = sessions.get('s1')!;
+  assert.deepEqual([renewed.refreshExpiresAt, renewed.renewedAt], [start + 5000, start + 2000]);
+
+  sessions.saveJar('s1', withRt('c', undefined), start + 900_000);
+  assert.deepEqual([sessions.get('s1')!.hasRefreshCookie, sessions.get('s1')!.refreshExpiresAt], [false, undefined]);
+  sessions.saveJar('s1', withRt('d', { key: 'orm-rt', value: 'r' }), start + 900_000);
+  assert.deepEqual([sessions.get('s1')!.hasRefreshCookie, sessions.get('s1')!.refreshExpiresAt], [true, undefined], 'an orm-rt without expiry');
+  const jwt = `h.${Buffer.from(JSON.stringify({ exp: (start + 60_000) / 1000 })).toString('base64url')}.s`;
+  sessions.saveJar('s1', withRt('e', { key: 'orm-rt', value: jwt }), start + 900_000);
+  assert.equal(sessions.get('s1')!.refreshExpiresAt, start + 60_000, "a refresh token's own exp");
+});

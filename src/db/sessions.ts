@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { Clock } from '../clock.js';
 import { BookdError } from '../errors.js';
+import { refreshCookieOfJson } from '../pool/jar.js';
 import type { WriteTransaction } from './write-lock.js';
 
 /**
@@ -35,6 +36,12 @@ export interface SessionRecord {
   state: SessionState;
   jarJson: string;
   tokenExpiresAt: number | undefined;
+  /** Whether the jar holds an orm-rt, the cookie that refreshes the token (docs/SERVICE.md §1). */
+  hasRefreshCookie: boolean;
+  /** When that orm-rt expires: the last moment the session can refresh itself (undefined: unknown). */
+  refreshExpiresAt: number | undefined;
+  /** When the token's exp last moved (a refresh, a rotation, or new cookies). */
+  renewedAt: number | undefined;
   loginEmail: string | undefined;
   passwordFile: string | undefined;
   userAgent: string | undefined;
@@ -96,6 +103,9 @@ interface SessionRow {
   state: SessionState;
   jar: string;
   token_expires_at: number | null;
+  refresh_cookie: 0 | 1;
+  refresh_expires_at: number | null;
+  renewed_at: number | null;
   login_email: string | null;
   password_file: string | null;
   user_agent: string | null;
@@ -121,6 +131,9 @@ function toRecord(r: SessionRow): SessionRecord {
     state: r.state,
     jarJson: r.jar,
     tokenExpiresAt: opt(r.token_expires_at),
+    hasRefreshCookie: r.refresh_cookie === 1,
+    refreshExpiresAt: opt(r.refresh_expires_at),
+    renewedAt: opt(r.renewed_at),
     loginEmail: opt(r.login_email),
     passwordFile: opt(r.password_file),
     userAgent: opt(r.user_agent),
@@ -139,19 +152,27 @@ function toRecord(r: SessionRow): SessionRecord {
   };
 }
 
+/** The orm-rt columns of a jar about to be stored: derived here, so every save keeps them true. */
+function refreshParams(jarJson: string): { refreshCookie: 0 | 1; refreshExpiresAt: number | null } {
+  const rt = refreshCookieOfJson(jarJson);
+  return { refreshCookie: rt.present ? 1 : 0, refreshExpiresAt: rt.expiresAt ?? null };
+}
+
 export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: WriteTransaction }): SessionStore {
   const { clock, tx } = deps;
   const s = {
     insert: db.prepare(
-      `INSERT INTO sessions (name, jar, token_expires_at, login_email, password_file, user_agent, jar_saved_at, created_at, updated_at)
-       VALUES (@name, @jar, @tokenExpiresAt, @loginEmail, @passwordFile, @userAgent, @now, @now, @now)
+      `INSERT INTO sessions (name, jar, token_expires_at, refresh_cookie, refresh_expires_at, renewed_at, login_email, password_file, user_agent,
+                             jar_saved_at, created_at, updated_at)
+       VALUES (@name, @jar, @tokenExpiresAt, @refreshCookie, @refreshExpiresAt, @now, @loginEmail, @passwordFile, @userAgent, @now, @now, @now)
        ON CONFLICT (name) DO NOTHING`,
     ),
     get: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE name = ?'),
     list: db.prepare<[], SessionRow>('SELECT * FROM sessions ORDER BY name'),
     remove: db.prepare('DELETE FROM sessions WHERE name = ?'),
     saveJar: db.prepare(
-      `UPDATE sessions SET jar = @jar, token_expires_at = @tokenExpiresAt, jar_saved_at = @now, updated_at = @now
+      `UPDATE sessions SET jar = @jar, token_expires_at = @tokenExpiresAt, refresh_cookie = @refreshCookie, refresh_expires_at = @refreshExpiresAt,
+         renewed_at = CASE WHEN token_expires_at IS @tokenExpiresAt THEN renewed_at ELSE @now END, jar_saved_at = @now, updated_at = @now
        WHERE name = @name AND (@expected IS NULL OR jar = @expected)`,
     ),
     setState: db.prepare(
@@ -181,6 +202,7 @@ export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: Write
       name: session.name,
       jar: session.jarJson,
       tokenExpiresAt: session.tokenExpiresAt ?? null,
+      ...refreshParams(session.jarJson),
       loginEmail: session.loginEmail ?? null,
       passwordFile: session.passwordFile ?? null,
       userAgent: session.userAgent ?? null,
@@ -209,7 +231,14 @@ export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: Write
 
     saveJar: tx(
       (name: string, jarJson: string, tokenExpiresAt: number | undefined, expected?: string) =>
-        s.saveJar.run({ name, jar: jarJson, tokenExpiresAt: tokenExpiresAt ?? null, expected: expected ?? null, now: clock.now() }).changes === 1,
+        s.saveJar.run({
+          name,
+          jar: jarJson,
+          tokenExpiresAt: tokenExpiresAt ?? null,
+          ...refreshParams(jarJson),
+          expected: expected ?? null,
+          now: clock.now(),
+        }).changes === 1,
     ),
 
     setState: tx(

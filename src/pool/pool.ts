@@ -430,7 +430,9 @@ export class SessionPool {
         ? `${m.name} cooling until ${new Date(m.cooldownUntil).toISOString()}`
         : `${m.name} ${m.state}${m.lastError ? ` (${m.lastError})` : ''}`,
     );
-    const hint = members.some((m) => m.state === 'cooling') ? 'work resumes when one cools down' : 're-import cookies with bookd sessions add or enable one';
+    const hint = members.some((m) => m.state === 'cooling')
+      ? 'work resumes when one cools down'
+      : 're-import cookies with bookd sessions renew NAME or enable one';
     return `no usable session: ${parts.join('; ')}; ${hint}`;
   }
 
