@@ -485,7 +485,8 @@ export function validateTuning(t: Tuning): Tuning {
   below(d.periods.beat, 'daemon.periods.beat', t.status.daemonStaleMs, 'status.daemonStaleMs', 'a live daemon would look stale between beats');
   below(d.tickMs, 'daemon.tickMs', d.healthyWithinMs, 'daemon.healthyWithinMs', 'a healthy supervisor would fail /healthz between ticks');
   below(t.holds.renewMs, 'holds.renewMs', t.holds.holdMs, 'holds.holdMs', 'a hold would lapse before it is renewed');
-  if (t.watch.jitterPercent >= 100) throw new ConfigError(`tuning.watch.jitterPercent (${t.watch.jitterPercent}) must be below 100: a run could be scheduled before the one just made`);
+  if (t.watch.jitterPercent >= 100)
+    throw new ConfigError(`tuning.watch.jitterPercent (${t.watch.jitterPercent}) must be below 100: a run could be scheduled before the one just made`);
   atMost(t.edge.baseMs, 'edge.baseMs', t.edge.maxMs, 'edge.maxMs', 'the first edge pause is longer than the longest');
   atMost(t.retry.retryAfterFallbackMs, 'retry.retryAfterFallbackMs', t.retry.retryAfterCapMs, 'retry.retryAfterCapMs', 'the fallback is beyond the cap');
   for (const [name, r] of Object.entries(t.requests)) {

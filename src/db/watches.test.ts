@@ -8,8 +8,14 @@ const HOUR = 3_600_000;
 
 test('nextRunAfter stays within ±jitter % of one period on, and spans it', () => {
   const period = 7 * 24 * HOUR;
-  assert.equal(nextRunAfter(1000, period, 10, () => 0), 1000 + period - period / 10);
-  assert.equal(nextRunAfter(1000, period, 10, () => 0.5), 1000 + period);
+  assert.equal(
+    nextRunAfter(1000, period, 10, () => 0),
+    1000 + period - period / 10,
+  );
+  assert.equal(
+    nextRunAfter(1000, period, 10, () => 0.5),
+    1000 + period,
+  );
   assert.ok(nextRunAfter(1000, period, 10, () => 0.999999) <= 1000 + period + period / 10);
   for (let i = 0; i < 200; i++) {
     const next = nextRunAfter(0, 2000, 10, Math.random);

@@ -124,10 +124,7 @@ export interface DiscoveryOptions {
  * running is not queued twice (src/db/jobs.ts).
  */
 export function discoveryItems(skills: readonly string[], o: DiscoveryOptions): EnqueueItem[] {
-  const exclude = mergeSkills(
-    [],
-    (o.excludeSkills ?? []).map((s) => s.trim()).filter(Boolean),
-  );
+  const exclude = mergeSkills([], (o.excludeSkills ?? []).map((s) => s.trim()).filter(Boolean));
   return skills.map((skill) => ({
     kind: 'discover',
     payload: {

@@ -62,6 +62,10 @@ test('parseDuration reads 30s, 45m, 6h, 7d and refuses anything else as a usage 
   assert.equal(parseDuration(' 6h '), 6 * 3_600_000);
   assert.equal(parseDuration('7d'), 7 * 86_400_000);
   for (const bad of ['', '7', 'd', '0s', '-1h', '1.5h', '2w', '1h30m', '7 d', '99999999999999999d']) {
-    assert.throws(() => parseDuration(bad), (err: unknown) => err instanceof InvalidArgumentError && /expected a period such as 30s/.test(err.message), bad);
+    assert.throws(
+      () => parseDuration(bad),
+      (err: unknown) => err instanceof InvalidArgumentError && /expected a period such as 30s/.test(err.message),
+      bad,
+    );
   }
 });
