@@ -92,24 +92,31 @@ test('a running daemon archives a book newly added to a watched skill without an
     assert.ok(english('Go').length > 0 && english('Rust').length > 0);
 
     const first = await startCli(['run'], { env });
-    await waitFor(
-      async () => {
-        const a = await archived();
-        return [...want].every((id) => a.has(id));
-      },
-      'both skills archived',
-      90_000,
-      300,
-    );
-    const fresh = await sim.addBook('Go');
-    await waitFor(async () => (await archived()).has(fresh), 'the new Go book archived by the watch alone', 60_000, 300);
-    const [go, rust] = await cliJson<WatchJson[]>(['watch', 'list'], env);
-    assert.ok(go!.last_found?.skills?.[0]?.skill === 'Go');
-    const rustRan = rust!.last_run_at;
-    assert.notEqual(rustRan, null);
-    const rustNext = Date.parse(rust!.next_run_at);
-    assert.ok(rustNext - Date.parse(rustRan!) >= 0.9 * 3_600_000 && rustNext - Date.parse(rustRan!) <= 1.1 * 3_600_000, 'an hour on, ± 10 %');
-    assert.equal((await first.stop('SIGTERM', 30_000)).code, 0, first.stderr());
+    let go: WatchJson | undefined;
+    let rust: WatchJson | undefined;
+    let fresh = '';
+    let rustRan: string | null = null;
+    try {
+      await waitFor(
+        async () => {
+          const a = await archived();
+          return [...want].every((id) => a.has(id));
+        },
+        'both skills archived',
+        90_000,
+        300,
+      );
+      fresh = await sim.addBook('Go');
+      await waitFor(async () => (await archived()).has(fresh), 'the new Go book archived by the watch alone', 60_000, 300);
+      [go, rust] = await cliJson<WatchJson[]>(['watch', 'list'], env);
+      assert.ok(go!.last_found?.skills?.[0]?.skill === 'Go');
+      rustRan = rust!.last_run_at;
+      assert.notEqual(rustRan, null);
+      const rustNext = Date.parse(rust!.next_run_at);
+      assert.ok(rustNext - Date.parse(rustRan!) >= 0.9 * 3_600_000 && rustNext - Date.parse(rustRan!) <= 1.1 * 3_600_000, 'an hour on, ± 10 %');
+    } finally {
+      assert.equal((await first.stop('SIGTERM', 30_000)).code, 0, first.stderr());
+    }
 
     // Stopped: the schedule is in the table.
     const stopped = await cliJson<WatchJson[]>(['watch', 'list'], env);
