@@ -143,3 +143,37 @@ test('a running daemon archives a book newly added to a watched skill without an
     cleanup();
   }
 });
+
+test('a playlist watch queues the playlist’s books through a session of the running daemon, and says so when the playlist is gone', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const env = bookdEnv(join(dir, 'data'), sim.url, { BOOKD_LOG_LEVEL: 'info' });
+    await addSessions(sim, 1, dir, env);
+    const playlist = cat.collections[0]!;
+    const want = [...new Set(playlist.content.flatMap((ourn) => /^urn:orm:book:(\d{13})$/.exec(ourn)?.[1] ?? []))].sort();
+    assert.ok(want.length > 0);
+    assert.equal((await runCli(['watch', 'add', '--playlist', playlist.name.toLowerCase(), '--every', '1h'], { env })).code, 0);
+    assert.equal((await runCli(['watch', 'add', '--playlist', 'no-such-list', '--every', '1h'], { env })).code, 0);
+    await runCli(['pause'], { env });
+    const daemon = await startCli(['run'], { env });
+    try {
+      const [found, gone] = await waitFor(
+        async () => {
+          const list = await cliJson<(WatchJson & { last_found: { added?: number; error?: string } | null })[]>(['watch', 'list'], env);
+          return list.every((w) => w.last_found !== null) ? list : undefined;
+        },
+        'both playlist watches ran',
+        30_000,
+        200,
+      );
+      assert.equal(found!.books_added, want.length);
+      assert.match(gone!.last_found?.error ?? '', /no playlist no-such-list/);
+      const jobs = await cliJson<{ kind: string; payload: { bookId?: string } }[]>(['jobs', 'list'], env);
+      assert.deepEqual(jobs.map((j) => j.payload.bookId).sort(), want);
+    } finally {
+      assert.equal((await daemon.stop('SIGTERM', 30_000)).code, 0, daemon.stderr());
+    }
+  } finally {
+    cleanup();
+  }
+});
