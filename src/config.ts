@@ -229,6 +229,8 @@ export interface DutyPeriods {
   status: number;
   /** EXTEND_TIMEOUT_USEC= while draining on stop. */
   extend: number;
+  /** Look for watched skills and playlists whose next run has come (src/daemon/watch.ts). */
+  watch: number;
 }
 
 /**
@@ -305,6 +307,17 @@ export interface Tuning {
     retryAfterCapMs: number;
   };
   edge: EdgeBackoff;
+  /** Watched skills and playlists (`bookd watch`, README.md "Watching skills and playlists"). */
+  watch: {
+    /** A skills watch without --every runs this often. */
+    skillsEveryMs: number;
+    /** A playlist watch without --every runs this often. */
+    playlistEveryMs: number;
+    /** Each run moves the next one by up to this share of the period, either way (percent). */
+    jitterPercent: number;
+    /** `watch add --every` below this is allowed, with a warning: each run asks the service. */
+    warnBelowMs: number;
+  };
   store: {
     /** How long a write waits for another process's SQLite lock. */
     busyTimeoutMs: number;
@@ -389,7 +402,8 @@ export function tuningFor(s: { retryBaseMs: number; requestTimeoutMs: number; ed
       pollMs: 1_000,
       tickMs: 1_000,
       // The watchdog's period is not among them: systemd sets it (half of WATCHDOG_USEC).
-      periods: { reap: 30_000, upkeep: 60_000, reload: 10_000, budget: 2_000, beat: 5_000, status: 5_000, extend: 5_000 },
+      // A due watch waits at most a couple of seconds for its run (its period is hours or days; in tests, seconds).
+      periods: { reap: 30_000, upkeep: 60_000, reload: 10_000, budget: 2_000, beat: 5_000, status: 5_000, extend: 5_000, watch: 2_000 },
       healthyWithinMs: 10_000,
       storageHoldMs: 60_000,
       // Follows the backoff unit, as a failed book's first backoff does.
@@ -412,6 +426,14 @@ export function tuningFor(s: { retryBaseMs: number; requestTimeoutMs: number; ed
       retryAfterCapMs: 86_400_000,
     },
     edge: { ...s.edgeBackoff },
+    watch: {
+      // A skill's listing gains books slowly; a playlist is the operator's own and changes more often.
+      skillsEveryMs: 7 * 86_400_000,
+      playlistEveryMs: 86_400_000,
+      // Watches added together drift apart rather than asking the service at the same moment.
+      jitterPercent: 10,
+      warnBelowMs: 3_600_000,
+    },
     store: {
       // Transactions here last milliseconds, so reaching this means something is stuck, not busy.
       busyTimeoutMs: 30_000,
@@ -463,6 +485,8 @@ export function validateTuning(t: Tuning): Tuning {
   below(d.periods.beat, 'daemon.periods.beat', t.status.daemonStaleMs, 'status.daemonStaleMs', 'a live daemon would look stale between beats');
   below(d.tickMs, 'daemon.tickMs', d.healthyWithinMs, 'daemon.healthyWithinMs', 'a healthy supervisor would fail /healthz between ticks');
   below(t.holds.renewMs, 'holds.renewMs', t.holds.holdMs, 'holds.holdMs', 'a hold would lapse before it is renewed');
+  if (t.watch.jitterPercent >= 100)
+    throw new ConfigError(`tuning.watch.jitterPercent (${t.watch.jitterPercent}) must be below 100: a run could be scheduled before the one just made`);
   atMost(t.edge.baseMs, 'edge.baseMs', t.edge.maxMs, 'edge.maxMs', 'the first edge pause is longer than the longest');
   atMost(t.retry.retryAfterFallbackMs, 'retry.retryAfterFallbackMs', t.retry.retryAfterCapMs, 'retry.retryAfterCapMs', 'the fallback is beyond the cap');
   for (const [name, r] of Object.entries(t.requests)) {

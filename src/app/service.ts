@@ -14,6 +14,7 @@ import { cleanStaging, WRITE_PROBE_PREFIX } from '../library/staging.js';
 import { archiveHandler } from '../jobs/archive.js';
 import { goneOwners, newOwner } from '../daemon/owners.js';
 import { Daemon, type JobHandler, type RunSummary } from '../daemon/daemon.js';
+import { watchRunner } from '../jobs/watch.js';
 import { discoverHandler } from '../jobs/discover-job.js';
 import { startHttp } from '../daemon/http.js';
 import { createMetrics, type Metrics } from '../daemon/metrics.js';
@@ -155,6 +156,13 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       graceMs: config.graceMs,
       tuning,
       expiryWarningMs: config.expiryWarningMs,
+      watches: watchRunner({
+        store,
+        clock,
+        logger,
+        jitterPercent: tuning.watch.jitterPercent,
+        playlists: (signal) => livePool.withSession((s) => client.playlists(s, signal), { signal }),
+      }),
       handlers: {
         book: timed(archiveHandler({ ...deps, onArchived: metrics.archived }), metrics),
         discover: discoverHandler(deps),

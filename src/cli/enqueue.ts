@@ -5,7 +5,7 @@ import { badBookRefMessage, parseBookList, parseBookRef } from '../ids.js';
 import { BOOK_FORMATS, mergeSkills, type EnqueueItem, type EnqueueResult, type EnqueueStatus } from '../db/jobs.js';
 import type { Config } from '../config.js';
 import type { Store } from '../db/store.js';
-import { describeDiscovery, discoverSkill, discoveredItems, isArchivedIn } from '../jobs/discover.js';
+import { describeDiscovery, discoverSkill, discoveredItems, discoveryItems, findPlaylist, isArchivedIn, splitSkills } from '../jobs/discover.js';
 import { OreillyClient } from '../oreilly/client.js';
 import { withOneSession } from './support/one-session.js';
 import { withStore } from './support/context.js';
@@ -36,14 +36,8 @@ function booksFromFile(file: string): BookWanted[] {
   return list.entries.map((e) => ({ id: e.id, ...(e.title && { title: e.title }), skills: list.skill ? [list.skill] : [] }));
 }
 
-function skillList(text: string): string[] {
-  const skills = mergeSkills(
-    [],
-    text
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  );
+export function skillList(text: string): string[] {
+  const skills = splitSkills(text);
   if (skills.length === 0) throw new UsageError('--skills: give at least one skill name, such as --skills "Python, Go"');
   return skills;
 }
@@ -87,7 +81,7 @@ async function booksFromPlaylists(store: Store, config: Config, wanted: string[]
   const playlists = await withOneSession(store, config, (s) => new OreillyClient().playlists(s));
   const out: BookWanted[] = [];
   for (const w of wanted) {
-    const p = playlists.find((x) => x.uuid === w || x.name.toLowerCase() === w.toLowerCase());
+    const p = findPlaylist(playlists, w);
     if (!p) {
       const known = playlists.map((x) => `${x.name} (${x.uuid})`).join(', ') || 'none';
       throw new UsageError(`--playlist ${w}: no such playlist; yours are: ${known}; nothing was enqueued`);
@@ -174,19 +168,14 @@ export function registerEnqueue(program: Command): void {
         payload: { bookId: b.id, format, skills: b.skills, ...(b.title && { title: b.title }) },
         ...common,
       }));
-      for (const skill of opts.skills ? skillList(opts.skills) : []) {
-        items.push({
-          kind: 'discover',
-          payload: {
-            skill,
-            format,
-            ...(opts.maxBooks !== undefined && { maxBooks: opts.maxBooks }),
-            ...(opts.priority !== undefined && { priority: opts.priority }),
-            ...(excludeSkills.length && { excludeSkills: mergeSkills([], excludeSkills.map((s) => s.trim()).filter(Boolean)) }),
-          },
-          ...common,
-        });
-      }
+      items.push(
+        ...discoveryItems(opts.skills ? skillList(opts.skills) : [], {
+          format,
+          ...(opts.maxBooks !== undefined && { maxBooks: opts.maxBooks }),
+          ...(opts.priority !== undefined && { priority: opts.priority }),
+          excludeSkills,
+        }),
+      );
 
       const dryRun = opts.dryRun ?? false;
       const force = opts.force ?? false;

@@ -3,6 +3,7 @@ import { registerDemo } from './demo.js';
 import { registerRun } from './run.js';
 import { registerSessions } from './sessions.js';
 import { registerEnqueue } from './enqueue.js';
+import { registerWatch } from './watch.js';
 import { registerStatus } from './status.js';
 import { registerJobs } from './jobs.js';
 import { registerControl } from './control.js';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerDemo(program);
   registerEnqueue(program);
+  registerWatch(program);
   registerStatus(program);
   registerJobs(program);
   registerControl(program);

@@ -8,6 +8,7 @@ import { liveFigures, progressLines } from './support/progress.js';
 import { withStore } from './support/context.js';
 import { duration, iso, jobSubject, printJson, progressText, relative, table, timestamp } from './support/format.js';
 import { parsePositiveInteger } from './support/args.js';
+import { watchJson, watchRows } from './watch.js';
 
 function runningJson(j: Job) {
   return {
@@ -64,6 +65,8 @@ export function statusSnapshot(store: Store, now: number, staleMs: number, expir
       changed_at: b.changedAt,
       edge_until: b.edgeUntil !== undefined && b.edgeUntil > now ? b.edgeUntil : null,
     })),
+    /** Watched skills and playlists, with when each runs next (`bookd watch list`). */
+    watches: store.watches.list(),
     daemons: store.control.daemons().map((d) => ({
       owner: d.owner,
       pid: d.pid,
@@ -96,6 +99,7 @@ export function statusJson(s: Snapshot) {
     })),
     expiring: s.expiring.map((e) => ({ ...e, until: iso(e.until) })),
     budget: s.budget.map((b) => ({ ...b, changed_at: iso(b.changed_at), edge_until: iso(b.edge_until) })),
+    watches: s.watches.map(watchJson),
     daemons: s.daemons.map((d) => ({ ...d, started_at: iso(d.started_at), seen_at: iso(d.seen_at) })),
   };
 }
@@ -180,6 +184,11 @@ export function renderStatus(s: Snapshot, now: number): string {
     );
 
   for (const e of s.expiring) out.push(`  expiring: ${e.message}`);
+
+  if (s.watches.length) {
+    out.push('', 'watches (bookd watch list)');
+    out.push(table(watchRows(s.watches, now), '  '));
+  }
 
   out.push('', 'daemons');
   if (s.daemons.length === 0) out.push('  none running (start one with bookd run, or the bookd service)');

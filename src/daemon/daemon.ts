@@ -67,6 +67,8 @@ export interface DaemonOptions {
   budgetScope?: string;
   /** Sessions that can no longer refresh themselves within this long are warned about (src/pool/expiry.ts). */
   expiryWarningMs: number;
+  /** Runs the watches that are due (src/jobs/watch.ts); the signal aborts once the daemon stops. */
+  watches?: (signal: AbortSignal) => Promise<void>;
 }
 
 /** Failures of the disk under the library: no book is at fault, and retrying at once cannot help. */
@@ -115,7 +117,7 @@ type Ending =
 /**
  * L lanes, each looping: claim a job → borrow a session → run the handler → return the session →
  * record the outcome. A supervisor runs the periodic duties (reap, upkeep, reload, budget, beat,
- * STATUS, WATCHDOG, EXTEND_TIMEOUT). Stopping is two-stage: stop claiming and let running jobs
+ * watch, STATUS, WATCHDOG, EXTEND_TIMEOUT). Stopping is two-stage: stop claiming and let running jobs
  * finish within the grace period, then abort and requeue what is left.
  */
 export class Daemon {
@@ -221,6 +223,11 @@ export class Daemon {
       },
       { name: 'beat', periodMs: p.beat, atStart: true, run: () => store.control.daemonBeat(this.owner, this.note) },
     ];
+    // Not with --until-empty: a run that drains the queue and exits must not keep filling it.
+    const watches = this.o.watches;
+    if (watches && !this.o.untilEmpty) {
+      duties.push({ name: 'watch', periodMs: p.watch, atStart: true, run: () => watches(this.stopClaiming.signal) });
+    }
     if (notifier?.enabled) {
       duties.push({
         name: 'status',

@@ -31,6 +31,8 @@ export interface DiscoverPayload {
   excludeSkills?: string[];
   /** Priority for the book jobs this discovery creates. */
   priority?: number;
+  /** The watch whose run queued it: the discovery reports to it what it added (src/db/watches.ts). */
+  watch?: number;
 }
 
 interface ItemCommon {

@@ -59,7 +59,7 @@ test('the migration files are numbered from 0001 without gaps and together make 
     .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
     .all()
     .map((r) => (r as { name: string }).name);
-  assert.deepEqual(tables, ['books', 'budget', 'daemons', 'job_attempts', 'jobs', 'queue_control', 'sessions']);
+  assert.deepEqual(tables, ['books', 'budget', 'daemons', 'job_attempts', 'jobs', 'queue_control', 'sessions', 'watches']);
   assert.ok(MIGRATIONS_DIR.endsWith('/migrations/'));
 });
 
@@ -199,5 +199,26 @@ test('schema 4 fills the orm-rt columns of every schema 3 session from its store
     ],
   );
   assert.throws(() => db.prepare("UPDATE sessions SET refresh_cookie = 2 WHERE name = 'none'").run(), /CHECK constraint/);
+  db.close();
+});
+
+test('schema 5 keeps every job and session of schema 4 and adds an empty watches table that checks its kind', (t) => {
+  const path = join(temp(t), 'v4.db');
+  databaseAt(path, 4);
+  const v4 = new BetterSqlite3(path);
+  v4.prepare("INSERT INTO sessions (name, jar, created_at, updated_at) VALUES ('s1', '{}', 1, 2)").run();
+  v4.close();
+  const db = openDb(path);
+  assert.equal((db.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n, 1);
+  assert.equal((db.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n, 1);
+  assert.deepEqual(db.prepare('SELECT * FROM watches').all(), []);
+  const insert = db.prepare('INSERT INTO watches (kind, target, period_ms, next_run_at, created_at) VALUES (?, ?, ?, 5, 5)');
+  insert.run('skills', 'Python', 1000);
+  assert.deepEqual(
+    { ...(db.prepare('SELECT kind, target, options, last_run_at, last_found FROM watches').get() as object) },
+    { kind: 'skills', target: 'Python', options: '{}', last_run_at: null, last_found: null },
+  );
+  assert.throws(() => insert.run('book', 'x', 1000), /CHECK constraint/);
+  assert.throws(() => insert.run('playlist', 'x', 0), /CHECK constraint/);
   db.close();
 });

@@ -6,6 +6,7 @@ import { sqliteJobStore, type JobStore } from './jobs.js';
 import { sqliteQueueViews, type QueueViews } from './queue-views.js';
 import { BUSY_TIMEOUT_MS, openDb, type Database, type OpenDbOptions } from './open.js';
 import { sqliteSessionStore, type SessionStore } from './sessions.js';
+import { sqliteWatchStore, type WatchStore } from './watches.js';
 import { writeTransactions, type ThreadLock } from './write-lock.js';
 
 /**
@@ -24,13 +25,15 @@ export interface Store {
   control: QueueControl;
   /** The machine's shared request budget (one row per host). */
   budget: BudgetStore;
+  /** Watched skills and playlists: what the daemon enqueues again on a schedule. */
+  watches: WatchStore;
   /** Runs `fn` as one write transaction: the writes of the stores inside it commit together. */
   transaction<T>(fn: () => T): T;
   close(): void;
 }
 
 export interface StoreOptions extends Omit<OpenDbOptions, 'clock'> {
-  /** [0, 1), for backoff jitter; tests pin it. */
+  /** [0, 1), for backoff and watch jitter; tests pin it. */
   random?: () => number;
   /** The first retry's backoff ceiling (`tuning.retry.jobBaseMs`, 30 s by default); demos and tests shorten it. */
   backoffBaseMs?: number;
@@ -60,6 +63,7 @@ export function openStore(path: string, clock: Clock = systemClock, opts: StoreO
     books: sqliteBookCatalogue(db, { tx }),
     control: sqliteQueueControl(db, { clock, tx }),
     budget: sqliteBudgetStore(db, { clock, tx }),
+    watches: sqliteWatchStore(db, { clock, tx, ...(random && { random }) }),
     transaction: (fn) => tx(fn)(),
     close() {
       if (db.open) db.close();

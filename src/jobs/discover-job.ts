@@ -56,6 +56,8 @@ export function discoverHandler(deps: { store: Store; client: OreillyClient; clo
       d.archived.map((h) => h.archiveId),
       payload.skill,
     );
+    // A watch's run reports what its discovery added (`bookd watch list`).
+    if (payload.watch !== undefined) deps.store.watches.recordDiscovery(payload.watch, payload.skill, job.id, added);
     const message = describeDiscovery(d, added, 'queued', linked);
     ctx.logger.info({ skill: payload.skill, listed: d.listed, added, hidden: d.hidden }, message);
     return { message };

@@ -1,8 +1,8 @@
-import { PRIORITY, type BookFormat, type DiscoverPayload, type EnqueueItem } from '../db/jobs.js';
+import { mergeSkills, PRIORITY, type BookFormat, type DiscoverPayload, type EnqueueItem } from '../db/jobs.js';
 import type { Store } from '../db/store.js';
 import { BookdError } from '../errors.js';
 import { isAudiobookId, isBookId } from '../ids.js';
-import type { SearchHit, TopicPage } from '../oreilly/types.js';
+import type { Playlist, SearchHit, TopicPage } from '../oreilly/types.js';
 
 export interface Discovery {
   skill: string;
@@ -95,4 +95,51 @@ export function describeDiscovery(d: Discovery, added: number, verb = 'queued', 
   if (d.excluded) parts.push(`${d.excluded} in excluded skills`);
   if (d.hidden) parts.push(`the listing could not show ${d.hidden} more (it stops after page 10)`);
   return parts.join(', ');
+}
+
+/** "Python, Go" as skill names: trimmed, empty ones dropped, each once (case-insensitively). */
+export function splitSkills(text: string): string[] {
+  return mergeSkills(
+    [],
+    text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+}
+
+export interface DiscoveryOptions {
+  format: BookFormat;
+  maxBooks?: number;
+  excludeSkills?: string[];
+  /** Priority of the discover jobs and of the books they find. */
+  priority?: number;
+  /** The watch that queues them (its run records what each found). */
+  watch?: number;
+}
+
+/**
+ * One discover job per skill: what `bookd enqueue --skills` and every run of a skills watch put
+ * in the queue. Its dedupe key is the skill, so a skill whose discovery is still queued or
+ * running is not queued twice (src/db/jobs.ts).
+ */
+export function discoveryItems(skills: readonly string[], o: DiscoveryOptions): EnqueueItem[] {
+  const exclude = mergeSkills([], (o.excludeSkills ?? []).map((s) => s.trim()).filter(Boolean));
+  return skills.map((skill) => ({
+    kind: 'discover',
+    payload: {
+      skill,
+      format: o.format,
+      ...(o.maxBooks !== undefined && { maxBooks: o.maxBooks }),
+      ...(o.priority !== undefined && { priority: o.priority }),
+      ...(exclude.length && { excludeSkills: exclude }),
+      ...(o.watch !== undefined && { watch: o.watch }),
+    },
+    ...(o.priority !== undefined && { priority: o.priority }),
+  }));
+}
+
+/** The playlist named by uuid, or by name as the site shows it (case-insensitively). */
+export function findPlaylist(playlists: readonly Playlist[], wanted: string): Playlist | undefined {
+  return playlists.find((x) => x.uuid === wanted || x.name.toLowerCase() === wanted.toLowerCase());
 }

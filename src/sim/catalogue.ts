@@ -273,6 +273,43 @@ export function generateCatalogue(partial: Partial<CatalogueOptions> = {}): Cata
   return { options: { ...options, skills }, skills, books, collections: makeCollections(seed, books) };
 }
 
+/**
+ * A new book in `skill`, as if the publisher had just released it (`POST /__sim/control`
+ * `{addBook: {skill}}`): listed and downloadable from now on, its content decided by the seed and
+ * its place, like every other book's.
+ */
+export function addBook(catalogue: Catalogue, skill: string): SimBook {
+  const index = catalogue.books.length;
+  const rng = new Random('added', catalogue.options.seed, index);
+  let id = isbn13(`9781${digits(rng, 8)}`);
+  while (findBook(catalogue, id)) id = isbn13(`9781${digits(rng, 8)}`);
+  const titles = new Set(catalogue.books.map((b) => b.title));
+  const base = fill(rng.pick(TITLE_PATTERNS), skill, rng);
+  let title = base;
+  for (let k = 2; titles.has(title); k++) title = `${base}, Volume ${k}`;
+  const book: SimBook = {
+    index,
+    id,
+    isbn: id,
+    title,
+    slug: slugify(title, `book-${id}`),
+    authors: [`${rng.pick(FIRST_NAMES)} ${rng.pick(LAST_NAMES)}`],
+    publishers: [rng.pick(PUBLISHERS)],
+    skills: [skill],
+    language: 'en',
+    format: 'book',
+    issued: isoDate(rng),
+    description: `A practical book about ${skill}: ${title}.`,
+    chapters: catalogue.options.chapters,
+    flags: [],
+    layout: 'oebps-text',
+    variants: [],
+  };
+  catalogue.books.push(book);
+  indexes.get(catalogue)?.set(id, book);
+  return book;
+}
+
 function uuid(rng: Random): string {
   const h = rng.hex(32).split('');
   h[12] = '4';

@@ -35,6 +35,8 @@ export interface ControlPatch {
   storm?: { sessions: string[]; ms: number };
   /** Moves the simulator's clock forward (token expiry, limits). */
   advanceClockMs?: number;
+  /** Publishes a new book in this skill; the answer names it (`addedBook`). */
+  addBook?: { skill: string };
 }
 
 const RATES = ['failRate', 'resetRate', 'stallRate', 'shortRate'] as const;
@@ -49,7 +51,18 @@ export class ControlError extends Error {}
 /** Checks a patch; throws ControlError with a one-line reason for anything unknown or out of range. */
 export function parseControl(raw: unknown): ControlPatch {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ControlError('the control body must be a JSON object');
-  const known = new Set<string>([...RATES, ...COUNTS, ...SPEEDS, ...SWITCHES, ...Object.keys(CHOICES), 'guardBurst', 'staleMode', 'rotate', 'storm']);
+  const known = new Set<string>([
+    ...RATES,
+    ...COUNTS,
+    ...SPEEDS,
+    ...SWITCHES,
+    ...Object.keys(CHOICES),
+    'guardBurst',
+    'staleMode',
+    'rotate',
+    'storm',
+    'addBook',
+  ]);
   const out: ControlPatch = {};
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
     if (!known.has(key)) throw new ControlError(`unknown control key "${key}" (known: ${[...known].join(', ')})`);
@@ -77,6 +90,11 @@ export function parseControl(raw: unknown): ControlPatch {
     } else if (key === 'rotate') {
       if ((typeof value !== 'string' && typeof value !== 'number') || !parseRotate(String(value)))
         throw new ControlError('rotate must be "every", "off", "age" or a positive whole number');
+    } else if (key === 'addBook') {
+      const a = value as { skill?: unknown } | null;
+      if (!a || typeof a !== 'object' || typeof a.skill !== 'string' || a.skill.trim() === '') throw new ControlError('addBook must be {"skill": "Python"}');
+      out.addBook = { skill: a.skill.trim() };
+      continue;
     } else if (key === 'storm') {
       const s = value as { sessions?: unknown; ms?: unknown } | null;
       if (

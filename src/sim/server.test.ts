@@ -88,3 +88,27 @@ test('GET /__sim/login-page mints a session and sets its cookies with whole-seco
     await sim.close();
   }
 });
+
+test('in process: control addBook publishes a new book in a skill: listed there, in the catalogue, with content', async () => {
+  const sim = await startSim({ books: 4, skills: ['Python', 'Go'] });
+  try {
+    const [s] = sim.mint(1) as [Record<string, string>];
+    const listing = async () => {
+      const res = await get(`${sim.url}/api/v2/search/?query=*&topics=Go&limit=100&page=0`, s);
+      assert.equal(res.status, 200, res.text);
+      return (JSON.parse(res.text) as { results: { archive_id: string }[] }).results.map((r) => r.archive_id);
+    };
+    const before = await listing();
+    const id = sim.control({ addBook: { skill: 'Go' } });
+    assert.match(id ?? '', /^\d{13}$/);
+    assert.ok(!before.includes(id!));
+    assert.deepEqual(await listing(), [...before, id]);
+    assert.deepEqual(sim.catalogue.books.at(-1)?.skills, ['Go']);
+    const catalogue = JSON.parse((await get(`${sim.url}/__sim/catalogue`)).text) as { books: { id: string; files: number }[] };
+    assert.ok((catalogue.books.find((b) => b.id === id)?.files ?? 0) > 0, 'the new book has files to download');
+    assert.equal(sim.control({ failRate: 0 }), undefined);
+    assert.throws(() => sim.control({ addBook: { skill: ' ' } }), ControlError);
+  } finally {
+    await sim.close();
+  }
+});

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../clock.js';
 import { jwtSetCookie, makeAccounts, pageSetCookies, refreshSetCookie, TokenChains } from './auth.js';
-import { generateCatalogue, type Catalogue } from './catalogue.js';
+import { addBook, generateCatalogue, type Catalogue } from './catalogue.js';
 import { ContentCache } from './content-cache.js';
 import { applyBehaviour, ControlError, parseControl, type ControlPatch } from './control.js';
 import { parseCookieHeader } from './cookies.js';
@@ -28,8 +28,8 @@ export interface SimServer {
   catalogue: Catalogue;
   stats(): SimStats;
   resetStats(): void;
-  /** Changes behaviour at run time; throws ControlError on a bad patch. */
-  control(patch: ControlPatch): void;
+  /** Changes behaviour at run time (with `addBook`, returns the new book's id); throws ControlError on a bad patch. */
+  control(patch: ControlPatch): string | undefined;
   behaviour(): Behaviour;
   /** New independent sessions `m1`, `m2`, … as flat `{name: value}` cookie sets. */
   mint(count: number, opts?: MintOptions): Record<string, string>[];
@@ -166,8 +166,8 @@ export async function startSim(partial: Partial<SimOptions> = {}): Promise<SimSe
           return jsonBody(res, 400, { detail: 'the body must be JSON' });
         }
         if (route === 'POST /__sim/control') {
-          control(body as ControlPatch);
-          return jsonBody(res, 200, behaviour);
+          const added = control(body as ControlPatch);
+          return jsonBody(res, 200, added ? { ...behaviour, addedBook: added } : behaviour);
         }
         const { count, expired } = (body ?? {}) as { count?: unknown; expired?: unknown };
         if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1 || count > 10_000) {
@@ -182,12 +182,18 @@ export async function startSim(partial: Partial<SimOptions> = {}): Promise<SimSe
     }
   };
 
-  const control = (raw: ControlPatch): void => {
+  const control = (raw: ControlPatch): string | undefined => {
     const patch = parseControl(raw);
+    let added: string | undefined;
+    if (patch.addBook) {
+      added = addBook(catalogue, patch.addBook.skill).id;
+      catalogueJson = undefined;
+    }
     applyBehaviour(behaviour, patch);
     if (patch.advanceClockMs) offset += patch.advanceClockMs;
     if (patch.edgeBlockMs !== undefined) limits.blockEdge(clock.now(), patch.edgeBlockMs);
     if (patch.storm) limits.storm(clock.now(), patch.storm.sessions, patch.storm.ms);
+    return added;
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse, url: string): Promise<void> => {

@@ -52,6 +52,7 @@ async function startExactly(args: string[]): Promise<SimProcess> {
     stats: async () => (await call('/__sim/stats')) as SimStats,
     resetStats: async () => void (await call('/__sim/reset-stats', {})),
     control: async (patch) => void (await call('/__sim/control', patch)),
+    addBook: async (skill) => ((await call('/__sim/control', { addBook: { skill } })) as { addedBook: string }).addedBook,
     mint: async (n, opts = {}) => (await call('/__sim/mint', { count: n, ...opts })) as Record<string, string>[],
     catalogue: async () => (await call('/__sim/catalogue')) as SimCatalogue,
     stop: () => running.stop('SIGTERM'),

@@ -31,6 +31,8 @@ export interface SimProcess {
   stats(): Promise<SimStats>;
   resetStats(): Promise<void>;
   control(patch: ControlPatch): Promise<void>;
+  /** Publishes a new book in `skill` (control `addBook`); its id. */
+  addBook(skill: string): Promise<string>;
   /** New sessions m1, m2, … (in mint order) as flat `{name: value}` cookie sets. */
   mint(n: number, opts?: { expired?: boolean }): Promise<Record<string, string>[]>;
   catalogue(): Promise<SimCatalogue>;
@@ -71,6 +73,7 @@ export async function startSimProcess(args: string[] = []): Promise<SimProcess> 
     control: async (patch) => {
       await call(`${url}/__sim/control`, post(patch));
     },
+    addBook: async (skill) => ((await call(`${url}/__sim/control`, post({ addBook: { skill } }))) as { addedBook: string }).addedBook,
     mint: async (n, opts = {}) => (await call(`${url}/__sim/mint`, post({ count: n, ...opts }))) as Record<string, string>[],
     catalogue: async () => (await call(`${url}/__sim/catalogue`)) as SimCatalogue,
     stop: () => running.stop('SIGTERM'),

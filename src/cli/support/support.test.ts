@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { InvalidArgumentError } from '@commander-js/extra-typings';
 import { configOf } from './context.js';
 import { duration, progressText, relative, table } from './format.js';
-import { parseInteger, parseJobId } from './args.js';
+import { parseDuration, parseInteger, parseJobId } from './args.js';
 
 test('configOf passes only the global flags to resolveConfig', () => {
   const config = configOf({ optsWithGlobals: () => ({ dataDir: '/tmp/bookd-x', json: true, watch: 2, excludeSkill: [] }) });
@@ -53,4 +54,18 @@ test('option parsers accept whole numbers and job ids, and explain what they exp
   assert.equal(parseJobId('#12'), 12);
   assert.throws(() => parseJobId('0'), /job id/);
   assert.throws(() => parseJobId('twelve'), /job id/);
+});
+
+test('parseDuration reads 30s, 45m, 6h, 7d and refuses anything else as a usage error', () => {
+  assert.equal(parseDuration('30s'), 30_000);
+  assert.equal(parseDuration('45m'), 45 * 60_000);
+  assert.equal(parseDuration(' 6h '), 6 * 3_600_000);
+  assert.equal(parseDuration('7d'), 7 * 86_400_000);
+  for (const bad of ['', '7', 'd', '0s', '-1h', '1.5h', '2w', '1h30m', '7 d', '99999999999999999d']) {
+    assert.throws(
+      () => parseDuration(bad),
+      (err: unknown) => err instanceof InvalidArgumentError && /expected a period such as 30s/.test(err.message),
+      bad,
+    );
+  }
 });

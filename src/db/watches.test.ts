@@ -1,0 +1,92 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManualClock } from '../clock.js';
+import { openStore } from './store.js';
+import { nextRunAfter } from './watches.js';
+
+const HOUR = 3_600_000;
+
+test('nextRunAfter stays within ±jitter % of one period on, and spans it', () => {
+  const period = 7 * 24 * HOUR;
+  assert.equal(
+    nextRunAfter(1000, period, 10, () => 0),
+    1000 + period - period / 10,
+  );
+  assert.equal(
+    nextRunAfter(1000, period, 10, () => 0.5),
+    1000 + period,
+  );
+  assert.ok(nextRunAfter(1000, period, 10, () => 0.999999) <= 1000 + period + period / 10);
+  for (let i = 0; i < 200; i++) {
+    const next = nextRunAfter(0, 2000, 10, Math.random);
+    assert.ok(next >= 1800 && next <= 2200, `${next} is within 2 s ± 10 %`);
+  }
+});
+
+test('a new watch is due at once; claiming it moves the next run a jittered period on, once', () => {
+  const clock = new ManualClock(1_000_000);
+  const { watches } = openStore(':memory:', clock, { random: () => 1 });
+  const w = watches.add({ kind: 'skills', target: 'Python, Go', options: { format: 'epub', maxBooks: 3 }, periodMs: 10_000 });
+  assert.deepEqual(w, {
+    id: w.id,
+    kind: 'skills',
+    target: 'Python, Go',
+    options: { format: 'epub', maxBooks: 3 },
+    periodMs: 10_000,
+    nextRunAt: 1_000_000,
+    lastRunAt: undefined,
+    lastFound: undefined,
+    createdAt: 1_000_000,
+  });
+  assert.deepEqual(
+    watches.due(clock.now()).map((x) => x.id),
+    [w.id],
+  );
+  clock.advance(5);
+  const claimed = watches.claim(w.id, 10);
+  assert.equal(claimed?.nextRunAt, 1_000_005 + 10_000 + 1000, 'random 1 is the top of the jitter');
+  assert.equal(claimed?.lastRunAt, 1_000_005);
+  assert.equal(watches.claim(w.id, 10), undefined, 'a second claim of the same run loses');
+  assert.deepEqual(watches.due(clock.now()), []);
+  clock.advance(10_999);
+  assert.deepEqual(watches.due(clock.now()), [], 'not due before its next run');
+  clock.advance(1);
+  assert.equal(watches.due(clock.now()).length, 1);
+});
+
+test('a run records what it found, and each finished discovery fills its skill in', () => {
+  const clock = new ManualClock(1000);
+  const { watches } = openStore(':memory:', clock);
+  const w = watches.add({ kind: 'skills', target: 'Python, Go', options: { format: 'epub' }, periodMs: 10_000 });
+  watches.claim(w.id, 10);
+  watches.markRun(w.id, {
+    skills: [
+      { skill: 'Python', job: 7, status: 'queued' },
+      { skill: 'Go', job: 8, status: 'busy' },
+    ],
+  });
+  watches.recordDiscovery(w.id, 'python', 7, 4);
+  watches.recordDiscovery(w.id, 'Go', 99, 1);
+  assert.deepEqual(watches.get(w.id)?.lastFound, {
+    skills: [
+      { skill: 'Python', job: 7, status: 'queued', added: 4 },
+      { skill: 'Go', job: 8, status: 'busy' },
+    ],
+  });
+  watches.recordDiscovery(12345, 'Python', 7, 1);
+});
+
+test('watches are removed one by one or all at once', () => {
+  const { watches } = openStore(':memory:', new ManualClock());
+  const a = watches.add({ kind: 'skills', target: 'A', options: { format: 'epub' }, periodMs: 1000 });
+  watches.add({ kind: 'playlist', target: 'Reading list', options: { format: 'both' }, periodMs: 1000 });
+  watches.add({ kind: 'skills', target: 'B', options: { format: 'kindle' }, periodMs: 1000 });
+  assert.equal(watches.remove(a.id), true);
+  assert.equal(watches.remove(a.id), false);
+  assert.deepEqual(
+    watches.list().map((w) => w.target),
+    ['Reading list', 'B'],
+  );
+  assert.equal(watches.removeAll(), 2);
+  assert.deepEqual(watches.list(), []);
+});

@@ -1,0 +1,75 @@
+import type { Clock } from '../clock.js';
+import type { EnqueueItem } from '../db/jobs.js';
+import type { Store } from '../db/store.js';
+import type { Watch, WatchFound } from '../db/watches.js';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Playlist } from '../oreilly/types.js';
+import { discoveryItems, findPlaylist, isArchivedIn, splitSkills } from './discover.js';
+
+export interface WatchRunnerDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  /** `tuning.watch.jitterPercent`. */
+  jitterPercent: number;
+  /** The account's playlists, read with a session borrowed from the pool. */
+  playlists: (signal: AbortSignal) => Promise<Playlist[]>;
+}
+
+/** What a skills watch's run queues: one discover job per skill, as `bookd enqueue --skills` does. */
+function runSkills(store: Store, w: Watch): WatchFound {
+  const skills = splitSkills(w.target);
+  const results = store.jobs.enqueue(discoveryItems(skills, { ...w.options, watch: w.id }));
+  return {
+    skills: results.map((r, i) => ({
+      skill: skills[i]!,
+      job: r.id,
+      // A discovery still queued or running (this watch's last run, or an enqueue) is this run.
+      status: r.status === 'added' || r.status === 'requeued' ? 'queued' : 'busy',
+    })),
+  };
+}
+
+/**
+ * A playlist watch reads the playlist itself, in the duty, with a session borrowed from the pool:
+ * it is one small request, and a job kind of its own would need a schema change and a handler
+ * for what `bookd enqueue --playlist` also does inline. The duty runs in the background, never
+ * twice at once (src/daemon/supervisor.ts), and the claim keeps another daemon from the same run.
+ */
+async function runPlaylist(deps: WatchRunnerDeps, w: Watch, signal: AbortSignal): Promise<WatchFound> {
+  const playlist = findPlaylist(await deps.playlists(signal), w.target);
+  if (!playlist) return { added: 0, error: `no playlist ${w.target} on the account` };
+  const archived = isArchivedIn(deps.store);
+  const items: EnqueueItem[] = playlist.bookIds
+    .filter((id) => !archived(id, w.options.format))
+    .map((bookId) => ({ kind: 'book', payload: { bookId, format: w.options.format, skills: [] } }));
+  const results = deps.store.jobs.enqueue(items);
+  return { added: results.filter((r) => r.status === 'added' || r.status === 'requeued').length };
+}
+
+/**
+ * The daemon's `watch` duty: every due watch is claimed (its next run moved a jittered period on,
+ * so the schedule survives restarts) and run once.
+ */
+export function watchRunner(deps: WatchRunnerDeps): (signal: AbortSignal) => Promise<void> {
+  const { store, logger } = deps;
+  return async (signal) => {
+    for (const due of store.watches.due(deps.clock.now())) {
+      if (signal.aborted) return;
+      const w = store.watches.claim(due.id, deps.jitterPercent);
+      if (!w) continue;
+      let found: WatchFound;
+      try {
+        found = w.kind === 'skills' ? runSkills(store, w) : await runPlaylist(deps, w, signal);
+      } catch (err) {
+        // The next run is a period away: a run that could not ask the service says why meanwhile.
+        found = { error: errorMessage(err) };
+      }
+      store.watches.markRun(w.id, found);
+      const next = new Date(w.nextRunAt).toISOString();
+      if (found.error) logger.warn({ watch: w.id, target: w.target, err: found.error, next }, `watch ${w.id} could not run`);
+      else logger.info({ watch: w.id, kind: w.kind, target: w.target, next, ...found }, `watch ${w.id} ran: ${w.kind} ${w.target}`);
+    }
+  };
+}
