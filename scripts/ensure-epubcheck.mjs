@@ -1,7 +1,8 @@
 // Debian packages some tests use. Java epubcheck is the reference validator (the suite always
 // runs @likecoin/epubcheck-ts; with Java epubcheck the same EPUBs pass both); Chromium and Firefox
-// ESR write real browser profiles for the --from-browser tests. Run as root with apt-get, the
-// missing ones are installed in one go; otherwise the tests that need them say so and skip.
+// ESR write real browser profiles for the --from-browser tests; zsh and fish check the completion
+// scripts. Run as root with apt-get, the missing ones are installed in one go; otherwise the tests
+// that need them say so and skip.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -12,6 +13,8 @@ export const DEBIAN_PACKAGES = [
   { name: 'epubcheck', file: EPUBCHECK_JAR, what: 'Java epubcheck checks' },
   { name: 'chromium', file: '/usr/bin/chromium', what: 'the Chromium --from-browser tests' },
   { name: 'firefox-esr', file: '/usr/bin/firefox-esr', what: 'the Firefox --from-browser tests' },
+  { name: 'zsh', file: '/usr/bin/zsh', what: 'the syntax check of bookd completion zsh' },
+  { name: 'fish', file: '/usr/bin/fish', what: 'the syntax check of bookd completion fish' },
 ];
 
 /** Installs whichever of DEBIAN_PACKAGES is missing; returns the names still missing afterwards. */
