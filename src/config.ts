@@ -644,13 +644,7 @@ export function resolveConfig(flags: GlobalFlags & RunFlags, env: NodeJS.Process
   }
 
   const baseUrl = ((merged.baseUrl as string | undefined) ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(baseUrl);
-  } catch {
-    parsed = undefined;
-  }
-  if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.pathname !== '/' || parsed.search) {
+  if (!isOrigin(baseUrl)) {
     fail(sources.baseUrl ?? { kind: 'flag', name: 'baseUrl' }, 'baseUrl', `"${baseUrl}" is not an http(s) origin such as ${DEFAULT_BASE_URL}`);
   }
 
@@ -665,13 +659,7 @@ export function resolveConfig(flags: GlobalFlags & RunFlags, env: NodeJS.Process
   }
 
   const authUrl = ((merged.authUrl as string | undefined) ?? (baseUrl === DEFAULT_BASE_URL ? LIVE_AUTH_URL : baseUrl)).replace(/\/+$/, '');
-  let auth: URL | undefined;
-  try {
-    auth = new URL(authUrl);
-  } catch {
-    auth = undefined;
-  }
-  if (!auth || !/^https?:$/.test(auth.protocol) || auth.pathname !== '/' || auth.search) {
+  if (!isOrigin(authUrl)) {
     fail(sources.authUrl!, 'authUrl', `"${authUrl}" is not an http(s) origin such as ${LIVE_AUTH_URL}`);
   }
 
@@ -735,6 +723,17 @@ export function resolveConfig(flags: GlobalFlags & RunFlags, env: NodeJS.Process
     tuning,
     expiryWarningMs: merged.expiryWarningSeconds !== undefined ? (merged.expiryWarningSeconds as number) * 1000 : DEFAULT_EXPIRY_WARNING_MS,
   };
+}
+
+/** An http(s) origin with nothing after it: no path, no query (a trailing slash already cut). */
+function isOrigin(text: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  return /^https?:$/.test(url.protocol) && url.pathname === '/' && !url.search;
 }
 
 /** `HOST:PORT` (an IPv6 host in brackets) as the daemon's --http takes it, or undefined. */

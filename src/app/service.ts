@@ -12,7 +12,7 @@ import { OreillyClient } from '../oreilly/client.js';
 import { SessionPool } from '../pool/pool.js';
 import { cleanStaging, WRITE_PROBE_PREFIX } from '../library/staging.js';
 import { archiveHandler } from '../jobs/archive.js';
-import { goneOwners, newOwner } from '../daemon/owners.js';
+import { goneOwners, newOwner } from '../pool/holds.js';
 import { Daemon, type JobHandler, type RunSummary } from '../daemon/daemon.js';
 import { watchRunner } from '../jobs/watch.js';
 import { discoverHandler } from '../jobs/discover-job.js';

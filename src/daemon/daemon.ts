@@ -10,7 +10,7 @@ import type { SessionPool } from '../pool/pool.js';
 import type { Session } from '../pool/session.js';
 import type { Notifier } from './notify.js';
 import { decideOutcome, recentRuns, type Outcome } from './outcome.js';
-import { newOwner } from './owners.js';
+import { newOwner } from '../pool/holds.js';
 import { createSupervisor, type Duty, type Supervisor } from './supervisor.js';
 import { expiryWarner } from '../pool/expiry.js';
 

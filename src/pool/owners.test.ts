@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { test } from 'node:test';
-import { goneOwners, isGone, newOwner } from './owners.js';
+import { goneOwners, isGone, newOwner } from './holds.js';
 
 test('an owner on this host and pid namespace whose process has ended is gone; a live one is not', () => {
   const self = newOwner();
