@@ -336,6 +336,15 @@ export interface Tuning {
     /** Without a terminal, the live view prints a summary line at most this often. */
     liveSummaryMs: number;
   };
+  /** The library as the HTTP surface serves it (src/web/opds.ts, src/web/library-files.ts). */
+  opds: {
+    /** Entries per page of an OPDS acquisition feed; e-readers load a page at a time. */
+    pageSize: number;
+    /** Books whose summary and cover location (read from the EPUB's package document) are remembered. */
+    metaCacheEntries: number;
+    /** Cover image bytes kept in memory across books, at most. */
+    coverCacheBytes: number;
+  };
 }
 
 /** What the pool's sessions wait for a request, from `requestTimeoutMs` (the one place they are derived). */
@@ -448,6 +457,14 @@ export function tuningFor(s: { retryBaseMs: number; requestTimeoutMs: number; ed
       liveRedrawMs: 500,
       // A CI log stays readable.
       liveSummaryMs: 5_000,
+    },
+    opds: {
+      // KOReader and Calibre page through a feed; 50 entries with covers is a quick page on an e-reader's Wi-Fi.
+      pageSize: 50,
+      // A few hundred bytes each: a library of thousands of books read once, not on every feed page.
+      metaCacheEntries: 5_000,
+      // A full-size cover is a few hundred KB: a hundred or so stay in memory for the feed pages being browsed.
+      coverCacheBytes: 32 * 1024 * 1024,
     },
   };
 }
