@@ -1,4 +1,4 @@
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, sep } from 'node:path';
 
 /**
@@ -13,7 +13,8 @@ export async function libraryFile(libraryRoot: string, relativePath: string): Pr
   try {
     const root = await realpath(libraryRoot);
     const real = await realpath(join(root, relativePath));
-    return real.startsWith(root.endsWith(sep) ? root : root + sep) ? real : undefined;
+    if (!real.startsWith(root.endsWith(sep) ? root : root + sep)) return undefined;
+    return (await stat(real)).isFile() ? real : undefined;
   } catch {
     return undefined;
   }

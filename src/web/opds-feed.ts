@@ -106,8 +106,8 @@ export function acquisitionFeed(h: FeedHead, books: FeedBook[], paging: Paging):
   return xmlDocument(el('feed', NS, ...head(h, ACQUISITION_TYPE), ...pageLinks, ...counts, ...books.map(bookEntry)));
 }
 
-function megabytes(bytes: number): string {
-  return `${(bytes / 1_000_000).toFixed(1)} MB`;
+function size(bytes: number): string {
+  return bytes < 1_000_000 ? `${Math.max(1, Math.round(bytes / 1000))} KB` : `${(bytes / 1_000_000).toFixed(1)} MB`;
 }
 
 const FORMAT_TITLE: Record<BookRecord['format'], string> = { epub: 'EPUB', kindle: 'EPUB for e-readers (long lines wrap)' };
@@ -118,7 +118,7 @@ export function bookEntry(book: FeedBook): Xml {
   const meta = book.meta ?? {};
   const updated = Math.max(...book.records.map((r) => r.archivedAt));
   const skills = [...new Set(book.records.flatMap((r) => r.skills))];
-  const facts = book.records.map((r) => `${FORMAT_TITLE[r.format]}, ${megabytes(r.bytes)}`).join('; ');
+  const facts = book.records.map((r) => `${FORMAT_TITLE[r.format]}, ${size(r.bytes)}`).join('; ');
   const coverOf = book.meta?.cover ? first : undefined;
   return el(
     'entry',
