@@ -34,10 +34,10 @@ export function thumbnailPath(book: Pick<BookRecord, 'id' | 'format'>): string {
   return `${coverPath(book)}?size=thumbnail`;
 }
 
-/** A text answer: JSON `{message}` for API clients (they ask for it), plain text for the rest. */
+/** A refusal: JSON `{error}` (the API's shape) for clients that ask for JSON, plain text for the rest. */
 export function sendError(req: IncomingMessage, res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
   const json = (req.headers.accept ?? '').includes('application/json');
-  const body = json ? JSON.stringify({ message }) : `${message}\n`;
+  const body = json ? `${JSON.stringify({ error: message })}\n` : `${message}\n`;
   res.writeHead(status, {
     'content-type': json ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),
@@ -67,9 +67,10 @@ function matches(req: IncomingMessage, etag: string): boolean {
 
 /**
  * The catalogued books' files and covers. `GET|HEAD /library/:id/:format` streams the file as an
- * attachment under its own name; `…/cover` is the cover image from inside the EPUB
- * (`?size=thumbnail` answers the same image: resizing would need an image library, and e-readers
- * scale covers themselves). Only files inside the library are served (src/web/library-path.ts).
+ * attachment under its own name; `…/cover` is the cover image from inside the EPUB, or a grey
+ * placeholder SVG when it has none (`?size=thumbnail` answers the same image: resizing would need
+ * an image library, and e-readers scale covers themselves). Only files inside the library are
+ * served (src/web/library-path.ts); a book whose file is not there is 404.
  */
 export function libraryFileRoutes(deps: { books: BookCatalogue; libraryRoot: string; meta: EpubMetaCache }): Route {
   return async (req, res, url) => {
@@ -85,7 +86,7 @@ export function libraryFileRoutes(deps: { books: BookCatalogue; libraryRoot: str
       sendError(req, res, 404, 'No such book in the library.');
       return true;
     }
-    if (target.cover) await sendCover(req, res, book, deps.meta);
+    if (target.cover) await sendCover(req, res, book, deps);
     else await sendFile(req, res, book, deps.libraryRoot);
     return true;
   };
@@ -138,17 +139,24 @@ async function sendFile(req: IncomingMessage, res: ServerResponse, book: BookRec
   }
 }
 
-async function sendCover(req: IncomingMessage, res: ServerResponse, book: BookRecord, meta: EpubMetaCache): Promise<void> {
-  const cover = await meta.cover(book);
-  if (!cover) {
-    sendError(req, res, 404, 'This book has no cover image.');
+/** What a list shows for a book whose EPUB has no cover image (the page's `<img>` must not break). */
+const PLACEHOLDER = Buffer.from(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 60 80" width="60" height="80"><rect width="60" height="80" fill="#e4e4e4"/>' +
+    '<text x="30" y="44" font-family="sans-serif" font-size="9" text-anchor="middle" fill="#777">no cover</text></svg>\n',
+);
+
+async function sendCover(req: IncomingMessage, res: ServerResponse, book: BookRecord, deps: { libraryRoot: string; meta: EpubMetaCache }): Promise<void> {
+  if (!(await libraryFile(deps.libraryRoot, book.path))) {
+    sendError(req, res, 404, 'The book is catalogued but its file is not in the library.');
     return;
   }
-  const etag = `"${book.sha256}-cover"`;
+  const found = await deps.meta.cover(book);
+  const cover = found ?? { bytes: PLACEHOLDER, mediaType: 'image/svg+xml' };
+  const etag = found ? `"${book.sha256}-cover"` : '"placeholder-cover"';
   const headers = {
     'content-type': cover.mediaType,
     etag,
-    'cache-control': 'private, max-age=86400',
+    'cache-control': found ? 'private, max-age=86400' : 'private, no-cache',
     'x-content-type-options': 'nosniff',
     // An SVG cover is a document: it must not run script in the page's origin.
     'content-security-policy': "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox",

@@ -9,10 +9,8 @@ import { tuned } from '../../src/config.js';
 import type { BookRecord } from '../../src/db/books.js';
 import { openStore, type Store } from '../../src/db/store.js';
 import { parseXml } from '../../src/epub/xml.js';
-import { epubMetaCache } from '../../src/web/epub-meta-cache.js';
-import { libraryFileRoutes } from '../../src/web/library-files.js';
+import { libraryRoutes } from '../../src/web/library-routes.js';
 import { ACQUISITION_TYPE, NAVIGATION_TYPE, OPENSEARCH_TYPE } from '../../src/web/opds-feed.js';
-import { opdsRoutes } from '../../src/web/opds.js';
 import type { Route } from '../../src/web/route.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { linkOf, parseFeed, type FeedEntry, type ParsedFeed } from '../helpers/feed.js';
@@ -69,11 +67,7 @@ describe('OPDS and the library files over a library archived from the sim', () =
     const archived = new Set(store.books.list().map((r) => r.id));
     books = simBooks.filter((b) => archived.has(b.id));
     const tuning = tuned({ opds: { pageSize: PAGE_SIZE } });
-    const meta = epubMetaCache({ libraryRoot: root, ...tuning.opds });
-    ({ url: base, server } = await serve([
-      libraryFileRoutes({ books: store.books, libraryRoot: root, meta }),
-      opdsRoutes({ books: store.books, meta, pageSize: tuning.opds.pageSize }),
-    ]));
+    ({ url: base, server } = await serve(libraryRoutes({ books: store.books, libraryRoot: root, tuning: tuning.opds })));
   });
 
   after(async () => {
@@ -267,7 +261,7 @@ describe('OPDS and the library files over a library archived from the sim', () =
   test('unknown books and feeds are 404, other methods 405, other paths are left to the next route', async () => {
     const missing = await get('/library/0000000000000/epub', { headers: { accept: 'application/json' } });
     assert.equal(missing.status, 404);
-    assert.equal(((await missing.json()) as { message: string }).message, 'No such book in the library.');
+    assert.deepEqual(await missing.json(), { error: 'No such book in the library.' });
     assert.equal((await get(`/library/${books[0]!.id}/pdf`)).status, 404);
     assert.equal((await get(`/library/${books[0]!.id}/epub/cover/x`)).status, 418);
     assert.equal((await get('/library/%E0%A4%A/epub')).status, 404);
