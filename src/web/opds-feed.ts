@@ -5,7 +5,7 @@ import { bookMediaType, thumbnailPath } from './library-files.js';
 import { coverPath, downloadPath } from './library-search.js';
 
 /**
- * The OPDS 1.2 catalog documents (https://specs.opds.io/opds-1.2): Atom feeds of two kinds —
+ * The OPDS 1.2 catalog documents: Atom feeds of two kinds —
  * navigation (links to other feeds) and acquisition (books with links to their files) — and the
  * OpenSearch description a reader fills in to search. Pure functions of what they are given;
  * every link is an absolute path, so the catalog works under whatever host name reaches it.
