@@ -18,7 +18,7 @@ import { watchRunner } from '../jobs/watch.js';
 import { discoverHandler } from '../jobs/discover-job.js';
 import { startHttp } from '../daemon/http.js';
 import { createMetrics, type Metrics } from '../daemon/metrics.js';
-import type { Notifier } from '../daemon/notify.js';
+import type { Notifier } from '../daemon/sd-notify.js';
 import { VERSION } from '../version.js';
 
 /** Fails at start, not after an hour, when the library cannot take files. */

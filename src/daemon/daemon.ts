@@ -8,7 +8,7 @@ import { errorMessage, storageErrno } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SessionPool } from '../pool/pool.js';
 import type { Session } from '../pool/session.js';
-import type { Notifier } from './notify.js';
+import type { Notifier } from './sd-notify.js';
 import { decideOutcome, recentRuns, type Outcome } from './outcome.js';
 import { newOwner } from '../pool/holds.js';
 import { createSupervisor, type Duty, type Supervisor } from './supervisor.js';
