@@ -426,7 +426,7 @@ export class Daemon {
     this.sinceDrain = { succeeded: 0, failed: 0, outcomes: 0 };
     this.o.events?.emit({
       event: 'queue.drained',
-      message: `the queue is empty: ${succeeded} job${succeeded === 1 ? '' : 's'} done${failed ? `, ${failed} failed for good (bookd jobs list --state failed)` : ''} since it last was`,
+      message: `the queue is empty: ${succeeded} job${succeeded === 1 ? '' : 's'} done${failed ? `, ${failed} failed for good (bookd jobs list --state failed)` : ''} since it was last empty`,
     });
   }
 
