@@ -233,3 +233,44 @@ test('a dead receiver, one that answers after 30 s and a failing onArchived hook
     await slow.close();
   }
 });
+
+test('a book that does not exist is one book.failed naming it and its job; a run left without a usable session ends with daemon.stopped', async () => {
+  const { dir, cleanup } = tempDir();
+  const rx = await startReceiver();
+  try {
+    const data = join(dir, 'data');
+    const env = bookdEnv(data, sim.url, { BOOKD_NOTIFY_WEBHOOK: `${rx.url}/a,${rx.url}/b` });
+    const [cookies] = await addSessions(sim, 1, dir, env);
+    const missing = '9780000000017';
+    assert.equal((await runCli(['enqueue', '--book', ids[0]!, '--book', missing], { env })).code, 0);
+    const first = await runCli(['run', '--until-empty'], { env, timeoutMs: 60_000 });
+    assert.equal(first.code, 1, 'a book failed');
+    const failed = rx.events().filter((e) => e.event === 'book.failed');
+    assert.equal(failed.length, 2, 'one per webhook (BOOKD_NOTIFY_WEBHOOK lists two)');
+    assert.deepEqual(failed[0], failed[1]);
+    const jobs = await cliJson<{ id: number; state: string; bookId?: string; payload?: { bookId: string } }[]>(['jobs', 'list', '--state', 'failed'], env);
+    assert.equal(jobs.length, 1);
+    assert.equal(failed[0]!.book!.id, missing);
+    assert.equal(failed[0]!.job, jobs[0]!.id);
+    assert.match(
+      failed[0]!.message,
+      new RegExp(`^book ${missing} failed for good: .*does not exist.*; see bookd jobs show ${jobs[0]!.id}, and bookd jobs retry ${jobs[0]!.id}`),
+    );
+    assert.equal(rx.events().filter((e) => e.event === 'queue.drained').length, 2);
+
+    rx.bodies.length = 0;
+    await sim.control({ revoke: [sidOfJwt(cookies!['orm-jwt']!)] });
+    assert.equal((await runCli(['enqueue', '--book', ids[1]!], { env })).code, 0);
+    const second = await runCli(['run', '--until-empty'], { env, timeoutMs: 60_000 });
+    assert.equal(second.code, 1);
+    const said = rx.events().map((e) => e.event);
+    assert.deepEqual([...new Set(said)], ['session.expired', 'daemon.stopped'], `got ${JSON.stringify(said)}`);
+    const stopped = rx.events().find((e) => e.event === 'daemon.stopped')!;
+    assert.match(stopped.message, /^bookd stopped: claiming paused: no usable session/);
+    const secrets = cookieValues(join(data, 'bookd.db'), [cookies!]);
+    for (const body of rx.bodies) for (const s of secrets) assert.ok(!body.includes(s), 'no cookie value in a webhook body');
+  } finally {
+    await rx.close();
+    cleanup();
+  }
+});
