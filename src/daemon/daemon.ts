@@ -78,7 +78,10 @@ export interface DaemonOptions {
 /** Failures of the disk under the library: no book is at fault, and retrying at once cannot help. */
 function storageError(err: unknown): string | undefined {
   const code = storageErrno(err);
-  return code ? `${code}: ${(err as Error).message}` : undefined;
+  if (!code) return undefined;
+  // Node's own messages already begin with the code ("ENOSPC: no space left on device, write").
+  const message = (err as Error).message;
+  return message.startsWith(code) ? message : `${code}: ${message}`;
 }
 
 class Stop extends Error {
