@@ -433,9 +433,8 @@ export class Daemon {
     });
   }
 
-  /** One job outcome, for the web page's counts (and the drain's tally). */
-  private outcome(job: ClaimedJob, what: string): void {
-    this.sinceDrain.outcomes++;
+  /** A job started or ended, for the web page's counts. */
+  private jobChanged(job: ClaimedJob, what: string): void {
     this.o.events?.emit({
       event: 'job.changed',
       job: job.id,
@@ -465,7 +464,7 @@ export class Daemon {
   private async runJob(job: ClaimedJob): Promise<void> {
     const run = this.startRun(job);
     run.log.info({ attempt: job.attempt }, 'job started');
-    this.o.events?.emit({ event: 'job.changed', job: job.id, message: `job ${job.id} started` });
+    this.jobChanged(job, 'started');
     let what = 'ended';
     try {
       const result = await this.handle(run);
@@ -476,7 +475,8 @@ export class Daemon {
       this.end(run, ending, err);
     } finally {
       run.dispose();
-      this.outcome(job, what);
+      this.sinceDrain.outcomes++;
+      this.jobChanged(job, what);
     }
   }
 
