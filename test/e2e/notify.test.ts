@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
@@ -271,6 +272,45 @@ test('a book that does not exist is one book.failed naming it and its job; a run
     for (const body of rx.bodies) for (const s of secrets) assert.ok(!body.includes(s), 'no cookie value in a webhook body');
   } finally {
     await rx.close();
+    cleanup();
+  }
+});
+
+/** A small tmpfs at `path` when we may mount one (root); false otherwise. */
+function smallDisk(path: string): boolean {
+  mkdirSync(path, { recursive: true });
+  return process.getuid?.() === 0 && spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', path]).status === 0;
+}
+
+test('a library disk that fills up is one storage.full, and the run it ends one daemon.stopped', async (t) => {
+  const { dir, cleanup } = tempDir();
+  const lib = join(dir, 'lib');
+  if (!smallDisk(lib)) {
+    cleanup();
+    t.skip('needs root and a tmpfs mount to make a small disk');
+    return;
+  }
+  const big = await startSimProcess(['--seed', '52', '--books', '12', '--chapters', '20', '--chapter-kb', '40', '--images', '3', '--image-kb', '40']);
+  const rx = await startReceiver();
+  try {
+    const env = bookdEnv(join(dir, 'data'), big.url, { BOOKD_LIBRARY: lib, BOOKD_NOTIFY_WEBHOOK: `${rx.url}/hook` });
+    await addSessions(big, 1, dir, env);
+    for (const b of (await big.catalogue()).books.filter((x) => x.flags.length === 0 && x.format === 'book'))
+      await runCli(['enqueue', '--book', b.id], { env });
+    const r = await runCli(['run', '--until-empty'], { env, timeoutMs: 120_000 });
+    assert.equal(r.code, 1);
+    const said = rx.events();
+    const full = said.filter((e) => e.event === 'storage.full');
+    assert.equal(full.length, 1, `one storage.full, got ${JSON.stringify(said.map((e) => e.event))}`);
+    assert.match(full[0]!.message, /^the library's disk refused a write \(ENOSPC: .*\): free space or fix the disk/);
+    const stopped = said.filter((e) => e.event === 'daemon.stopped');
+    assert.equal(stopped.length, 1);
+    assert.match(stopped[0]!.message, /^bookd stopped: claiming paused: the library's disk refused a write/);
+    assert.ok(!said.some((e) => e.event === 'queue.drained' || e.event === 'book.failed'), 'the books wait in the queue');
+  } finally {
+    await rx.close();
+    await big.stop();
+    spawnSync('umount', [lib]);
     cleanup();
   }
 });
