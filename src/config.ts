@@ -3,6 +3,8 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError, UsageError } from './errors.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
+import { parseCommandSetting } from './hooks/command.js';
+import { NO_NOTIFY, parseNotifySettings, parseWebhookList, type NotifySettings } from './notify/settings.js';
 
 /** Options every command accepts (README.md, "Settings"). */
 export interface GlobalFlags {
@@ -85,6 +87,10 @@ export interface Config {
   expiryWarningMs: number;
   /** One-line remarks for the operator that a daemon logs when it starts (an old library in use). */
   notes: string[];
+  /** Where the daemon's notifications go (README.md, "Notifications"); none by default. */
+  notify: NotifySettings;
+  /** The command run after each book is placed (README.md, "After a book is archived"), as words. */
+  onArchived: string[] | undefined;
   /** Every duration and internal default, validated (`validateTuning`); derived in part from the settings above. */
   tuning: Tuning;
 }
@@ -124,7 +130,8 @@ const BUILD_MODES: readonly BuildModeSetting[] = ['auto', 'package', 'chapters']
 
 /** `positive`: a whole number ≥ 1, for durations where 0 would mean "fail every request" or "never wait". */
 /** `rate`: a number > 0 (requests per second may be fractional). */
-type Kind = 'string' | 'int' | 'positive' | 'rate' | 'strings';
+/** `notify`: the object src/notify/settings.ts checks; `command`: a command line or a list of words. */
+type Kind = 'string' | 'int' | 'positive' | 'rate' | 'strings' | 'notify' | 'command';
 const FILE_KEYS: Record<string, Kind> = {
   dataDir: 'string',
   library: 'string',
@@ -149,6 +156,8 @@ const FILE_KEYS: Record<string, Kind> = {
   budgetFloor: 'rate',
   budgetRiseSeconds: 'positive',
   expiryWarningSeconds: 'positive',
+  notify: 'notify',
+  onArchived: 'command',
 };
 
 const ENV_KEYS: Record<string, string> = {
@@ -291,6 +300,8 @@ export interface Tuning {
     noSessionSnoozeMs: number;
     /** Added to the time the drain has left when asking systemd to wait longer (EXTEND_TIMEOUT_USEC=). */
     extendSlackMs: number;
+    /** Every session paused by the edge for this long is an `edge.blocked` event. */
+    edgeBlockedAlertMs: number;
   };
   retry: {
     /** The backoff unit of a job's requests (`retryBaseMs`): transient retries after 1×, 2×; throttled after 1×, 2×, 4×, 8×. */
@@ -317,6 +328,37 @@ export interface Tuning {
     jitterPercent: number;
     /** `watch add --every` below this is allowed, with a warning: each run asks the service. */
     warnBelowMs: number;
+  };
+  /** The operator's notifications (src/notify, README.md "Notifications"). */
+  notify: {
+    /** The same kind of event about the same subject (a session, a book) is sent again only after this long. */
+    cooldownMs: number;
+    /** Subjects the cool-down remembers at most. */
+    maxSubjects: number;
+    /** Tries per notification and receiver, the first included. */
+    attempts: number;
+    /** The wait before the second try, doubling per try up to `retryCapMs`. */
+    retryBaseMs: number;
+    retryCapMs: number;
+    /** Deliveries waiting or retrying at most; past it the oldest is dropped (logged). */
+    maxQueued: number;
+    /** Deliveries in flight at once. */
+    concurrency: number;
+    /** Longest one webhook or ntfy request may take. */
+    requestTimeoutMs: number;
+    /** Longest the notification command may run before it is killed. */
+    commandTimeoutMs: number;
+    /** At exit, how long notifications still queued get before they are dropped. */
+    flushMs: number;
+  };
+  /** The onArchived hook (src/hooks). */
+  hooks: {
+    /** Longest the hook may run for one book before it is killed. */
+    timeoutMs: number;
+    /** Books waiting for their hook at most; past it the oldest is skipped (logged). */
+    maxQueued: number;
+    /** At exit, how long the hooks still queued get. */
+    flushMs: number;
   };
   store: {
     /** How long a write waits for another process's SQLite lock. */
@@ -421,6 +463,9 @@ export function tuningFor(s: { retryBaseMs: number; requestTimeoutMs: number; ed
       noSessionSnoozeMs: 60_000,
       // Beyond the drain's own time left: the extend duty's period and closing the pool and store.
       extendSlackMs: 15_000,
+      // The issue's "paused for more than 10 minutes": the edge's pauses double from 30 s, so
+      // shorter refusals come and go on their own.
+      edgeBlockedAlertMs: 10 * 60_000,
     },
     retry: {
       requestBaseMs: s.retryBaseMs,
@@ -442,6 +487,28 @@ export function tuningFor(s: { retryBaseMs: number; requestTimeoutMs: number; ed
       // Watches added together drift apart rather than asking the service at the same moment.
       jitterPercent: 10,
       warnBelowMs: 3_600_000,
+    },
+    notify: {
+      // An hour: a session that flaps, or a disk that refuses every write, is one message, not one a minute.
+      cooldownMs: 60 * 60_000,
+      maxSubjects: 10_000,
+      // 5 tries over about 5 minutes (10 s, 20 s, 40 s, 80 s) ride out a receiver's restart.
+      attempts: 5,
+      retryBaseMs: 10_000,
+      retryCapMs: 5 * 60_000,
+      maxQueued: 200,
+      concurrency: 4,
+      requestTimeoutMs: 10_000,
+      commandTimeoutMs: 30_000,
+      // Enough for a reachable receiver to take the last run's queue.drained; a dead one costs an exit no more.
+      flushMs: 2_000,
+    },
+    hooks: {
+      // Five minutes: calibredb add of a large book into a big library takes a while.
+      timeoutMs: 5 * 60_000,
+      maxQueued: 1_000,
+      // A hook still running at exit is not waited for long: it runs on, outside bookd.
+      flushMs: 2_000,
     },
     store: {
       // Transactions here last milliseconds, so reaching this means something is stuck, not busy.
@@ -504,6 +571,7 @@ export function validateTuning(t: Tuning): Tuning {
   below(t.holds.renewMs, 'holds.renewMs', t.holds.holdMs, 'holds.holdMs', 'a hold would lapse before it is renewed');
   if (t.watch.jitterPercent >= 100)
     throw new ConfigError(`tuning.watch.jitterPercent (${t.watch.jitterPercent}) must be below 100: a run could be scheduled before the one just made`);
+  atMost(t.notify.retryBaseMs, 'notify.retryBaseMs', t.notify.retryCapMs, 'notify.retryCapMs', 'the first retry waits longer than the longest');
   atMost(t.edge.baseMs, 'edge.baseMs', t.edge.maxMs, 'edge.maxMs', 'the first edge pause is longer than the longest');
   atMost(t.retry.retryAfterFallbackMs, 'retry.retryAfterFallbackMs', t.retry.retryAfterCapMs, 'retry.retryAfterCapMs', 'the fallback is beyond the cap');
   for (const [name, r] of Object.entries(t.requests)) {
@@ -544,6 +612,16 @@ function coerce(source: Source, key: string, kind: Kind, value: unknown): unknow
       const list = typeof value === 'string' ? value.split(',') : value;
       if (!Array.isArray(list) || !list.every((v) => typeof v === 'string')) fail(source, key, 'must be a list of strings');
       return list.map((s) => s.trim()).filter(Boolean);
+    }
+    case 'notify': {
+      const parsed = parseNotifySettings(value);
+      if ('error' in parsed) fail(source, key, parsed.error);
+      return parsed.settings;
+    }
+    case 'command': {
+      const parsed = parseCommandSetting(value);
+      if ('error' in parsed) fail(source, key, parsed.error);
+      return parsed.argv;
     }
   }
 }
@@ -710,6 +788,15 @@ export function resolveConfig(flags: GlobalFlags & RunFlags, env: NodeJS.Process
   const workers = merged.workers as number | undefined;
   if (workers === 0) fail(sources.workers!, 'workers', 'must be at least 1');
 
+  // BOOKD_NOTIFY_WEBHOOK replaces the file's webhooks and keeps its ntfy and command.
+  let notify = (merged.notify as NotifySettings | undefined) ?? NO_NOTIFY;
+  const webhookEnv = env.BOOKD_NOTIFY_WEBHOOK;
+  if (webhookEnv !== undefined && webhookEnv !== '') {
+    const parsed = parseWebhookList(webhookEnv);
+    if ('error' in parsed) fail({ kind: 'env', name: 'BOOKD_NOTIFY_WEBHOOK' }, 'notify', parsed.error);
+    notify = { ...notify, webhooks: parsed.webhooks };
+  }
+
   const retryBaseMs = (merged.retryBaseMs as number | undefined) ?? DEFAULT_RETRY_BASE_MS;
   const requestTimeoutMs = (merged.requestTimeoutMs as number | undefined) ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const tuning = validateTuning(tuningFor({ retryBaseMs, requestTimeoutMs, edgeBackoff: { baseMs: edgeBackoffMs, maxMs: edgeBackoffMaxMs } }));
@@ -737,6 +824,8 @@ export function resolveConfig(flags: GlobalFlags & RunFlags, env: NodeJS.Process
     credentialsDir: (merged.credentialsDir as string | undefined) ?? env.CREDENTIALS_DIRECTORY,
     configFiles,
     notes,
+    notify,
+    onArchived: merged.onArchived as string[] | undefined,
     tuning,
     expiryWarningMs: merged.expiryWarningSeconds !== undefined ? (merged.expiryWarningSeconds as number) * 1000 : DEFAULT_EXPIRY_WARNING_MS,
   };

@@ -1,4 +1,5 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config.js';
@@ -6,7 +7,7 @@ import { JarWriter } from '../db/jar-writer.js';
 import { ThreadBuilder } from '../epub/builder.js';
 import { openStore, type Store } from '../db/store.js';
 import { ThreadLock } from '../db/write-lock.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { OreillyClient } from '../oreilly/client.js';
 import { SessionPool } from '../pool/pool.js';
@@ -18,8 +19,11 @@ import { watchRunner } from '../jobs/watch.js';
 import { discoverHandler } from '../jobs/discover-job.js';
 import { startHttp } from '../daemon/http.js';
 import { createMetrics, type Metrics } from '../daemon/metrics.js';
-import type { Notifier } from '../daemon/notify.js';
+import type { Notifier } from '../daemon/sd-notify.js';
 import { VERSION } from '../version.js';
+import { createEventBus, type EventBus } from '../daemon/events.js';
+import { startNotifier } from '../notify/notifier.js';
+import { onArchivedHook } from '../hooks/on-archived.js';
 
 /** Fails at start, not after an hour, when the library cannot take files. */
 export function ensureWritableLibrary(root: string): void {
@@ -74,6 +78,8 @@ export interface RunningService {
   pool: SessionPool;
   store: Store;
   httpUrl: string | undefined;
+  /** What the daemon decides, as it happens (src/daemon/events.ts): the web page's live updates listen here. */
+  events: EventBus;
 }
 
 /** Everything `bookd run` and `bookd daemon` do between parsing flags and exiting. */
@@ -99,6 +105,9 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
   let http: Awaited<ReturnType<typeof startHttp>> | undefined;
   const jars = new JarWriter(config.dbPath, threadLock);
   const builder = new ThreadBuilder();
+  const events = createEventBus(clock, (err) => logger.warn({ err: errorMessage(err) }, 'an event listener failed'));
+  const notifications = startNotifier({ bus: events, settings: config.notify, tuning: tuning.notify, clock, logger, host: hostname() });
+  const hook = config.onArchived ? onArchivedHook({ argv: config.onArchived, tuning: tuning.hooks, clock, logger }) : undefined;
   try {
     // Another live daemon may be staging a book its own discovery just queued, which no list
     // read here would include; the debris waits for a start that finds this daemon alone. A
@@ -129,6 +138,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       intervalMs: config.sessionIntervalMs,
       tuning,
       credentialsDir: config.credentialsDir,
+      events,
     });
     const metrics = createMetrics({ store, pool, clock, owner });
     const client = new OreillyClient(clock, metrics.request);
@@ -151,6 +161,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       logger,
       clock,
       notifier: opts.notifier,
+      events,
       lanes: opts.workers ?? config.workers,
       untilEmpty: opts.untilEmpty,
       graceMs: config.graceMs,
@@ -164,7 +175,17 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
         playlists: (signal) => livePool.withSession((s) => client.playlists(s, signal), { signal }),
       }),
       handlers: {
-        book: timed(archiveHandler({ ...deps, onArchived: metrics.archived }), metrics),
+        book: timed(
+          archiveHandler({
+            ...deps,
+            onArchived: (book) => {
+              metrics.archived(book.bytes);
+              events.emit({ event: 'book.archived', book: { id: book.id, title: book.title }, message: `"${book.title}" archived as ${book.path}` });
+              hook?.run(book);
+            },
+          }),
+          metrics,
+        ),
         discover: discoverHandler(deps),
       },
     });
@@ -179,9 +200,20 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       });
       logger.info({ url: http.url }, 'serving /metrics, /healthz and /readyz');
     }
-    opts.onStart?.({ daemon, pool, store, httpUrl: http?.url });
-    return await daemon.run();
+    opts.onStart?.({ daemon, pool, store, httpUrl: http?.url, events });
+    let summary: RunSummary;
+    try {
+      summary = await daemon.run();
+    } catch (err) {
+      events.emit({ event: 'daemon.stopped', message: `bookd stopped on an error: ${errorMessage(err)}; see its log, then start it again` });
+      throw err;
+    }
+    // A stop the operator asked for (SIGTERM, SIGINT, an emptied queue with --until-empty) is no news.
+    if (summary.fatal) events.emit({ event: 'daemon.stopped', message: `bookd stopped: ${summary.fatal}` });
+    return summary;
   } finally {
+    // Before the store closes: a run's last queue.drained or daemon.stopped gets its moment to go out.
+    await Promise.all([notifications?.close(), hook?.close()]);
     await http?.close();
     await pool?.close();
     await jars.close();

@@ -1,7 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import { EXIT } from '../errors.js';
 import { createLogger } from '../log.js';
-import { createNotifier, monotonicUsec } from '../daemon/notify.js';
+import { createNotifier, monotonicUsec } from '../daemon/sd-notify.js';
 import { runService, type RunningService } from '../app/service.js';
 import type { RunFlags } from '../config.js';
 import { configOf } from './support/context.js';

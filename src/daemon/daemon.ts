@@ -8,11 +8,13 @@ import { errorMessage, storageErrno } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SessionPool } from '../pool/pool.js';
 import type { Session } from '../pool/session.js';
-import type { Notifier } from './notify.js';
+import type { Notifier } from './sd-notify.js';
 import { decideOutcome, recentRuns, type Outcome } from './outcome.js';
 import { newOwner } from '../pool/holds.js';
 import { createSupervisor, type Duty, type Supervisor } from './supervisor.js';
 import { expiryWarner } from '../pool/expiry.js';
+import type { EventBus } from './events.js';
+import { edgeWatch } from './edge-watch.js';
 
 export interface JobContext {
   session: Session;
@@ -69,12 +71,17 @@ export interface DaemonOptions {
   expiryWarningMs: number;
   /** Runs the watches that are due (src/jobs/watch.ts); the signal aborts once the daemon stops. */
   watches?: (signal: AbortSignal) => Promise<void>;
+  /** Hears what the daemon decides: job outcomes, failed books, a drained queue, the disk, the edge (src/daemon/events.ts). */
+  events?: EventBus;
 }
 
 /** Failures of the disk under the library: no book is at fault, and retrying at once cannot help. */
 function storageError(err: unknown): string | undefined {
   const code = storageErrno(err);
-  return code ? `${code}: ${(err as Error).message}` : undefined;
+  if (!code) return undefined;
+  // Node's own messages already begin with the code ("ENOSPC: no space left on device, write").
+  const message = (err as Error).message;
+  return message.startsWith(code) ? message : `${code}: ${message}`;
 }
 
 class Stop extends Error {
@@ -114,6 +121,17 @@ type Ending =
   | { type: 'cancelled' }
   | { type: 'lease lost' };
 
+/** How a job.changed event says each ending. */
+const ENDING_WORDS: Readonly<Record<Ending['type'], string>> = {
+  retry: 'failed; it will be retried',
+  fail: 'failed',
+  snooze: 'snoozed',
+  requeue: 'returned to the queue',
+  'disk refused': "returned to the queue: the library's disk refused a write",
+  cancelled: 'cancelled',
+  'lease lost': 'lost its lease',
+};
+
 /**
  * L lanes, each looping: claim a job → borrow a session → run the handler → return the session →
  * record the outcome. A supervisor runs the periodic duties (reap, upkeep, reload, budget, beat,
@@ -135,6 +153,8 @@ export class Daemon {
   private readonly summary: RunSummary = { succeeded: 0, failed: 0, fatal: undefined };
   private lanes: Promise<void>[] = [];
   private running = 0;
+  /** Outcomes since the queue last drained: queue.drained is told once per drain, after work. */
+  private sinceDrain = { succeeded: 0, failed: 0, outcomes: 0 };
 
   constructor(opts: DaemonOptions) {
     this.o = opts;
@@ -219,7 +239,27 @@ export class Daemon {
         name: 'expiry',
         periodMs: p.reload,
         atStart: true,
-        run: expiryWarner({ list: () => store.sessions.list(), logger, clock: this.clock, withinMs: this.o.expiryWarningMs }),
+        run: expiryWarner({
+          list: () => store.sessions.list(),
+          logger,
+          clock: this.clock,
+          withinMs: this.o.expiryWarningMs,
+          onWarn: (e) => this.o.events?.emit({ event: 'session.expiring', session: e.name, message: e.message }),
+        }),
+      },
+      {
+        name: 'edge',
+        periodMs: p.budget,
+        run: edgeWatch({
+          edge: pool.edge,
+          clock: this.clock,
+          thresholdMs: this.t.edgeBlockedAlertMs,
+          alert: (since, until) =>
+            this.o.events?.emit({
+              event: 'edge.blocked',
+              message: `the edge has refused this machine since ${new Date(since).toISOString()} and every session is paused until ${new Date(until).toISOString()}: bookd waits and resumes by itself; if it goes on for hours, stop other clients on this IP or lower budgetCeiling`,
+            }),
+        }),
       },
       { name: 'beat', periodMs: p.beat, atStart: true, run: () => store.control.daemonBeat(this.owner, this.note) },
     ];
@@ -341,7 +381,10 @@ export class Daemon {
     const { store, pool, logger } = this.o;
     const signal = this.stopClaiming.signal;
     while (!signal.aborted) {
-      if (this.o.untilEmpty && this.running === 0 && this.queueEmpty()) break;
+      if (this.o.untilEmpty && this.running === 0 && this.queueEmpty()) {
+        this.drained();
+        break;
+      }
       const hold = this.holdReason();
       if (hold) {
         this.setNote(hold);
@@ -361,6 +404,7 @@ export class Daemon {
       if (index === 0) this.setNote(undefined);
       const [job] = store.jobs.claim({ owner: this.owner, limit: 1, leaseMs: this.t.leaseMs });
       if (!job) {
+        if (this.sinceDrain.outcomes > 0 && this.running === 0 && this.queueEmpty()) this.drained();
         const next = store.jobs.nextRunAt();
         const wait = next === undefined ? this.t.pollMs : Math.min(this.t.pollMs, Math.max(10, next - this.clock.now()));
         await this.clock.sleep(wait, signal);
@@ -378,6 +422,40 @@ export class Daemon {
     if (this.o.untilEmpty && !this.stopping) this.stopClaiming.abort(new Stop('shutdown'));
   }
 
+  /** Nothing queued or running after this daemon has done some work: told once, until more work comes. */
+  private drained(): void {
+    const { succeeded, failed, outcomes } = this.sinceDrain;
+    if (outcomes === 0) return;
+    this.sinceDrain = { succeeded: 0, failed: 0, outcomes: 0 };
+    this.o.events?.emit({
+      event: 'queue.drained',
+      message: `the queue is empty: ${succeeded} job${succeeded === 1 ? '' : 's'} done${failed ? `, ${failed} failed for good (bookd jobs list --state failed)` : ''} since it was last empty`,
+    });
+  }
+
+  /** A job started or ended, for the web page's counts. */
+  private jobChanged(job: ClaimedJob, what: string): void {
+    this.o.events?.emit({
+      event: 'job.changed',
+      job: job.id,
+      ...(job.kind === 'book' ? { book: { id: job.payload.bookId, ...(job.payload.title ? { title: job.payload.title } : {}) } } : {}),
+      message: `job ${job.id} ${what}`,
+    });
+  }
+
+  /** A book that failed for good: what it was, why, and the commands to look and retry. */
+  private bookFailed(job: ClaimedJob, reason: string): void {
+    this.sinceDrain.failed++;
+    if (job.kind !== 'book') return;
+    const { bookId, title } = job.payload;
+    this.o.events?.emit({
+      event: 'book.failed',
+      job: job.id,
+      book: { id: bookId, ...(title ? { title } : {}) },
+      message: `book ${bookId}${title ? ` (${title})` : ''} failed for good: ${reason}; see bookd jobs show ${job.id}, and bookd jobs retry ${job.id} once it is mended`,
+    });
+  }
+
   private queueEmpty(): boolean {
     const c = this.o.store.views.counts();
     return c.queued === 0 && c.running === 0;
@@ -386,13 +464,19 @@ export class Daemon {
   private async runJob(job: ClaimedJob): Promise<void> {
     const run = this.startRun(job);
     run.log.info({ attempt: job.attempt }, 'job started');
+    this.jobChanged(job, 'started');
+    let what = 'ended';
     try {
       const result = await this.handle(run);
-      await this.complete(run, result);
+      what = (await this.complete(run, result)) ? 'succeeded' : 'finished after its lease was lost';
     } catch (err) {
-      this.end(run, this.ending(run, err), err);
+      const ending = this.ending(run, err);
+      what = ENDING_WORDS[ending.type];
+      this.end(run, ending, err);
     } finally {
       run.dispose();
+      this.sinceDrain.outcomes++;
+      this.jobChanged(job, what);
     }
   }
 
@@ -451,7 +535,7 @@ export class Daemon {
   }
 
   /** The job's completion and its catalogue rows in one transaction, then the clean-up. */
-  private async complete(run: Run, result: JobResult): Promise<void> {
+  private async complete(run: Run, result: JobResult): Promise<boolean> {
     const { store, pool } = this.o;
     const { job, log } = run;
     const session = run.session;
@@ -462,7 +546,7 @@ export class Daemon {
     });
     if (!completed) {
       log.warn('job finished after its lease was lost; another worker owns it now');
-      return;
+      return false;
     }
     await result.after?.().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'clean-up after the job failed'));
     this.summary.succeeded++;
@@ -475,6 +559,8 @@ export class Daemon {
       );
     }
     log.info({ session, durationMs: this.clock.now() - run.started, bytes: result.bytes }, `job done: ${result.message}`);
+    this.sinceDrain.succeeded++;
+    return true;
   }
 
   /** How a run that threw `err` ends: why it was stopped, if it was, else what the error decides. */
@@ -519,18 +605,29 @@ export class Daemon {
         this.storageHold = { until: this.clock.now() + this.t.storageHoldMs, why: ending.why };
         store.jobs.requeue(job.id, job.leaseToken, { kind: 'storage', message: ending.reason, session });
         log.error({ err: ending.why }, "the library's disk refused a write: the job goes back to the queue and claiming pauses");
+        this.o.events?.emit({
+          event: 'storage.full',
+          job: job.id,
+          message: `the library's disk refused a write (${ending.why}): free space or fix the disk; claiming pauses and tries again at ${new Date(this.storageHold.until).toISOString()}`,
+        });
         return;
       case 'snooze':
         store.jobs.snooze(job.id, job.leaseToken, ending.until, ending.reason, session, ending.kind);
         log.warn({ ...fields, until: new Date(ending.until).toISOString() }, 'job snoozed');
         return;
       case 'retry':
-        if (store.jobs.retry(job.id, job.leaseToken, { kind: ending.kind, message: ending.message, session }) === 'failed') this.summary.failed++;
+        if (store.jobs.retry(job.id, job.leaseToken, { kind: ending.kind, message: ending.message, session }) === 'failed') {
+          this.summary.failed++;
+          this.bookFailed(job, ending.message);
+          log.error(fields, 'job failed for good: no attempts left');
+          return;
+        }
         log.warn(fields, 'job failed; it will be retried');
         return;
       case 'fail':
         store.jobs.fail(job.id, job.leaseToken, { kind: ending.kind, message: ending.message, session });
         this.summary.failed++;
+        this.bookFailed(job, ending.message);
         log.error(fields, 'job failed for good');
         return;
     }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { mergeSkills, type BookPayload } from '../db/jobs.js';
@@ -22,6 +23,7 @@ import type { MachineBudget } from '../pool/budget.js';
 import type { Session } from '../pool/session.js';
 import type { JobContext, JobHandler } from '../daemon/daemon.js';
 import { retrying, type Retrying } from './retry.js';
+import type { ArchivedBook } from '../hooks/on-archived.js';
 
 export interface ArchiveDeps {
   store: Store;
@@ -30,7 +32,8 @@ export interface ArchiveDeps {
   config: Config;
   /** Where the CPU-heavy part runs (ThreadBuilder in the daemon). */
   builder: EpubBuilder;
-  onArchived?: (bytes: number) => void;
+  /** Each file placed (not one left unchanged): metrics, the book.archived event, the onArchived hook. */
+  onArchived?: (book: ArchivedBook) => void;
   /** The machine's request budget: every throttle signal cuts it. */
   budget?: MachineBudget;
   /** How many sessions besides the one in hand could confirm a 404 (here or in other daemons). */
@@ -426,7 +429,7 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
         gaps: build.gaps,
       });
       total += placed.bytes;
-      if (!placed.skipped) deps.onArchived?.(placed.bytes);
+      if (!placed.skipped) deps.onArchived?.({ id, title: meta.title, path: join(config.library, placed.path), skills, format, bytes: placed.bytes });
       written.push(
         `${placed.path}${placed.skipped ? ' (unchanged)' : ''}${build.gaps.length ? ` with ${build.gaps.length} gap${build.gaps.length === 1 ? '' : 's'}` : ''}`,
       );

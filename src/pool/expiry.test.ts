@@ -78,7 +78,8 @@ test('expiryWarner logs session.expiring once a day per session, and again after
   const lines: { fields: Record<string, unknown>; msg: string }[] = [];
   const logger = { warn: (fields: Record<string, unknown>, msg: string) => lines.push({ fields, msg }) } as unknown as Logger;
   let rows = [row('s1', { hasRefreshCookie: false, refreshExpiresAt: undefined, tokenExpiresAt: NOW + 30_000 }), row('s2')];
-  const warn = expiryWarner({ list: () => rows, logger, clock, withinMs: 60_000 });
+  const told: string[] = [];
+  const warn = expiryWarner({ list: () => rows, logger, clock, withinMs: 60_000, onWarn: (e) => told.push(`${e.name}: ${e.message}`) });
   warn();
   clock.advance(10_000);
   warn();
@@ -96,4 +97,9 @@ test('expiryWarner logs session.expiring once a day per session, and again after
   rows = [row('s1', { hasRefreshCookie: false, tokenExpiresAt: clock.now() + 30_000 }), row('s2')];
   warn();
   assert.equal(lines.length, 3, 'expiring again after the renewal: told at once');
+  assert.deepEqual(
+    told,
+    lines.map((l) => `s1: ${l.msg}`),
+    'the session.expiring event goes with each warning, with the same sentence',
+  );
 });

@@ -74,7 +74,14 @@ export function expiringSessions(rows: readonly ExpiryRow[], now: number, warned
  * EXPIRY_REPEAT_MS. A session that is renewed (no longer expiring) is forgotten, so it is warned
  * about again should it come close once more.
  */
-export function expiryWarner(deps: { list: () => readonly ExpiryRow[]; logger: Logger; clock: Clock; withinMs: number }): () => void {
+export function expiryWarner(deps: {
+  list: () => readonly ExpiryRow[];
+  logger: Logger;
+  clock: Clock;
+  withinMs: number;
+  /** Told of each warning as it is logged (the daemon's session.expiring event). */
+  onWarn?: (e: Expiring) => void;
+}): () => void {
   const warnedAt = new Map<string, number>();
   return () => {
     const now = deps.clock.now();
@@ -84,6 +91,7 @@ export function expiryWarner(deps: { list: () => readonly ExpiryRow[]; logger: L
     for (const e of expiringSessions(rows, now, warnedAt, deps.withinMs)) {
       warnedAt.set(e.name, now);
       deps.logger.warn({ event: 'session.expiring', session: e.name, until: new Date(e.until).toISOString(), limit: e.limit }, e.message);
+      deps.onWarn?.(e);
     }
   };
 }

@@ -12,6 +12,8 @@ import { restoreJar } from './jar.js';
 import { Pacer } from './pacer.js';
 import { PARKED_STATES, type SessionRecord, type SessionState, type SessionStore } from '../db/sessions.js';
 import { Session } from './session.js';
+import { renewCommand } from './expiry.js';
+import type { EventBus } from '../daemon/events.js';
 
 /**
  * The pool's port for saving jars off the main thread (JarWriter implements it). `expected` is the
@@ -59,6 +61,8 @@ export interface PoolOptions {
   jarSaver?: JarSaver;
   /** Shared HTTP agent; the pool makes (and later closes) its own when none is given. */
   agent?: Dispatcher;
+  /** Hears session.expired and session.failed when this pool parks a session (src/daemon/events.ts). */
+  events?: EventBus;
   random?: () => number;
 }
 
@@ -320,6 +324,7 @@ export class SessionPool {
         m.state = 'expired';
         m.lastError = errorMessage(err);
         this.opts.store.setState(row.name, 'expired', { lastError: m.lastError });
+        this.announceParked(row.name, 'expired', m.lastError);
       }
     }
     return m;
@@ -546,6 +551,7 @@ export class SessionPool {
   }
 
   private setState(m: Member, state: SessionState, lastError?: string, cooldownUntil?: number): void {
+    if (state !== m.state) this.announceParked(m.name, state, lastError ?? m.lastError);
     m.state = state;
     if (lastError !== undefined) m.lastError = lastError;
     m.cooldownUntil = cooldownUntil ?? 0;
@@ -681,9 +687,21 @@ export class SessionPool {
       this.setState(m, state, reason);
     } else {
       this.opts.store.setState(name, state, { lastError: reason, unlessDisabled: true });
+      this.announceParked(name, state, reason);
     }
     this.opts.logger.error({ session: name, state, err: reason }, `session ${name} parked as ${state}: ${reason}`);
     this.dispatch();
+  }
+
+  /** The one place a session this pool parks is told to the operator: what happened and the command that mends it. */
+  private announceParked(name: string, state: SessionState, reason: string | undefined): void {
+    if (state !== 'expired' && state !== 'failed' && state !== 'partial') return;
+    const why = reason ? ` (${reason})` : '';
+    const message =
+      state === 'expired'
+        ? `session ${name} is logged out${why}: log in again in the browser and run ${renewCommand(name)}`
+        : `session ${name} was parked as ${state}${why}: once that is mended, run ${renewCommand(name)}`;
+    this.opts.events?.emit({ event: state === 'expired' ? 'session.expired' : 'session.failed', session: name, message });
   }
 
   /**

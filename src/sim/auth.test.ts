@@ -172,3 +172,15 @@ test('refreshSession names the session of a valid orm-rt without moving its chai
   clock.advance(15 * 86_400_000);
   assert.equal(c.refreshSession(rt), undefined, 'an expired refresh token');
 });
+
+test('a revoked session (control revoke) is refused: its token counts as expired and its orm-rt renews nothing; others are untouched', () => {
+  const { chains: c } = chains();
+  const one = c.start('m1', '1001');
+  const two = c.start('m2', '1002');
+  c.revoke('m1');
+  assert.equal(c.check(one.jwt).state, 'expired');
+  assert.equal(c.refresh(one.rt), undefined);
+  assert.equal(c.refreshSession(one.rt), undefined);
+  assert.equal(c.check(two.jwt).state, 'ok');
+  assert.ok(c.refresh(two.rt));
+});

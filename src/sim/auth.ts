@@ -55,6 +55,8 @@ function num(v: unknown): number | undefined {
  */
 export class TokenChains {
   private readonly chains = new Map<string, Chain>();
+  /** Sessions logged out (control `revoke`): every token of theirs is refused, orm-rt included. */
+  private readonly revoked = new Set<string>();
 
   constructor(
     private readonly secret: Buffer,
@@ -72,8 +74,14 @@ export class TokenChains {
     return signJwt(this.secret, { sub, sid, typ: 'refresh', iat, exp: iat + REFRESH_TTL_SEC });
   }
 
+  /** Logs a session out: from now on its tokens count as expired and its orm-rt renews nothing. */
+  revoke(sid: string): void {
+    this.revoked.add(sid);
+  }
+
   /** Starts (or restarts) a session: generation 1. */
   start(sid: string, sub: string): { jwt: string; rt: string } {
+    this.revoked.delete(sid);
     const chain: Chain = { sub, gen: 1, issuedAt: this.clock.now(), served: 0 };
     this.chains.set(sid, chain);
     return { jwt: this.sign(sid, chain), rt: this.refreshToken(sid, sub) };
@@ -110,6 +118,7 @@ export class TokenChains {
       chain.gen = gen;
       chain.issuedAt = iat * 1000;
     }
+    if (this.revoked.has(sid)) return { state: 'expired', sid, sub, gen };
     if (chain.gen - gen > this.behaviour.grace) return { state: 'stale', sid, sub, gen };
     if (exp * 1000 <= this.clock.now()) return { state: 'expired', sid, sub, gen };
     return { state: 'ok', sid, sub, gen };
@@ -142,7 +151,7 @@ export class TokenChains {
     const sid = str(p?.sid);
     const sub = str(p?.sub);
     const exp = num(p?.exp);
-    if (!p || p.typ !== 'refresh' || !sid || !sub || exp === undefined || exp * 1000 <= this.clock.now()) return undefined;
+    if (!p || p.typ !== 'refresh' || !sid || !sub || exp === undefined || exp * 1000 <= this.clock.now() || this.revoked.has(sid)) return undefined;
     return { sid, sub };
   }
 

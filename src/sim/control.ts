@@ -33,6 +33,8 @@ export interface ControlPatch {
   edgeBlockMs?: number;
   /** 429 to these sessions for this long, from now. */
   storm?: { sessions: string[]; ms: number };
+  /** Logs these sessions out (`m1`, …): their tokens and orm-rt are refused from now on, as after a logout elsewhere. */
+  revoke?: string[];
   /** Moves the simulator's clock forward (token expiry, limits). */
   advanceClockMs?: number;
   /** Publishes a new book in this skill; the answer names it (`addedBook`). */
@@ -62,6 +64,7 @@ export function parseControl(raw: unknown): ControlPatch {
     'rotate',
     'storm',
     'addBook',
+    'revoke',
   ]);
   const out: ControlPatch = {};
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
@@ -95,6 +98,9 @@ export function parseControl(raw: unknown): ControlPatch {
       if (!a || typeof a !== 'object' || typeof a.skill !== 'string' || a.skill.trim() === '') throw new ControlError('addBook must be {"skill": "Python"}');
       out.addBook = { skill: a.skill.trim() };
       continue;
+    } else if (key === 'revoke') {
+      if (!Array.isArray(value) || !value.every((x) => typeof x === 'string' && x !== ''))
+        throw new ControlError('revoke must be a list of session names: ["m1", …]');
     } else if (key === 'storm') {
       const s = value as { sessions?: unknown; ms?: unknown } | null;
       if (

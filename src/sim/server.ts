@@ -193,6 +193,7 @@ export async function startSim(partial: Partial<SimOptions> = {}): Promise<SimSe
     if (patch.advanceClockMs) offset += patch.advanceClockMs;
     if (patch.edgeBlockMs !== undefined) limits.blockEdge(clock.now(), patch.edgeBlockMs);
     if (patch.storm) limits.storm(clock.now(), patch.storm.sessions, patch.storm.ms);
+    for (const sid of patch.revoke ?? []) chains.revoke(sid);
     return added;
   };
 
