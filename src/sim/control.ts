@@ -37,6 +37,8 @@ export interface ControlPatch {
   advanceClockMs?: number;
   /** Publishes a new book in this skill; the answer names it (`addedBook`). */
   addBook?: { skill: string };
+  /** Grows a book by `chapters` (default 2) with a later date; the answer says how (`grownBook`). */
+  growBook?: { id: string; chapters?: number };
 }
 
 const RATES = ['failRate', 'resetRate', 'stallRate', 'shortRate'] as const;
@@ -62,6 +64,7 @@ export function parseControl(raw: unknown): ControlPatch {
     'rotate',
     'storm',
     'addBook',
+    'growBook',
   ]);
   const out: ControlPatch = {};
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
@@ -94,6 +97,15 @@ export function parseControl(raw: unknown): ControlPatch {
       const a = value as { skill?: unknown } | null;
       if (!a || typeof a !== 'object' || typeof a.skill !== 'string' || a.skill.trim() === '') throw new ControlError('addBook must be {"skill": "Python"}');
       out.addBook = { skill: a.skill.trim() };
+      continue;
+    } else if (key === 'growBook') {
+      const g = value as { id?: unknown; chapters?: unknown } | null;
+      const usage = 'growBook must be {"id": "9781492056348"} or {"id": "…", "chapters": N} with N from 1 to 100';
+      if (!g || typeof g !== 'object' || Array.isArray(g) || typeof g.id !== 'string' || !/^\d{13}$/.test(g.id.trim())) throw new ControlError(usage);
+      if (Object.keys(g).some((k) => k !== 'id' && k !== 'chapters')) throw new ControlError(usage);
+      if (g.chapters !== undefined && (typeof g.chapters !== 'number' || !Number.isSafeInteger(g.chapters) || g.chapters < 1 || g.chapters > 100))
+        throw new ControlError(usage);
+      out.growBook = { id: g.id.trim(), ...(g.chapters !== undefined && { chapters: g.chapters }) };
       continue;
     } else if (key === 'storm') {
       const s = value as { sessions?: unknown; ms?: unknown } | null;
