@@ -317,6 +317,8 @@ export interface Tuning {
     jitterPercent: number;
     /** `watch add --every` below this is allowed, with a warning: each run asks the service. */
     warnBelowMs: number;
+    /** A run that failed is tried again within this long, doubling per failure in a row, never later than its period. */
+    retryBaseMs: number;
   };
   store: {
     /** How long a write waits for another process's SQLite lock. */
@@ -433,6 +435,9 @@ export function tuningFor(s: { retryBaseMs: number; requestTimeoutMs: number; ed
       // Watches added together drift apart rather than asking the service at the same moment.
       jitterPercent: 10,
       warnBelowMs: 3_600_000,
+      // A minute: a playlist read that hit a passing outage is tried again soon, one that keeps
+      // failing backs off to the period instead of asking the service every few seconds.
+      retryBaseMs: 60_000,
     },
     store: {
       // Transactions here last milliseconds, so reaching this means something is stuck, not busy.
