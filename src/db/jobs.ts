@@ -26,6 +26,8 @@ export interface BookPayload {
   update?: boolean;
   /** Keep the file a re-archive replaces, beside the new one as `… (rev N).epub` (`watch add --keep-previous`). */
   keepPrevious?: boolean;
+  /** A re-archive: the date the listing showed, recorded if it is later than the book's own search record says. */
+  listedIssued?: string;
 }
 
 export interface DiscoverPayload {
@@ -303,13 +305,15 @@ function validate(item: EnqueueItem): void {
  * a job still queued or running keeps what it was queued as, and gains what the newer item adds.
  */
 function mergedBookPayload(old: BookPayload, item: BookPayload, active: boolean): BookPayload {
-  const { update, keepPrevious, ...rest } = old;
+  const { update, keepPrevious, listedIssued, ...rest } = old;
+  const issued = item.listedIssued ?? (active ? listedIssued : undefined);
   return {
     ...rest,
     ...(item.title !== undefined && { title: item.title }),
     skills: mergeSkills(old.skills, item.skills),
     ...((item.update || (active && update)) && { update: true }),
     ...((item.keepPrevious || (active && keepPrevious)) && { keepPrevious: true }),
+    ...(issued !== undefined && { listedIssued: issued }),
   };
 }
 

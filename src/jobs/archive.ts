@@ -312,6 +312,14 @@ async function unconfirmed404(b: Omit<Book, 'f' | 'meta'>, id: string, jobId: nu
 }
 
 /**
+ * The later of two dates as the service spells them. A re-archive records the listing's date when
+ * it is the later one, so a listing ahead of the book's search record cannot queue it again and again.
+ */
+function latestDate(own: string, listed: string | undefined): string {
+  return listed && Date.parse(listed) > (Date.parse(own) || 0) ? listed : own;
+}
+
+/**
  * What the catalogue row says of the book's growth (README.md "Updated books"): the pages and date
  * the service gave now, and a new revision with the replaced file's sha256 when the content changed.
  */
@@ -440,7 +448,7 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
         ...(payload.keepPrevious && { keepPrevious: true }),
       });
       stale.push(...placed.stale);
-      const revision = revisionOf(previous, placed, info.virtualPages, hit?.issued || info.publicationDate);
+      const revision = revisionOf(previous, placed, info.virtualPages, latestDate(hit?.issued || info.publicationDate, payload.listedIssued));
       records.push({
         id,
         format,

@@ -107,6 +107,7 @@ export function updateItems(d: Discovery, payload: DiscoverPayload): EnqueueItem
       title: hit.title,
       update: true,
       ...(payload.keepPrevious && { keepPrevious: true }),
+      ...(hit.issued && { listedIssued: hit.issued }),
     },
   }));
 }

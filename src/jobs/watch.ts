@@ -63,7 +63,13 @@ async function runPlaylist(deps: WatchRunnerDeps, w: Watch, signal: AbortSignal)
     for (const [id, listed] of now) if (listed.issued) deps.store.books.noteIssued(id, listed.issued);
   });
   const updates = deps.store.jobs.enqueue(
-    grown.map((bookId) => ({ kind: 'book', payload: { bookId, format, skills: [], update: true, ...(w.options.keepPrevious && { keepPrevious: true }) } })),
+    grown.map((bookId) => {
+      const issued = now.get(bookId)?.issued;
+      return {
+        kind: 'book',
+        payload: { bookId, format, skills: [], update: true, ...(w.options.keepPrevious && { keepPrevious: true }), ...(issued && { listedIssued: issued }) },
+      };
+    }),
     { force: true },
   );
   const queued = (r: { status: string }) => r.status === 'added' || r.status === 'requeued';
