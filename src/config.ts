@@ -328,6 +328,8 @@ export interface Tuning {
     jitterPercent: number;
     /** `watch add --every` below this is allowed, with a warning: each run asks the service. */
     warnBelowMs: number;
+    /** A run that failed is tried again within this long, doubling per failure in a row, never later than its period. */
+    retryBaseMs: number;
   };
   /** The operator's notifications (src/notify, README.md "Notifications"). */
   notify: {
@@ -487,6 +489,9 @@ export function tuningFor(s: { retryBaseMs: number; requestTimeoutMs: number; ed
       // Watches added together drift apart rather than asking the service at the same moment.
       jitterPercent: 10,
       warnBelowMs: 3_600_000,
+      // A minute: a playlist read that hit a passing outage is tried again soon, one that keeps
+      // failing backs off to the period instead of asking the service every few seconds.
+      retryBaseMs: 60_000,
     },
     notify: {
       // An hour: a session that flaps, or a disk that refuses every write, is one message, not one a minute.

@@ -16,6 +16,7 @@ import { archiveHandler } from '../jobs/archive.js';
 import { goneOwners, newOwner } from '../pool/holds.js';
 import { Daemon, type JobHandler, type RunSummary } from '../daemon/daemon.js';
 import { watchRunner } from '../jobs/watch.js';
+import type { Listed } from '../jobs/grown.js';
 import { discoverHandler } from '../jobs/discover-job.js';
 import { startHttp } from '../daemon/http.js';
 import { createMetrics, type Metrics } from '../daemon/metrics.js';
@@ -94,7 +95,12 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
   for (const note of config.notes) logger.warn(note);
   ensureWritableLibrary(config.library);
   const threadLock = new ThreadLock();
-  const store = openStore(config.dbPath, clock, { backoffBaseMs: tuning.retry.jobBaseMs, backoffCapMs: tuning.retry.jobCapMs, threadLock });
+  const store = openStore(config.dbPath, clock, {
+    backoffBaseMs: tuning.retry.jobBaseMs,
+    backoffCapMs: tuning.retry.jobCapMs,
+    watchRetryBaseMs: tuning.watch.retryBaseMs,
+    threadLock,
+  });
   const owner = newOwner();
   const gone = () =>
     goneOwners(
@@ -173,6 +179,18 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
         logger,
         jitterPercent: tuning.watch.jitterPercent,
         playlists: (signal) => livePool.withSession((s) => client.playlists(s, signal), { signal }),
+        listed: (ids, signal) =>
+          livePool.withSession(
+            async (s) => {
+              const out = new Map<string, Listed>();
+              for (const id of ids) {
+                const hit = await client.searchBook(s, id, signal);
+                if (hit) out.set(id, { issued: hit.issued });
+              }
+              return out;
+            },
+            { signal },
+          ),
       }),
       handlers: {
         book: timed(

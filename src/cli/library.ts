@@ -56,6 +56,10 @@ function bookJson(b: BookRecord) {
     archived_at: iso(b.archivedAt),
     mode: b.mode,
     gaps: b.gaps,
+    virtual_pages: b.virtualPages ?? null,
+    issued: b.issued ?? null,
+    revision: b.revision ?? 1,
+    previous_sha256: b.previousSha256 ?? null,
   };
 }
 
@@ -65,7 +69,7 @@ export function registerLibrary(program: Command): void {
   library
     .command('list')
     .description('list the archived books (paths are relative to --library)')
-    .option('--json', 'print a JSON array of {id,title,authors,skills,path,sha256,bytes,archived_at,…} (archived_at in ISO 8601, UTC)')
+    .option('--json', 'print a JSON array of {id,title,authors,skills,path,sha256,bytes,archived_at,revision,previous_sha256,…} (archived_at in ISO 8601, UTC)')
     .action(async (opts, cmd) => {
       await withStore(cmd, (store) => {
         const books = store.books.list();
@@ -75,7 +79,7 @@ export function registerLibrary(program: Command): void {
           return;
         }
         const rows = [
-          ['ID', 'FORMAT', 'TITLE', 'SKILLS', 'SIZE', 'ARCHIVED', 'PATH'],
+          ['ID', 'FORMAT', 'TITLE', 'SKILLS', 'SIZE', 'ARCHIVED', 'REV', 'PATH'],
           ...books.map((b) => [
             b.id,
             b.format + (b.gaps.length ? ` (${b.gaps.length} gaps)` : ''),
@@ -83,6 +87,8 @@ export function registerLibrary(program: Command): void {
             b.skills.join(', ') || '-',
             `${(b.bytes / 1048576).toFixed(1)} MB`,
             timestamp(b.archivedAt),
+            // A grown book archived again: its revision, and the start of the sha256 it replaced.
+            (b.revision ?? 1) > 1 ? `${b.revision} (was ${b.previousSha256?.slice(0, 8) ?? '?'})` : '1',
             b.path,
           ]),
         ];

@@ -20,7 +20,9 @@ function parseWatchId(value: string): number {
 export function booksAdded(found: WatchFound | undefined): number | null {
   if (!found || found.error !== undefined) return found ? 0 : null;
   if (found.skills)
-    return found.skills.some((s) => s.status === 'queued' && s.added === undefined) ? null : found.skills.reduce((n, s) => n + (s.added ?? 0), 0);
+    return found.skills.some((s) => s.status === 'queued' && s.added === undefined && s.error === undefined)
+      ? null
+      : found.skills.reduce((n, s) => n + (s.added ?? 0), 0);
   return found.added ?? 0;
 }
 
@@ -29,14 +31,17 @@ export function foundText(w: Watch): string {
   const f = w.lastFound;
   if (!f) return w.lastRunAt === undefined ? 'not run yet' : 'running';
   if (f.error) return `could not run: ${f.error}`;
-  if (!f.skills) return `${f.added ?? 0} book${f.added === 1 ? '' : 's'} added`;
+  const again = (n: number | undefined) => (n ? `, ${n} grown queued again` : '');
+  if (!f.skills) return `${f.added ?? 0} book${f.added === 1 ? '' : 's'} added${again(f.updated)}`;
   return f.skills
     .map((s) =>
       s.added !== undefined
-        ? `${s.skill} +${s.added}`
-        : s.status === 'busy'
-          ? `${s.skill}: skipped, discovery #${s.job} was still queued or running`
-          : `${s.skill}: discovering (#${s.job})`,
+        ? `${s.skill} +${s.added}${again(s.updated)}`
+        : s.error !== undefined
+          ? `${s.skill}: discovery #${s.job} failed: ${s.error}`
+          : s.status === 'busy'
+            ? `${s.skill}: skipped, discovery #${s.job} was still queued or running`
+            : `${s.skill}: discovering (#${s.job})`,
     )
     .join('; ');
 }
@@ -46,6 +51,7 @@ export function describeWatch(w: Watch): string {
     w.options.format !== 'epub' ? w.options.format : '',
     w.options.maxBooks !== undefined ? `max ${w.options.maxBooks}` : '',
     w.options.excludeSkills?.length ? `not ${w.options.excludeSkills.join(', ')}` : '',
+    w.options.keepPrevious ? 'keep previous' : '',
   ].filter(Boolean);
   return `${w.kind === 'skills' ? 'skills' : 'playlist'} ${w.target}${extra.length ? ` (${extra.join('; ')})` : ''}`;
 }
@@ -63,6 +69,7 @@ export function watchJson(w: Watch) {
     last_run_at: iso(w.lastRunAt),
     next_run_at: iso(w.nextRunAt),
     last_found: w.lastFound ?? null,
+    failures: w.failures,
     books_added: booksAdded(w.lastFound),
   };
 }
@@ -92,6 +99,7 @@ function registerAdd(watch: Command): void {
     .addOption(new Option('--format <format>', 'what to archive').choices(BOOK_FORMATS).default('epub'))
     .option('--max-books <n>', 'with --skills: discover at most N books per skill on each run', parsePositiveInteger)
     .option('--exclude-skill <skill>', 'with --skills: leave out books that are also in this skill; repeatable', collect)
+    .option('--keep-previous', 'when a book it finds has grown and is archived again, keep the older file beside it as "… (rev N).epub"')
     .option('--json', 'print the new watch as JSON')
     .action(async (opts, cmd) => {
       if (!opts.skills === !opts.playlist) throw new UsageError('watch add needs --skills or --playlist (one of them)');
@@ -106,6 +114,7 @@ function registerAdd(watch: Command): void {
         format: opts.format,
         ...(opts.maxBooks !== undefined && { maxBooks: opts.maxBooks }),
         ...(excludeSkills.length && { excludeSkills }),
+        ...(opts.keepPrevious && { keepPrevious: true }),
       };
       await withStore(cmd, (store, config) => {
         const t = config.tuning.watch;

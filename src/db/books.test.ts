@@ -15,6 +15,7 @@ const record = (over: Partial<BookRecord> = {}): BookRecord => ({
   archivedAt: 1_767_225_600_000,
   mode: 'package',
   gaps: [],
+  revision: 1,
   ...over,
 });
 
@@ -48,4 +49,17 @@ test('addSkill adds a skill to every format once, case-insensitively', () => {
   assert.equal(books.addSkill('9781492056348', 'python'), true);
   for (const format of ['epub', 'kindle'] as const) assert.deepEqual(books.get('9781492056348', format)!.skills, ['Python', 'Data Science']);
   assert.equal(books.addSkill('9780000000000', 'Go'), false);
+});
+
+test('the catalogue keeps pages, date, revision and the previous sha256; noteIssued fills only a missing date', () => {
+  const { books } = openStore(':memory:');
+  const { revision: _, ...older } = record();
+  books.record(older);
+  assert.deepEqual(books.get('9781492056348', 'epub'), record(), 'an older row is revision 1 with no pages, date or previous file');
+  books.noteIssued('9781492056348', '2024-05-01T00:00:00Z');
+  books.noteIssued('9781492056348', '2025-01-01T00:00:00Z');
+  assert.equal(books.get('9781492056348', 'epub')!.issued, '2024-05-01T00:00:00Z', 'a date already there stays');
+  const grown = record({ sha256: 'c'.repeat(64), virtualPages: 420, issued: '2025-02-01T00:00:00Z', revision: 2, previousSha256: 'a'.repeat(64) });
+  books.record(grown);
+  assert.deepEqual(books.get('9781492056348', 'epub'), grown);
 });

@@ -449,3 +449,27 @@ test('the backoff base can be shortened for demos and tests', () => {
     clock.advance(expected);
   }
 });
+
+test('a re-archive queues a finished book job again as an update; a plain re-enqueue of it is not one, a queued update stays one', () => {
+  const store = openStore(':memory:', new ManualClock(1000));
+  const id = '9781492056348';
+  const plain: EnqueueItem = { kind: 'book', payload: { bookId: id, format: 'epub', skills: ['Go'] } };
+  const update: EnqueueItem = {
+    kind: 'book',
+    payload: { bookId: id, format: 'epub', skills: ['Go'], update: true, keepPrevious: true, listedIssued: '2026-02-01' },
+  };
+  store.jobs.enqueue([plain]);
+  const [j] = store.jobs.claim({ owner: 't', limit: 1, leaseMs: 60_000 });
+  store.jobs.complete(j!.id, j!.leaseToken);
+  assert.equal(store.jobs.enqueue([update])[0]!.status, 'exists', 'without force a finished book stays finished');
+  assert.equal(store.jobs.enqueue([update], { force: true })[0]!.status, 'requeued');
+  const payload = () => (store.jobs.get(j!.id) as BookJob).payload;
+  assert.deepEqual(payload(), { bookId: id, format: 'epub', skills: ['Go'], update: true, keepPrevious: true, listedIssued: '2026-02-01' });
+  // Another skill's discovery names it while it is queued: still the update it was queued as.
+  store.jobs.enqueue([{ kind: 'book', payload: { bookId: id, format: 'epub', skills: ['Rust'] } }]);
+  assert.deepEqual(payload(), { bookId: id, format: 'epub', skills: ['Go', 'Rust'], update: true, keepPrevious: true, listedIssued: '2026-02-01' });
+  const [k] = store.jobs.claim({ owner: 't', limit: 1, leaseMs: 60_000 });
+  store.jobs.complete(k!.id, k!.leaseToken);
+  store.jobs.enqueue([plain], { force: true });
+  assert.deepEqual(payload(), { bookId: id, format: 'epub', skills: ['Go', 'Rust'] }, 'a later plain enqueue --force is a plain run');
+});

@@ -22,6 +22,12 @@ export interface BookPayload {
   format: BookFormat;
   skills: string[];
   title?: string;
+  /** A re-archive: a watch's listing showed the catalogued book grown (src/jobs/grown.ts). */
+  update?: boolean;
+  /** Keep the file a re-archive replaces, beside the new one as `… (rev N).epub` (`watch add --keep-previous`). */
+  keepPrevious?: boolean;
+  /** A re-archive: the date the listing showed, recorded if it is later than the book's own search record says. */
+  listedIssued?: string;
 }
 
 export interface DiscoverPayload {
@@ -33,6 +39,8 @@ export interface DiscoverPayload {
   priority?: number;
   /** The watch whose run queued it: the discovery reports to it what it added (src/db/watches.ts). */
   watch?: number;
+  /** The watch's `--keep-previous`: re-archives of grown books keep the file they replace. */
+  keepPrevious?: boolean;
 }
 
 interface ItemCommon {
@@ -291,6 +299,24 @@ function validate(item: EnqueueItem): void {
   if (item.maxAttempts !== undefined && (!Number.isSafeInteger(item.maxAttempts) || item.maxAttempts < 1)) bad('max attempts must be at least 1');
 }
 
+/**
+ * A book named again: the skills of both, the newer title. Whether it is a re-archive (and keeps
+ * the previous file) is the newer item's to say when a finished job is queued again (a new run);
+ * a job still queued or running keeps what it was queued as, and gains what the newer item adds.
+ */
+function mergedBookPayload(old: BookPayload, item: BookPayload, active: boolean): BookPayload {
+  const { update, keepPrevious, listedIssued, ...rest } = old;
+  const issued = item.listedIssued ?? (active ? listedIssued : undefined);
+  return {
+    ...rest,
+    ...(item.title !== undefined && { title: item.title }),
+    skills: mergeSkills(old.skills, item.skills),
+    ...((item.update || (active && update)) && { update: true }),
+    ...((item.keepPrevious || (active && keepPrevious)) && { keepPrevious: true }),
+    ...(issued !== undefined && { listedIssued: issued }),
+  };
+}
+
 /** Union of skill lists, case-insensitively, keeping the first spelling seen. */
 export function mergeSkills(a: readonly string[], b: readonly string[]): string[] {
   const out = [...a];
@@ -317,6 +343,11 @@ export interface SqliteJobStoreDeps {
   backoffBaseMs?: number;
   /** The longest backoff (default 6 h). */
   backoffCapMs?: number;
+  /**
+   * A job ended failed or cancelled (by its worker, the reaper or the operator), called inside the
+   * transaction that settled it, so what depends on the job (a watch's run) settles with it.
+   */
+  onGivenUp?: (job: Job, why: string) => void;
 }
 
 export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore {
@@ -467,6 +498,7 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
       finishedAt: finished ? now : null,
       now,
     });
+    if (d.state === 'failed' || d.state === 'cancelled') deps.onGivenUp?.(toJob(row), d.error?.message ?? d.message ?? d.state);
     const errorKind = d.error ? String(d.error.kind) : d.attemptKind;
     recordAttempt(row, now, d.outcome, {
       ...(errorKind !== undefined && { errorKind }),
@@ -514,14 +546,7 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
         continue;
       }
       const old = JSON.parse(existing.payload) as BookPayload | DiscoverPayload;
-      const payload =
-        item.kind === 'book'
-          ? {
-              ...(old as BookPayload),
-              ...(item.payload.title !== undefined && { title: item.payload.title }),
-              skills: mergeSkills((old as BookPayload).skills, item.payload.skills),
-            }
-          : item.payload;
+      const payload = item.kind === 'book' ? mergedBookPayload(old as BookPayload, item.payload, ACTIVE.has(existing.state)) : item.payload;
       if (ACTIVE.has(existing.state)) {
         // A book named again may bring a new skill, or be wanted sooner than a backfill queued it.
         const newSkills = item.kind === 'book' && (payload as BookPayload).skills.length !== (old as BookPayload).skills.length;
@@ -566,6 +591,7 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
     const now = clock.now();
     if (row.state === 'queued') {
       s.cancelQueued.run({ id, now });
+      deps.onGivenUp?.(toJob(row), 'cancelled');
       return { id, before: 'queued', after: 'cancelled', cancelRequested: false };
     }
     if (row.state === 'running') {

@@ -222,3 +222,25 @@ test('schema 5 keeps every job and session of schema 4 and adds an empty watches
   assert.throws(() => insert.run('playlist', 'x', 0), /CHECK constraint/);
   db.close();
 });
+
+test('schema 6 keeps every book and watch of schema 5 as revision 1 with no pages, date or previous file, and no failed runs', (t) => {
+  const path = join(temp(t), 'v5.db');
+  databaseAt(path, 5);
+  const v5 = new BetterSqlite3(path);
+  v5.prepare(
+    "INSERT INTO books (id, format, title, path, sha256, bytes, archived_at, mode) VALUES ('9781492056348', 'epub', 'Fluent Python', 'Python/f.epub', 'aa', 10, 1, 'package')",
+  ).run();
+  v5.prepare("INSERT INTO watches (kind, target, period_ms, next_run_at, created_at) VALUES ('skills', 'Python', 1000, 5, 5)").run();
+  v5.close();
+  const db = openDb(path);
+  assert.equal((db.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n, 1);
+  assert.deepEqual(
+    { ...(db.prepare('SELECT title, sha256, virtual_pages, issued, revision, previous_sha256 FROM books').get() as object) },
+    { title: 'Fluent Python', sha256: 'aa', virtual_pages: null, issued: null, revision: 1, previous_sha256: null },
+  );
+  assert.deepEqual({ ...(db.prepare('SELECT target, next_run_at, failures FROM watches').get() as object) }, { target: 'Python', next_run_at: 5, failures: 0 });
+  assert.throws(() => db.prepare('UPDATE books SET revision = 0').run(), /CHECK constraint/);
+  assert.throws(() => db.prepare('UPDATE books SET virtual_pages = -1').run(), /CHECK constraint/);
+  assert.throws(() => db.prepare('UPDATE watches SET failures = -1').run(), /CHECK constraint/);
+  db.close();
+});

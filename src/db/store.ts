@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from '../clock.js';
+import { DEFAULT_TUNING } from '../config.js';
 import { sqliteBookCatalogue, type BookCatalogue } from './books.js';
 import { sqliteBudgetStore, type BudgetStore } from './budget.js';
 import { sqliteQueueControl, type QueueControl } from './control.js';
@@ -41,13 +42,16 @@ export interface StoreOptions extends Omit<OpenDbOptions, 'clock'> {
   backoffCapMs?: number;
   /** Shared with the other threads of this process that write to the same file. */
   threadLock?: ThreadLock;
+  /** A failed watch run's first retry ceiling (`tuning.watch.retryBaseMs`). */
+  watchRetryBaseMs?: number;
 }
 
 /** Opens (creating and migrating as needed) the store at `path`; `':memory:'` for a private one. */
 export function openStore(path: string, clock: Clock = systemClock, opts: StoreOptions = {}): Store {
-  const { random, backoffBaseMs, backoffCapMs, threadLock, ...dbOpts } = opts;
+  const { random, backoffBaseMs, backoffCapMs, threadLock, watchRetryBaseMs, ...dbOpts } = opts;
   const db = openDb(path, { ...dbOpts, clock });
   const tx = writeTransactions(db, { timeoutMs: BUSY_TIMEOUT_MS, ...(threadLock && { threadLock }) });
+  const watches = sqliteWatchStore(db, { clock, tx, retryBaseMs: watchRetryBaseMs ?? DEFAULT_TUNING.watch.retryBaseMs, ...(random && { random }) });
   return {
     db,
     clock,
@@ -57,13 +61,17 @@ export function openStore(path: string, clock: Clock = systemClock, opts: StoreO
       ...(random && { random }),
       ...(backoffBaseMs !== undefined && { backoffBaseMs }),
       ...(backoffCapMs !== undefined && { backoffCapMs }),
+      // A watch's discovery that gives up settles the watch's run in the same transaction.
+      onGivenUp: (job, why) => {
+        if (job.kind === 'discover' && job.payload.watch !== undefined) watches.recordDiscoveryFailed(job.payload.watch, job.payload.skill, job.id, why);
+      },
     }),
     views: sqliteQueueViews(db),
     sessions: sqliteSessionStore(db, { clock, tx }),
     books: sqliteBookCatalogue(db, { tx }),
     control: sqliteQueueControl(db, { clock, tx }),
     budget: sqliteBudgetStore(db, { clock, tx }),
-    watches: sqliteWatchStore(db, { clock, tx, ...(random && { random }) }),
+    watches,
     transaction: (fn) => tx(fn)(),
     close() {
       if (db.open) db.close();

@@ -37,6 +37,7 @@ test('a new watch is due at once; claiming it moves the next run a jittered peri
     lastRunAt: undefined,
     lastFound: undefined,
     createdAt: 1_000_000,
+    failures: 0,
   });
   assert.deepEqual(
     watches.due(clock.now()).map((x) => x.id),
@@ -89,4 +90,62 @@ test('watches are removed one by one or all at once', () => {
   );
   assert.equal(watches.removeAll(), 2);
   assert.deepEqual(watches.list(), []);
+});
+
+test('a skill whose discovery fails for good or is cancelled is settled with why, and the run counts as failed once', () => {
+  const clock = new ManualClock(1_000_000);
+  const store = openStore(':memory:', clock, { random: () => 0.5, watchRetryBaseMs: 60_000 });
+  const w = store.watches.add({ kind: 'skills', target: 'Python, Go', options: { format: 'epub' }, periodMs: 24 * HOUR });
+  store.watches.claim(w.id, 10);
+  const [python, go] = store.jobs.enqueue(
+    ['Python', 'Go'].map((skill) => ({ kind: 'discover' as const, payload: { skill, format: 'epub' as const, watch: w.id }, maxAttempts: 1 })),
+  );
+  store.watches.markRun(w.id, {
+    skills: [
+      { skill: 'Python', job: python!.id, status: 'queued' },
+      { skill: 'Go', job: go!.id, status: 'queued' },
+    ],
+  });
+  assert.equal(store.watches.get(w.id)?.nextRunAt, 1_000_000 + 24 * HOUR, 'a skills run is not failed while its discoveries go on');
+  const [job] = store.jobs.claim({ owner: 't', limit: 1, leaseMs: 60_000 });
+  assert.equal(job?.id, python!.id);
+  assert.equal(store.jobs.retry(job.id, job.leaseToken, { kind: 'transient', message: 'the listing answered 502' }), 'failed', 'one attempt, used up');
+  let after = store.watches.get(w.id)!;
+  assert.deepEqual(after.lastFound?.skills?.[0], { skill: 'Python', job: python!.id, status: 'queued', error: 'the listing answered 502' });
+  assert.equal(after.failures, 1);
+  assert.equal(after.nextRunAt, 1_000_000 + 30_000, 'tried again after the backoff (half of a minute at random 0.5), not a day');
+  store.jobs.cancel(go!.id);
+  after = store.watches.get(w.id)!;
+  assert.equal(after.lastFound?.skills?.[1]?.error, 'cancelled');
+  assert.equal(after.failures, 1, 'one run, one failure');
+
+  // The next run's discovery succeeds: the watch is back to its period.
+  clock.advance(30_000);
+  store.watches.claim(w.id, 10);
+  store.watches.markRun(w.id, { skills: [{ skill: 'Python', job: python!.id, status: 'queued' }] });
+  store.watches.recordDiscovery(w.id, 'Python', python!.id, 2, 1);
+  after = store.watches.get(w.id)!;
+  assert.equal(after.failures, 0);
+  assert.equal(after.nextRunAt, 1_030_000 + 24 * HOUR);
+  assert.deepEqual(after.lastFound?.skills, [{ skill: 'Python', job: python!.id, status: 'queued', added: 2, updated: 1 }]);
+});
+
+test('failed runs come back after a doubling backoff that never exceeds the period; a run that works resets it', () => {
+  const clock = new ManualClock(0);
+  const { watches } = openStore(':memory:', clock, { random: () => 0.5, watchRetryBaseMs: 60_000 });
+  const w = watches.add({ kind: 'playlist', target: 'Reading list', options: { format: 'epub' }, periodMs: 10 * 60_000 });
+  const delays: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    clock.advance(watches.get(w.id)!.nextRunAt - clock.now());
+    watches.claim(w.id, 10);
+    watches.markRun(w.id, { error: 'the playlists request answered 503' });
+    delays.push(watches.get(w.id)!.nextRunAt - clock.now());
+  }
+  assert.deepEqual(delays, [30_000, 60_000, 120_000, 240_000, 300_000, 300_000], 'half (random 0.5) of 1, 2, 4, 8 minutes, then of the 10-minute period');
+  assert.equal(watches.get(w.id)!.failures, 6);
+  clock.advance(watches.get(w.id)!.nextRunAt - clock.now());
+  watches.claim(w.id, 10);
+  watches.markRun(w.id, { added: 1 });
+  assert.equal(watches.get(w.id)!.failures, 0);
+  assert.equal(watches.get(w.id)!.nextRunAt - clock.now(), 10 * 60_000);
 });

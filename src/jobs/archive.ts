@@ -11,7 +11,7 @@ import type { AssetInput, ChapterInput, TocEntry } from '../epub/from-chapters.j
 import type { BookMeta, FetchedFile, Format } from '../epub/model.js';
 import { bookPathFromUrl, safePackagePath } from '../epub/paths.js';
 import { BookdError, errorMessage, within } from '../errors.js';
-import { placeBook, removeFromLibrary } from '../library/place.js';
+import { placeBook, removeFromLibrary, type Placed } from '../library/place.js';
 import { bookStaging, loadStaged, saveStaged, stagedEpubPath } from '../library/staging.js';
 import { cssAssetRefs, htmlAssetRefs } from '../oreilly/asset-refs.js';
 import { bookMeta } from '../oreilly/book-meta.js';
@@ -315,6 +315,34 @@ async function unconfirmed404(b: Omit<Book, 'f' | 'meta'>, id: string, jobId: nu
 }
 
 /**
+ * The later of two dates as the service spells them. A re-archive records the listing's date when
+ * it is the later one, so a listing ahead of the book's search record cannot queue it again and again.
+ */
+function latestDate(own: string, listed: string | undefined): string {
+  return listed && Date.parse(listed) > (Date.parse(own) || 0) ? listed : own;
+}
+
+/**
+ * What the catalogue row says of the book's growth (README.md "Updated books"): the pages and date
+ * the service gave now, and a new revision with the replaced file's sha256 when the content changed.
+ */
+function revisionOf(
+  previous: BookRecord | undefined,
+  placed: Placed,
+  virtualPages: number,
+  issued: string,
+): Pick<BookRecord, 'virtualPages' | 'issued' | 'revision' | 'previousSha256'> {
+  const changed = previous !== undefined && !placed.skipped && previous.sha256 !== placed.sha256;
+  const previousSha256 = changed ? previous.sha256 : previous?.previousSha256;
+  return {
+    virtualPages,
+    ...(issued && { issued }),
+    revision: (previous?.revision ?? 1) + (changed ? 1 : 0),
+    ...(previousSha256 !== undefined && { previousSha256 }),
+  };
+}
+
+/**
  * The daemon's handler for `book` jobs: metadata, then the publisher package (or the chapters
  * when there is none), built as EPUB 3, written to staging, renamed into the library, recorded
  * in the catalogue. Fetched files stay in staging until the book is placed, so a retried or
@@ -413,8 +441,17 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
     for (const { format, tmp, build, mode } of builds) {
       const previous = store.books.get(id, format);
       const skills = mergeSkills(jobSkills, previous?.skills ?? []);
-      const placed = await placeBook({ libraryRoot: config.library, staged: tmp, meta, format, skills, ...(previous ? { previous } : {}) });
+      const placed = await placeBook({
+        libraryRoot: config.library,
+        staged: tmp,
+        meta,
+        format,
+        skills,
+        ...(previous ? { previous } : {}),
+        ...(payload.keepPrevious && { keepPrevious: true }),
+      });
       stale.push(...placed.stale);
+      const revision = revisionOf(previous, placed, info.virtualPages, latestDate(hit?.issued || info.publicationDate, payload.listedIssued));
       records.push({
         id,
         format,
@@ -427,11 +464,12 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
         archivedAt: deps.clock.now(),
         mode,
         gaps: build.gaps,
+        ...revision,
       });
       total += placed.bytes;
       if (!placed.skipped) deps.onArchived?.({ id, title: meta.title, path: join(config.library, placed.path), skills, format, bytes: placed.bytes });
       written.push(
-        `${placed.path}${placed.skipped ? ' (unchanged)' : ''}${build.gaps.length ? ` with ${build.gaps.length} gap${build.gaps.length === 1 ? '' : 's'}` : ''}`,
+        `${placed.path}${placed.skipped ? ' (unchanged)' : revision.revision! > 1 && revision.previousSha256 ? ` (revision ${revision.revision}${placed.kept ? `, the previous kept as ${placed.kept}` : ''})` : ''}${build.gaps.length ? ` with ${build.gaps.length} gap${build.gaps.length === 1 ? '' : 's'}` : ''}`,
       );
     }
     // Sessions answered 404 for a book this one has just read: their cookie sets are probably partial.

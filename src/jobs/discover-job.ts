@@ -4,7 +4,7 @@ import type { Store } from '../db/store.js';
 import type { OreillyClient } from '../oreilly/client.js';
 import { linkIntoSkills } from '../library/place.js';
 import type { JobHandler } from '../daemon/daemon.js';
-import { describeDiscovery, discoverSkill, discoveredItems, isArchivedIn } from './discover.js';
+import { describeDiscovery, discoverSkill, discoveredItems, isArchivedIn, isGrownIn, updateItems } from './discover.js';
 import type { MachineBudget } from '../pool/budget.js';
 import { retrying } from './retry.js';
 
@@ -46,10 +46,18 @@ export function discoverHandler(deps: { store: Store; client: OreillyClient; clo
       payload,
       languages: deps.config.languages,
       isArchived: isArchivedIn(deps.store),
+      isGrown: isGrownIn(deps.store),
       onPage: (page, kept) => ctx.progress({ phase: 'listing', done: page + 1, found: kept }),
     });
     const results = deps.store.jobs.enqueue(discoveredItems(d, payload));
     const added = results.filter((r) => r.status === 'added' || r.status === 'requeued').length;
+    // A grown book's earlier job has succeeded: only `force` queues it again (a job still queued
+    // or running for it is left as it is: it will fetch the book as it is now).
+    const updated = deps.store.jobs.enqueue(updateItems(d, payload), { force: true }).filter((r) => r.status === 'requeued' || r.status === 'added').length;
+    // Rows of an older bookd have no date: the listing's becomes the one later listings are compared with.
+    deps.store.transaction(() => {
+      for (const hit of d.archived) if (hit.issued) deps.store.books.noteIssued(hit.archiveId, hit.issued);
+    });
     const linked = await linkArchived(
       deps.store,
       deps.config.library,
@@ -57,9 +65,9 @@ export function discoverHandler(deps: { store: Store; client: OreillyClient; clo
       payload.skill,
     );
     // A watch's run reports what its discovery added (`bookd watch list`).
-    if (payload.watch !== undefined) deps.store.watches.recordDiscovery(payload.watch, payload.skill, job.id, added);
-    const message = describeDiscovery(d, added, 'queued', linked);
-    ctx.logger.info({ skill: payload.skill, listed: d.listed, added, hidden: d.hidden }, message);
+    if (payload.watch !== undefined) deps.store.watches.recordDiscovery(payload.watch, payload.skill, job.id, added, updated);
+    const message = describeDiscovery(d, added, 'queued', linked, updated);
+    ctx.logger.info({ skill: payload.skill, listed: d.listed, added, updated, hidden: d.hidden }, message);
     return { message };
   };
 }

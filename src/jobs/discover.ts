@@ -3,6 +3,7 @@ import type { Store } from '../db/store.js';
 import { BookdError } from '../errors.js';
 import { isAudiobookId, isBookId } from '../ids.js';
 import type { Playlist, SearchHit, TopicPage } from '../oreilly/types.js';
+import { hasGrown } from './grown.js';
 
 export interface Discovery {
   skill: string;
@@ -14,6 +15,8 @@ export interface Discovery {
   excluded: number;
   /** Books the catalogue already has (they may still need a link into this skill's folder). */
   archived: SearchHit[];
+  /** Of those, the ones the listing shows grown since (src/jobs/grown.ts): to be archived again. */
+  updates: SearchHit[];
   /** Books the listing reports but refused to show (the page cap). */
   hidden: number;
 }
@@ -30,12 +33,14 @@ export async function discoverSkill(opts: {
   payload: DiscoverPayload;
   languages: string[];
   isArchived: (id: string, format: BookFormat) => boolean;
+  /** Whether an archived book has grown beyond its catalogued copy; without it, none has. */
+  isGrown?: (hit: SearchHit, format: BookFormat) => boolean;
   onPage?: (page: number, kept: number) => void;
 }): Promise<Discovery> {
   const { payload } = opts;
   const excluded = new Set((payload.excludeSkills ?? []).map(fold));
   const langs = opts.languages.map(fold);
-  const d: Discovery = { skill: payload.skill, books: [], listed: 0, notBooks: 0, otherLanguage: 0, excluded: 0, archived: [], hidden: 0 };
+  const d: Discovery = { skill: payload.skill, books: [], listed: 0, notBooks: 0, otherLanguage: 0, excluded: 0, archived: [], updates: [], hidden: 0 };
   const seen = new Set<string>();
   let total = 0;
   for (let page = 0; ; page++) {
@@ -53,8 +58,10 @@ export async function discoverSkill(opts: {
       seen.add(hit.archiveId);
       if (hit.language && langs.length > 0 && !langs.some((l) => fold(hit.language).startsWith(l))) d.otherLanguage++;
       else if (hit.topics.some((t) => excluded.has(fold(t)))) d.excluded++;
-      else if (opts.isArchived(hit.archiveId, payload.format)) d.archived.push(hit);
-      else if (payload.maxBooks === undefined || d.books.length < payload.maxBooks) d.books.push(hit);
+      else if (opts.isArchived(hit.archiveId, payload.format)) {
+        d.archived.push(hit);
+        if (opts.isGrown?.(hit, payload.format)) d.updates.push(hit);
+      } else if (payload.maxBooks === undefined || d.books.length < payload.maxBooks) d.books.push(hit);
     }
     opts.onPage?.(page, d.books.length);
     if (result.capped) {
@@ -76,6 +83,35 @@ export function isArchivedIn(store: Store): (id: string, format: BookFormat) => 
   return (id, format) => (format === 'both' ? store.books.has(id, 'epub') && store.books.has(id, 'kindle') : store.books.has(id, format));
 }
 
+/** Whether the listing shows a catalogued book (in any of the wanted formats) grown beyond what was archived. */
+export function isGrownIn(store: Store): (hit: SearchHit, format: BookFormat) => boolean {
+  return (hit, format) =>
+    (format === 'both' ? (['epub', 'kindle'] as const) : [format]).some((f) => {
+      const record = store.books.get(hit.archiveId, f);
+      return record !== undefined && hasGrown(record, { issued: hit.issued });
+    });
+}
+
+/**
+ * The re-archives of the grown books a discovery found: book jobs that say they are updates. They
+ * are enqueued with `force`, since the book's earlier job has succeeded (src/db/jobs.ts).
+ */
+export function updateItems(d: Discovery, payload: DiscoverPayload): EnqueueItem[] {
+  return d.updates.map((hit) => ({
+    kind: 'book',
+    priority: payload.priority ?? PRIORITY.discovered,
+    payload: {
+      bookId: hit.archiveId,
+      format: payload.format,
+      skills: [payload.skill],
+      title: hit.title,
+      update: true,
+      ...(payload.keepPrevious && { keepPrevious: true }),
+      ...(hit.issued && { listedIssued: hit.issued }),
+    },
+  }));
+}
+
 /** The book jobs a discovery creates, tagged with its skill. */
 export function discoveredItems(d: Discovery, payload: DiscoverPayload): EnqueueItem[] {
   return d.books.map((hit) => ({
@@ -85,8 +121,9 @@ export function discoveredItems(d: Discovery, payload: DiscoverPayload): Enqueue
   }));
 }
 
-export function describeDiscovery(d: Discovery, added: number, verb = 'queued', linked = 0): string {
+export function describeDiscovery(d: Discovery, added: number, verb = 'queued', linked = 0, updated = 0): string {
   const parts = [`${d.skill}: ${d.listed} listed, ${added} new book${added === 1 ? '' : 's'} ${verb}`];
+  if (updated) parts.push(`${updated} grown book${updated === 1 ? '' : 's'} ${verb} again`);
   const skipped = d.books.length - added;
   if (skipped > 0) parts.push(`${skipped} already queued`);
   if (d.archived.length) parts.push(`${d.archived.length} already archived${linked ? ` (${linked} linked into ${d.skill}/)` : ''}`);
@@ -116,6 +153,8 @@ export interface DiscoveryOptions {
   priority?: number;
   /** The watch that queues them (its run records what each found). */
   watch?: number;
+  /** The watch's `--keep-previous`. */
+  keepPrevious?: boolean;
 }
 
 /**
@@ -134,6 +173,7 @@ export function discoveryItems(skills: readonly string[], o: DiscoveryOptions): 
       ...(o.priority !== undefined && { priority: o.priority }),
       ...(exclude.length && { excludeSkills: exclude }),
       ...(o.watch !== undefined && { watch: o.watch }),
+      ...(o.keepPrevious && { keepPrevious: true }),
     },
     ...(o.priority !== undefined && { priority: o.priority }),
   }));

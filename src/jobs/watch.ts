@@ -6,6 +6,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Playlist } from '../oreilly/types.js';
 import { discoveryItems, findPlaylist, isArchivedIn, splitSkills } from './discover.js';
+import { hasGrown, type Listed } from './grown.js';
 
 export interface WatchRunnerDeps {
   store: Store;
@@ -15,6 +16,11 @@ export interface WatchRunnerDeps {
   jitterPercent: number;
   /** The account's playlists, read with a session borrowed from the pool. */
   playlists: (signal: AbortSignal) => Promise<Playlist[]>;
+  /**
+   * What the search listing says of each of these books now (its `issued`), read with a borrowed
+   * session: a playlist lists only ids, so this is how a playlist watch sees a book grow.
+   */
+  listed: (ids: string[], signal: AbortSignal) => Promise<Map<string, Listed>>;
 }
 
 /** What a skills watch's run queues: one discover job per skill, as `bookd enqueue --skills` does. */
@@ -41,11 +47,34 @@ async function runPlaylist(deps: WatchRunnerDeps, w: Watch, signal: AbortSignal)
   const playlist = findPlaylist(await deps.playlists(signal), w.target);
   if (!playlist) return { added: 0, error: `no playlist ${w.target} on the account` };
   const archived = isArchivedIn(deps.store);
+  const format = w.options.format;
   const items: EnqueueItem[] = playlist.bookIds
-    .filter((id) => !archived(id, w.options.format))
-    .map((bookId) => ({ kind: 'book', payload: { bookId, format: w.options.format, skills: [] } }));
+    .filter((id) => !archived(id, format))
+    .map((bookId) => ({ kind: 'book', payload: { bookId, format, skills: [] } }));
   const results = deps.store.jobs.enqueue(items);
-  return { added: results.filter((r) => r.status === 'added' || r.status === 'requeued').length };
+  const have = playlist.bookIds.filter((id) => archived(id, format));
+  const now = have.length > 0 ? await deps.listed(have, signal) : new Map<string, Listed>();
+  const records = (id: string) => (format === 'both' ? (['epub', 'kindle'] as const) : [format]).map((f) => deps.store.books.get(id, f));
+  const grown = have.filter((id) => {
+    const listed = now.get(id);
+    return listed !== undefined && records(id).some((r) => r !== undefined && hasGrown(r, listed));
+  });
+  deps.store.transaction(() => {
+    for (const [id, listed] of now) if (listed.issued) deps.store.books.noteIssued(id, listed.issued);
+  });
+  const updates = deps.store.jobs.enqueue(
+    grown.map((bookId) => {
+      const issued = now.get(bookId)?.issued;
+      return {
+        kind: 'book',
+        payload: { bookId, format, skills: [], update: true, ...(w.options.keepPrevious && { keepPrevious: true }), ...(issued && { listedIssued: issued }) },
+      };
+    }),
+    { force: true },
+  );
+  const queued = (r: { status: string }) => r.status === 'added' || r.status === 'requeued';
+  const updated = updates.filter(queued).length;
+  return { added: results.filter(queued).length, ...(updated > 0 && { updated }) };
 }
 
 /**
@@ -63,11 +92,12 @@ export function watchRunner(deps: WatchRunnerDeps): (signal: AbortSignal) => Pro
       try {
         found = w.kind === 'skills' ? runSkills(store, w) : await runPlaylist(deps, w, signal);
       } catch (err) {
-        // The next run is a period away: a run that could not ask the service says why meanwhile.
+        // Recorded as a failed run: it says why, and the next comes after a backoff, not a period.
         found = { error: errorMessage(err) };
       }
       store.watches.markRun(w.id, found);
-      const next = new Date(w.nextRunAt).toISOString();
+      // A failed run comes back sooner than the claim said (src/db/watches.ts).
+      const next = new Date(store.watches.get(w.id)?.nextRunAt ?? w.nextRunAt).toISOString();
       if (found.error) logger.warn({ watch: w.id, target: w.target, err: found.error, next }, `watch ${w.id} could not run`);
       else logger.info({ watch: w.id, kind: w.kind, target: w.target, next, ...found }, `watch ${w.id} ran: ${w.kind} ${w.target}`);
     }

@@ -74,6 +74,12 @@ export function bookFileName(meta: Pick<BookMeta, 'id' | 'title' | 'authors'>, f
   return `${authors === '' ? title : `${title} - ${authors}`} (${id})${ext}`;
 }
 
+/** The name an older revision of a book keeps beside the new file: `<name> (rev N).epub` (`….kindle.epub` stays last). */
+export function revisionFileName(name: string, revision: number): string {
+  const ext = /(\.kindle)?\.epub$/i.exec(name)?.[0] ?? '';
+  return `${name.slice(0, name.length - ext.length)} (rev ${revision})${ext}`;
+}
+
 export const UNCATEGORISED = 'Uncategorised';
 
 /** The folder a skill's books go in; `Uncategorised` for a book with none. */

@@ -170,3 +170,53 @@ test('placeBook: nothing resolves outside the library', async () => {
   );
   assert.deepEqual(await readdir(outside), []);
 });
+
+test('placeBook keepPrevious: the replaced file stays beside the new one as "(rev N)", N its revision; an unchanged book keeps nothing', async () => {
+  const lib = join(tmp.dir, 'keep');
+  const skills = ['Python', 'Go'];
+  const v1 = await placeBook({ libraryRoot: lib, staged: await stage(lib, 'edition 1'), meta, format: 'epub', skills });
+  const v2 = await placeBook({
+    libraryRoot: lib,
+    staged: await stage(lib, 'edition 2, grown'),
+    meta,
+    format: 'epub',
+    skills,
+    previous: { ...v1, revision: 1 },
+    keepPrevious: true,
+  });
+  const rev1 = `Python/${NAME.replace(/\.epub$/, ' (rev 1).epub')}`;
+  assert.equal(v2.kept, rev1);
+  assert.equal(v2.path, v1.path);
+  assert.equal(await readFile(join(lib, v2.path), 'utf8'), 'edition 2, grown');
+  assert.equal(await readFile(join(lib, 'Go', NAME), 'utf8'), 'edition 2, grown', "the other skill's copy is the new one too");
+  assert.equal(await readFile(join(lib, rev1), 'utf8'), 'edition 1');
+
+  const same = await placeBook({
+    libraryRoot: lib,
+    staged: await stage(lib, 'edition 2, grown'),
+    meta,
+    format: 'epub',
+    skills,
+    previous: { ...v2, revision: 2 },
+    keepPrevious: true,
+  });
+  assert.equal(same.skipped, true);
+  assert.equal(same.kept, undefined);
+
+  // Where the folder refuses hard links, the old file is copied instead.
+  const eperm = () => Promise.reject(Object.assign(new Error('not permitted'), { code: 'EPERM' }));
+  const v3 = await placeBook({
+    libraryRoot: lib,
+    staged: await stage(lib, 'edition 3'),
+    meta,
+    format: 'kindle',
+    skills: [],
+    link: eperm,
+    previous: { ...(await placeBook({ libraryRoot: lib, staged: await stage(lib, 'kindle 1'), meta, format: 'kindle', skills: [] })), revision: 4 },
+    keepPrevious: true,
+  });
+  assert.equal(v3.kept, `Uncategorised/${NAME.replace(/\.epub$/, ' (rev 4).kindle.epub')}`);
+  assert.equal(await readFile(join(lib, v3.kept), 'utf8'), 'kindle 1');
+  assert.equal(await readFile(join(lib, v3.path), 'utf8'), 'edition 3');
+  assert.deepEqual((await readdir(join(lib, 'Python'))).sort(), [NAME, NAME.replace(/\.epub$/, ' (rev 1).epub')].sort(), 'no temporary names left behind');
+});

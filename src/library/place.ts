@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link as hardLink, lstat, mkdir, open, realpath, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
+import { copyFile, link as hardLink, lstat, mkdir, open, realpath, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { BookMeta, Format } from '../epub/model.js';
-import { bookFileName, skillDir } from './names.js';
+import { bookFileName, revisionFileName, skillDir } from './names.js';
 
 export interface PlaceInput {
   libraryRoot: string;
@@ -13,8 +13,10 @@ export interface PlaceInput {
   format: Format;
   /** The book is stored once under the first skill and linked into the others. */
   skills: string[];
-  /** What the catalogue says was archived before. */
-  previous?: { path: string; sha256: string };
+  /** What the catalogue says was archived before (its revision names the copy `keepPrevious` keeps). */
+  previous?: { path: string; sha256: string; revision?: number | undefined };
+  /** Keep the file being replaced beside the new one, as `… (rev N).epub` (N: the previous revision). */
+  keepPrevious?: boolean;
   /** Replace the archived file even when its content is the same. */
   force?: boolean;
   /** Creates a hard link; tests inject one that fails with EXDEV to exercise the symlink fallback. */
@@ -36,6 +38,8 @@ export interface Placed {
    * catalogue points at the new file, so no crash leaves the catalogue naming a deleted file.
    */
   stale: string[];
+  /** With `keepPrevious`: where the replaced file was kept, relative to the library root. */
+  kept?: string;
 }
 
 async function fileSha256(file: string): Promise<{ sha256: string; bytes: number }> {
@@ -124,6 +128,11 @@ export async function placeBook(input: PlaceInput): Promise<Placed> {
     input.previous && toPosix(input.previous.path) !== toPosix(relative(root, target)) ? await existingPrevious(input.previous, mustBeInside) : null;
   const staleLinks = stale === null ? [] : await copiesOf(stale, dirs, mustBeInside);
 
+  // The old file gets its second name before the new one takes the first: at every moment the
+  // catalogued name is a whole book, and the older one never goes missing in between.
+  const prev = input.keepPrevious && input.previous ? await existingPrevious(input.previous, mustBeInside) : null;
+  const kept = prev === null ? undefined : await keepAs(prev, revisionFileName(basename(prev), input.previous!.revision ?? 1), input, mustBeInside);
+
   await fsyncPath(staged);
   await rename(staged, target);
   await fsyncPath(dirname(target));
@@ -131,7 +140,32 @@ export async function placeBook(input: PlaceInput): Promise<Placed> {
 
   const links = await linkInto(dirs.slice(1), name, target, input, mustBeInside, root);
   const old = stale === null ? [] : [stale, ...staleLinks].filter((p) => p !== target);
-  return { path: toPosix(relative(root, target)), links, sha256, bytes, skipped: false, stale: old.map((p) => toPosix(relative(root, p))) };
+  return {
+    path: toPosix(relative(root, target)),
+    links,
+    sha256,
+    bytes,
+    skipped: false,
+    stale: old.map((p) => toPosix(relative(root, p))),
+    ...(kept !== undefined && { kept: toPosix(relative(root, kept)) }),
+  };
+}
+
+/** A second name for `file` in its folder (a hard link, made beside it and renamed into place; a copy where links are refused). */
+async function keepAs(file: string, name: string, input: Pick<PlaceInput, 'link'>, mustBeInside: (p: string) => Promise<string>): Promise<string> {
+  const at = await mustBeInside(join(dirname(file), name));
+  const tmp = `${at}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await (input.link ?? hardLink)(file, tmp);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EMLINK') throw err;
+    await copyFile(file, tmp);
+    await fsyncPath(tmp);
+  }
+  await rename(tmp, at);
+  await fsyncPath(dirname(at));
+  return at;
 }
 
 /** Deletes files of the library (paths relative to its root, as Placed.stale gives them). */

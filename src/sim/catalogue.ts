@@ -310,6 +310,33 @@ export function addBook(catalogue: Catalogue, skill: string): SimBook {
   return book;
 }
 
+export class GrowError extends Error {}
+
+/** What `growBook` changed: the book's new chapter count and date. */
+export interface GrownBook {
+  id: string;
+  chapters: number;
+  issued: string;
+}
+
+/**
+ * An early-release book gains chapters (`chapters`, default 2) and a later `issued` date (a month
+ * on): its metadata's `virtual_pages`, chapter list, package and listing all show the new edition
+ * from then on (the caller drops the book's cached content). Only plain books grow.
+ */
+export function growBook(catalogue: Catalogue, id: string, chapters = 2): GrownBook {
+  const book = findBook(catalogue, id);
+  if (!book || book.format !== 'book') throw new GrowError(`no book ${id} in the catalogue`);
+  const o = catalogue.options;
+  // The catalogue's big books are made differently (light chapters) at exactly that size.
+  if (book.chapters > o.chapters && book.chapters === o.bigChapters) throw new GrowError(`book ${id} is one of the big books, which do not grow`);
+  let n = book.chapters + chapters;
+  if (n === o.bigChapters) n++;
+  book.chapters = n;
+  book.issued = new Date(Date.parse(`${book.issued}T00:00:00Z`) + 30 * 86_400_000).toISOString().slice(0, 10);
+  return { id, chapters: book.chapters, issued: book.issued };
+}
+
 function uuid(rng: Random): string {
   const h = rng.hex(32).split('');
   h[12] = '4';

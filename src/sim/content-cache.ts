@@ -48,6 +48,14 @@ export class ContentCache {
     return entry;
   }
 
+  /** Drops a book's content (it has changed: `growBook`); the next request makes it again. */
+  forget(id: string): void {
+    const old = this.books.get(id);
+    if (!old) return;
+    this.books.delete(id);
+    this.bytes -= old.size;
+  }
+
   private evict(): void {
     for (const [id, old] of this.books) {
       if (this.bytes <= this.budget || this.books.size <= 1) return;

@@ -39,6 +39,8 @@ export interface ControlPatch {
   advanceClockMs?: number;
   /** Publishes a new book in this skill; the answer names it (`addedBook`). */
   addBook?: { skill: string };
+  /** Grows a book by `chapters` (default 2) with a later date; the answer says how (`grownBook`). */
+  growBook?: { id: string; chapters?: number };
 }
 
 const RATES = ['failRate', 'resetRate', 'stallRate', 'shortRate'] as const;
@@ -65,6 +67,7 @@ export function parseControl(raw: unknown): ControlPatch {
     'storm',
     'addBook',
     'revoke',
+    'growBook',
   ]);
   const out: ControlPatch = {};
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
@@ -101,6 +104,15 @@ export function parseControl(raw: unknown): ControlPatch {
     } else if (key === 'revoke') {
       if (!Array.isArray(value) || !value.every((x) => typeof x === 'string' && x !== ''))
         throw new ControlError('revoke must be a list of session names: ["m1", …]');
+    } else if (key === 'growBook') {
+      const g = value as { id?: unknown; chapters?: unknown } | null;
+      const usage = 'growBook must be {"id": "9781492056348"} or {"id": "…", "chapters": N} with N from 1 to 100';
+      if (!g || typeof g !== 'object' || Array.isArray(g) || typeof g.id !== 'string' || !/^\d{13}$/.test(g.id.trim())) throw new ControlError(usage);
+      if (Object.keys(g).some((k) => k !== 'id' && k !== 'chapters')) throw new ControlError(usage);
+      if (g.chapters !== undefined && (typeof g.chapters !== 'number' || !Number.isSafeInteger(g.chapters) || g.chapters < 1 || g.chapters > 100))
+        throw new ControlError(usage);
+      out.growBook = { id: g.id.trim(), ...(g.chapters !== undefined && { chapters: g.chapters }) };
+      continue;
     } else if (key === 'storm') {
       const s = value as { sessions?: unknown; ms?: unknown } | null;
       if (

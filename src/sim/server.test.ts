@@ -99,14 +99,14 @@ test('in process: control addBook publishes a new book in a skill: listed there,
       return (JSON.parse(res.text) as { results: { archive_id: string }[] }).results.map((r) => r.archive_id);
     };
     const before = await listing();
-    const id = sim.control({ addBook: { skill: 'Go' } });
+    const id = sim.control({ addBook: { skill: 'Go' } }).addedBook;
     assert.match(id ?? '', /^\d{13}$/);
     assert.ok(!before.includes(id!));
     assert.deepEqual(await listing(), [...before, id]);
     assert.deepEqual(sim.catalogue.books.at(-1)?.skills, ['Go']);
     const catalogue = JSON.parse((await get(`${sim.url}/__sim/catalogue`)).text) as { books: { id: string; files: number }[] };
     assert.ok((catalogue.books.find((b) => b.id === id)?.files ?? 0) > 0, 'the new book has files to download');
-    assert.equal(sim.control({ failRate: 0 }), undefined);
+    assert.deepEqual(sim.control({ failRate: 0 }), {});
     assert.throws(() => sim.control({ addBook: { skill: ' ' } }), ControlError);
   } finally {
     await sim.close();

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../clock.js';
 import { jwtSetCookie, makeAccounts, pageSetCookies, refreshSetCookie, TokenChains } from './auth.js';
-import { addBook, generateCatalogue, type Catalogue } from './catalogue.js';
+import { addBook, generateCatalogue, GrowError, growBook, type Catalogue, type GrownBook } from './catalogue.js';
 import { ContentCache } from './content-cache.js';
 import { applyBehaviour, ControlError, parseControl, type ControlPatch } from './control.js';
 import { parseCookieHeader } from './cookies.js';
@@ -22,14 +22,22 @@ export interface MintOptions {
   expired?: boolean;
 }
 
+/** What a control patch did besides changing behaviour. */
+export interface ControlAnswer {
+  /** `addBook`: the new book's id. */
+  addedBook?: string;
+  /** `growBook`: the book's new chapter count and date. */
+  grownBook?: GrownBook;
+}
+
 export interface SimServer {
   /** e.g. `http://127.0.0.1:8765` */
   url: string;
   catalogue: Catalogue;
   stats(): SimStats;
   resetStats(): void;
-  /** Changes behaviour at run time (with `addBook`, returns the new book's id); throws ControlError on a bad patch. */
-  control(patch: ControlPatch): string | undefined;
+  /** Changes behaviour at run time (`addBook` and `growBook` say what they did); throws ControlError on a bad patch. */
+  control(patch: ControlPatch): ControlAnswer;
   behaviour(): Behaviour;
   /** New independent sessions `m1`, `m2`, … as flat `{name: value}` cookie sets. */
   mint(count: number, opts?: MintOptions): Record<string, string>[];
@@ -166,8 +174,7 @@ export async function startSim(partial: Partial<SimOptions> = {}): Promise<SimSe
           return jsonBody(res, 400, { detail: 'the body must be JSON' });
         }
         if (route === 'POST /__sim/control') {
-          const added = control(body as ControlPatch);
-          return jsonBody(res, 200, added ? { ...behaviour, addedBook: added } : behaviour);
+          return jsonBody(res, 200, { ...behaviour, ...control(body as ControlPatch) });
         }
         const { count, expired } = (body ?? {}) as { count?: unknown; expired?: unknown };
         if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1 || count > 10_000) {
@@ -182,11 +189,22 @@ export async function startSim(partial: Partial<SimOptions> = {}): Promise<SimSe
     }
   };
 
-  const control = (raw: ControlPatch): string | undefined => {
+  const control = (raw: ControlPatch): ControlAnswer => {
     const patch = parseControl(raw);
-    let added: string | undefined;
+    const answer: ControlAnswer = {};
+    if (patch.growBook) {
+      try {
+        answer.grownBook = growBook(catalogue, patch.growBook.id, patch.growBook.chapters);
+      } catch (err) {
+        if (err instanceof GrowError) throw new ControlError(err.message);
+        throw err;
+      }
+      // Its chapters, package, page count and date are made again from the grown book.
+      state.books.forget(patch.growBook.id);
+      catalogueJson = undefined;
+    }
     if (patch.addBook) {
-      added = addBook(catalogue, patch.addBook.skill).id;
+      answer.addedBook = addBook(catalogue, patch.addBook.skill).id;
       catalogueJson = undefined;
     }
     applyBehaviour(behaviour, patch);
@@ -194,7 +212,7 @@ export async function startSim(partial: Partial<SimOptions> = {}): Promise<SimSe
     if (patch.edgeBlockMs !== undefined) limits.blockEdge(clock.now(), patch.edgeBlockMs);
     if (patch.storm) limits.storm(clock.now(), patch.storm.sessions, patch.storm.ms);
     for (const sid of patch.revoke ?? []) chains.revoke(sid);
-    return added;
+    return answer;
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse, url: string): Promise<void> => {

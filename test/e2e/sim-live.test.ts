@@ -53,6 +53,12 @@ async function startExactly(args: string[]): Promise<SimProcess> {
     resetStats: async () => void (await call('/__sim/reset-stats', {})),
     control: async (patch) => void (await call('/__sim/control', patch)),
     addBook: async (skill) => ((await call('/__sim/control', { addBook: { skill } })) as { addedBook: string }).addedBook,
+    growBook: async (id, chapters) =>
+      (
+        (await call('/__sim/control', { growBook: { id, ...(chapters !== undefined && { chapters }) } })) as {
+          grownBook: { id: string; chapters: number; issued: string };
+        }
+      ).grownBook,
     mint: async (n, opts = {}) => (await call('/__sim/mint', { count: n, ...opts })) as Record<string, string>[],
     catalogue: async () => (await call('/__sim/catalogue')) as SimCatalogue,
     stop: () => running.stop('SIGTERM'),

@@ -33,6 +33,8 @@ export interface SimProcess {
   control(patch: ControlPatch): Promise<void>;
   /** Publishes a new book in `skill` (control `addBook`); its id. */
   addBook(skill: string): Promise<string>;
+  /** Grows a book by `chapters` (control `growBook`); its new chapter count and date. */
+  growBook(id: string, chapters?: number): Promise<{ id: string; chapters: number; issued: string }>;
   /** New sessions m1, m2, … (in mint order) as flat `{name: value}` cookie sets. */
   mint(n: number, opts?: { expired?: boolean }): Promise<Record<string, string>[]>;
   catalogue(): Promise<SimCatalogue>;
@@ -74,6 +76,12 @@ export async function startSimProcess(args: string[] = []): Promise<SimProcess> 
       await call(`${url}/__sim/control`, post(patch));
     },
     addBook: async (skill) => ((await call(`${url}/__sim/control`, post({ addBook: { skill } }))) as { addedBook: string }).addedBook,
+    growBook: async (id, chapters) =>
+      (
+        (await call(`${url}/__sim/control`, post({ growBook: { id, ...(chapters !== undefined && { chapters }) } }))) as {
+          grownBook: { id: string; chapters: number; issued: string };
+        }
+      ).grownBook,
     mint: async (n, opts = {}) => (await call(`${url}/__sim/mint`, post({ count: n, ...opts }))) as Record<string, string>[],
     catalogue: async () => (await call(`${url}/__sim/catalogue`)) as SimCatalogue,
     stop: () => running.stop('SIGTERM'),
