@@ -16,7 +16,10 @@ import { goneOwners, newOwner } from '../pool/holds.js';
 import { Daemon, type JobHandler, type RunSummary } from '../daemon/daemon.js';
 import { watchRunner } from '../jobs/watch.js';
 import { discoverHandler } from '../jobs/discover-job.js';
-import { startHttp } from '../daemon/http.js';
+import { healthRoute, metricsRoute, parseHostPort, startHttp } from '../daemon/http.js';
+import { createEventBus, type EventBus } from '../daemon/events.js';
+import { webServer, type WebServer } from '../web/server.js';
+import { libraryFileRoutes } from '../web/library-files.js';
 import { createMetrics, type Metrics } from '../daemon/metrics.js';
 import type { Notifier } from '../daemon/notify.js';
 import { VERSION } from '../version.js';
@@ -73,6 +76,8 @@ export interface RunningService {
   daemon: Daemon;
   pool: SessionPool;
   store: Store;
+  /** What happened in the daemon: the web page's live updates listen here. */
+  events: EventBus;
   httpUrl: string | undefined;
 }
 
@@ -97,6 +102,8 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
     );
   let pool: SessionPool | undefined;
   let http: Awaited<ReturnType<typeof startHttp>> | undefined;
+  let web: WebServer | undefined;
+  const events = createEventBus(clock, (err) => logger.warn({ err }, 'an event listener failed'));
   const jars = new JarWriter(config.dbPath, threadLock);
   const builder = new ThreadBuilder();
   try {
@@ -131,7 +138,11 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       credentialsDir: config.credentialsDir,
     });
     const metrics = createMetrics({ store, pool, clock, owner });
-    const client = new OreillyClient(clock, metrics.request);
+    let requestsSent = 0;
+    const client = new OreillyClient(clock, (outcome) => {
+      requestsSent++;
+      metrics.request(outcome);
+    });
     const livePool = pool;
     const deps = {
       store,
@@ -169,20 +180,35 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       },
     });
     if (config.http) {
-      http = await startHttp(config.http, metrics, {
-        healthy: () => daemon.healthy(),
-        ready: () => {
-          if (daemon.stopping) return { ok: false, why: 'stopping' };
-          const why = pool!.noUsableReason();
-          return why ? { ok: false, why } : { ok: true };
-        },
+      web = webServer({
+        store,
+        clock,
+        config,
+        events,
+        boundHost: parseHostPort(config.http).host,
+        metrics: metricsRoute(metrics),
+        health: healthRoute({
+          healthy: () => daemon.healthy(),
+          ready: () => {
+            if (daemon.stopping) return { ok: false, why: 'stopping' };
+            const why = pool!.noUsableReason();
+            return why ? { ok: false, why } : { ok: true };
+          },
+        }),
+        requests: () => requestsSent,
+        // Where more of the HTTP surface is mounted (after the token, Host, Origin and CSRF checks), in order.
+        routes: [libraryFileRoutes({ store, library: config.library })],
+        onError: (err) => logger.warn({ err }, 'the web page failed to answer a request'),
       });
-      logger.info({ url: http.url }, 'serving /metrics, /healthz and /readyz');
+      const live = web;
+      http = await startHttp(config.http, (req, res) => live.handle(req, res));
+      logger.info({ url: http.url, token: config.httpToken !== undefined }, 'serving the web page, its API, /metrics, /healthz and /readyz');
     }
-    opts.onStart?.({ daemon, pool, store, httpUrl: http?.url });
+    opts.onStart?.({ daemon, pool, store, events, httpUrl: http?.url });
     return await daemon.run();
   } finally {
     await http?.close();
+    web?.close();
     await pool?.close();
     await jars.close();
     await builder.close();
