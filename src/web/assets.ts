@@ -5,7 +5,8 @@
 export const APP_CSS = `
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%}
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;padding:0 12px 40px;max-width:1100px;color:#1d1d1f;background:#fafafa;overflow-wrap:anywhere}
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;padding:0 12px 40px;max-width:1100px;color:#1d1d1f;background:#fafafa}
+li,dd,.note,.todo{overflow-wrap:anywhere}
 header{display:flex;flex-wrap:wrap;align-items:center;gap:4px 16px;border-bottom:1px solid #ddd;margin-bottom:8px}
 header h1{font-size:22px;margin:10px 0}
 #state{flex:1 1 300px}
@@ -14,14 +15,15 @@ main{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,480px),1
 section{min-width:0}
 #charts,#library,#failed,#sessions{grid-column:1/-1}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}
-th,td{padding:3px 8px;border-bottom:1px solid #e3e3e3;text-align:left}
+th,td{padding:3px 8px;border-bottom:1px solid #e3e3e3;text-align:left;white-space:nowrap}
+@media (max-width:480px){body{font-size:14px}th,td{padding:3px 4px}th{font-size:12px}}
 .counts td{font-size:20px;font-weight:600}
 .scroll{overflow-x:auto;max-width:100%}
 ul{list-style:none;padding:0;margin:0}
 li{padding:6px 0;border-bottom:1px solid #e8e8e8}
 progress{width:min(240px,60vw);vertical-align:middle}
 .inline{display:inline}
-button{font:inherit;padding:3px 10px;border:1px solid #2f6fb0;background:#2f6fb0;color:#fff;border-radius:4px;cursor:pointer}
+button{font:inherit;white-space:nowrap;flex:none;padding:3px 10px;border:1px solid #2f6fb0;background:#2f6fb0;color:#fff;border-radius:4px;cursor:pointer}
 button.quiet{background:#fff;color:#2f6fb0}
 .muted{color:#666}
 .ok{color:#17692c}

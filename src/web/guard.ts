@@ -31,7 +31,10 @@ export function ownOrigin(req: IncomingMessage): string {
  */
 export function crossSiteReason(req: IncomingMessage, csrfOk: boolean): string | undefined {
   const origin = req.headers.origin;
-  if (origin !== undefined && origin.toLowerCase() !== ownOrigin(req)) return `a request from ${origin} may not change anything here`;
+  // "null" is what a browser sends for the page's own forms under Referrer-Policy: no-referrer
+  // (and for sandboxed or data: documents): it says nothing, so it counts as absent and the CSRF
+  // token and Sec-Fetch-Site decide.
+  if (origin !== undefined && origin !== 'null' && origin.toLowerCase() !== ownOrigin(req)) return `a request from ${origin} may not change anything here`;
   if (req.headers['sec-fetch-site'] === 'cross-site') return 'a cross-site request may not change anything here';
   if (!csrfOk) return 'missing or wrong CSRF token: reload the page (scripts: GET /api/csrf and send it as X-CSRF-Token)';
   return undefined;

@@ -49,14 +49,16 @@ function stateSection(d: LiveData, ctx: RenderContext): Raw {
 function queueSection(d: LiveData): Raw {
   const s = d.status;
   return html`<h2>Queue</h2>
-    <table class="counts">
-      <tr>
-        ${JOB_STATES.map((st) => html`<th>${st}</th>`)}
-      </tr>
-      <tr>
-        ${JOB_STATES.map((st) => html`<td data-state="${st}">${s.jobs[st]}</td>`)}
-      </tr>
-    </table>
+    <div class="scroll">
+      <table class="counts">
+        <tr>
+          ${JOB_STATES.map((st) => html`<th>${st}</th>`)}
+        </tr>
+        <tr>
+          ${JOB_STATES.map((st) => html`<td data-state="${st}">${s.jobs[st]}</td>`)}
+        </tr>
+      </table>
+    </div>
     ${
       s.skills.length
         ? html`<div class="scroll">
@@ -122,7 +124,7 @@ function paceSection(d: LiveData): Raw {
       <dt>Requests/s</dt>
       <dd data-pace="requests">${p.requestsPerSecond === undefined ? 'measuring…' : p.requestsPerSecond.toFixed(2)}</dd>
       <dt>ETA</dt>
-      <dd data-pace="eta">${p.etaMs === undefined ? (p.remaining === 0 ? 'nothing left' : '—') : `${duration(p.etaMs)} (${p.remaining} books left)`}</dd>
+      <dd data-pace="eta">${p.remaining === 0 ? 'nothing left' : p.etaMs === undefined ? '—' : `${duration(p.etaMs)} (${p.remaining} books left)`}</dd>
       ${budget.map(
         (b) =>
           html`<dt>Budget ${b.scope}</dt>
