@@ -4,7 +4,7 @@ import { isLoopbackHost } from '../config.js';
 /** The host name of a Host header (`[::1]:9469` → `::1`), lower-cased; undefined when absent or malformed. */
 export function hostName(header: string | undefined): string | undefined {
   if (!header) return undefined;
-  const m = /^(\[[^\]]+\]|[^:]+)(?::\d{1,5})?$/.exec(header.trim());
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s/[\]@]+)(?::\d{1,5})?$/.exec(header.trim());
   return m ? m[1]!.replace(/^\[(.*)\]$/, '$1').toLowerCase() : undefined;
 }
 
