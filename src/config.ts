@@ -724,14 +724,6 @@ export function resolveConfig(flags: GlobalFlags & RunFlags, env: NodeJS.Process
     const source = sources.httpToken ?? { kind: 'file', name: join(credentialsDir ?? '', HTTP_TOKEN_FILE) };
     fail(source, 'httpToken', `is ${httpToken.length} characters long; use at least ${MIN_HTTP_TOKEN_LENGTH} (for example: openssl rand -hex 24)`);
   }
-  const httpHost = http === undefined ? undefined : hostPort(http)?.host;
-  if (httpHost !== undefined && !isLoopbackHost(httpHost) && httpToken === undefined) {
-    // Exit 78 whatever the address came from: the address is fine, the setting missing is the token.
-    throw new ConfigError(
-      `http: binding ${http} (not loopback) needs a token: set httpToken in the config, BOOKD_HTTP_TOKEN, or the credentials file ${HTTP_TOKEN_FILE}; or bind 127.0.0.1`,
-    );
-  }
-
   const workers = merged.workers as number | undefined;
   if (workers === 0) fail(sources.workers!, 'workers', 'must be at least 1');
 
@@ -803,6 +795,19 @@ function tokenFile(dir: string | undefined): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * What `bookd run` and `bookd daemon` check before anything starts: serving anything but loopback
+ * needs the web token. Not part of `resolveConfig`, so the other commands keep working with a
+ * config whose token only the service can read (a systemd credential).
+ */
+export function requireHttpToken(config: Pick<Config, 'http' | 'httpToken'>): void {
+  const host = config.http === undefined ? undefined : hostPort(config.http)?.host;
+  if (host === undefined || isLoopbackHost(host) || config.httpToken !== undefined) return;
+  throw new ConfigError(
+    `http: binding ${config.http} (not loopback) needs a token: set httpToken in the config, BOOKD_HTTP_TOKEN, or the credentials file ${HTTP_TOKEN_FILE}; or bind 127.0.0.1`,
+  );
 }
 
 /** A host the daemon may serve on without a token: 127.0.0.0/8, ::1 (also IPv4-mapped) or localhost. */

@@ -286,6 +286,8 @@ describe('the web API', () => {
         assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
         assert.match(r.stderr, /not loopback\) needs a token: set httpToken in the config, BOOKD_HTTP_TOKEN, or the credentials file http-token/);
       }
+      const other = await runCli(['status'], { env: { ...env, BOOKD_HTTP: `0.0.0.0:${port}` } });
+      assert.equal(other.code, 0, `commands that do not serve still work: ${other.stderr}`);
       const short = await runCli(['run', '--http', `0.0.0.0:${port}`], { env: { ...env, BOOKD_HTTP_TOKEN: 'short' } });
       assert.equal(short.code, 78);
       assert.match(short.stderr, /BOOKD_HTTP_TOKEN: is 5 characters long; use at least 16/);
