@@ -199,7 +199,7 @@ export function webServer(deps: WebDeps): WebServer {
       const now = clock.now();
       return sendText(res, 200, path === '/charts/hours.svg' ? hoursChart(times, now) : daysChart(times, now), 'image/svg+xml; charset=utf-8');
     }
-    if (path === '/api/events') return hub.open(req, res, ctxOf(req, principal));
+    if (path === '/api/events' && method === 'GET') return hub.open(req, res, ctxOf(req, principal));
     if (path === '/api/csrf') return sendJson(res, 200, { csrf: auth.csrfFor(req, principal) });
     if (isApi(path)) {
       try {
