@@ -76,7 +76,8 @@ export const APP_JS = `'use strict';
     });
   }
   setInterval(tick, 1000);
-  if (!window.EventSource) return;
+  // Only the page itself has live sections; the login form and error pages open no stream.
+  if (!window.EventSource || !document.querySelector('[data-live]')) return;
   var archived;
   var snapshots = 0;
   var stream = new EventSource('/api/events');

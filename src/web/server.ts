@@ -97,7 +97,8 @@ export function webServer(deps: WebDeps): WebServer {
       res.setHeader('www-authenticate', 'Bearer realm="bookd"');
       return sendJson(res, 401, { error: 'this needs the token: send Authorization: Bearer TOKEN' });
     }
-    if (path === '/' && method !== 'POST') return sendHtml(res, 401, renderLogin(undefined));
+    // The page sends a browser to the login form (a document answered 401 is an error in its console).
+    if (path === '/' && method !== 'POST') return redirect(res, '/login');
     // /metrics, OPDS, the library's files: clients that speak HTTP Basic (any user name, the token as password).
     res.setHeader('www-authenticate', 'Basic realm="bookd", charset="UTF-8"');
     sendText(res, 401, 'this needs the token (HTTP Basic: any user name, the token as the password; or Authorization: Bearer TOKEN)\n');

@@ -318,8 +318,10 @@ describe('the web API', () => {
         assert.equal((await web.request('/library/9781492056348/epub')).status, 401, 'the library files need the token');
 
         // The page asks for the token once and keeps a derived cookie.
-        const login = await web.request('/');
-        assert.equal(login.status, 401);
+        const toLogin = await web.request('/');
+        assert.deepEqual([toLogin.status, toLogin.headers.get('location')], [303, '/login']);
+        const login = await web.request('/login');
+        assert.equal(login.status, 200);
         assert.match(login.text, /<form method="post" action="\/login">/);
         const wrong = await web.form('/login', { token: 'not-the-token-at-all' }, { origin: web.base });
         assert.equal(wrong.status, 401);

@@ -169,3 +169,61 @@ test(
     }
   },
 );
+
+test(
+  'with a token the page asks for it once, then works on its cookie, live updates included',
+  { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium, as root; scripts/test.mjs does it when it can)` },
+  async () => {
+    const { dir, cleanup } = tempDir();
+    const token = 'browser-test-token-0123456789';
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    // No sessions: the daemon asks the service nothing; the base URL goes nowhere.
+    const env = bookdEnv(join(dir, 'data'), 'http://127.0.0.1:9', { BOOKD_HTTP_TOKEN: token, BOOKD_LOG_LEVEL: 'info' });
+    const daemon = await startCli(['run', '--http', `127.0.0.1:${port}`], { env });
+    let browser: Browser | undefined;
+    try {
+      await waitFor(async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.status === 200, '/healthz', 15_000);
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+        ],
+      });
+      const context = await browser.newContext();
+      await context.addInitScript({ content: RECORD_CSP });
+      const page = await context.newPage();
+      const problems = watchPage(page);
+      await page.goto(`${base}/`);
+      assert.match(page.url(), /\/login$/);
+      await page.locator('input[name="token"]').fill(token);
+      await page.locator('form button[type="submit"]').click();
+      await page.waitForSelector('body[data-live="on"]', { timeout: 10_000 });
+      assert.equal(new URL(page.url()).pathname, '/');
+      const cookies = await context.cookies();
+      const session = cookies.find((c) => c.name === 'bookd_session')!;
+      assert.ok(session.httpOnly && session.sameSite === 'Strict', JSON.stringify(session));
+      assert.notEqual(session.value, token);
+      assert.equal(await page.evaluate('document.cookie'), '', 'the script cannot read the cookie');
+      await page.screenshot({ path: join(ARTIFACTS, 'logged-in.png') });
+      assert.equal((await runCli(['pause'], { env })).code, 0);
+      await page.waitForSelector('#state >> text=PAUSED', { timeout: 10_000 });
+      await page.locator('button', { hasText: 'Log out' }).click();
+      await page.waitForURL(/\/login$/);
+      await page.goto(`${base}/`);
+      assert.match(page.url(), /\/login$/, 'logged out');
+      assert.deepEqual(problems, []);
+      assert.deepEqual(await cspViolations(page), []);
+    } finally {
+      await browser?.close();
+      assert.equal((await daemon.stop('SIGTERM')).code, 0);
+      cleanup();
+    }
+  },
+);
