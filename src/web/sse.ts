@@ -57,7 +57,14 @@ export function liveHub<D, C>(deps: {
       deps.onError(err);
       return;
     }
-    for (const s of only ? [only] : streams) write(s, 'snapshot', deps.render(data, s.ctx));
+    for (const s of only ? [only] : streams) {
+      try {
+        write(s, 'snapshot', deps.render(data, s.ctx));
+      } catch (err) {
+        // A timer calls this: a throw here would end the daemon, not just this snapshot.
+        deps.onError(err);
+      }
+    }
   };
 
   const changed = () => {
