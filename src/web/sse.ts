@@ -40,6 +40,10 @@ export function liveHub<D, C>(deps: {
   let soon: NodeJS.Timeout | undefined;
 
   const write = (s: Stream<C>, event: string, data: unknown) => {
+    if (s.res.destroyed || s.res.writableEnded) {
+      streams.delete(s);
+      return;
+    }
     if (s.res.writableLength > MAX_BUFFERED_BYTES) {
       streams.delete(s);
       s.res.destroy();
