@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { DEFAULT_TUNING, resolveConfig, tuned, validateTuning, type ConfigPlaces, type Tuning } from './config.js';
+import { DEFAULT_TUNING, requireHttpToken, resolveConfig, tuned, validateTuning, type ConfigPlaces, type Tuning } from './config.js';
 import { ConfigError, exitCodeFor } from './errors.js';
 
 const base = { BOOKD_DATA_DIR: '/nonexistent/bookd-config-test', XDG_CONFIG_HOME: '/nonexistent/bookd-config-test/xdg' };
@@ -179,4 +179,40 @@ test('a broken relation is a ConfigError: exit 78, not a crash later', () => {
   assert.ok(caught instanceof ConfigError);
   assert.match(caught.message, /tuning\.daemon\.heartbeatMs \(5000 ms\).*tuning\.daemon\.leaseMs \(10000 ms\)/);
   assert.equal(exitCodeFor(caught), 78);
+});
+
+test('the web token: from httpToken, BOOKD_HTTP_TOKEN or the credentials file http-token; too short is refused naming where; off loopback without one the daemon may not start', (t) => {
+  const m = fakeMachine();
+  t.after(m.cleanup);
+  const places = { ...m.places, search: false };
+  const creds = join(m.root, 'creds');
+  mkdirSync(creds);
+  assert.equal(resolveConfig({}, base, places).httpToken, undefined);
+  assert.equal(resolveConfig({}, { ...base, BOOKD_HTTP_TOKEN: 'a-token-from-the-env' }, places).httpToken, 'a-token-from-the-env');
+  writeFileSync(join(creds, 'bookd_http-token'), 'a-token-from-systemd\n');
+  assert.equal(resolveConfig({}, { ...base, CREDENTIALS_DIRECTORY: creds }, places).httpToken, 'a-token-from-systemd');
+  writeFileSync(join(creds, 'http-token'), 'a-token-from-the-file\n');
+  assert.equal(resolveConfig({}, { ...base, CREDENTIALS_DIRECTORY: creds }, places).httpToken, 'a-token-from-the-file');
+  assert.equal(
+    resolveConfig({}, { ...base, CREDENTIALS_DIRECTORY: creds, BOOKD_HTTP_TOKEN: 'the-env-wins-over-a-file' }, places).httpToken,
+    'the-env-wins-over-a-file',
+  );
+  const file = join(m.root, 'config.json');
+  m.write(file, { httpToken: 'short' });
+  assert.throws(
+    () => resolveConfig({ config: file }, base, places),
+    (err: Error) => err instanceof ConfigError && /key "httpToken": is 5 characters long/.test(err.message),
+  );
+
+  for (const http of ['127.0.0.1:9469', '127.3.4.5:80', '[::1]:9469', 'localhost:9469', 'LOCALHOST:1'])
+    assert.doesNotThrow(() => requireHttpToken({ http, httpToken: undefined }), http);
+  for (const http of ['0.0.0.0:9469', '[::]:9469', '192.168.1.5:9469', 'nas.local:9469', '128.0.0.1:1']) {
+    assert.throws(
+      () => requireHttpToken({ http, httpToken: undefined }),
+      (err: Error) => err instanceof ConfigError && exitCodeFor(err) === 78 && /not loopback\) needs a token/.test(err.message),
+      http,
+    );
+    assert.doesNotThrow(() => requireHttpToken({ http, httpToken: 'a-long-enough-token' }));
+  }
+  assert.doesNotThrow(() => requireHttpToken({ http: undefined, httpToken: undefined }));
 });

@@ -72,8 +72,13 @@ export interface Config {
   acceptLanguage: string;
   /** One request budget for every session of this machine (docs/SERVICE.md §4), in requests/s. */
   budget: BudgetSettings;
-  /** `host:port` for /metrics and health, or undefined for none. */
+  /** `host:port` for /metrics, health, the web page and its API, or undefined for none. */
   http: string | undefined;
+  /**
+   * What the web page, its API and (off loopback) /metrics ask for: required to bind anything but
+   * loopback. From `httpToken`, BOOKD_HTTP_TOKEN or the credentials file `http-token`. Never logged.
+   */
+  httpToken: string | undefined;
   /**
    * How books are built: `auto` uses the publisher package and rebuilds from chapters when it is
    * missing or unusable; `package` or `chapters` forces one way.
@@ -142,6 +147,7 @@ const FILE_KEYS: Record<string, Kind> = {
   languages: 'strings',
   graceSeconds: 'int',
   http: 'string',
+  httpToken: 'string',
   credentialsDir: 'string',
   buildMode: 'string',
   retryBaseMs: 'positive',
@@ -170,6 +176,7 @@ const ENV_KEYS: Record<string, string> = {
   BOOKD_LANGUAGES: 'languages',
   BOOKD_GRACE_SECONDS: 'graceSeconds',
   BOOKD_HTTP: 'http',
+  BOOKD_HTTP_TOKEN: 'httpToken',
   BOOKD_BUILD_MODE: 'buildMode',
   BOOKD_RETRY_BASE_MS: 'retryBaseMs',
   BOOKD_REQUEST_TIMEOUT_MS: 'requestTimeoutMs',
@@ -389,6 +396,18 @@ export interface Tuning {
     /** Cover image bytes kept in memory across books, at most. */
     coverCacheBytes: number;
   };
+  /** The web page and its API (src/web/, README.md "The web page"). */
+  web: {
+    /** Wrong tokens from one remote address within `loginWindowMs` before it is refused (429) until the window passes. */
+    loginFailures: number;
+    loginWindowMs: number;
+    /** How often the page's event stream sends a fresh snapshot, events or not. */
+    snapshotEveryMs: number;
+    /** Open event streams at most (each holds a connection and a timer). */
+    maxEventStreams: number;
+    /** The largest request body read (forms and JSON); larger is refused with 413. */
+    maxBodyBytes: number;
+  };
 }
 
 /** What the pool's sessions wait for a request, from `requestTimeoutMs` (the one place they are derived). */
@@ -537,6 +556,15 @@ export function tuningFor(s: { retryBaseMs: number; requestTimeoutMs: number; ed
       metaCacheEntries: 5_000,
       // A full-size cover is a few hundred KB: a hundred or so stay in memory for the feed pages being browsed.
       coverCacheBytes: 32 * 1024 * 1024,
+    },
+    web: {
+      // Enough for a typo or two; a guesser gets five tries a minute, hopeless against a 16+ character token.
+      loginFailures: 5,
+      loginWindowMs: 60_000,
+      snapshotEveryMs: 2_000,
+      maxEventStreams: 32,
+      // An enqueue form with a few thousand ids fits.
+      maxBodyBytes: 1_048_576,
     },
   };
 }
@@ -790,6 +818,12 @@ export function resolveConfig(flags: GlobalFlags & RunFlags, env: NodeJS.Process
   const http = merged.http as string | undefined;
   if (http !== undefined && !hostPort(http)) fail(sources.http!, 'http', `"${http}" is not HOST:PORT (for example 127.0.0.1:9469)`);
 
+  const credentialsDir = (merged.credentialsDir as string | undefined) ?? env.CREDENTIALS_DIRECTORY;
+  const httpToken = (merged.httpToken as string | undefined) ?? tokenFile(credentialsDir);
+  if (httpToken !== undefined && httpToken.length < MIN_HTTP_TOKEN_LENGTH) {
+    const source = sources.httpToken ?? { kind: 'file', name: join(credentialsDir ?? '', HTTP_TOKEN_FILE) };
+    fail(source, 'httpToken', `is ${httpToken.length} characters long; use at least ${MIN_HTTP_TOKEN_LENGTH} (for example: openssl rand -hex 24)`);
+  }
   const workers = merged.workers as number | undefined;
   if (workers === 0) fail(sources.workers!, 'workers', 'must be at least 1');
 
@@ -825,8 +859,9 @@ export function resolveConfig(flags: GlobalFlags & RunFlags, env: NodeJS.Process
     acceptLanguage: (merged.acceptLanguage as string | undefined) ?? DEFAULT_ACCEPT_LANGUAGE,
     budget,
     http,
+    httpToken,
     buildMode: buildMode as BuildModeSetting,
-    credentialsDir: (merged.credentialsDir as string | undefined) ?? env.CREDENTIALS_DIRECTORY,
+    credentialsDir,
     configFiles,
     notes,
     notify,
@@ -853,6 +888,43 @@ export function hostPort(text: string): { host: string; port: number } | undefin
   const port = m ? Number(m[2]) : NaN;
   if (!m || !m[1] || port > 65535) return undefined;
   return { host: m[1].replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+/** The credentials file holding the web token (under systemd's LoadCredential, also `bookd_http-token`). */
+export const HTTP_TOKEN_FILE = 'http-token';
+/** Shorter tokens are refused: the web surface may face a whole network. */
+export const MIN_HTTP_TOKEN_LENGTH = 16;
+
+function tokenFile(dir: string | undefined): string | undefined {
+  if (!dir) return undefined;
+  for (const name of [HTTP_TOKEN_FILE, `bookd_${HTTP_TOKEN_FILE}`]) {
+    try {
+      const text = readFileSync(join(dir, name), 'utf8').trim();
+      if (text !== '') return text;
+    } catch {
+      // Absent or unreadable: the next place, or no token.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * What `bookd run` and `bookd daemon` check before anything starts: serving anything but loopback
+ * needs the web token. Not part of `resolveConfig`, so the other commands keep working with a
+ * config whose token only the service can read (a systemd credential).
+ */
+export function requireHttpToken(config: Pick<Config, 'http' | 'httpToken'>): void {
+  const host = config.http === undefined ? undefined : hostPort(config.http)?.host;
+  if (host === undefined || isLoopbackHost(host) || config.httpToken !== undefined) return;
+  throw new ConfigError(
+    `http: binding ${config.http} (not loopback) needs a token: set httpToken in the config, BOOKD_HTTP_TOKEN, or the credentials file ${HTTP_TOKEN_FILE}; or bind 127.0.0.1`,
+  );
+}
+
+/** A host the daemon may serve on without a token: 127.0.0.0/8, ::1 (also IPv4-mapped) or localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 /** Some tuning values replaced, group by group. */

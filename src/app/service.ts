@@ -18,7 +18,9 @@ import { Daemon, type JobHandler, type RunSummary } from '../daemon/daemon.js';
 import { watchRunner } from '../jobs/watch.js';
 import type { Listed } from '../jobs/grown.js';
 import { discoverHandler } from '../jobs/discover-job.js';
-import { startHttp } from '../daemon/http.js';
+import { healthRoute, metricsRoute, parseHostPort, startHttp } from '../daemon/http.js';
+import { webServer, type WebServer } from '../web/server.js';
+import { libraryRoutes } from '../web/library-routes.js';
 import { createMetrics, type Metrics } from '../daemon/metrics.js';
 import type { Notifier } from '../daemon/sd-notify.js';
 import { VERSION } from '../version.js';
@@ -109,6 +111,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
     );
   let pool: SessionPool | undefined;
   let http: Awaited<ReturnType<typeof startHttp>> | undefined;
+  let web: WebServer | undefined;
   const jars = new JarWriter(config.dbPath, threadLock);
   const builder = new ThreadBuilder();
   const events = createEventBus(clock, (err) => logger.warn({ err: errorMessage(err) }, 'an event listener failed'));
@@ -147,7 +150,11 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       events,
     });
     const metrics = createMetrics({ store, pool, clock, owner });
-    const client = new OreillyClient(clock, metrics.request);
+    let requestsSent = 0;
+    const client = new OreillyClient(clock, (outcome) => {
+      requestsSent++;
+      metrics.request(outcome);
+    });
     const livePool = pool;
     const deps = {
       store,
@@ -208,15 +215,29 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       },
     });
     if (config.http) {
-      http = await startHttp(config.http, metrics, {
-        healthy: () => daemon.healthy(),
-        ready: () => {
-          if (daemon.stopping) return { ok: false, why: 'stopping' };
-          const why = pool!.noUsableReason();
-          return why ? { ok: false, why } : { ok: true };
-        },
+      web = webServer({
+        store,
+        clock,
+        config,
+        events,
+        boundHost: parseHostPort(config.http).host,
+        metrics: metricsRoute(metrics),
+        health: healthRoute({
+          healthy: () => daemon.healthy(),
+          ready: () => {
+            if (daemon.stopping) return { ok: false, why: 'stopping' };
+            const why = pool!.noUsableReason();
+            return why ? { ok: false, why } : { ok: true };
+          },
+        }),
+        requests: () => requestsSent,
+        // Where more of the HTTP surface is mounted (after the token, Host, Origin and CSRF checks), in order.
+        routes: libraryRoutes({ books: store.books, libraryRoot: config.library, tuning: config.tuning.opds, clock }),
+        onError: (err) => logger.warn({ err }, 'the web page failed to answer a request'),
       });
-      logger.info({ url: http.url }, 'serving /metrics, /healthz and /readyz');
+      const live = web;
+      http = await startHttp(config.http, (req, res) => live.handle(req, res));
+      logger.info({ url: http.url, token: config.httpToken !== undefined }, 'serving the web page, its API, /metrics, /healthz and /readyz');
     }
     opts.onStart?.({ daemon, pool, store, httpUrl: http?.url, events });
     let summary: RunSummary;
@@ -233,6 +254,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
     // Before the store closes: a run's last queue.drained or daemon.stopped gets its moment to go out.
     await Promise.all([notifications?.close(), hook?.close()]);
     await http?.close();
+    web?.close();
     await pool?.close();
     await jars.close();
     await builder.close();

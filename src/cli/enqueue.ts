@@ -1,22 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from '@commander-js/extra-typings';
 import { BookdError, UsageError, errorMessage } from '../errors.js';
-import { badBookRefMessage, parseBookList, parseBookRef } from '../ids.js';
-import { BOOK_FORMATS, mergeSkills, type EnqueueItem, type EnqueueResult, type EnqueueStatus } from '../db/jobs.js';
+import { parseBookList } from '../ids.js';
+import { BOOK_FORMATS, type EnqueueItem, type EnqueueResult, type EnqueueStatus } from '../db/jobs.js';
 import type { Config } from '../config.js';
 import type { Store } from '../db/store.js';
-import { describeDiscovery, discoverSkill, discoveredItems, discoveryItems, findPlaylist, isArchivedIn, splitSkills } from '../jobs/discover.js';
+import { describeDiscovery, discoverSkill, discoveredItems, findPlaylist, isArchivedIn } from '../jobs/discover.js';
+import { enqueueItems, parseBookRefs, skillList, type BookWanted } from '../jobs/enqueue-items.js';
 import { OreillyClient } from '../oreilly/client.js';
 import { withOneSession } from './support/one-session.js';
 import { withStore } from './support/context.js';
 import { printJson } from './support/format.js';
 import { collect, parseInteger, parsePositiveInteger } from './support/args.js';
-
-interface BookWanted {
-  id: string;
-  title?: string;
-  skills: string[];
-}
 
 function readListFile(file: string): string {
   try {
@@ -34,23 +29,6 @@ function booksFromFile(file: string): BookWanted[] {
   }
   if (list.entries.length === 0) throw new UsageError(`--from-file ${file}: the file names no books; nothing was enqueued`);
   return list.entries.map((e) => ({ id: e.id, ...(e.title && { title: e.title }), skills: list.skill ? [list.skill] : [] }));
-}
-
-export function skillList(text: string): string[] {
-  const skills = splitSkills(text);
-  if (skills.length === 0) throw new UsageError('--skills: give at least one skill name, such as --skills "Python, Go"');
-  return skills;
-}
-
-/** The same book named twice (on the command line and in a file) is one job with both skills. */
-function mergeBooks(books: BookWanted[]): BookWanted[] {
-  const byId = new Map<string, BookWanted>();
-  for (const b of books) {
-    const seen = byId.get(b.id);
-    if (!seen) byId.set(b.id, { ...b, skills: [...b.skills] });
-    else byId.set(b.id, { ...seen, ...(b.title && !seen.title && { title: b.title }), skills: mergeSkills(seen.skills, b.skills) });
-  }
-  return [...byId.values()];
 }
 
 const VERB: Record<EnqueueStatus, [done: string, dry: string]> = {
@@ -150,32 +128,20 @@ export function registerEnqueue(program: Command): void {
       if (!opts.skills && (opts.maxBooks !== undefined || excludeSkills.length)) {
         throw new UsageError('--max-books and --exclude-skill apply to --skills; add --skills or drop them');
       }
-      const books: BookWanted[] = [];
-      for (const ref of opts.book ?? []) {
-        const id = parseBookRef(ref);
-        if (!id) throw new UsageError(`--book: ${badBookRefMessage(ref)}; nothing was enqueued`);
-        books.push({ id, skills: [] });
-      }
+      const books: BookWanted[] = parseBookRefs(opts.book ?? [], '--book');
       if (opts.fromFile) books.push(...booksFromFile(opts.fromFile));
       if (opts.playlist) {
         books.push(...(await withStore(cmd, (store, config) => booksFromPlaylists(store, config, opts.playlist!), { memoryIfMissing: opts.dryRun ?? false })));
       }
 
-      const format = opts.format;
-      const common = opts.priority === undefined ? {} : { priority: opts.priority };
-      const items: EnqueueItem[] = mergeBooks(books).map((b) => ({
-        kind: 'book',
-        payload: { bookId: b.id, format, skills: b.skills, ...(b.title && { title: b.title }) },
-        ...common,
-      }));
-      items.push(
-        ...discoveryItems(opts.skills ? skillList(opts.skills) : [], {
-          format,
-          ...(opts.maxBooks !== undefined && { maxBooks: opts.maxBooks }),
-          ...(opts.priority !== undefined && { priority: opts.priority }),
-          excludeSkills,
-        }),
-      );
+      const items: EnqueueItem[] = enqueueItems({
+        books,
+        skills: opts.skills ? skillList(opts.skills) : [],
+        format: opts.format,
+        ...(opts.priority !== undefined && { priority: opts.priority }),
+        ...(opts.maxBooks !== undefined && { maxBooks: opts.maxBooks }),
+        excludeSkills,
+      });
 
       const dryRun = opts.dryRun ?? false;
       const force = opts.force ?? false;

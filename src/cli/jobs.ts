@@ -6,7 +6,7 @@ import { withStore } from './support/context.js';
 import { duration, iso, jobSkills, jobSubject, printJson, progressText, relative, table, timestamp } from './support/format.js';
 import { parseJobId, parsePositiveInteger } from './support/args.js';
 
-function jobJson(j: Job) {
+export function jobJson(j: Job) {
   return {
     id: j.id,
     kind: j.kind,
@@ -32,7 +32,7 @@ function jobJson(j: Job) {
   };
 }
 
-function attemptJson(a: JobAttempt) {
+export function attemptJson(a: JobAttempt) {
   return {
     attempt: a.attempt,
     outcome: a.outcome,

@@ -43,7 +43,7 @@ export async function verifyBook(libraryRoot: string, book: BookRecord): Promise
   return undefined;
 }
 
-function bookJson(b: BookRecord) {
+export function bookJson(b: BookRecord) {
   return {
     id: b.id,
     format: b.format,

@@ -3,7 +3,7 @@ import { EXIT } from '../errors.js';
 import { createLogger } from '../log.js';
 import { createNotifier, monotonicUsec } from '../daemon/sd-notify.js';
 import { runService, type RunningService } from '../app/service.js';
-import type { RunFlags } from '../config.js';
+import { requireHttpToken, type RunFlags } from '../config.js';
 import { configOf } from './support/context.js';
 import { parsePositiveInteger } from './support/args.js';
 
@@ -24,6 +24,7 @@ async function serve(cmd: Parameters<typeof configOf>[0], flags: ServeFlags, asS
   // error like any other bad flag, and a reload keeps them.
   const settings: RunFlags = { http: flags.http, graceSeconds: flags.grace, sessionIntervalMs: flags.sessionInterval, workers: flags.workers };
   const config = configOf(cmd, settings);
+  requireHttpToken(config);
   const logger = createLogger({ level: config.logLevel });
   const notifier = asService ? createNotifier(process.env, (err) => logger.warn({ err: err.message }, 'sd_notify failed')) : undefined;
   let running: RunningService | undefined;

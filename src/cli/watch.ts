@@ -4,7 +4,7 @@ import { BOOK_FORMATS } from '../db/jobs.js';
 import type { Watch, WatchFound, WatchKind, WatchOptions } from '../db/watches.js';
 import { UsageError } from '../errors.js';
 import { mergeSkills } from '../db/jobs.js';
-import { skillList } from './enqueue.js';
+import { skillList } from '../jobs/enqueue-items.js';
 import { withStore } from './support/context.js';
 import { duration, iso, printJson, relative, table, timestamp } from './support/format.js';
 import { collect, parseDuration, parsePositiveInteger } from './support/args.js';

@@ -1,7 +1,8 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostPort } from '../config.js';
 import { ConfigError } from '../errors.js';
+import type { Route } from '../web/route.js';
 import type { Metrics } from './metrics.js';
 
 export interface HealthSource {
@@ -18,30 +19,48 @@ export function parseHostPort(text: string): { host: string; port: number } {
   return parsed;
 }
 
-/** /metrics (Prometheus), /healthz (liveness) and /readyz (readiness) on the given address. */
-export async function startHttp(address: string, metrics: Metrics, health: HealthSource): Promise<{ server: Server; url: string; close(): Promise<void> }> {
-  const { host, port } = parseHostPort(address);
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const send = (status: number, body: string, type = 'text/plain; charset=utf-8') => {
-      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
-      res.end(body);
-    };
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n');
-    if (path === '/metrics') {
-      metrics.registry.metrics().then(
-        (text) => send(200, text, metrics.registry.contentType),
-        (err: Error) => send(500, `metrics failed: ${err.message}\n`),
-      );
-      return;
+const text = (res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8') => {
+  res.writeHead(status, { 'content-type': type });
+  res.end(body);
+};
+
+/** /metrics (Prometheus). Who may read it is the web server's decision (src/web/server.ts). */
+export function metricsRoute(metrics: Metrics): Route {
+  return async (_req, res, url) => {
+    if (url.pathname !== '/metrics') return false;
+    try {
+      text(res, 200, await metrics.registry.metrics(), metrics.registry.contentType);
+    } catch (err) {
+      text(res, 500, `metrics failed: ${(err as Error).message}\n`);
     }
-    if (path === '/healthz') return health.healthy() ? send(200, 'ok\n') : send(503, 'supervisor loop stalled\n');
-    if (path === '/readyz') {
+    return true;
+  };
+}
+
+/** /healthz (liveness) and /readyz (readiness): open to anyone, they reveal nothing. */
+export function healthRoute(health: HealthSource): Route {
+  return (_req, res, url) => {
+    if (url.pathname === '/healthz') {
+      if (health.healthy()) text(res, 200, 'ok\n');
+      else text(res, 503, 'supervisor loop stalled\n');
+      return true;
+    }
+    if (url.pathname === '/readyz') {
       const r = health.ready();
-      return r.ok ? send(200, 'ready\n') : send(503, `${r.why ?? 'not ready'}\n`);
+      text(res, r.ok ? 200 : 503, r.ok ? 'ready\n' : `${r.why ?? 'not ready'}\n`);
+      return true;
     }
-    send(404, 'not found: try /metrics, /healthz or /readyz\n');
-  });
+    return false;
+  };
+}
+
+/** Listens on `address` and hands every request to `handle` (the web server: src/web/server.ts). */
+export async function startHttp(
+  address: string,
+  handle: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+  const { host, port } = parseHostPort(address);
+  const server = createServer(handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(new ConfigError(`http: cannot listen on ${address} (${err.code ?? err.message})`)));
     server.listen(port, host, () => resolve());
