@@ -1,21 +1,10 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli, startCli, tempDir, waitFor, type Running } from '../helpers/cli.js';
 import { addSessions, bookdEnv, cliJson } from '../helpers/library.js';
 import { startSimProcess } from '../helpers/sim.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../helpers/web.js';
 
 /** This daemon's pace: its share of the machine's budget, as its /metrics says. */
 async function pace(url: string): Promise<number | undefined> {

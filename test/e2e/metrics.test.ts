@@ -1,24 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli, startCli, tempDir, waitFor } from '../helpers/cli.js';
 import { addSessions, bookdEnv } from '../helpers/library.js';
 import { startSimProcess } from '../helpers/sim.js';
+import { freePort } from '../helpers/web.js';
 
 const VERSION = (JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }).version;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 test('--http serves Prometheus metrics, liveness and readiness that follow the daemon', async () => {
   const { dir, cleanup } = tempDir();

@@ -10,16 +10,10 @@ import Database from 'better-sqlite3';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { addSessions, bookdEnv, cliJson, type LibraryEntry } from '../helpers/library.js';
 import { startSimProcess, type SimProcess } from '../helpers/sim.js';
+import type { Notification } from '../../src/notify/payload.js';
 
-interface Hook {
-  event: string;
-  at: string;
-  message: string;
-  session?: string;
-  book?: { id: string; title?: string };
-  job?: number;
-  host: string;
-}
+/** What a webhook receives (the wire shape is the one src/notify/payload.ts writes). */
+type Hook = Notification;
 
 /**
  * A webhook receiver on 127.0.0.1 that records every body. `delayMs` makes it answer that late

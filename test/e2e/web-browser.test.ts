@@ -10,6 +10,12 @@ import { startSimProcess } from '../helpers/sim.js';
 import { freePort } from '../helpers/web.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+/** Debian's chromium, headless, with nothing of its own reaching out; playwright-core gives each launch a fresh profile. */
+const launchChromium = (): Promise<Browser> =>
+  chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
 /** Where the screenshots go (gitignored); docs/web-ui.png is a copy of one of them. */
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts/web');
 
@@ -70,18 +76,7 @@ test(
       await waitFor(async () => (await jobs()).every((j) => j.state === 'succeeded' || j.state === 'failed'), 'the queue drained', 120_000, 250);
       const counts = (await cliJson<{ jobs: Record<string, number> }>(['status'], env)).jobs;
 
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-        ],
-      });
+      browser = await launchChromium();
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
       await context.addInitScript({ content: RECORD_CSP });
       const page = await context.newPage();
@@ -184,18 +179,7 @@ test(
     let browser: Browser | undefined;
     try {
       await waitFor(async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.status === 200, '/healthz', 15_000);
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-        ],
-      });
+      browser = await launchChromium();
       const context = await browser.newContext();
       await context.addInitScript({ content: RECORD_CSP });
       const page = await context.newPage();
