@@ -174,7 +174,9 @@ export async function startSim(partial: Partial<SimOptions> = {}): Promise<SimSe
           return jsonBody(res, 400, { detail: 'the body must be JSON' });
         }
         if (route === 'POST /__sim/control') {
-          return jsonBody(res, 200, { ...behaviour, ...control(body as ControlPatch) });
+          // Applied first: the answer shows the behaviour as the patch left it.
+          const answer = control(body as ControlPatch);
+          return jsonBody(res, 200, { ...behaviour, ...answer });
         }
         const { count, expired } = (body ?? {}) as { count?: unknown; expired?: unknown };
         if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1 || count > 10_000) {
