@@ -93,7 +93,10 @@ export function isCorruption(err: unknown): boolean {
 function probe(db: Database, path: string, latest: number): number {
   let version: number;
   try {
-    version = schemaVersion(db);
+    // One read transaction: another process's migration commits its tables and its user_version
+    // together, and two separate reads could see the version before it and the tables after.
+    const seen = db.transaction(() => ({ version: schemaVersion(db), tables: hasTables(db) }))();
+    version = seen.version;
     if (version > latest) throw newerSchemaError(path, version, latest);
     const check = db.pragma('quick_check(1)', { simple: true });
     if (check !== 'ok') {
@@ -105,7 +108,7 @@ function probe(db: Database, path: string, latest: number): number {
           .trim()}`,
       );
     }
-    if (version === 0 && hasTables(db)) throw notBookdError(path);
+    if (version === 0 && seen.tables) throw notBookdError(path);
   } catch (err) {
     throw isCorruption(err) ? damagedError(path, errorMessage(err)) : err;
   }
