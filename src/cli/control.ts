@@ -1,7 +1,8 @@
 import type { Command } from '@commander-js/extra-typings';
 import { withStore } from './support/context.js';
-import { iso, printJson, relative, timestamp } from './support/format.js';
+import { printJson } from './support/format.js';
 import { systemClock } from '../clock.js';
+import { iso, relative, timestamp } from '../views/format.js';
 
 export function registerControl(program: Command): void {
   program

@@ -14,8 +14,8 @@ import { jarFromImport, serializeJar, tokenExpiry } from '../pool/jar.js';
 import { startSim } from '../sim/index.js';
 import { startLiveView } from './support/live-view.js';
 import { configOf } from './support/context.js';
-import { duration } from './support/format.js';
 import { parsePositiveInteger } from './support/args.js';
+import { duration } from '../views/format.js';
 
 /** A small catalogue over few skills, so two skills make a batch worth parallelising. */
 const DEMO_SKILLS = ['Go', 'Rust', 'Python', 'Kubernetes', 'SQL', 'Linux'];

@@ -5,7 +5,9 @@ import { isAbsolute, relative as relativePath, resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import type { BookRecord } from '../db/books.js';
 import { withStore } from './support/context.js';
-import { iso, printJson, table, timestamp } from './support/format.js';
+import { printJson, table } from './support/format.js';
+import { bookJson } from '../views/books.js';
+import { timestamp } from '../views/format.js';
 
 export type VerifyProblem = 'missing' | 'changed' | 'outside';
 
@@ -41,26 +43,6 @@ export async function verifyBook(libraryRoot: string, book: BookRecord): Promise
   const sha = await sha256File(full);
   if (sha !== book.sha256) return finding('changed', `sha256 ${sha.slice(0, 12)}…, catalogued ${book.sha256.slice(0, 12)}…`);
   return undefined;
-}
-
-export function bookJson(b: BookRecord) {
-  return {
-    id: b.id,
-    format: b.format,
-    title: b.title,
-    authors: b.authors,
-    skills: b.skills,
-    path: b.path,
-    sha256: b.sha256,
-    bytes: b.bytes,
-    archived_at: iso(b.archivedAt),
-    mode: b.mode,
-    gaps: b.gaps,
-    virtual_pages: b.virtualPages ?? null,
-    issued: b.issued ?? null,
-    revision: b.revision ?? 1,
-    previous_sha256: b.previousSha256 ?? null,
-  };
 }
 
 export function registerLibrary(program: Command): void {

@@ -16,7 +16,8 @@ import { standaloneSession } from '../pool/standalone.js';
 import { sessionHolds } from '../pool/holds.js';
 import { login } from '../oreilly/login.js';
 import { withStore, type CommandLike } from './support/context.js';
-import { duration, printJson, relative, table, timestamp } from './support/format.js';
+import { printJson, table } from './support/format.js';
+import { duration, relative, timestamp } from '../views/format.js';
 
 function readInput(source: string, what: string): Buffer {
   try {

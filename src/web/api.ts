@@ -5,14 +5,14 @@ import { BOOK_FORMATS, JOB_KINDS, JOB_STATES, type BookFormat, type JobKind, typ
 import type { Store } from '../db/store.js';
 import { BookdError, UsageError } from '../errors.js';
 import { renewCommand } from '../pool/expiry.js';
-import { statusJson, statusSnapshot } from '../cli/status.js';
-import { attemptJson, jobJson } from '../cli/jobs.js';
-import { bookJson } from '../cli/library.js';
-import { jobSubject } from '../cli/support/format.js';
 import { enqueueItems, parseBookRefs, skillList } from '../jobs/enqueue-items.js';
 import { coverPath, downloadPath, searchLibrary } from './library-search.js';
 import { redirect, sendHtml, sendJson, WebError, type Body } from './respond.js';
 import { renderError } from './page.js';
+import { statusJson, statusSnapshot } from '../views/status.js';
+import { attemptJson, jobJson } from '../views/jobs.js';
+import { bookJson } from '../views/books.js';
+import { jobSubject } from '../views/format.js';
 
 export interface ApiDeps {
   store: Store;

@@ -2,8 +2,8 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Job } from '../db/jobs.js';
 import type { Store } from '../db/store.js';
-import { statusSnapshot, type Snapshot } from '../cli/status.js';
 import type { Pace } from './pace.js';
+import { statusSnapshot, type Snapshot } from '../views/status.js';
 
 /** The failed jobs the page lists at most (the count is always whole). */
 export const FAILED_SHOWN = 50;

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Store } from '../db/store.js';
-import { liveFigures, type RateWindow, type Sample } from '../cli/support/progress.js';
+import { liveFigures, type RateWindow, type Sample } from '../views/pace.js';
 
 export interface Pace {
   /** Over the rate window; undefined until measured. */

@@ -1,10 +1,10 @@
 import { JOB_STATES, type Job } from '../db/jobs.js';
 import type { BookRecord } from '../db/books.js';
 import { renewCommand } from '../pool/expiry.js';
-import { duration, jobSubject, relative } from '../cli/support/format.js';
 import { coverPath, downloadPath } from './library-search.js';
 import { html, raw, type Raw } from './html.js';
 import type { LiveData } from './live.js';
+import { duration, jobSubject, relative } from '../views/format.js';
 
 /** What a render needs besides the data: the CSRF token of this viewer's forms. */
 export interface RenderContext {

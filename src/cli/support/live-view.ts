@@ -1,7 +1,8 @@
 import type { Clock } from '../../clock.js';
 import type { Tuning } from '../../config.js';
 import type { Store } from '../../db/store.js';
-import { liveFigures, progressLines, summaryLine, type Sample } from './progress.js';
+import { progressLines, summaryLine } from './progress.js';
+import { liveFigures, type Sample } from '../../views/pace.js';
 
 /** What the live view writes to: a terminal (redrawn in place) or anything else (summary lines). */
 export interface ViewStream {

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { openStore } from '../../db/store.js';
 import { DEFAULT_TUNING } from '../../config.js';
 import { startLiveView } from './live-view.js';
-import { liveFigures, progressLines, summaryLine, type LiveFigures } from './progress.js';
+import { progressLines, summaryLine } from './progress.js';
+import { liveFigures, type LiveFigures } from '../../views/pace.js';
 
 const figures: LiveFigures = {
   total: 40,

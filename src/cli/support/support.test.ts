@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidArgumentError } from '@commander-js/extra-typings';
 import { configOf } from './context.js';
-import { duration, progressText, relative, table } from './format.js';
+import { table } from './format.js';
 import { parseDuration, parseInteger, parseJobId } from './args.js';
+import { duration, progressText, relative } from '../../views/format.js';
 
 test('configOf passes only the global flags to resolveConfig', () => {
   const config = configOf({ optsWithGlobals: () => ({ dataDir: '/tmp/bookd-x', json: true, watch: 2, excludeSkill: [] }) });
