@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ArchivedFormat, BookCatalogue, BookRecord } from '../db/books.js';
+import { byteRange } from './byte-range.js';
 import { attachment } from './content-disposition.js';
 import type { EpubMetaCache } from './epub-meta-cache.js';
 import { libraryFile } from './library-path.js';
@@ -67,7 +68,8 @@ function matches(req: IncomingMessage, etag: string): boolean {
 
 /**
  * The catalogued books' files and covers. `GET|HEAD /library/:id/:format` streams the file as an
- * attachment under its own name; `…/cover` is the cover image from inside the EPUB, or a grey
+ * attachment under its own name (one byte range when asked, for readers that resume a download);
+ * `…/cover` is the cover image from inside the EPUB, or a grey
  * placeholder SVG when it has none (`?size=thumbnail` answers the same image: resizing would need
  * an image library, and e-readers scale covers themselves). Only files inside the library are
  * served (src/web/library-path.ts); a book whose file is not there is 404.
@@ -124,14 +126,27 @@ async function sendFile(req: IncomingMessage, res: ServerResponse, book: BookRec
       res.end();
       return;
     }
-    res.writeHead(200, { ...headers, 'content-length': stat.size });
+    // A reader resuming a download asks for the rest; If-Range makes sure it is the rest of this file.
+    const ifRange = req.headers['if-range'];
+    const range = ifRange === undefined || ifRange === etag ? byteRange(req.headers.range, stat.size) : undefined;
+    if (range === 'unsatisfiable') {
+      sendError(req, res, 416, 'The range asked for is past the end of the file.', { 'content-range': `bytes */${stat.size}` });
+      return;
+    }
+    const { start, end } = range ?? { start: 0, end: stat.size - 1 };
+    res.writeHead(range ? 206 : 200, {
+      ...headers,
+      'accept-ranges': 'bytes',
+      'content-length': end - start + 1,
+      ...(range && { 'content-range': `bytes ${start}-${end}/${stat.size}` }),
+    });
     if (req.method === 'HEAD') {
       res.end();
       return;
     }
     owned = false;
     // The stream closes the handle when it ends or fails; a client that goes away ends it too.
-    await pipeline(createReadStream('', { fd: fh, start: 0, end: Math.max(stat.size - 1, 0) }), res).catch(() => {
+    await pipeline(createReadStream('', { fd: fh, start, end: Math.max(end, 0) }), res).catch(() => {
       res.destroy();
     });
   } finally {

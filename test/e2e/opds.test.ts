@@ -212,6 +212,21 @@ describe('OPDS and the library files over a library archived from the sim', () =
       assert.equal((await head.arrayBuffer()).byteLength, 0);
       const again = await fetch(link.href, { headers: { 'if-none-match': `"${row.sha256}"` } });
       assert.equal(again.status, 304);
+
+      // A download resumed part-way: the rest of the same file, and the whole of it again once it changed.
+      const half = Math.floor(row.bytes / 2);
+      const rest = await fetch(link.href, { headers: { range: `bytes=${half}-`, 'if-range': `"${row.sha256}"` } });
+      assert.equal(rest.status, 206);
+      assert.equal(rest.headers.get('content-range'), `bytes ${half}-${row.bytes - 1}/${row.bytes}`);
+      assert.equal(res.headers.get('accept-ranges'), 'bytes');
+      assert.equal(sha256(Buffer.concat([body.subarray(0, half), Buffer.from(await rest.arrayBuffer())])), row.sha256);
+      const changed = await fetch(link.href, { headers: { range: `bytes=${half}-`, 'if-range': '"another-file"' } });
+      assert.equal(changed.status, 200);
+      assert.equal(sha256(Buffer.from(await changed.arrayBuffer())), row.sha256);
+      const past = await fetch(link.href, { headers: { range: `bytes=${row.bytes}-` } });
+      assert.equal(past.status, 416);
+      assert.equal(past.headers.get('content-range'), `bytes */${row.bytes}`);
+      await past.arrayBuffer();
     }
   });
 
