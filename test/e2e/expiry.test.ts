@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCli, startCli, tempDir, waitFor } from '../helpers/cli.js';
 import { bookdEnv, cliJson } from '../helpers/library.js';
+import { startReceiver } from '../helpers/receiver.js';
 import { startSimProcess, type SimProcess } from '../helpers/sim.js';
 
 /** Tokens live this long and nothing refreshes them (no rotation, the token endpoint refuses). */
@@ -45,9 +46,10 @@ after(async () => {
 
 test('a running daemon warns (session.expiring) before a session that cannot refresh expires, status lists it, and sessions renew brings it back without a restart', async () => {
   const { dir, cleanup } = tempDir();
+  const rx = await startReceiver();
   try {
     // Warned within a minute of the end (the default is a day): the orm-rt below lasts 45 s.
-    const env = bookdEnv(join(dir, 'data'), sim.url, { BOOKD_LOG_LEVEL: 'info', BOOKD_EXPIRY_WARNING_SECONDS: '60' });
+    const env = bookdEnv(join(dir, 'data'), sim.url, { BOOKD_LOG_LEVEL: 'info', BOOKD_EXPIRY_WARNING_SECONDS: '60', BOOKD_NOTIFY_WEBHOOK: `${rx.url}/hook` });
     const [old] = await sim.mint(1);
     const rtEnd = Math.floor(Date.now() / 1000) + 45;
     writeFileSync(join(dir, 'old.json'), cookieEditor(old!, rtEnd));
@@ -94,6 +96,22 @@ test('a running daemon warns (session.expiring) before a session that cannot ref
       assert.match(renewed.stdout, /^session s1 renewed: /);
       await waitFor(async () => (await cliJson<StatusJson>(['status'], env)).jobs.succeeded === ids.length, 'the books after the renewal', 30_000, 200);
       assert.equal(expiring().length, 1, 'one warning, not one per tick');
+      // The operator hears of it too: one session.expiring notification naming the session and the command.
+      const notified = rx.events().filter((e) => e.event === 'session.expiring');
+      assert.equal(
+        notified.length,
+        1,
+        `one session.expiring notification (${rx
+          .events()
+          .map((e) => e.event)
+          .join(', ')})`,
+      );
+      assert.equal(notified[0]!.session, 's1');
+      assert.match(notified[0]!.message, /bookd sessions renew s1/);
+      assert.ok(Date.parse(notified[0]!.at) < tokenEnd, 'sent before the token expired');
+      for (const body of rx.bodies)
+        for (const secret of [...Object.values(old!), ...Object.values(fresh!)].filter((v) => v.length >= 8))
+          assert.ok(!body.includes(secret), 'no cookie value in a notification');
       assert.equal(run.child.exitCode, null, 'the same daemon, never restarted');
     } finally {
       await run.stop('SIGTERM');
@@ -111,6 +129,7 @@ test('a running daemon warns (session.expiring) before a session that cannot ref
       'its orm-rt lasts 2 h: within the default day',
     );
   } finally {
+    await rx.close();
     cleanup();
   }
 });

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -10,54 +8,7 @@ import Database from 'better-sqlite3';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { addSessions, bookdEnv, cliJson, type LibraryEntry } from '../helpers/library.js';
 import { startSimProcess, type SimProcess } from '../helpers/sim.js';
-import type { Notification } from '../../src/notify/payload.js';
-
-/** What a webhook receives (the wire shape is the one src/notify/payload.ts writes). */
-type Hook = Notification;
-
-/**
- * A webhook receiver on 127.0.0.1 that records every body. `delayMs` makes it answer that late
- * (a slow receiver); its sockets are closed when the test ends.
- */
-async function startReceiver(delayMs = 0) {
-  const bodies: string[] = [];
-  const paths: string[] = [];
-  const timers = new Set<NodeJS.Timeout>();
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8').on('data', (d: string) => (body += d));
-    req.on('end', () => {
-      bodies.push(body);
-      paths.push(req.url ?? '');
-      const t = setTimeout(() => {
-        timers.delete(t);
-        res.writeHead(204).end();
-      }, delayMs);
-      timers.add(t);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    bodies,
-    paths,
-    events: () => bodies.map((b) => JSON.parse(b) as Hook),
-    close: () => {
-      for (const t of timers) clearTimeout(t);
-      server.closeAllConnections();
-      return new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
-
-/** A port nothing listens on: a receiver that is down (connection refused). */
-async function deadUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return `http://127.0.0.1:${port}/hook`;
-}
+import { deadUrl, startReceiver } from '../helpers/receiver.js';
 
 /** The simulator's session id inside an orm-jwt. */
 function sidOfJwt(jwt: string): string {
