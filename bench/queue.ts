@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { openStore } from '../src/db/store.js';
+import { openSqliteStore } from '../src/db/store.js';
 import { openDb } from '../src/db/open.js';
 import { mountTypeOf } from '../src/db/network-fs.js';
 import type { EnqueueItem } from '../src/db/jobs.js';
@@ -36,7 +36,7 @@ interface WorkerReport {
 
 /** One draining process: claim, complete, repeat until the queue is empty. */
 async function worker(db: string, owner: string, limit: number): Promise<void> {
-  const store = openStore(db);
+  const store = openSqliteStore(db);
   const errors: Record<string, number> = {};
   process.stdout.write('ready\n');
   const rl = createInterface({ input: process.stdin });
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   const db = join(dir, 'bookd.db');
   const rows: string[][] = [];
   try {
-    const store = openStore(db);
+    const store = openSqliteStore(db);
     const sqlite = (store.db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
     const sync = store.db.pragma('synchronous', { simple: true });
 
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
     const done = reports.reduce((n, r) => n + r.done, 0);
     rows.push([`claim+complete, ${workers} processes, ${limit} per claim`, done.toLocaleString('en-US'), (drainMs / 1000).toFixed(2), rate(done, drainMs)]);
 
-    const check = openStore(db);
+    const check = openSqliteStore(db);
     const counts = check.views.counts();
     check.close();
     const busy = reports.reduce((n, r) => n + Object.values(r.errors).reduce((a, b) => a + b, 0), 0);

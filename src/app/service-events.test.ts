@@ -35,7 +35,7 @@ test('RunningService.events: a run tells each job as it starts and ends, each bo
     const store = openStore(config.dbPath);
     const [cookies] = sim.mint(1);
     store.sessions.add({ name: 's1', jarJson: serializeJar(jarFromImport(parseCookieExport(JSON.stringify(cookies)).cookies, sim.url).jar) });
-    store.jobs.enqueue(ids.map((bookId) => ({ kind: 'book' as const, payload: { bookId, format: 'epub' as const, skills: [] } })));
+    await store.jobs.enqueue(ids.map((bookId) => ({ kind: 'book' as const, payload: { bookId, format: 'epub' as const, skills: [] } })));
     store.close();
 
     const heard: BookdEvent[] = [];

@@ -104,11 +104,12 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
     threadLock,
   });
   const owner = newOwner();
-  const gone = () =>
-    goneOwners(
-      [...store.jobs.leaseOwners(), ...store.sessions.list().flatMap((s) => (s.holder ? [s.holder] : [])), ...store.control.daemons().map((d) => d.owner)],
-      owner,
-    );
+  // Which of the owners the store knows of are processes of this host that have died: the pool
+  // asks about session holders (whose liveness does not depend on which list named them), the
+  // runner about job leases too.
+  const holdersGone = () =>
+    goneOwners([...store.sessions.list().flatMap((s) => (s.holder ? [s.holder] : [])), ...store.control.daemons().map((d) => d.owner)], owner);
+  const gone = async () => goneOwners([...(await store.jobs.leaseOwners()), ...holdersGone()], owner);
   let pool: SessionPool | undefined;
   let http: Awaited<ReturnType<typeof startHttp>> | undefined;
   let web: WebServer | undefined;
@@ -121,7 +122,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
     // Another live daemon may be staging a book its own discovery just queued, which no list
     // read here would include; the debris waits for a start that finds this daemon alone. A
     // daemon on another host that has not said anything for `status.daemonGoneMs` counts as gone.
-    const dead = new Set(gone());
+    const dead = new Set(await gone());
     const others = store.control.daemons().filter((d) => d.owner !== owner && !dead.has(d.owner) && clock.now() - d.seenAt < tuning.status.daemonGoneMs);
     if (others.length === 0) {
       const wanted = [...store.views.list({ kind: 'book', state: 'queued', limit: 10_000_000 }), ...store.views.running()];
@@ -133,7 +134,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
     }
     pool = new SessionPool({
       owner,
-      goneOwners: gone,
+      goneOwners: holdersGone,
       maxSessions: opts.workers ?? config.workers,
       jarSaver: jars,
       baseUrl: config.baseUrl,

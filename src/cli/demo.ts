@@ -34,7 +34,7 @@ async function archiveRun(opts: {
   config: Config;
   sim: Awaited<ReturnType<typeof startSim>>;
   sessions: number;
-  enqueue: (store: ReturnType<typeof openStore>) => void;
+  enqueue: (store: ReturnType<typeof openStore>) => Promise<unknown>;
   logger: Logger;
   live: boolean;
 }): Promise<Run> {
@@ -46,7 +46,7 @@ async function archiveRun(opts: {
       const { jar } = jarFromImport(parseCookieExport(JSON.stringify(cookies)).cookies, config.baseUrl);
       store.sessions.add({ name: `demo-${i + 1}`, jarJson: serializeJar(jar), tokenExpiresAt: tokenExpiry(jar, config.baseUrl) });
     });
-    opts.enqueue(store);
+    await opts.enqueue(store);
   } finally {
     store.close();
   }
@@ -121,8 +121,8 @@ export function registerDemo(program: Command): void {
           sessions: opts.sessions,
           logger,
           live: true,
-          enqueue: (store) =>
-            store.jobs.enqueue(skills.map((skill) => ({ kind: 'discover', priority: PRIORITY.discover, payload: { skill, format: 'epub' } }))),
+          enqueue: async (store) =>
+            await store.jobs.enqueue(skills.map((skill) => ({ kind: 'discover', priority: PRIORITY.discover, payload: { skill, format: 'epub' } }))),
         });
         const store = openStore(parallel.dbPath);
         const catalogue = store.books.list();

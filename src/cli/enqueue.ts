@@ -154,9 +154,9 @@ export function registerEnqueue(program: Command): void {
       }
       const results = await withStore(
         cmd,
-        (store) => {
+        async (store) => {
           try {
-            return store.jobs.enqueue(items, { force, dryRun });
+            return await store.jobs.enqueue(items, { force, dryRun });
           } catch (err) {
             if (err instanceof BookdError && err.kind === 'bad_input') throw new UsageError(err.message);
             throw err;

@@ -71,10 +71,10 @@ function registerShow(jobs: Command): void {
     .argument('<id>', 'the job id (from bookd jobs list)', parseJobId)
     .option('--json', 'print a JSON document (times in ISO 8601, UTC)')
     .action(async (id, opts, cmd) => {
-      await withStore(cmd, (store) => {
-        const job = store.jobs.get(id);
+      await withStore(cmd, async (store) => {
+        const job = await store.jobs.get(id);
         if (!job) throw notFound(id);
-        const attempts = store.jobs.attempts(id);
+        const attempts = await store.jobs.attempts(id);
         if (opts.json) return printJson({ ...jobJson(job), attempts: attempts.map(attemptJson) });
         const now = systemClock.now();
         const at = (t: number | undefined) => (t === undefined ? '-' : `${timestamp(t)} (${relative(t, now)})`);
@@ -132,18 +132,18 @@ function registerRetry(jobs: Command): void {
     .action(async (id, opts, cmd) => {
       if (id === undefined && !opts.failed) throw new UsageError('jobs retry needs a job id or --failed');
       if (id !== undefined && opts.failed) throw new UsageError('jobs retry takes a job id or --failed, not both');
-      await withStore(cmd, (store) => {
+      await withStore(cmd, async (store) => {
         if (id === undefined) {
-          const n = store.jobs.retryAllFailed();
+          const n = await store.jobs.retryAllFailed();
           if (opts.json) printJson({ requeued: n });
           else process.stdout.write(n ? `requeued ${n} failed job${n === 1 ? '' : 's'}\n` : 'no failed jobs\n');
           return;
         }
-        const result = store.jobs.retryOne(id);
+        const result = await store.jobs.retryOne(id);
         if (!result) throw notFound(id);
         if (result.after !== 'queued') throw new Error(`job #${id} is ${result.before}; only failed or cancelled jobs can be retried`);
-        if (opts.json) printJson({ requeued: 1, was: result.before, job: jobJson(store.jobs.get(id)!) });
-        else process.stdout.write(`requeued #${id} ${jobSubject(store.jobs.get(id)!)} (it was ${result.before})\n`);
+        if (opts.json) printJson({ requeued: 1, was: result.before, job: jobJson((await store.jobs.get(id))!) });
+        else process.stdout.write(`requeued #${id} ${jobSubject((await store.jobs.get(id))!)} (it was ${result.before})\n`);
       });
     });
 }
@@ -155,10 +155,10 @@ function registerCancel(jobs: Command): void {
     .argument('<id>', 'the job id', parseJobId)
     .option('--json', 'print {cancelled, cancel_requested, was, job}: cancelled at once (a queued job) or asked to stop (a running one)')
     .action(async (id, opts, cmd) => {
-      await withStore(cmd, (store) => {
-        const result = store.jobs.cancel(id);
+      await withStore(cmd, async (store) => {
+        const result = await store.jobs.cancel(id);
         if (!result) throw notFound(id);
-        const job = store.jobs.get(id)!;
+        const job = (await store.jobs.get(id))!;
         if (opts.json && (result.before === 'queued' || result.cancelRequested)) {
           printJson({ cancelled: result.before === 'queued', cancel_requested: result.before !== 'queued', was: result.before, job: jobJson(job) });
           return;

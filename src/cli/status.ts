@@ -123,9 +123,9 @@ export function registerStatus(program: Command): void {
     .action(async (opts, cmd) => {
       const clock = systemClock;
       const samples: Parameters<typeof liveFigures>[1] = [];
-      const show = (store: Store, config: Config) => {
+      const show = async (store: Store, config: Config) => {
         const now = clock.now();
-        const snap = statusSnapshot(store, now, config.tuning.status.daemonStaleMs, config.expiryWarningMs);
+        const snap = await statusSnapshot(store, now, config.tuning.status.daemonStaleMs, config.expiryWarningMs);
         if (opts.json) {
           if (opts.watch) process.stdout.write(`${JSON.stringify(statusJson(snap))}\n`);
           else printJson(statusJson(snap));
@@ -151,7 +151,7 @@ export function registerStatus(program: Command): void {
       try {
         await withStore(cmd, async (store, config) => {
           while (!stop.signal.aborted) {
-            show(store, config);
+            await show(store, config);
             await clock.sleep(everyMs, stop.signal);
           }
         });

@@ -17,7 +17,7 @@ async function runWith(book: (pool: SessionPool) => JobHandler, overrides: Tunin
   const store = openStore(':memory:');
   const jwt = `x.${Buffer.from(JSON.stringify({ exp: Math.floor(Date.now() / 1000) + 3600 })).toString('base64url')}.y`;
   store.sessions.add({ name: 's1', jarJson: serializeJar(jarFromImport(parseCookieExport(JSON.stringify({ 'orm-jwt': jwt })).cookies, url).jar) });
-  store.jobs.enqueue([
+  await store.jobs.enqueue([
     { kind: 'book', payload: { bookId: '9781000000001', format: 'epub', skills: [], title: 'First' } },
     { kind: 'book', payload: { bookId: '9781000000002', format: 'epub', skills: [] } },
   ]);

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { systemClock, type Clock } from '../clock.js';
 import type { Tuning } from '../config.js';
 import type { ClaimedJob, RequeueKind } from '../db/jobs.js';
+import type { BookRecord } from '../db/books.js';
 import type { Store } from '../db/store.js';
 import { errorMessage, storageErrno } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -30,8 +31,8 @@ export interface JobResult {
   message: string;
   bytes?: number;
   bookDone?: boolean;
-  /** Writes that must commit together with the job's completion (the catalogue row). */
-  commit?: () => void;
+  /** Catalogue rows that commit together with the job's completion (a kill between the two cannot happen). */
+  catalogue?: readonly BookRecord[];
   /** Clean-up once the completion is committed (the book's staging folder). */
   after?: () => Promise<void>;
   /** Sessions that were answered 404 for what this job has just read: their cookie sets are probably partial. */
@@ -64,7 +65,7 @@ export interface DaemonOptions {
   /** Called once everything is started (the moment READY=1 goes out). */
   onReady?: () => void;
   /** Lease owners known to be gone (dead processes on this host): their jobs are reaped at once. */
-  goneOwners?: () => string[];
+  goneOwners?: () => Promise<string[]>;
   /** Which machine's budget row this daemon shares (default: the host name). */
   budgetScope?: string;
   /** Sessions that can no longer refresh themselves within this long are warned about (src/pool/expiry.ts). */
@@ -176,11 +177,11 @@ export class Daemon {
   /** Runs until stopped (or, with untilEmpty, until the queue is empty). */
   async run(): Promise<RunSummary> {
     const { store, logger } = this.o;
-    this.reap('info');
+    await this.reap('info');
     store.control.daemonBeat(this.owner, 'starting');
     const row = store.budget.get(this.budgetScope);
     if (row) this.o.pool.budget.resume(row.rate, row.reason, row.changedAt);
-    this.syncBudget();
+    await this.syncBudget();
 
     const count = this.o.lanes ?? Math.max(1, this.o.pool.usableCount());
     this.supervisor.start();
@@ -308,10 +309,10 @@ export class Daemon {
   }
 
   /** Returns to the queue the jobs of expired leases and of owners that are gone. */
-  private reap(level: 'info' | 'warn' = 'warn'): void {
+  private async reap(level: 'info' | 'warn' = 'warn'): Promise<void> {
     const { store, logger } = this.o;
-    const gone = this.o.goneOwners?.() ?? [];
-    const n = store.jobs.reap(gone);
+    const gone = (await this.o.goneOwners?.()) ?? [];
+    const n = await store.jobs.reap(gone);
     // At the start, what an earlier run left is expected; later it means a daemon died meanwhile.
     if (n > 0) logger[level]({ reaped: n }, 'returned to the queue the jobs of lapsed leases and of daemons that are gone');
     for (const d of store.control.daemons()) if (gone.includes(d.owner)) store.control.daemonGone(d.owner);
@@ -321,7 +322,7 @@ export class Daemon {
    * The machine's budget is one for every daemon on it (docs/SERVICE.md §4): the latest decision of
    * any of them wins, each paces at its share, and an edge pause one of them met holds for all.
    */
-  private syncBudget(): void {
+  private async syncBudget(): Promise<void> {
     const { store, pool } = this.o;
     const scope = this.budgetScope;
     const local = pool.budget.state();
@@ -332,7 +333,7 @@ export class Daemon {
     const edgeUntil = pool.edge.blockedUntil() ?? 0;
     if (edgeUntil > (row.edgeUntil ?? 0)) store.budget.saveEdge(scope, edgeUntil, pool.edge.strikeCount);
     else if ((row.edgeUntil ?? 0) > now) pool.edge.adopt(row.edgeUntil!, row.edgeStrikes);
-    const gone = new Set(this.o.goneOwners?.() ?? []);
+    const gone = new Set((await this.o.goneOwners?.()) ?? []);
     const here = hostname();
     const live = store.control.daemons().filter((d) => d.host === here && !gone.has(d.owner) && now - d.seenAt < this.o.tuning.status.daemonGoneMs).length;
     pool.budget.setShare(Math.max(1, live));
@@ -402,10 +403,10 @@ export class Daemon {
         continue;
       }
       if (index === 0) this.setNote(undefined);
-      const [job] = store.jobs.claim({ owner: this.owner, limit: 1, leaseMs: this.t.leaseMs });
+      const [job] = await store.jobs.claim({ owner: this.owner, limit: 1, leaseMs: this.t.leaseMs });
       if (!job) {
         if (this.sinceDrain.outcomes > 0 && this.running === 0 && this.queueEmpty()) this.drained();
-        const next = store.jobs.nextRunAt();
+        const next = await store.jobs.nextRunAt();
         const wait = next === undefined ? this.t.pollMs : Math.min(this.t.pollMs, Math.max(10, next - this.clock.now()));
         await this.clock.sleep(wait, signal);
         continue;
@@ -470,9 +471,9 @@ export class Daemon {
       const result = await this.handle(run);
       what = (await this.complete(run, result)) ? 'succeeded' : 'finished after its lease was lost';
     } catch (err) {
-      const ending = this.ending(run, err);
+      const ending = await this.ending(run, err);
       what = ENDING_WORDS[ending.type];
-      this.end(run, ending, err);
+      await this.end(run, ending, err);
     } finally {
       run.dispose();
       this.sinceDrain.outcomes++;
@@ -487,14 +488,19 @@ export class Daemon {
     const ctrl = new AbortController();
     const onHardStop = () => ctrl.abort(new Stop('shutdown'));
     this.abortRunning.signal.addEventListener('abort', onHardStop, { once: true });
+    // A beat still waiting for the store when the next is due is not doubled.
+    let beating = false;
     const beat = setInterval(() => {
-      try {
-        const r = store.jobs.heartbeat(job.id, job.leaseToken, this.t.leaseMs, run.progress, run.session);
-        if (!r.ok) ctrl.abort(new Stop('lease lost'));
-        else if (r.cancelRequested) ctrl.abort(new Stop('cancel'));
-      } catch (err) {
-        log.error({ err: errorMessage(err) }, 'heartbeat failed');
-      }
+      if (beating) return;
+      beating = true;
+      store.jobs
+        .heartbeat(job.id, job.leaseToken, this.t.leaseMs, run.progress, run.session)
+        .then((r) => {
+          if (!r.ok) ctrl.abort(new Stop('lease lost'));
+          else if (r.cancelRequested) ctrl.abort(new Stop('cancel'));
+        })
+        .catch((err: unknown) => log.error({ err: errorMessage(err) }, 'heartbeat failed'))
+        .finally(() => (beating = false));
     }, this.t.heartbeatMs);
     const run: Run = {
       job,
@@ -524,8 +530,12 @@ export class Daemon {
           session,
           signal: ctrl.signal,
           progress: (p) => (run.progress = p),
+          // Saved beside the download, not in its way: a lost lease stops the run when it is known.
           checkpoint: (c) => {
-            if (!store.jobs.checkpoint(job.id, job.leaseToken, c)) ctrl.abort(new Stop('lease lost'));
+            store.jobs
+              .checkpoint(job.id, job.leaseToken, c)
+              .then((ok) => ok || ctrl.abort(new Stop('lease lost')))
+              .catch((err: unknown) => run.log.warn({ err: errorMessage(err) }, 'saving a checkpoint failed'));
           },
           logger: run.log.child({ session: session.name }),
         });
@@ -539,11 +549,7 @@ export class Daemon {
     const { store, pool } = this.o;
     const { job, log } = run;
     const session = run.session;
-    const completed = store.transaction(() => {
-      if (!store.jobs.complete(job.id, job.leaseToken, { session, message: result.message })) return false;
-      result.commit?.();
-      return true;
-    });
+    const completed = await store.completeJob(job.id, job.leaseToken, { session, message: result.message }, result.catalogue ?? []);
     if (!completed) {
       log.warn('job finished after its lease was lost; another worker owns it now');
       return false;
@@ -564,7 +570,7 @@ export class Daemon {
   }
 
   /** How a run that threw `err` ends: why it was stopped, if it was, else what the error decides. */
-  private ending(run: Run, err: unknown): Ending {
+  private async ending(run: Run, err: unknown): Promise<Ending> {
     const { store, pool } = this.o;
     const stop = run.ctrl.signal.aborted ? (run.ctrl.signal.reason as Stop) : undefined;
     if (stop?.why === 'cancel') return { type: 'cancelled' };
@@ -574,7 +580,7 @@ export class Daemon {
     if (storage) return { type: 'disk refused', reason: `the library's disk refused a write (${storage})`, why: storage };
     return decideOutcome(err, {
       now: this.clock.now(),
-      recent: recentRuns(store.jobs.attempts(run.job.id)),
+      recent: recentRuns(await store.jobs.attempts(run.job.id)),
       edgeUntil: pool.edge.blockedUntil(),
       throttleSnoozeMs: this.t.throttleSnoozeMs,
       maxThrottleSnoozeMs: this.t.maxThrottleSnoozeMs,
@@ -583,27 +589,27 @@ export class Daemon {
   }
 
   /** One guarded transition of the job per ending (every one fenced by the lease token). */
-  private end(run: Run, ending: Ending, err: unknown): void {
+  private async end(run: Run, ending: Ending, err: unknown): Promise<void> {
     const { store } = this.o;
     const { job, log } = run;
     const session = run.session;
     const fields = { session, durationMs: this.clock.now() - run.started, err: errorMessage(err) };
     switch (ending.type) {
       case 'cancelled':
-        store.jobs.acknowledgeCancel(job.id, job.leaseToken);
+        await store.jobs.acknowledgeCancel(job.id, job.leaseToken);
         log.info('job cancelled');
         return;
       case 'lease lost':
         log.warn('job lease lost: another worker may own it now');
         return;
       case 'requeue':
-        store.jobs.requeue(job.id, job.leaseToken, { kind: ending.kind, message: ending.reason, session });
+        await store.jobs.requeue(job.id, job.leaseToken, { kind: ending.kind, message: ending.reason, session });
         if (ending.kind === 'shutdown') log.info('job returned to the queue: daemon stopping');
         else log.warn(fields, 'job returned to the queue (not its fault)');
         return;
       case 'disk refused':
         this.storageHold = { until: this.clock.now() + this.t.storageHoldMs, why: ending.why };
-        store.jobs.requeue(job.id, job.leaseToken, { kind: 'storage', message: ending.reason, session });
+        await store.jobs.requeue(job.id, job.leaseToken, { kind: 'storage', message: ending.reason, session });
         log.error({ err: ending.why }, "the library's disk refused a write: the job goes back to the queue and claiming pauses");
         this.o.events?.emit({
           event: 'storage.full',
@@ -612,11 +618,11 @@ export class Daemon {
         });
         return;
       case 'snooze':
-        store.jobs.snooze(job.id, job.leaseToken, ending.until, ending.reason, session, ending.kind);
+        await store.jobs.snooze(job.id, job.leaseToken, ending.until, ending.reason, session, ending.kind);
         log.warn({ ...fields, until: new Date(ending.until).toISOString() }, 'job snoozed');
         return;
       case 'retry':
-        if (store.jobs.retry(job.id, job.leaseToken, { kind: ending.kind, message: ending.message, session }) === 'failed') {
+        if ((await store.jobs.retry(job.id, job.leaseToken, { kind: ending.kind, message: ending.message, session })) === 'failed') {
           this.summary.failed++;
           this.bookFailed(job, ending.message);
           log.error(fields, 'job failed for good: no attempts left');
@@ -625,7 +631,7 @@ export class Daemon {
         log.warn(fields, 'job failed; it will be retried');
         return;
       case 'fail':
-        store.jobs.fail(job.id, job.leaseToken, { kind: ending.kind, message: ending.message, session });
+        await store.jobs.fail(job.id, job.leaseToken, { kind: ending.kind, message: ending.message, session });
         this.summary.failed++;
         this.bookFailed(job, ending.message);
         log.error(fields, 'job failed for good');

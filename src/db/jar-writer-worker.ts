@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { openStore } from './store.js';
+import { openSqliteStore } from './store.js';
 import { ThreadLock } from './write-lock.js';
 
 interface Save {
@@ -16,7 +16,7 @@ interface Save {
  * still has its own jar durable before it sends its next request.
  */
 const data = workerData as { dbPath: string; lock: SharedArrayBuffer };
-const store = openStore(data.dbPath, undefined, { threadLock: new ThreadLock(data.lock) });
+const store = openSqliteStore(data.dbPath, undefined, { threadLock: new ThreadLock(data.lock) });
 let batch: Save[] = [];
 
 function flush(): void {

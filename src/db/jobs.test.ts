@@ -4,13 +4,13 @@ import { ManualClock } from '../clock.js';
 import { BookdError } from '../errors.js';
 import { BACKOFF_CAP_MS } from './backoff.js';
 import { PRIORITY, type BookJob, type ClaimedJob, type EnqueueItem } from './jobs.js';
-import { openStore, type Store } from './store.js';
+import { openSqliteStore, type SqliteStore } from './store.js';
 
 const MIN = 60_000;
 
-function setup(random = () => 0.5): { store: Store; clock: ManualClock } {
+function setup(random = () => 0.5): { store: SqliteStore; clock: ManualClock } {
   const clock = new ManualClock();
-  return { store: openStore(':memory:', clock, { random }), clock };
+  return { store: openSqliteStore(':memory:', clock, { random }), clock };
 }
 
 const book = (bookId: string, skills: string[] = [], extra: Partial<EnqueueItem> = {}): EnqueueItem =>
@@ -18,7 +18,7 @@ const book = (bookId: string, skills: string[] = [], extra: Partial<EnqueueItem>
 const discover = (skill: string, extra: Partial<EnqueueItem> = {}): EnqueueItem =>
   ({ kind: 'discover', payload: { skill, format: 'epub' }, ...extra }) as EnqueueItem;
 
-function claimOne(store: Store, owner = 'w1', leaseMs = 2 * MIN): ClaimedJob {
+function claimOne(store: SqliteStore, owner = 'w1', leaseMs = 2 * MIN): ClaimedJob {
   const [job] = store.jobs.claim({ owner, limit: 1, leaseMs });
   assert.ok(job, 'expected a claimable job');
   return job;
@@ -440,7 +440,7 @@ test('reads: list filters, counts by state and skill, oldest queued, running', (
 
 test('the backoff base can be shortened for demos and tests', () => {
   const clock = new ManualClock();
-  const store = openStore(':memory:', clock, { random: () => 0.5, backoffBaseMs: 100 });
+  const store = openSqliteStore(':memory:', clock, { random: () => 0.5, backoffBaseMs: 100 });
   store.jobs.enqueue([book('9780000000001')]);
   for (const expected of [50, 100, 200]) {
     const j = claimOne(store);
@@ -451,7 +451,7 @@ test('the backoff base can be shortened for demos and tests', () => {
 });
 
 test('a re-archive queues a finished book job again as an update; a plain re-enqueue of it is not one, a queued update stays one', () => {
-  const store = openStore(':memory:', new ManualClock(1000));
+  const store = openSqliteStore(':memory:', new ManualClock(1000));
   const id = '9781492056348';
   const plain: EnqueueItem = { kind: 'book', payload: { bookId: id, format: 'epub', skills: ['Go'] } };
   const update: EnqueueItem = {

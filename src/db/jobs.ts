@@ -150,6 +150,12 @@ export interface RetryResult {
   after: JobState;
 }
 
+/** What a success records in the attempt history. */
+export interface CompleteOutcome {
+  session?: string | undefined;
+  message?: string | undefined;
+}
+
 /**
  * The durable queue. Every write a worker makes is fenced by the lease token it got at claim:
  * a worker whose lease expired and was re-claimed elsewhere changes nothing and is told so.
@@ -163,7 +169,7 @@ export interface JobStore {
   heartbeat(id: number, token: string, leaseMs: number, progress?: unknown, session?: string): { ok: boolean; cancelRequested: boolean };
   /** Saves resumable state; it survives the job being re-queued to another worker. */
   checkpoint(id: number, token: string, checkpoint: unknown): boolean;
-  complete(id: number, token: string, outcome?: { session?: string; message?: string }): boolean;
+  complete(id: number, token: string, outcome?: CompleteOutcome): boolean;
   /**
    * Back to queued after a jittered backoff, or failed once the attempts are used up (cancelled if
    * a cancel was asked for meanwhile); returns that state, or undefined when the lease was lost.

@@ -7,7 +7,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { ConfigError } from '../errors.js';
 import { loadMigrations } from './migrate.js';
 import { openDb } from './open.js';
-import { openStore } from './store.js';
+import { openSqliteStore } from './store.js';
 
 function temp(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'bookd-open-'));
@@ -19,7 +19,7 @@ const LATEST = loadMigrations().length;
 
 /** A real bookd database with enough rows to span many pages. */
 function makeDb(path: string): void {
-  const store = openStore(path);
+  const store = openSqliteStore(path);
   store.jobs.enqueue(
     Array.from({ length: 3000 }, (_, i) => ({
       kind: 'book' as const,

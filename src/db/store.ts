@@ -1,9 +1,10 @@
 import { systemClock, type Clock } from '../clock.js';
+import { promised, type Async } from './async.js';
 import { DEFAULT_TUNING } from '../config.js';
-import { sqliteBookCatalogue, type BookCatalogue } from './books.js';
+import { sqliteBookCatalogue, type BookCatalogue, type BookRecord } from './books.js';
 import { sqliteBudgetStore, type BudgetStore } from './budget.js';
 import { sqliteQueueControl, type QueueControl } from './control.js';
-import { sqliteJobStore, type JobStore } from './jobs.js';
+import { sqliteJobStore, type CompleteOutcome, type JobStore } from './jobs.js';
 import { sqliteQueueViews, type QueueViews } from './queue-views.js';
 import { BUSY_TIMEOUT_MS, openDb, type Database, type OpenDbOptions } from './open.js';
 import { sqliteSessionStore, type SessionStore } from './sessions.js';
@@ -11,10 +12,11 @@ import { sqliteWatchStore, type WatchStore } from './watches.js';
 import { writeTransactions, type ThreadLock } from './write-lock.js';
 
 /**
- * Everything the rest of bookd keeps durable, behind interfaces so a second backend (PostgreSQL
- * with FOR UPDATE SKIP LOCKED, for several machines) is an addition rather than a rewrite.
+ * The SQLite backend as it is: every operation synchronous, one transaction each (better-sqlite3).
+ * The jar thread and the SQLite backend's own tests use it directly; the rest of bookd sees it as
+ * a `Store` (`openStore`).
  */
-export interface Store {
+export interface SqliteStore {
   db: Database;
   /** The clock the store was opened with, for commands that work beside it (holds, expiry). */
   clock: Clock;
@@ -28,9 +30,25 @@ export interface Store {
   budget: BudgetStore;
   /** Watched skills and playlists: what the daemon enqueues again on a schedule. */
   watches: WatchStore;
+  /**
+   * The job's success and the catalogue rows it produced, in one transaction: false (nothing
+   * written) when the lease token is no longer the job's.
+   */
+  completeJob(id: number, token: string, outcome: CompleteOutcome, catalogue: readonly BookRecord[]): boolean;
   /** Runs `fn` as one write transaction: the writes of the stores inside it commit together. */
   transaction<T>(fn: () => T): T;
   close(): void;
+}
+
+/**
+ * Everything the rest of bookd keeps durable, behind interfaces so a second backend (PostgreSQL
+ * with FOR UPDATE SKIP LOCKED, for several machines) is an addition rather than a rewrite. The
+ * stores already served as promises (`Async`) are the ones every backend must serve that way;
+ * the others follow one by one.
+ */
+export interface Store extends Omit<SqliteStore, 'jobs' | 'completeJob'> {
+  jobs: Async<JobStore>;
+  completeJob(...args: Parameters<SqliteStore['completeJob']>): Promise<boolean>;
 }
 
 export interface StoreOptions extends Omit<OpenDbOptions, 'clock'> {
@@ -46,35 +64,54 @@ export interface StoreOptions extends Omit<OpenDbOptions, 'clock'> {
   watchRetryBaseMs?: number;
 }
 
-/** Opens (creating and migrating as needed) the store at `path`; `':memory:'` for a private one. */
-export function openStore(path: string, clock: Clock = systemClock, opts: StoreOptions = {}): Store {
+/** Opens (creating and migrating as needed) the SQLite store at `path`; `':memory:'` for a private one. */
+export function openSqliteStore(path: string, clock: Clock = systemClock, opts: StoreOptions = {}): SqliteStore {
   const { random, backoffBaseMs, backoffCapMs, threadLock, watchRetryBaseMs, ...dbOpts } = opts;
   const db = openDb(path, { ...dbOpts, clock });
   const tx = writeTransactions(db, { timeoutMs: BUSY_TIMEOUT_MS, ...(threadLock && { threadLock }) });
   const watches = sqliteWatchStore(db, { clock, tx, retryBaseMs: watchRetryBaseMs ?? DEFAULT_TUNING.watch.retryBaseMs, ...(random && { random }) });
+  const jobs = sqliteJobStore(db, {
+    clock,
+    tx,
+    ...(random && { random }),
+    ...(backoffBaseMs !== undefined && { backoffBaseMs }),
+    ...(backoffCapMs !== undefined && { backoffCapMs }),
+    // A watch's discovery that gives up settles the watch's run in the same transaction.
+    onGivenUp: (job, why) => {
+      if (job.kind === 'discover' && job.payload.watch !== undefined) watches.recordDiscoveryFailed(job.payload.watch, job.payload.skill, job.id, why);
+    },
+  });
+  const books = sqliteBookCatalogue(db, { tx });
+  const completeJob = tx((id: number, token: string, outcome: CompleteOutcome, catalogue: readonly BookRecord[]) => {
+    if (!jobs.complete(id, token, outcome)) return false;
+    for (const row of catalogue) books.record(row);
+    return true;
+  });
   return {
     db,
     clock,
-    jobs: sqliteJobStore(db, {
-      clock,
-      tx,
-      ...(random && { random }),
-      ...(backoffBaseMs !== undefined && { backoffBaseMs }),
-      ...(backoffCapMs !== undefined && { backoffCapMs }),
-      // A watch's discovery that gives up settles the watch's run in the same transaction.
-      onGivenUp: (job, why) => {
-        if (job.kind === 'discover' && job.payload.watch !== undefined) watches.recordDiscoveryFailed(job.payload.watch, job.payload.skill, job.id, why);
-      },
-    }),
+    jobs,
     views: sqliteQueueViews(db),
     sessions: sqliteSessionStore(db, { clock, tx }),
-    books: sqliteBookCatalogue(db, { tx }),
+    books,
     control: sqliteQueueControl(db, { clock, tx }),
     budget: sqliteBudgetStore(db, { clock, tx }),
     watches,
+    completeJob,
     transaction: (fn) => tx(fn)(),
     close() {
       if (db.open) db.close();
     },
   };
+}
+
+/** Opens the SQLite store at `path` as the rest of bookd uses it (see `openSqliteStore`). */
+export function openStore(path: string, clock: Clock = systemClock, opts: StoreOptions = {}): Store {
+  return asStore(openSqliteStore(path, clock, opts));
+}
+
+/** The SQLite backend served through the `Store` interface. */
+export function asStore(sqlite: SqliteStore): Store {
+  const { jobs, ...rest } = sqlite;
+  return { ...rest, jobs: promised(jobs), completeJob: (...args) => new Promise((resolve) => resolve(sqlite.completeJob(...args))) };
 }

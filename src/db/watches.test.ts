@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../clock.js';
-import { openStore } from './store.js';
+import { openSqliteStore } from './store.js';
 import { nextRunAfter } from './watches.js';
 
 const HOUR = 3_600_000;
@@ -25,7 +25,7 @@ test('nextRunAfter stays within ±jitter % of one period on, and spans it', () =
 
 test('a new watch is due at once; claiming it moves the next run a jittered period on, once', () => {
   const clock = new ManualClock(1_000_000);
-  const { watches } = openStore(':memory:', clock, { random: () => 1 });
+  const { watches } = openSqliteStore(':memory:', clock, { random: () => 1 });
   const w = watches.add({ kind: 'skills', target: 'Python, Go', options: { format: 'epub', maxBooks: 3 }, periodMs: 10_000 });
   assert.deepEqual(w, {
     id: w.id,
@@ -57,7 +57,7 @@ test('a new watch is due at once; claiming it moves the next run a jittered peri
 
 test('a run records what it found, and each finished discovery fills its skill in', () => {
   const clock = new ManualClock(1000);
-  const { watches } = openStore(':memory:', clock);
+  const { watches } = openSqliteStore(':memory:', clock);
   const w = watches.add({ kind: 'skills', target: 'Python, Go', options: { format: 'epub' }, periodMs: 10_000 });
   watches.claim(w.id, 10);
   watches.markRun(w.id, {
@@ -78,7 +78,7 @@ test('a run records what it found, and each finished discovery fills its skill i
 });
 
 test('watches are removed one by one or all at once', () => {
-  const { watches } = openStore(':memory:', new ManualClock());
+  const { watches } = openSqliteStore(':memory:', new ManualClock());
   const a = watches.add({ kind: 'skills', target: 'A', options: { format: 'epub' }, periodMs: 1000 });
   watches.add({ kind: 'playlist', target: 'Reading list', options: { format: 'both' }, periodMs: 1000 });
   watches.add({ kind: 'skills', target: 'B', options: { format: 'kindle' }, periodMs: 1000 });
@@ -94,7 +94,7 @@ test('watches are removed one by one or all at once', () => {
 
 test('a skill whose discovery fails for good or is cancelled is settled with why, and the run counts as failed once', () => {
   const clock = new ManualClock(1_000_000);
-  const store = openStore(':memory:', clock, { random: () => 0.5, watchRetryBaseMs: 60_000 });
+  const store = openSqliteStore(':memory:', clock, { random: () => 0.5, watchRetryBaseMs: 60_000 });
   const w = store.watches.add({ kind: 'skills', target: 'Python, Go', options: { format: 'epub' }, periodMs: 24 * HOUR });
   store.watches.claim(w.id, 10);
   const [python, go] = store.jobs.enqueue(
@@ -132,7 +132,7 @@ test('a skill whose discovery fails for good or is cancelled is settled with why
 
 test('failed runs come back after a doubling backoff that never exceeds the period; a run that works resets it', () => {
   const clock = new ManualClock(0);
-  const { watches } = openStore(':memory:', clock, { random: () => 0.5, watchRetryBaseMs: 60_000 });
+  const { watches } = openSqliteStore(':memory:', clock, { random: () => 0.5, watchRetryBaseMs: 60_000 });
   const w = watches.add({ kind: 'playlist', target: 'Reading list', options: { format: 'epub' }, periodMs: 10 * 60_000 });
   const delays: number[] = [];
   for (let i = 0; i < 6; i++) {

@@ -279,9 +279,9 @@ async function chapterSource(b: Book, sizes: Map<string, number>): Promise<BookS
 }
 
 /** Sessions that were answered 404 for this job before and have not been confirmed since. */
-function notFoundBy(deps: ArchiveDeps, jobId: number): string[] {
+async function notFoundBy(deps: ArchiveDeps, jobId: number): Promise<string[]> {
   const out: string[] = [];
-  for (const a of deps.store.jobs.attempts(jobId)) {
+  for (const a of await deps.store.jobs.attempts(jobId)) {
     if (a.errorKind === 'not_found' && a.session && !out.includes(a.session)) out.push(a.session);
   }
   return out;
@@ -294,7 +294,7 @@ function notFoundBy(deps: ArchiveDeps, jobId: number): string[] {
  */
 async function unconfirmed404(b: Omit<Book, 'f' | 'meta'>, id: string, jobId: number, err: BookdError): Promise<BookdError> {
   const { deps, session } = b;
-  const others = notFoundBy(deps, jobId).filter((n) => n !== session.name);
+  const others = (await notFoundBy(deps, jobId)).filter((n) => n !== session.name);
   if (others.length > 0) {
     return new BookdError(
       'permanent',
@@ -402,7 +402,7 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
 
     const formats: Format[] = payload.format === 'both' ? ['epub', 'kindle'] : [payload.format];
     // Discovery may have tagged this book with more skills while it was downloading.
-    const current = store.jobs.get(job.id);
+    const current = await store.jobs.get(job.id);
     const jobSkills = current?.kind === 'book' ? mergeSkills(payload.skills, current.payload.skills) : payload.skills;
     // Every format is built before any is placed, so a build that fails leaves nothing of the
     // book in the library that the catalogue does not name.
@@ -473,14 +473,14 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
       );
     }
     // Sessions answered 404 for a book this one has just read: their cookie sets are probably partial.
-    const suspects = notFoundBy(deps, job.id).filter((n) => n !== session.name);
+    const suspects = (await notFoundBy(deps, job.id)).filter((n) => n !== session.name);
     return {
       message: `${source.mode === 'package' ? 'publisher package' : 'rebuilt from chapters'}, ${fetch.fetched} files fetched${fetch.reused ? `, ${fetch.reused} reused` : ''}: ${written.join('; ')}`,
       bytes: total,
       bookDone: true,
       ...(suspects.length > 0 ? { partialSessions: suspects } : {}),
-      // The catalogue row commits with the job's completion: a kill between the two cannot happen.
-      commit: () => records.forEach((r) => store.books.record(r)),
+      // The catalogue rows commit with the job's completion: a kill between the two cannot happen.
+      catalogue: records,
       after: async () => {
         await removeFromLibrary(config.library, stale);
         // A job for this book's other format may be using the staged files: the last one clears them.

@@ -49,11 +49,13 @@ export function discoverHandler(deps: { store: Store; client: OreillyClient; clo
       isGrown: isGrownIn(deps.store),
       onPage: (page, kept) => ctx.progress({ phase: 'listing', done: page + 1, found: kept }),
     });
-    const results = deps.store.jobs.enqueue(discoveredItems(d, payload));
+    const results = await deps.store.jobs.enqueue(discoveredItems(d, payload));
     const added = results.filter((r) => r.status === 'added' || r.status === 'requeued').length;
     // A grown book's earlier job has succeeded: only `force` queues it again (a job still queued
     // or running for it is left as it is: it will fetch the book as it is now).
-    const updated = deps.store.jobs.enqueue(updateItems(d, payload), { force: true }).filter((r) => r.status === 'requeued' || r.status === 'added').length;
+    const updated = (await deps.store.jobs.enqueue(updateItems(d, payload), { force: true })).filter(
+      (r) => r.status === 'requeued' || r.status === 'added',
+    ).length;
     // Rows of an older bookd have no date: the listing's becomes the one later listings are compared with.
     deps.store.transaction(() => {
       for (const hit of d.archived) if (hit.issued) deps.store.books.noteIssued(hit.archiveId, hit.issued);

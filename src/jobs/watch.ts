@@ -24,9 +24,9 @@ export interface WatchRunnerDeps {
 }
 
 /** What a skills watch's run queues: one discover job per skill, as `bookd enqueue --skills` does. */
-function runSkills(store: Store, w: Watch): WatchFound {
+async function runSkills(store: Store, w: Watch): Promise<WatchFound> {
   const skills = splitSkills(w.target);
-  const results = store.jobs.enqueue(discoveryItems(skills, { ...w.options, watch: w.id }));
+  const results = await store.jobs.enqueue(discoveryItems(skills, { ...w.options, watch: w.id }));
   return {
     skills: results.map((r, i) => ({
       skill: skills[i]!,
@@ -51,7 +51,7 @@ async function runPlaylist(deps: WatchRunnerDeps, w: Watch, signal: AbortSignal)
   const items: EnqueueItem[] = playlist.bookIds
     .filter((id) => !archived(id, format))
     .map((bookId) => ({ kind: 'book', payload: { bookId, format, skills: [] } }));
-  const results = deps.store.jobs.enqueue(items);
+  const results = await deps.store.jobs.enqueue(items);
   const have = playlist.bookIds.filter((id) => archived(id, format));
   const now = have.length > 0 ? await deps.listed(have, signal) : new Map<string, Listed>();
   const records = (id: string) => (format === 'both' ? (['epub', 'kindle'] as const) : [format]).map((f) => deps.store.books.get(id, f));
@@ -62,7 +62,7 @@ async function runPlaylist(deps: WatchRunnerDeps, w: Watch, signal: AbortSignal)
   deps.store.transaction(() => {
     for (const [id, listed] of now) if (listed.issued) deps.store.books.noteIssued(id, listed.issued);
   });
-  const updates = deps.store.jobs.enqueue(
+  const updates = await deps.store.jobs.enqueue(
     grown.map((bookId) => {
       const issued = now.get(bookId)?.issued;
       return {
@@ -90,7 +90,7 @@ export function watchRunner(deps: WatchRunnerDeps): (signal: AbortSignal) => Pro
       if (!w) continue;
       let found: WatchFound;
       try {
-        found = w.kind === 'skills' ? runSkills(store, w) : await runPlaylist(deps, w, signal);
+        found = w.kind === 'skills' ? await runSkills(store, w) : await runPlaylist(deps, w, signal);
       } catch (err) {
         // Recorded as a failed run: it says why, and the next comes after a backoff, not a period.
         found = { error: errorMessage(err) };

@@ -27,7 +27,7 @@ function runningJson(j: Job) {
 
 /** Everything `status` shows (times in epoch milliseconds; `statusJson` makes them ISO 8601). */
 /** `staleMs`: a daemon that has not announced itself for this long is shown as stale (`tuning.status.daemonStaleMs`). */
-export function statusSnapshot(store: Store, now: number, staleMs: number, expiryWarningMs: number) {
+export async function statusSnapshot(store: Store, now: number, staleMs: number, expiryWarningMs: number) {
   const pause = store.control.state();
   const sessions = store.sessions.list();
   const oldest = store.views.oldestQueued();
@@ -37,7 +37,7 @@ export function statusSnapshot(store: Store, now: number, staleMs: number, expir
     paused: pause.paused,
     pause: pause.paused ? { reason: pause.reason ?? null, since: pause.since ?? null } : null,
     oldest_queued: oldest ? { id: oldest.id, subject: jobSubject(oldest), created_at: oldest.createdAt, run_at: oldest.runAt } : null,
-    next_run_at: store.jobs.nextRunAt() ?? null,
+    next_run_at: (await store.jobs.nextRunAt()) ?? null,
     running: store.views.running().map(runningJson),
     failed: { count: counts.failed, top: store.views.topFailures(5) },
     skills: store.views.countsBySkill(),
@@ -78,7 +78,7 @@ export function statusSnapshot(store: Store, now: number, staleMs: number, expir
   };
 }
 
-export type Snapshot = ReturnType<typeof statusSnapshot>;
+export type Snapshot = Awaited<ReturnType<typeof statusSnapshot>>;
 
 /** The snapshot as `status --json` prints it: every time an ISO 8601 string (or null). */
 export function statusJson(s: Snapshot) {

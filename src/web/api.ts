@@ -73,9 +73,9 @@ function flag(fields: Record<string, unknown>, name: string): boolean {
 }
 
 /** The operator's input errors from the shared parsing (UsageError, bad_input) are 400s like ours. */
-function asBadInput<T>(fn: () => T): T {
+async function asBadInput<T>(fn: () => T | Promise<T>): Promise<T> {
   try {
-    return fn();
+    return await fn();
   } catch (err) {
     if (err instanceof UsageError || (err instanceof BookdError && err.kind === 'bad_input')) throw new WebError(400, err.message);
     throw err;
@@ -83,11 +83,11 @@ function asBadInput<T>(fn: () => T): T {
 }
 
 /** GET /api/…: the same read models as the CLI's --json output. */
-export function apiGet(deps: ApiDeps, path: string, url: URL): unknown {
+export async function apiGet(deps: ApiDeps, path: string, url: URL): Promise<unknown> {
   const { store } = deps;
   if (path === '/api/status') {
     const now = deps.clock.now();
-    return statusJson(statusSnapshot(store, now, deps.config.tuning.status.daemonStaleMs, deps.config.expiryWarningMs));
+    return statusJson(await statusSnapshot(store, now, deps.config.tuning.status.daemonStaleMs, deps.config.expiryWarningMs));
   }
   if (path === '/api/jobs') {
     const state = oneOf<JobState>(url.searchParams.get('state'), JOB_STATES, 'state');
@@ -100,13 +100,13 @@ export function apiGet(deps: ApiDeps, path: string, url: URL): unknown {
   const job = /^\/api\/jobs\/([^/]+)$/.exec(path);
   if (job) {
     const id = positiveInt(decodeURIComponent(job[1]!), 'the job id');
-    const found = store.jobs.get(id);
+    const found = await store.jobs.get(id);
     if (!found) throw new WebError(404, `there is no job #${id}`);
-    return { ...jobJson(found), attempts: store.jobs.attempts(id).map(attemptJson) };
+    return { ...jobJson(found), attempts: (await store.jobs.attempts(id)).map(attemptJson) };
   }
   if (path === '/api/sessions') {
     const now = deps.clock.now();
-    const snap = statusJson(statusSnapshot(store, now, deps.config.tuning.status.daemonStaleMs, deps.config.expiryWarningMs));
+    const snap = statusJson(await statusSnapshot(store, now, deps.config.tuning.status.daemonStaleMs, deps.config.expiryWarningMs));
     return snap.sessions.map((s) => ({ ...s, todo: sessionTodo(s.name, s.state) }));
   }
   if (path === '/api/library') {
@@ -124,19 +124,19 @@ export function sessionTodo(name: string, state: string): string | null {
   return null;
 }
 
-function jobAction(deps: ApiDeps, id: number, verb: 'retry' | 'cancel'): Done {
+async function jobAction(deps: ApiDeps, id: number, verb: 'retry' | 'cancel'): Promise<Done> {
   const { store } = deps;
   if (verb === 'retry') {
-    const r = store.jobs.retryOne(id);
+    const r = await store.jobs.retryOne(id);
     if (!r) throw new WebError(404, `there is no job #${id}`);
     if (r.after !== 'queued' || (r.before !== 'failed' && r.before !== 'cancelled'))
       throw new WebError(409, `job #${id} is ${r.before}; only failed or cancelled jobs can be retried`);
-    const job = store.jobs.get(id)!;
+    const job = (await store.jobs.get(id))!;
     return { json: { requeued: 1, was: r.before, job: jobJson(job) }, note: `Requeued #${id} ${jobSubject(job)}.`, anchor: 'failed' };
   }
-  const r = store.jobs.cancel(id);
+  const r = await store.jobs.cancel(id);
   if (!r) throw new WebError(404, `there is no job #${id}`);
-  const job = store.jobs.get(id)!;
+  const job = (await store.jobs.get(id))!;
   if (r.before !== 'queued' && !r.cancelRequested) throw new WebError(409, `job #${id} already ${r.before}; nothing to cancel`);
   return {
     json: { cancelled: r.before === 'queued', cancel_requested: r.before !== 'queued', was: r.before, job: jobJson(job) },
@@ -145,7 +145,7 @@ function jobAction(deps: ApiDeps, id: number, verb: 'retry' | 'cancel'): Done {
   };
 }
 
-function enqueue(deps: ApiDeps, fields: Record<string, unknown>): Done {
+async function enqueue(deps: ApiDeps, fields: Record<string, unknown>): Promise<Done> {
   const refs = listField(fields, 'books', /[\s,]+/);
   const skillsText = listField(fields, 'skills', /,/).join(', ');
   const format = oneOf<BookFormat>(textField(fields, 'format') ?? null, BOOK_FORMATS, 'format') ?? 'epub';
@@ -157,7 +157,7 @@ function enqueue(deps: ApiDeps, fields: Record<string, unknown>): Done {
   }
   const force = flag(fields, 'force');
   if (refs.length === 0 && skillsText === '') throw new WebError(400, 'give book ids or URLs (books) or skills to discover (skills); nothing was enqueued');
-  const items = asBadInput(() =>
+  const items = await asBadInput(() =>
     enqueueItems({
       books: parseBookRefs(refs, 'books'),
       skills: skillsText ? skillList(skillsText, 'skills') : [],
@@ -165,7 +165,7 @@ function enqueue(deps: ApiDeps, fields: Record<string, unknown>): Done {
       ...(priority !== undefined && { priority }),
     }),
   );
-  const results = asBadInput(() => deps.store.jobs.enqueue(items, { force }));
+  const results = await asBadInput(() => deps.store.jobs.enqueue(items, { force }));
   const counts = { added: 0, merged: 0, requeued: 0, exists: 0 };
   for (const r of results) counts[r.status]++;
   const jobs = results.map((r, i) => ({ status: r.status, id: r.id, state: r.state, key: r.key, kind: items[i]!.kind, payload: items[i]!.payload }));
@@ -186,7 +186,7 @@ function sessionAction(deps: ApiDeps, name: string, verb: 'enable' | 'disable'):
 }
 
 /** POST /api/…: the CLI's actions. Bad input throws a WebError before anything is written. */
-export function apiPost(deps: ApiDeps, path: string, body: Body): Done {
+export async function apiPost(deps: ApiDeps, path: string, body: Body): Promise<Done> {
   const { store } = deps;
   if (path === '/api/pause') {
     const reason = textField(body.fields, 'reason', 200);
@@ -204,21 +204,21 @@ export function apiPost(deps: ApiDeps, path: string, body: Body): Done {
     return { json: { paused: false, was_paused: was }, note: was ? 'Resumed.' : 'The queue was not paused.', anchor: 'state' };
   }
   if (path === '/api/jobs/retry-failed') {
-    const n = store.jobs.retryAllFailed();
+    const n = await store.jobs.retryAllFailed();
     return { json: { requeued: n }, note: `Requeued ${n} failed job${n === 1 ? '' : 's'}.`, anchor: 'failed' };
   }
   const job = /^\/api\/jobs\/([^/]+)\/(retry|cancel)$/.exec(path);
-  if (job) return jobAction(deps, positiveInt(decodeURIComponent(job[1]!), 'the job id'), job[2] as 'retry' | 'cancel');
-  if (path === '/api/enqueue') return enqueue(deps, body.fields);
+  if (job) return await jobAction(deps, positiveInt(decodeURIComponent(job[1]!), 'the job id'), job[2] as 'retry' | 'cancel');
+  if (path === '/api/enqueue') return await enqueue(deps, body.fields);
   const session = /^\/api\/sessions\/([^/]+)\/(enable|disable)$/.exec(path);
   if (session) return sessionAction(deps, decodeURIComponent(session[1]!), session[2] as 'enable' | 'disable');
   throw new WebError(404, `no such API endpoint: POST ${path}`);
 }
 
 /** Answers a POST: JSON for scripts; for the page's forms, a redirect back (303) or an error page. */
-export function answerPost(deps: ApiDeps, res: ServerResponse, path: string, body: Body): void {
+export async function answerPost(deps: ApiDeps, res: ServerResponse, path: string, body: Body): Promise<void> {
   try {
-    const done = apiPost(deps, path, body);
+    const done = await apiPost(deps, path, body);
     deps.changed();
     if (body.form) redirect(res, `/?note=${encodeURIComponent(done.note)}#${done.anchor}`);
     else sendJson(res, 200, done.json);

@@ -16,11 +16,11 @@ export interface LiveData {
   failedJobs: Job[];
 }
 
-export function readLive(store: Store, clock: Clock, config: Pick<Config, 'tuning' | 'expiryWarningMs'>, pace: () => Pace): LiveData {
+export async function readLive(store: Store, clock: Clock, config: Pick<Config, 'tuning' | 'expiryWarningMs'>, pace: () => Pace): Promise<LiveData> {
   const now = clock.now();
   return {
     now,
-    status: statusSnapshot(store, now, config.tuning.status.daemonStaleMs, config.expiryWarningMs),
+    status: await statusSnapshot(store, now, config.tuning.status.daemonStaleMs, config.expiryWarningMs),
     pace: pace(),
     failedJobs: store.views.list({ state: 'failed', limit: FAILED_SHOWN }),
   };

@@ -6,18 +6,18 @@ import { openStore } from '../db/store.js';
 import { readLive } from './live.js';
 import { renderPage } from './page.js';
 
-test('the page: what to do for each session, Retry for each failed job, CSRF in every form, hostile text escaped, no inline script or style', () => {
+test('the page: what to do for each session, Retry for each failed job, CSRF in every form, hostile text escaped, no inline script or style', async () => {
   const clock = new ManualClock();
   const store = openStore(':memory:', clock);
   const jar = JSON.stringify({ version: 'tough-cookie@6', storeType: 'MemoryCookieStore', rejectPublicSuffixes: true, cookies: [] });
   for (const name of ['alice', 'bob', 'carol']) store.sessions.add({ name, jarJson: jar });
   store.sessions.setState('alice', 'expired', { lastError: 'the service logged this session out' });
   store.sessions.setState('bob', 'disabled');
-  const [added] = store.jobs.enqueue([
+  const [added] = await store.jobs.enqueue([
     { kind: 'book', payload: { bookId: '9781492056348', format: 'epub', skills: ['Go'], title: '<script>alert(1)</script>' } },
   ]);
-  const [claimed] = store.jobs.claim({ owner: 'w', limit: 1, leaseMs: 60_000 });
-  store.jobs.fail(claimed!.id, claimed!.leaseToken, { kind: 'permanent', message: 'book <b>gone</b>' });
+  const [claimed] = await store.jobs.claim({ owner: 'w', limit: 1, leaseMs: 60_000 });
+  await store.jobs.fail(claimed!.id, claimed!.leaseToken, { kind: 'permanent', message: 'book <b>gone</b>' });
   store.books.record({
     id: '9780000000002',
     format: 'epub',
@@ -31,7 +31,7 @@ test('the page: what to do for each session, Retry for each failed job, CSRF in 
     mode: 'package',
     gaps: ['images/missing.png'],
   });
-  const live = readLive(store, clock, { tuning: DEFAULT_TUNING, expiryWarningMs: 86_400_000 }, () => ({
+  const live = await readLive(store, clock, { tuning: DEFAULT_TUNING, expiryWarningMs: 86_400_000 }, () => ({
     booksPerHour: 12.5,
     requestsPerSecond: 2.25,
     etaMs: 3_600_000,

@@ -123,12 +123,12 @@ export function webServer(deps: WebDeps): WebServer {
     redirect(res, '/');
   }
 
-  function page(req: IncomingMessage, res: ServerResponse, url: URL, principal: Principal): void {
+  async function page(req: IncomingMessage, res: ServerResponse, url: URL, principal: Principal): Promise<void> {
     const q = (url.searchParams.get('q') ?? '').slice(0, 500);
     const note = url.searchParams.get('note')?.slice(0, 300);
     const books = store.books.list();
     const html = renderPage({
-      live: live(),
+      live: await live(),
       ctx: ctxOf(req, principal),
       q,
       hits: searchLibrary(books, q),
@@ -155,7 +155,7 @@ export function webServer(deps: WebDeps): WebServer {
     }
     if (!isApi(path)) return sendJson(res, 404, { error: `nothing to POST to at ${path}` });
     const { _csrf: _ignored, ...fields } = body.fields;
-    answerPost(api, res, path, { form: body.form, fields });
+    await answerPost(api, res, path, { form: body.form, fields });
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -204,7 +204,7 @@ export function webServer(deps: WebDeps): WebServer {
     if (path === '/api/csrf') return sendJson(res, 200, { csrf: auth.csrfFor(req, principal) });
     if (isApi(path)) {
       try {
-        return sendJson(res, 200, apiGet(api, path, url));
+        return sendJson(res, 200, await apiGet(api, path, url));
       } catch (err) {
         if (err instanceof WebError) return sendJson(res, err.status, { error: err.message });
         throw err;

@@ -31,7 +31,7 @@ export function liveHub<D, C>(deps: {
   events: EventBus;
   everyMs: number;
   maxStreams: number;
-  read: () => D;
+  read: () => D | Promise<D>;
   render: (data: D, ctx: C) => unknown;
   onError: (err: unknown) => void;
 }): LiveHub<C> {
@@ -52,11 +52,12 @@ export function liveHub<D, C>(deps: {
     s.res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   };
 
-  const snapshot = (only?: Stream<C>) => {
+  // A timer or an event calls this: it never throws, and a failed read only skips this round.
+  const snapshot = async (only?: Stream<C>) => {
     if (streams.size === 0) return;
     let data: D;
     try {
-      data = deps.read();
+      data = await deps.read();
     } catch (err) {
       deps.onError(err);
       return;
@@ -75,7 +76,7 @@ export function liveHub<D, C>(deps: {
     if (soon || streams.size === 0) return;
     soon = setTimeout(() => {
       soon = undefined;
-      snapshot();
+      void snapshot();
     }, DEBOUNCE_MS);
     soon.unref();
   };
@@ -94,10 +95,10 @@ export function liveHub<D, C>(deps: {
       streams.add(stream);
       req.on('close', () => streams.delete(stream));
       if (!timer) {
-        timer = setInterval(() => snapshot(), deps.everyMs);
+        timer = setInterval(() => void snapshot(), deps.everyMs);
         timer.unref();
       }
-      snapshot(stream);
+      void snapshot(stream);
     },
     changed,
     streams: () => streams.size,

@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDir, type CliResult } from '../helpers/cli.js';
-import { openStore, type Store } from '../../src/db/store.js';
+import { openSqliteStore, type SqliteStore } from '../../src/db/store.js';
 
 function bookd(dataDir: string, args: string[], input?: string): Promise<CliResult> {
   return runCli(['--data-dir', dataDir, ...args], input === undefined ? {} : { input });
 }
 
-function withStore<T>(dataDir: string, fn: (store: Store) => T): T {
-  const store = openStore(join(dataDir, 'bookd.db'));
+function withStore<T>(dataDir: string, fn: (store: SqliteStore) => T): T {
+  const store = openSqliteStore(join(dataDir, 'bookd.db'));
   try {
     return fn(store);
   } finally {

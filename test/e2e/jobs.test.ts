@@ -5,15 +5,15 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, startCli, tempDir, type CliResult } from '../helpers/cli.js';
-import { openStore, type Store } from '../../src/db/store.js';
+import { openSqliteStore, type SqliteStore } from '../../src/db/store.js';
 import type { EnqueueItem } from '../../src/db/jobs.js';
 
 function bookd(dataDir: string, args: string[], extra: string[] = []): Promise<CliResult> {
   return runCli(['--data-dir', dataDir, ...extra, ...args]);
 }
 
-function withStore<T>(dataDir: string, fn: (store: Store) => T): T {
-  const store = openStore(join(dataDir, 'bookd.db'));
+function withStore<T>(dataDir: string, fn: (store: SqliteStore) => T): T {
+  const store = openSqliteStore(join(dataDir, 'bookd.db'));
   try {
     return fn(store);
   } finally {

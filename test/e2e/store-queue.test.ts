@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { tempDir, waitFor } from '../helpers/cli.js';
 import type { ClaimerOptions } from '../helpers/claimer.js';
-import { openStore, type Store } from '../../src/db/store.js';
+import { openSqliteStore, type SqliteStore } from '../../src/db/store.js';
 import { loadMigrations } from '../../src/db/migrate.js';
 import type { EnqueueItem } from '../../src/db/jobs.js';
 
@@ -70,8 +70,8 @@ function startClaimer(opts: ClaimerOptions): Claimer {
 const books = (n: number, from = 9780000000000): EnqueueItem[] =>
   Array.from({ length: n }, (_, i) => ({ kind: 'book', payload: { bookId: String(from + i), format: 'epub', skills: ['Python'] } }));
 
-function withStore<T>(path: string, fn: (store: Store) => T): T {
-  const store = openStore(path);
+function withStore<T>(path: string, fn: (store: SqliteStore) => T): T {
+  const store = openSqliteStore(path);
   try {
     return fn(store);
   } finally {

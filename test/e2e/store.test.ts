@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { runCli, tempDir } from '../helpers/cli.js';
-import { openStore } from '../../src/db/store.js';
+import { openSqliteStore } from '../../src/db/store.js';
 import { loadMigrations } from '../../src/db/migrate.js';
 
 const LATEST = loadMigrations().length;
@@ -44,7 +44,7 @@ test('BOOKD_DATA_DIR is honoured like --data-dir', async (t) => {
   t.after(cleanup);
   const r = await runCli(['enqueue', '--book', '9781492056348'], { env: { BOOKD_DATA_DIR: dir } });
   assert.equal(r.code, 0, r.stderr);
-  const store = openStore(join(dir, 'bookd.db'));
+  const store = openSqliteStore(join(dir, 'bookd.db'));
   assert.equal(store.views.counts().queued, 1);
   store.close();
 });
@@ -52,7 +52,7 @@ test('BOOKD_DATA_DIR is honoured like --data-dir', async (t) => {
 test('a database written by a newer bookd: exit 78, a clear message, the file untouched', async (t) => {
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
-  const store = openStore(join(dir, 'bookd.db'));
+  const store = openSqliteStore(join(dir, 'bookd.db'));
   store.jobs.enqueue([{ kind: 'book', payload: { bookId: '9781492056348', format: 'epub', skills: [] } }]);
   store.db.pragma(`user_version = ${LATEST + 3}`);
   store.close();
@@ -75,7 +75,7 @@ test('a damaged database: exit 78, a clear message, the file untouched', async (
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
   const path = join(dir, 'bookd.db');
-  const store = openStore(path);
+  const store = openSqliteStore(path);
   store.jobs.enqueue(
     Array.from({ length: 2000 }, (_, i) => ({
       kind: 'book' as const,

@@ -7,7 +7,7 @@
  */
 import { createInterface } from 'node:readline';
 import { systemClock, type Clock } from '../../src/clock.js';
-import { openStore, type Store } from '../../src/db/store.js';
+import { openSqliteStore, type SqliteStore } from '../../src/db/store.js';
 import type { EnqueueItem, EnqueueStatus } from '../../src/db/jobs.js';
 
 export interface ClaimerOptions {
@@ -62,7 +62,7 @@ async function waitForGo(): Promise<void> {
   rl.close();
 }
 
-async function drain(store: Store): Promise<void> {
+async function drain(store: SqliteStore): Promise<void> {
   const done: number[] = [];
   const checkpoints: Record<number, unknown> = {};
   const end = Date.now() + (opts.deadlineMs ?? 60_000);
@@ -89,7 +89,7 @@ async function drain(store: Store): Promise<void> {
   print({ owner, done, reaped, checkpoints, errors });
 }
 
-function hold(store: Store): void {
+function hold(store: SqliteStore): void {
   const [job] = call(() => store.jobs.claim({ owner, limit: 1, leaseMs }));
   if (!job) {
     print({ owner, claimed: null });
@@ -103,7 +103,7 @@ function hold(store: Store): void {
   }
 }
 
-function crash(store: Store): void {
+function crash(store: SqliteStore): void {
   const reaped = call(() => store.jobs.reap());
   const [job] = call(() => store.jobs.claim({ owner, limit: 1, leaseMs }));
   print({ owner, reaped, claimed: job ? { id: job.id, attempt: job.attempt } : null });
@@ -111,7 +111,7 @@ function crash(store: Store): void {
   if (job) process.kill(process.pid, 'SIGKILL');
 }
 
-function enqueue(store: Store): void {
+function enqueue(store: SqliteStore): void {
   const ids = opts.ids ?? Array.from({ length: opts.range?.count ?? 0 }, (_, i) => String(9780000000000 + (opts.range?.from ?? 0) + i));
   const batch = opts.batch ?? 10;
   const tally: Record<EnqueueStatus, number> = { added: 0, exists: 0, merged: 0, requeued: 0 };
@@ -122,7 +122,7 @@ function enqueue(store: Store): void {
   print({ owner, tally, errors });
 }
 
-const store = call(() => openStore(opts.db, clock));
+const store = call(() => openSqliteStore(opts.db, clock));
 print({ ready: true });
 if (opts.wait) await waitForGo();
 try {

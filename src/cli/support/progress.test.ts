@@ -45,10 +45,10 @@ test('the summary line for output that is not a terminal', () => {
   assert.equal(summaryLine(figures), '10/40 books · 4 running · 2 failed · 120 books/h · ETA 14m · sessions: 3 ok, 1 cooling');
 });
 
-test('liveFigures counts book jobs only, per skill, from the store', () => {
+test('liveFigures counts book jobs only, per skill, from the store', async () => {
   const store = openStore(':memory:');
   try {
-    store.jobs.enqueue([
+    await store.jobs.enqueue([
       { kind: 'book', payload: { bookId: '9780000000001', format: 'epub', skills: ['Go'] } },
       { kind: 'book', payload: { bookId: '9780000000002', format: 'epub', skills: ['Go'] } },
       { kind: 'discover', payload: { skill: 'Go', format: 'epub' } },
@@ -66,7 +66,7 @@ test('liveFigures counts book jobs only, per skill, from the store', () => {
 test('the live view on a terminal draws the same lines and redraws them in place', async () => {
   const store = openStore(':memory:');
   try {
-    store.jobs.enqueue([{ kind: 'book', payload: { bookId: '9780000000001', format: 'epub', skills: ['Go'] } }]);
+    await store.jobs.enqueue([{ kind: 'book', payload: { bookId: '9780000000001', format: 'epub', skills: ['Go'] } }]);
     let written = '';
     const out = { isTTY: true, columns: 100, write: (s: string) => ((written += s), true) };
     const view = startLiveView({ store, clock: { now: () => 1_000, sleep: async () => {} }, out, status: { ...DEFAULT_TUNING.status, liveRedrawMs: 10 } });
