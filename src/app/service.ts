@@ -108,8 +108,19 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
   // asks about session holders (whose liveness does not depend on which list named them), the
   // runner about job leases too.
   const holdersGone = () =>
-    goneOwners([...store.sessions.list().flatMap((s) => (s.holder ? [s.holder] : [])), ...store.control.daemons().map((d) => d.owner)], owner);
-  const gone = async () => goneOwners([...(await store.jobs.leaseOwners()), ...holdersGone()], owner);
+    goneOwners(
+      store.sessions.list().flatMap((s) => (s.holder ? [s.holder] : [])),
+      owner,
+    );
+  const gone = async () =>
+    goneOwners(
+      [
+        ...(await store.jobs.leaseOwners()),
+        ...store.sessions.list().flatMap((s) => (s.holder ? [s.holder] : [])),
+        ...(await store.control.daemons()).map((d) => d.owner),
+      ],
+      owner,
+    );
   let pool: SessionPool | undefined;
   let http: Awaited<ReturnType<typeof startHttp>> | undefined;
   let web: WebServer | undefined;
@@ -123,9 +134,11 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
     // read here would include; the debris waits for a start that finds this daemon alone. A
     // daemon on another host that has not said anything for `status.daemonGoneMs` counts as gone.
     const dead = new Set(await gone());
-    const others = store.control.daemons().filter((d) => d.owner !== owner && !dead.has(d.owner) && clock.now() - d.seenAt < tuning.status.daemonGoneMs);
+    const others = (await store.control.daemons()).filter(
+      (d) => d.owner !== owner && !dead.has(d.owner) && clock.now() - d.seenAt < tuning.status.daemonGoneMs,
+    );
     if (others.length === 0) {
-      const wanted = [...store.views.list({ kind: 'book', state: 'queued', limit: 10_000_000 }), ...store.views.running()];
+      const wanted = [...(await store.views.list({ kind: 'book', state: 'queued', limit: 10_000_000 })), ...(await store.views.running())];
       const removed = await cleanStaging(
         config.library,
         wanted.flatMap((j) => (j.kind === 'book' ? [j.payload.bookId] : [])),

@@ -11,9 +11,9 @@ export function registerControl(program: Command): void {
     .option('--reason <text>', 'why, shown by bookd status')
     .option('--json', 'print {paused, reason, since} (since in ISO 8601, UTC)')
     .action(async (opts, cmd) => {
-      await withStore(cmd, (store) => {
-        store.control.pause(opts.reason);
-        const state = store.control.state();
+      await withStore(cmd, async (store) => {
+        await store.control.pause(opts.reason);
+        const state = await store.control.state();
         if (opts.json) return printJson({ paused: true, reason: state.reason ?? null, since: iso(state.since) });
         const since = state.since === undefined ? '' : ` since ${timestamp(state.since)} (${relative(state.since, systemClock.now())})`;
         process.stdout.write(`paused${since}${state.reason ? `: ${state.reason}` : ''}; running jobs finish, no new job starts until bookd resume\n`);
@@ -25,9 +25,9 @@ export function registerControl(program: Command): void {
     .description('let daemons claim jobs again after bookd pause')
     .option('--json', 'print {paused: false, was_paused}')
     .action(async (opts, cmd) => {
-      await withStore(cmd, (store) => {
-        const was = store.control.state().paused;
-        store.control.resume();
+      await withStore(cmd, async (store) => {
+        const was = (await store.control.state()).paused;
+        await store.control.resume();
         if (opts.json) return printJson({ paused: false, was_paused: was });
         process.stdout.write(was ? 'resumed: daemons claim jobs again\n' : 'the queue was not paused\n');
       });

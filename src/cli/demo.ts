@@ -127,7 +127,7 @@ export function registerDemo(program: Command): void {
         const store = openStore(parallel.dbPath);
         const catalogue = store.books.list();
         const ids = catalogue.map((b) => b.id);
-        const failed = store.views.counts().failed;
+        const failed = (await store.views.counts()).failed;
         store.close();
 
         const sample = ids.slice(0, 4);

@@ -33,8 +33,8 @@ function registerList(jobs: Command): void {
     .option('--limit <n>', 'at most N jobs', parsePositiveInteger)
     .option('--json', 'print a JSON array (times in ISO 8601, UTC)')
     .action(async (opts, cmd) => {
-      await withStore(cmd, (store) => {
-        const list = store.views.list({
+      await withStore(cmd, async (store) => {
+        const list = await store.views.list({
           ...(opts.state && { state: opts.state }),
           ...(opts.kind && { kind: opts.kind }),
           ...(opts.skill && { skill: opts.skill }),

@@ -133,7 +133,7 @@ export function registerStatus(program: Command): void {
           if (opts.watch && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');
           if (opts.watch)
             process.stdout.write(
-              `${progressLines(liveFigures(store, samples, now, config.tuning.status), process.stdout.isTTY ? process.stdout.columns : undefined).join('\n')}\n\n`,
+              `${progressLines(await liveFigures(store, samples, now, config.tuning.status), process.stdout.isTTY ? process.stdout.columns : undefined).join('\n')}\n\n`,
             );
           process.stdout.write(renderStatus(snap, now));
           if (opts.watch && !process.stdout.isTTY) process.stdout.write('\n');

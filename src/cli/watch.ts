@@ -60,7 +60,7 @@ function registerAdd(watch: Command): void {
         ...(excludeSkills.length && { excludeSkills }),
         ...(opts.keepPrevious && { keepPrevious: true }),
       };
-      await withStore(cmd, (store, config) => {
+      await withStore(cmd, async (store, config) => {
         const t = config.tuning.watch;
         const periodMs = opts.every ?? (kind === 'skills' ? t.skillsEveryMs : t.playlistEveryMs);
         if (periodMs < t.warnBelowMs) {
@@ -68,7 +68,7 @@ function registerAdd(watch: Command): void {
             `warning: --every ${duration(periodMs)} is under ${duration(t.warnBelowMs)}: every run asks the service, so keep watches to hours or days\n`,
           );
         }
-        const w = store.watches.add({ kind, target, options, periodMs });
+        const w = await store.watches.add({ kind, target, options, periodMs });
         if (opts.json) return printJson(watchJson(w));
         process.stdout.write(`added watch #${w.id}: ${describeWatch(w)} every ${duration(periodMs)}; its first run is when a daemon (bookd run) next looks\n`);
       });
@@ -81,8 +81,8 @@ function registerList(watch: Command): void {
     .description('list the watches: what, how often, the last and next run, and what the last run found')
     .option('--json', 'print a JSON array (times in ISO 8601, UTC)')
     .action(async (opts, cmd) => {
-      await withStore(cmd, (store) => {
-        const list = store.watches.list();
+      await withStore(cmd, async (store) => {
+        const list = await store.watches.list();
         if (opts.json) return printJson(list.map(watchJson));
         if (list.length === 0) {
           process.stdout.write('no watches (add one with bookd watch add --skills "Python")\n');
@@ -102,13 +102,13 @@ function registerRemove(watch: Command): void {
     .action(async (id, opts, cmd) => {
       if (id === undefined && !opts.all) throw new UsageError('watch remove needs a watch id or --all');
       if (id !== undefined && opts.all) throw new UsageError('watch remove takes a watch id or --all, not both');
-      await withStore(cmd, (store) => {
+      await withStore(cmd, async (store) => {
         if (opts.all) {
-          const n = store.watches.removeAll();
+          const n = await store.watches.removeAll();
           process.stdout.write(`removed ${n} watch${n === 1 ? '' : 'es'}\n`);
           return;
         }
-        if (!store.watches.remove(id!)) throw new Error(`no watch #${id} (see bookd watch list)`);
+        if (!(await store.watches.remove(id!))) throw new Error(`no watch #${id} (see bookd watch list)`);
         process.stdout.write(`removed watch #${id}\n`);
       });
     });

@@ -178,8 +178,8 @@ export class Daemon {
   async run(): Promise<RunSummary> {
     const { store, logger } = this.o;
     await this.reap('info');
-    store.control.daemonBeat(this.owner, 'starting');
-    const row = store.budget.get(this.budgetScope);
+    await store.control.daemonBeat(this.owner, 'starting');
+    const row = await store.budget.get(this.budgetScope);
     if (row) this.o.pool.budget.resume(row.rate, row.reason, row.changedAt);
     await this.syncBudget();
 
@@ -193,7 +193,7 @@ export class Daemon {
     // Lanes may be added while running (more sessions usable): wait for those too.
     for (let settled = 0; settled < this.lanes.length; settled = this.lanes.length) await Promise.all(this.lanes);
     await this.supervisor.stop();
-    store.control.daemonGone(this.owner);
+    await store.control.daemonGone(this.owner);
     return this.summary;
   }
 
@@ -274,8 +274,8 @@ export class Daemon {
         name: 'status',
         periodMs: p.status,
         atStart: true,
-        run: () => {
-          const c = store.views.counts();
+        run: async () => {
+          const c = await store.views.counts();
           notifier.send({
             STATUS: `${c.running} running, ${c.queued} queued, ${c.succeeded} done, ${c.failed} failed; ${pool.usableCount()} usable sessions${this.note ? `; ${this.note}` : ''}`,
           });
@@ -315,7 +315,7 @@ export class Daemon {
     const n = await store.jobs.reap(gone);
     // At the start, what an earlier run left is expected; later it means a daemon died meanwhile.
     if (n > 0) logger[level]({ reaped: n }, 'returned to the queue the jobs of lapsed leases and of daemons that are gone');
-    for (const d of store.control.daemons()) if (gone.includes(d.owner)) store.control.daemonGone(d.owner);
+    for (const d of await store.control.daemons()) if (gone.includes(d.owner)) await store.control.daemonGone(d.owner);
   }
 
   /**
@@ -326,16 +326,18 @@ export class Daemon {
     const { store, pool } = this.o;
     const scope = this.budgetScope;
     const local = pool.budget.state();
-    const row = store.budget.ensure(scope, local.rate, local.reason, local.changedAt);
+    const row = await store.budget.ensure(scope, local.rate, local.reason, local.changedAt);
     if (row.changedAt > local.changedAt) pool.budget.adopt(row.rate, row.reason, row.changedAt);
-    else if (local.changedAt > row.changedAt) store.budget.saveRate(scope, local.rate, local.reason, local.changedAt);
+    else if (local.changedAt > row.changedAt) await store.budget.saveRate(scope, local.rate, local.reason, local.changedAt);
     const now = this.clock.now();
     const edgeUntil = pool.edge.blockedUntil() ?? 0;
-    if (edgeUntil > (row.edgeUntil ?? 0)) store.budget.saveEdge(scope, edgeUntil, pool.edge.strikeCount);
+    if (edgeUntil > (row.edgeUntil ?? 0)) await store.budget.saveEdge(scope, edgeUntil, pool.edge.strikeCount);
     else if ((row.edgeUntil ?? 0) > now) pool.edge.adopt(row.edgeUntil!, row.edgeStrikes);
     const gone = new Set((await this.o.goneOwners?.()) ?? []);
     const here = hostname();
-    const live = store.control.daemons().filter((d) => d.host === here && !gone.has(d.owner) && now - d.seenAt < this.o.tuning.status.daemonGoneMs).length;
+    const live = (await store.control.daemons()).filter(
+      (d) => d.host === here && !gone.has(d.owner) && now - d.seenAt < this.o.tuning.status.daemonGoneMs,
+    ).length;
     pool.budget.setShare(Math.max(1, live));
   }
 
@@ -357,9 +359,9 @@ export class Daemon {
   }
 
   /** Why claiming should wait right now, or undefined. */
-  private holdReason(): string | undefined {
+  private async holdReason(): Promise<string | undefined> {
     const { store, pool } = this.o;
-    const pause = store.control.state();
+    const pause = await store.control.state();
     if (pause.paused) return `paused by the operator${pause.reason ? `: ${pause.reason}` : ''}`;
     if (this.storageHold && this.storageHold.until > this.clock.now()) {
       return `claiming paused: the library's disk refused a write (${this.storageHold.why}); free space or fix the disk, claiming retries at ${new Date(this.storageHold.until).toISOString()}`;
@@ -382,11 +384,11 @@ export class Daemon {
     const { store, pool, logger } = this.o;
     const signal = this.stopClaiming.signal;
     while (!signal.aborted) {
-      if (this.o.untilEmpty && this.running === 0 && this.queueEmpty()) {
+      if (this.o.untilEmpty && this.running === 0 && (await this.queueEmpty())) {
         this.drained();
         break;
       }
-      const hold = this.holdReason();
+      const hold = await this.holdReason();
       if (hold) {
         this.setNote(hold);
         if (this.o.untilEmpty && (this.storageHold?.until ?? 0) > this.clock.now()) {
@@ -405,7 +407,7 @@ export class Daemon {
       if (index === 0) this.setNote(undefined);
       const [job] = await store.jobs.claim({ owner: this.owner, limit: 1, leaseMs: this.t.leaseMs });
       if (!job) {
-        if (this.sinceDrain.outcomes > 0 && this.running === 0 && this.queueEmpty()) this.drained();
+        if (this.sinceDrain.outcomes > 0 && this.running === 0 && (await this.queueEmpty())) this.drained();
         const next = await store.jobs.nextRunAt();
         const wait = next === undefined ? this.t.pollMs : Math.min(this.t.pollMs, Math.max(10, next - this.clock.now()));
         await this.clock.sleep(wait, signal);
@@ -457,8 +459,8 @@ export class Daemon {
     });
   }
 
-  private queueEmpty(): boolean {
-    const c = this.o.store.views.counts();
+  private async queueEmpty(): Promise<boolean> {
+    const c = await this.o.store.views.counts();
     return c.queued === 0 && c.running === 0;
   }
 

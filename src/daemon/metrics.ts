@@ -60,8 +60,8 @@ export function createMetrics(deps: { store: Store; pool: SessionPool; clock: Cl
     name: 'bookd_daemon_jobs_running',
     help: 'Jobs this daemon holds the lease of (sums across daemons sharing a database)',
     registers: [registry],
-    collect() {
-      this.set(deps.store.views.running().filter((j) => j.leaseOwner === deps.owner).length);
+    async collect() {
+      this.set((await deps.store.views.running()).filter((j) => j.leaseOwner === deps.owner).length);
     },
   });
   new Gauge({
@@ -69,8 +69,8 @@ export function createMetrics(deps: { store: Store; pool: SessionPool; clock: Cl
     help: "Jobs by state, the shared database's view: every daemon on it reports the same counts (aggregate with max, not sum)",
     labelNames: ['state'],
     registers: [registry],
-    collect() {
-      const counts = deps.store.views.counts();
+    async collect() {
+      const counts = await deps.store.views.counts();
       for (const state of JOB_STATES) this.set({ state }, counts[state]);
     },
   });
@@ -88,8 +88,8 @@ export function createMetrics(deps: { store: Store; pool: SessionPool; clock: Cl
     name: 'bookd_queue_lag_seconds',
     help: "How long the oldest runnable queued job has waited, the shared database's view (aggregate with max, not sum)",
     registers: [registry],
-    collect() {
-      const oldest = deps.store.views.oldestQueued();
+    async collect() {
+      const oldest = await deps.store.views.oldestQueued();
       const now = deps.clock.now();
       this.set(oldest && oldest.runAt <= now ? (now - oldest.runAt) / 1000 : 0);
     },

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../clock.js';
-import { openStore } from './store.js';
+import { openSqliteStore } from './store.js';
 
 test('pause and resume persist with reason and since', () => {
   const clock = new ManualClock();
-  const { control } = openStore(':memory:', clock);
+  const { control } = openSqliteStore(':memory:', clock);
   assert.deepEqual(control.state(), { paused: false, reason: undefined, since: undefined });
   control.pause('maintenance');
   const since = clock.now();
@@ -18,7 +18,7 @@ test('pause and resume persist with reason and since', () => {
 
 test('daemons announce themselves, update their note and leave', () => {
   const clock = new ManualClock();
-  const { control } = openStore(':memory:', clock);
+  const { control } = openSqliteStore(':memory:', clock);
   control.daemonBeat('host:1', 'starting');
   const started = clock.now();
   clock.advance(30_000);

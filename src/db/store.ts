@@ -46,8 +46,12 @@ export interface SqliteStore {
  * stores already served as promises (`Async`) are the ones every backend must serve that way;
  * the others follow one by one.
  */
-export interface Store extends Omit<SqliteStore, 'jobs' | 'completeJob'> {
+export interface Store extends Omit<SqliteStore, 'jobs' | 'views' | 'control' | 'budget' | 'watches' | 'completeJob'> {
   jobs: Async<JobStore>;
+  views: Async<QueueViews>;
+  control: Async<QueueControl>;
+  budget: Async<BudgetStore>;
+  watches: Async<WatchStore>;
   completeJob(...args: Parameters<SqliteStore['completeJob']>): Promise<boolean>;
 }
 
@@ -112,6 +116,14 @@ export function openStore(path: string, clock: Clock = systemClock, opts: StoreO
 
 /** The SQLite backend served through the `Store` interface. */
 export function asStore(sqlite: SqliteStore): Store {
-  const { jobs, ...rest } = sqlite;
-  return { ...rest, jobs: promised(jobs), completeJob: (...args) => new Promise((resolve) => resolve(sqlite.completeJob(...args))) };
+  const { jobs, views, control, budget, watches, ...rest } = sqlite;
+  return {
+    ...rest,
+    jobs: promised(jobs),
+    views: promised(views),
+    control: promised(control),
+    budget: promised(budget),
+    watches: promised(watches),
+    completeJob: (...args) => new Promise((resolve) => resolve(sqlite.completeJob(...args))),
+  };
 }

@@ -484,7 +484,7 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
       after: async () => {
         await removeFromLibrary(config.library, stale);
         // A job for this book's other format may be using the staged files: the last one clears them.
-        const sibling = store.views.running().some((j) => j.kind === 'book' && j.payload.bookId === id);
+        const sibling = (await store.views.running()).some((j) => j.kind === 'book' && j.payload.bookId === id);
         if (!sibling) await rm(dir, { recursive: true, force: true });
       },
     };

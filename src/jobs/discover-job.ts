@@ -67,7 +67,7 @@ export function discoverHandler(deps: { store: Store; client: OreillyClient; clo
       payload.skill,
     );
     // A watch's run reports what its discovery added (`bookd watch list`).
-    if (payload.watch !== undefined) deps.store.watches.recordDiscovery(payload.watch, payload.skill, job.id, added, updated);
+    if (payload.watch !== undefined) await deps.store.watches.recordDiscovery(payload.watch, payload.skill, job.id, added, updated);
     const message = describeDiscovery(d, added, 'queued', linked, updated);
     ctx.logger.info({ skill: payload.skill, listed: d.listed, added, updated, hidden: d.hidden }, message);
     return { message };

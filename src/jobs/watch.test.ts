@@ -50,23 +50,23 @@ function setup() {
 
 test('a playlist watch whose request failed tries again after a backoff, not a period', async () => {
   const { clock, store, run, succeed } = setup();
-  const w = store.watches.add({ kind: 'playlist', target: 'Reading list', options: { format: 'epub' }, periodMs: 86_400_000 });
+  const w = await store.watches.add({ kind: 'playlist', target: 'Reading list', options: { format: 'epub' }, periodMs: 86_400_000 });
   await run(new AbortController().signal);
-  let after = store.watches.get(w.id)!;
+  let after = (await store.watches.get(w.id))!;
   assert.equal(after.lastFound?.error, 'the playlists request answered 503');
   assert.equal(after.nextRunAt, clock.now() + 30_000, 'half a minute (random 0.5 of the 1-minute base), not a day');
   clock.advance(29_999);
   await run(new AbortController().signal);
-  assert.equal(store.watches.get(w.id)!.failures, 1, 'not due yet');
+  assert.equal((await store.watches.get(w.id))!.failures, 1, 'not due yet');
   clock.advance(1);
   await run(new AbortController().signal);
-  after = store.watches.get(w.id)!;
+  after = (await store.watches.get(w.id))!;
   assert.equal(after.failures, 2);
   assert.equal(after.nextRunAt, clock.now() + 60_000, 'the second failure in a row waits twice as long');
   clock.advance(60_000);
   succeed();
   await run(new AbortController().signal);
-  after = store.watches.get(w.id)!;
+  after = (await store.watches.get(w.id))!;
   assert.equal(after.failures, 0);
   assert.equal(after.nextRunAt, clock.now() + 86_400_000, 'a run that worked is a period from the next');
 });
@@ -74,11 +74,11 @@ test('a playlist watch whose request failed tries again after a backoff, not a p
 test('a playlist watch queues the new book and re-archives only the catalogued one that grew, keeping the previous file when asked', async () => {
   const { store, run, asked, succeed } = setup();
   succeed();
-  const w = store.watches.add({ kind: 'playlist', target: 'u-1', options: { format: 'epub', keepPrevious: true }, periodMs: 86_400_000 });
+  const w = await store.watches.add({ kind: 'playlist', target: 'u-1', options: { format: 'epub', keepPrevious: true }, periodMs: 86_400_000 });
   await run(new AbortController().signal);
   assert.deepEqual(asked, [[GROWN, SAME]], 'only the catalogued books are looked up');
-  assert.deepEqual(store.watches.get(w.id)!.lastFound, { added: 1, updated: 1 });
-  const jobs = store.views.list({}).map((j) => (j.kind === 'book' ? j.payload : undefined));
+  assert.deepEqual((await store.watches.get(w.id))!.lastFound, { added: 1, updated: 1 });
+  const jobs = (await store.views.list({})).map((j) => (j.kind === 'book' ? j.payload : undefined));
   assert.deepEqual(
     jobs.map((p) => p && { bookId: p.bookId, update: p.update ?? false, keepPrevious: p.keepPrevious ?? false }),
     [

@@ -84,9 +84,9 @@ async function runPlaylist(deps: WatchRunnerDeps, w: Watch, signal: AbortSignal)
 export function watchRunner(deps: WatchRunnerDeps): (signal: AbortSignal) => Promise<void> {
   const { store, logger } = deps;
   return async (signal) => {
-    for (const due of store.watches.due(deps.clock.now())) {
+    for (const due of await store.watches.due(deps.clock.now())) {
       if (signal.aborted) return;
-      const w = store.watches.claim(due.id, deps.jitterPercent);
+      const w = await store.watches.claim(due.id, deps.jitterPercent);
       if (!w) continue;
       let found: WatchFound;
       try {
@@ -95,9 +95,9 @@ export function watchRunner(deps: WatchRunnerDeps): (signal: AbortSignal) => Pro
         // Recorded as a failed run: it says why, and the next comes after a backoff, not a period.
         found = { error: errorMessage(err) };
       }
-      store.watches.markRun(w.id, found);
+      await store.watches.markRun(w.id, found);
       // A failed run comes back sooner than the claim said (src/db/watches.ts).
-      const next = new Date(store.watches.get(w.id)?.nextRunAt ?? w.nextRunAt).toISOString();
+      const next = new Date((await store.watches.get(w.id))?.nextRunAt ?? w.nextRunAt).toISOString();
       if (found.error) logger.warn({ watch: w.id, target: w.target, err: found.error, next }, `watch ${w.id} could not run`);
       else logger.info({ watch: w.id, kind: w.kind, target: w.target, next, ...found }, `watch ${w.id} ran: ${w.kind} ${w.target}`);
     }

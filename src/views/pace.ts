@@ -24,10 +24,10 @@ export interface LiveFigures {
 export type RateWindow = Pick<Tuning['status'], 'rateWindowMs' | 'rateMinSpanMs'>;
 
 /** Progress of the book jobs, a books-per-hour rate over the last `rateWindowMs`, and an ETA. */
-export function liveFigures(store: Store, samples: Sample[], now: number, rate: RateWindow): LiveFigures {
+export async function liveFigures(store: Store, samples: Sample[], now: number, rate: RateWindow): Promise<LiveFigures> {
   // All counts minus the (few) discover jobs: cheap even with a hundred thousand books queued.
-  const c = { ...store.views.counts() };
-  for (const d of store.views.list({ kind: 'discover', limit: 10_000 })) c[d.state]--;
+  const c = { ...(await store.views.counts()) };
+  for (const d of await store.views.list({ kind: 'discover', limit: 10_000 })) c[d.state]--;
   const totalBooks = c.queued + c.running + c.succeeded + c.failed + c.cancelled;
   const done = c.succeeded;
   const failed = c.failed + c.cancelled;
@@ -37,12 +37,14 @@ export function liveFigures(store: Store, samples: Sample[], now: number, rate: 
   const first = samples[0]!;
   const perHour = now - first.at >= rate.rateMinSpanMs && done > first.done ? ((done - first.done) / (now - first.at)) * 3_600_000 : undefined;
   const remaining = totalBooks - done - failed;
-  const skills = store.views
-    .countsBySkill()
-    .map((k) => ({ skill: k.skill, done: k.succeeded + k.failed + k.cancelled, total: k.queued + k.running + k.succeeded + k.failed + k.cancelled }));
+  const skills = (await store.views.countsBySkill()).map((k) => ({
+    skill: k.skill,
+    done: k.succeeded + k.failed + k.cancelled,
+    total: k.queued + k.running + k.succeeded + k.failed + k.cancelled,
+  }));
   const byState = new Map<string, number>();
   for (const s of store.sessions.list()) byState.set(s.state, (byState.get(s.state) ?? 0) + 1);
-  const lastFailed = store.views.list({ state: 'failed', limit: 1 })[0];
+  const lastFailed = (await store.views.list({ state: 'failed', limit: 1 }))[0];
   return {
     total: totalBooks,
     done,

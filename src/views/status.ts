@@ -28,19 +28,19 @@ function runningJson(j: Job) {
 /** Everything `status` shows (times in epoch milliseconds; `statusJson` makes them ISO 8601). */
 /** `staleMs`: a daemon that has not announced itself for this long is shown as stale (`tuning.status.daemonStaleMs`). */
 export async function statusSnapshot(store: Store, now: number, staleMs: number, expiryWarningMs: number) {
-  const pause = store.control.state();
+  const pause = await store.control.state();
   const sessions = store.sessions.list();
-  const oldest = store.views.oldestQueued();
-  const counts = store.views.counts();
+  const oldest = await store.views.oldestQueued();
+  const counts = await store.views.counts();
   return {
     jobs: counts,
     paused: pause.paused,
     pause: pause.paused ? { reason: pause.reason ?? null, since: pause.since ?? null } : null,
     oldest_queued: oldest ? { id: oldest.id, subject: jobSubject(oldest), created_at: oldest.createdAt, run_at: oldest.runAt } : null,
     next_run_at: (await store.jobs.nextRunAt()) ?? null,
-    running: store.views.running().map(runningJson),
-    failed: { count: counts.failed, top: store.views.topFailures(5) },
-    skills: store.views.countsBySkill(),
+    running: (await store.views.running()).map(runningJson),
+    failed: { count: counts.failed, top: await store.views.topFailures(5) },
+    skills: await store.views.countsBySkill(),
     /** Sessions that stop working within the warning threshold unless renewed (src/pool/expiry.ts). */
     expiring: expiringSoon(sessions, now, expiryWarningMs).map((e) => ({ name: e.name, until: e.until, limit: e.limit, message: e.message })),
     sessions: sessions.map((s) => ({
@@ -57,7 +57,7 @@ export async function statusSnapshot(store: Store, now: number, staleMs: number,
       last_used_at: s.lastUsedAt ?? null,
       last_error: s.lastError ?? null,
     })),
-    budget: store.budget.list().map((b) => ({
+    budget: (await store.budget.list()).map((b) => ({
       scope: b.scope,
       rate: b.rate,
       reason: b.reason,
@@ -65,8 +65,8 @@ export async function statusSnapshot(store: Store, now: number, staleMs: number,
       edge_until: b.edgeUntil !== undefined && b.edgeUntil > now ? b.edgeUntil : null,
     })),
     /** Watched skills and playlists, with when each runs next (`bookd watch list`). */
-    watches: store.watches.list(),
-    daemons: store.control.daemons().map((d) => ({
+    watches: await store.watches.list(),
+    daemons: (await store.control.daemons()).map((d) => ({
       owner: d.owner,
       pid: d.pid,
       host: d.host,

@@ -95,7 +95,7 @@ export async function apiGet(deps: ApiDeps, path: string, url: URL): Promise<unk
     const skill = url.searchParams.get('skill') || undefined;
     const limitText = url.searchParams.get('limit');
     const limit = limitText ? positiveInt(limitText, 'limit', MAX_LIST) : DEFAULT_LIST;
-    return store.views.list({ ...(state && { state }), ...(kind && { kind }), ...(skill && { skill }), limit }).map(jobJson);
+    return (await store.views.list({ ...(state && { state }), ...(kind && { kind }), ...(skill && { skill }), limit })).map(jobJson);
   }
   const job = /^\/api\/jobs\/([^/]+)$/.exec(path);
   if (job) {
@@ -190,8 +190,8 @@ export async function apiPost(deps: ApiDeps, path: string, body: Body): Promise<
   const { store } = deps;
   if (path === '/api/pause') {
     const reason = textField(body.fields, 'reason', 200);
-    store.control.pause(reason || undefined);
-    const st = store.control.state();
+    await store.control.pause(reason || undefined);
+    const st = await store.control.state();
     return {
       json: { paused: true, reason: st.reason ?? null, since: st.since === undefined ? null : new Date(st.since).toISOString() },
       note: 'Paused.',
@@ -199,8 +199,8 @@ export async function apiPost(deps: ApiDeps, path: string, body: Body): Promise<
     };
   }
   if (path === '/api/resume') {
-    const was = store.control.state().paused;
-    store.control.resume();
+    const was = (await store.control.state()).paused;
+    await store.control.resume();
     return { json: { paused: false, was_paused: was }, note: was ? 'Resumed.' : 'The queue was not paused.', anchor: 'state' };
   }
   if (path === '/api/jobs/retry-failed') {

@@ -16,12 +16,12 @@ export interface LiveData {
   failedJobs: Job[];
 }
 
-export async function readLive(store: Store, clock: Clock, config: Pick<Config, 'tuning' | 'expiryWarningMs'>, pace: () => Pace): Promise<LiveData> {
+export async function readLive(store: Store, clock: Clock, config: Pick<Config, 'tuning' | 'expiryWarningMs'>, pace: () => Promise<Pace>): Promise<LiveData> {
   const now = clock.now();
   return {
     now,
     status: await statusSnapshot(store, now, config.tuning.status.daemonStaleMs, config.expiryWarningMs),
-    pace: pace(),
-    failedJobs: store.views.list({ state: 'failed', limit: FAILED_SHOWN }),
+    pace: await pace(),
+    failedJobs: await store.views.list({ state: 'failed', limit: FAILED_SHOWN }),
   };
 }

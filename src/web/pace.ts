@@ -15,13 +15,13 @@ export interface Pace {
  * The page's pace: books per hour and the ETA as `status --watch` measures them (src/cli/support/progress.ts),
  * and the requests this daemon sent per second, over the same window.
  */
-export function paceMeter(deps: { store: Store; clock: Clock; requests: () => number; window: RateWindow }): { read(): Pace } {
+export function paceMeter(deps: { store: Store; clock: Clock; requests: () => number; window: RateWindow }): { read(): Promise<Pace> } {
   const books: Sample[] = [];
   const requests: Sample[] = [];
   return {
-    read() {
+    async read() {
       const now = deps.clock.now();
-      const f = liveFigures(deps.store, books, now, deps.window);
+      const f = await liveFigures(deps.store, books, now, deps.window);
       requests.push({ at: now, done: deps.requests() });
       while (requests.length > 2 && now - requests[0]!.at > deps.window.rateWindowMs) requests.shift();
       const first = requests[0]!;

@@ -31,7 +31,7 @@ test('the page: what to do for each session, Retry for each failed job, CSRF in 
     mode: 'package',
     gaps: ['images/missing.png'],
   });
-  const live = await readLive(store, clock, { tuning: DEFAULT_TUNING, expiryWarningMs: 86_400_000 }, () => ({
+  const live = await readLive(store, clock, { tuning: DEFAULT_TUNING, expiryWarningMs: 86_400_000 }, async () => ({
     booksPerHour: 12.5,
     requestsPerSecond: 2.25,
     etaMs: 3_600_000,

@@ -53,7 +53,7 @@ test('liveFigures counts book jobs only, per skill, from the store', async () =>
       { kind: 'book', payload: { bookId: '9780000000002', format: 'epub', skills: ['Go'] } },
       { kind: 'discover', payload: { skill: 'Go', format: 'epub' } },
     ]);
-    const f = liveFigures(store, [], 1_000, DEFAULT_TUNING.status);
+    const f = await liveFigures(store, [], 1_000, DEFAULT_TUNING.status);
     assert.equal(f.total, 2);
     assert.equal(f.done, 0);
     assert.equal(f.sessions, 'none');
@@ -71,13 +71,13 @@ test('the live view on a terminal draws the same lines and redraws them in place
     const out = { isTTY: true, columns: 100, write: (s: string) => ((written += s), true) };
     const view = startLiveView({ store, clock: { now: () => 1_000, sleep: async () => {} }, out, status: { ...DEFAULT_TUNING.status, liveRedrawMs: 10 } });
     await new Promise((r) => setTimeout(r, 50));
-    view.stop();
+    await view.stop();
     const frames = written
       .replace(/\x1b\[\?25[lh]/g, '')
       .split(/(?:\x1b\[\d+F)?\x1b\[J/)
       .filter(Boolean);
     assert.ok(frames.length >= 2, `redrawn: ${JSON.stringify(written)}`);
-    const expected = `${progressLines(liveFigures(store, [], 1_000, DEFAULT_TUNING.status), 100).join('\n')}\n`;
+    const expected = `${progressLines(await liveFigures(store, [], 1_000, DEFAULT_TUNING.status), 100).join('\n')}\n`;
     for (const frame of frames) assert.equal(frame, expected);
     // Each redraw goes back up exactly the lines it drew (three: all books, Go, the pace line).
     assert.match(written, /\x1b\[3F\x1b\[J/);
