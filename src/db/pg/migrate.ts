@@ -29,7 +29,13 @@ const SQL = {
              name       text    NOT NULL,
              applied_at bigint  NOT NULL)`,
   },
-  hasVersionTable: { name: 'bookd-schema-exists', text: "SELECT to_regclass('bookd_schema') IS NOT NULL AS present" },
+  // A query of the catalogue, not to_regclass(): read under the statement's snapshot, it sees the
+  // table another host created and committed while this one waited for the lock (a cached name
+  // lookup did not, measured in the racing-hosts test).
+  hasVersionTable: {
+    name: 'bookd-schema-exists',
+    text: "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = 'bookd_schema') AS present",
+  },
   version: { name: 'bookd-schema-version', text: 'SELECT coalesce(max(version), 0) AS version FROM bookd_schema' },
   otherTables: {
     name: 'bookd-schema-other-tables',
