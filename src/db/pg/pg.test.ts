@@ -89,6 +89,30 @@ describe('claiming', () => {
   });
 });
 
+describe('settling', () => {
+  test('onGivenUp runs in the transaction that settles the job: if it fails, nothing is settled', async () => {
+    const { pool, clock } = await store();
+    await pool.query('CREATE TABLE given_up (job bigint, why text)');
+    let fail = true;
+    const jobs = pgJobStore(pool, {
+      clock,
+      onGivenUp: async (job, why, c) => {
+        await c.query('INSERT INTO given_up VALUES ($1, $2)', [job.id, why]);
+        if (fail) throw new Error('the watch could not be updated');
+      },
+    });
+    await jobs.enqueue([book(1)]);
+    const [j] = await jobs.claim({ owner: 'w', limit: 1, leaseMs: MIN });
+    await assert.rejects(jobs.fail(j!.id, j!.leaseToken, { kind: 'permanent', message: 'no spine' }), /the watch could not be updated/);
+    assert.equal((await jobs.get(j!.id))!.state, 'running', 'rolled back with the hook');
+    assert.deepEqual((await pool.query('SELECT * FROM given_up')).rows, []);
+    assert.deepEqual(await jobs.attempts(j!.id), []);
+    fail = false;
+    assert.equal(await jobs.fail(j!.id, j!.leaseToken, { kind: 'permanent', message: 'no spine' }), true);
+    assert.deepEqual((await pool.query('SELECT job, why FROM given_up')).rows, [{ job: j!.id, why: 'no spine' }]);
+  });
+});
+
 describe('waking idle workers', () => {
   async function waiterOn(url: string, name: string): Promise<JobWaiter> {
     const w = await jobWaiter(clientConfig(url, { applicationName: name }), { clock: systemClock, reconnectBaseMs: 20, reconnectCapMs: 200 });
