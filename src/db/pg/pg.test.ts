@@ -78,6 +78,28 @@ describe('claiming', () => {
     assert.deepEqual(r.rows[0], { n: 200, attempts: 200 });
   });
 
+  test('a row another transaction holds is skipped, not waited for, by claim and by the reaper', async () => {
+    const { pool, jobs, clock } = await store();
+    await jobs.enqueue([book(1), book(2)]);
+    const holder = await pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM jobs WHERE id = 1 FOR UPDATE');
+      const [j] = await jobs.claim({ owner: 'w', limit: 2, leaseMs: MIN });
+      assert.deepEqual([j!.id], [2], 'the held row is skipped');
+      await holder.query('ROLLBACK');
+      // Now the running job's lease lapses while its worker is settling it (holding the row).
+      clock.advance(MIN + 1);
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM jobs WHERE id = 2 FOR UPDATE');
+      assert.equal(await jobs.reap(), 0, 'the reaper leaves a row being settled to its worker');
+      await holder.query('ROLLBACK');
+      assert.equal(await jobs.reap(), 1);
+    } finally {
+      holder.release();
+    }
+  });
+
   test('two hosts enqueueing the same keys at once: one job per key', async () => {
     const { url, jobs, clock, pool } = await store();
     const other = pgJobStore(await poolFor(url), { clock });
