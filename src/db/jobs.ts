@@ -305,12 +305,22 @@ function validate(item: EnqueueItem): void {
   if (item.maxAttempts !== undefined && (!Number.isSafeInteger(item.maxAttempts) || item.maxAttempts < 1)) bad('max attempts must be at least 1');
 }
 
+/** An item as it is stored: checked (BookdError bad_input), skills trimmed and deduplicated, the skill name trimmed. */
+export function normaliseItem(item: EnqueueItem): EnqueueItem {
+  validate(item);
+  if (item.kind === 'book') {
+    const skills = mergeSkills([], item.payload.skills.map((x) => x.trim()).filter(Boolean));
+    return { ...item, payload: { ...item.payload, skills } };
+  }
+  return { ...item, payload: { ...item.payload, skill: item.payload.skill.trim() } };
+}
+
 /**
  * A book named again: the skills of both, the newer title. Whether it is a re-archive (and keeps
  * the previous file) is the newer item's to say when a finished job is queued again (a new run);
  * a job still queued or running keeps what it was queued as, and gains what the newer item adds.
  */
-function mergedBookPayload(old: BookPayload, item: BookPayload, active: boolean): BookPayload {
+export function mergedBookPayload(old: BookPayload, item: BookPayload, active: boolean): BookPayload {
   const { update, keepPrevious, listedIssued, ...rest } = old;
   const issued = item.listedIssued ?? (active ? listedIssued : undefined);
   return {
@@ -337,7 +347,8 @@ export function mergeSkills(a: readonly string[], b: readonly string[]): string[
   return out;
 }
 
-const ACTIVE: ReadonlySet<JobState> = new Set(['queued', 'running']);
+/** States in which a job named again is merged into rather than run again. */
+export const ACTIVE: ReadonlySet<JobState> = new Set(['queued', 'running']);
 
 export interface SqliteJobStoreDeps {
   clock: Clock;
@@ -520,15 +531,6 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
     return row ? settleRow(row, clock.now(), decide) : undefined;
   });
   const settled = (id: number, token: string, decide: (row: JobRow, now: number) => Settlement): boolean => settle(id, token, decide) !== undefined;
-
-  function normaliseItem(item: EnqueueItem): EnqueueItem {
-    validate(item);
-    if (item.kind === 'book') {
-      const skills = mergeSkills([], item.payload.skills.map((x) => x.trim()).filter(Boolean));
-      return { ...item, payload: { ...item.payload, skills } };
-    }
-    return { ...item, payload: { ...item.payload, skill: item.payload.skill.trim() } };
-  }
 
   function enqueueItems(items: readonly EnqueueItem[], force: boolean): EnqueueResult[] {
     const now = clock.now();
