@@ -1,14 +1,14 @@
 // The job state machine, the same cases against every backend (issue 14): SQLite through
-// asyncSqliteJobs, PostgreSQL through pgJobStore. The cases are those of jobs.test.ts that concern
+// its Store (jobs served as promises), PostgreSQL through pgJobStore. The cases are those of jobs.test.ts that concern
 // the state machine; reads that only SQLite has yet (views, dry-run inside an outer transaction)
 // stay there.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BookdError } from '../errors.js';
 import { BACKENDS, type BackendOptions, type JobBackend } from '../../test/helpers/job-backends.js';
-import type { AsyncJobStore } from './async-jobs.js';
+import type { Async } from './async.js';
 import { BACKOFF_CAP_MS } from './backoff.js';
-import { PRIORITY, type BookJob, type ClaimedJob, type EnqueueItem } from './jobs.js';
+import { PRIORITY, type BookJob, type ClaimedJob, type EnqueueItem, type JobStore } from './jobs.js';
 
 const MIN = 60_000;
 
@@ -17,7 +17,7 @@ const book = (bookId: string, skills: string[] = [], extra: Partial<EnqueueItem>
 const discover = (skill: string, extra: Partial<EnqueueItem> = {}): EnqueueItem =>
   ({ kind: 'discover', payload: { skill, format: 'epub' }, ...extra }) as EnqueueItem;
 
-async function claimOne(jobs: AsyncJobStore, owner = 'w1', leaseMs = 2 * MIN): Promise<ClaimedJob> {
+async function claimOne(jobs: Async<JobStore>, owner = 'w1', leaseMs = 2 * MIN): Promise<ClaimedJob> {
   const [job] = await jobs.claim({ owner, limit: 1, leaseMs });
   assert.ok(job, 'expected a claimable job');
   return job;

@@ -1,13 +1,13 @@
 /**
  * The job store's backends for tests that run the same cases against each: SQLite in memory
- * (behind asyncSqliteJobs) and PostgreSQL (a fresh database per backend instance, on the server
+ * (its Store, whose job queue is served as promises) and PostgreSQL (a fresh database per backend instance, on the server
  * of test/helpers/pg.ts). What a case needs besides the job store (pausing the queue, counting
  * by state, forcing a column) is here, per backend.
  */
 import type pg from 'pg';
 import { ManualClock } from '../../src/clock.js';
-import { asyncSqliteJobs, type AsyncJobStore } from '../../src/db/async-jobs.js';
-import { JOB_STATES, type JobState } from '../../src/db/jobs.js';
+import type { Async } from '../../src/db/async.js';
+import { JOB_STATES, type JobState, type JobStore } from '../../src/db/jobs.js';
 import { connectPool, describeStore } from '../../src/db/pg/connect.js';
 import { pgJobStore } from '../../src/db/pg/jobs.js';
 import { migratePg } from '../../src/db/pg/migrate.js';
@@ -15,7 +15,7 @@ import { openStore } from '../../src/db/store.js';
 import { pgServer } from './pg.js';
 
 export interface JobBackend {
-  jobs: AsyncJobStore;
+  jobs: Async<JobStore>;
   clock: ManualClock;
   pause: () => Promise<void>;
   resume: () => Promise<void>;
@@ -47,7 +47,7 @@ export const sqliteBackend: BackendKind = {
       ...(opts.backoffBaseMs !== undefined && { backoffBaseMs: opts.backoffBaseMs }),
     });
     return {
-      jobs: asyncSqliteJobs(store.jobs),
+      jobs: store.jobs,
       clock,
       pause: async () => store.control.pause('maintenance'),
       resume: async () => store.control.resume(),

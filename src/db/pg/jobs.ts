@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Clock } from '../../clock.js';
-import type { AsyncJobStore } from '../async-jobs.js';
+import type { Async } from '../async.js';
 import { backoffMs } from '../backoff.js';
 import {
   ACTIVE,
@@ -23,6 +23,7 @@ import {
   type JobAttempt,
   type JobKind,
   type JobState,
+  type JobStore,
   type RetryResult,
 } from '../jobs.js';
 import { inTransaction, type Queryable } from './connect.js';
@@ -260,7 +261,7 @@ type Decide = (row: PgJobRow, now: number, c: Queryable) => Settlement | Promise
  * call one transaction on a pooled connection. Times come from `clock` as in SQLite, so the two
  * backends answer alike under a test's manual clock.
  */
-export function pgJobStore(pool: pg.Pool, deps: PgJobStoreDeps): AsyncJobStore {
+export function pgJobStore(pool: pg.Pool, deps: PgJobStoreDeps): Async<JobStore> {
   const { clock } = deps;
   const random = deps.random ?? Math.random;
   const channel = deps.channel ?? JOBS_CHANNEL;
