@@ -125,7 +125,7 @@ export function registerDemo(program: Command): void {
             await store.jobs.enqueue(skills.map((skill) => ({ kind: 'discover', priority: PRIORITY.discover, payload: { skill, format: 'epub' } }))),
         });
         const store = openStore(parallel.dbPath);
-        const catalogue = store.books.list();
+        const catalogue = await store.books.list();
         const ids = catalogue.map((b) => b.id);
         const failed = (await store.views.counts()).failed;
         store.close();

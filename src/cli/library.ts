@@ -53,8 +53,8 @@ export function registerLibrary(program: Command): void {
     .description('list the archived books (paths are relative to --library)')
     .option('--json', 'print a JSON array of {id,title,authors,skills,path,sha256,bytes,archived_at,revision,previous_sha256,…} (archived_at in ISO 8601, UTC)')
     .action(async (opts, cmd) => {
-      await withStore(cmd, (store) => {
-        const books = store.books.list();
+      await withStore(cmd, async (store) => {
+        const books = await store.books.list();
         if (opts.json) return printJson(books.map(bookJson));
         if (books.length === 0) {
           process.stdout.write('the library is empty\n');
@@ -85,7 +85,7 @@ export function registerLibrary(program: Command): void {
     .option('--json', 'print {checked, ok, problems:[{id,format,path,problem,detail}]}')
     .action(async (opts, cmd) => {
       await withStore(cmd, async (store, config) => {
-        const books = store.books.list();
+        const books = await store.books.list();
         const problems: VerifyFinding[] = [];
         for (const book of books) {
           const finding = await verifyBook(config.library, book);

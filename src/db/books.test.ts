@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openStore } from './store.js';
+import { openSqliteStore } from './store.js';
 import type { BookRecord } from './books.js';
 
 const record = (over: Partial<BookRecord> = {}): BookRecord => ({
@@ -20,7 +20,7 @@ const record = (over: Partial<BookRecord> = {}): BookRecord => ({
 });
 
 test('the catalogue records, replaces and lists books by (id, format)', () => {
-  const { books } = openStore(':memory:');
+  const { books } = openSqliteStore(':memory:');
   books.record(record());
   books.record(record({ format: 'kindle', path: 'Python/x.azw3', mode: 'chapters', gaps: ['images/missing.png'] }));
   books.record(record({ id: '9781098118723', title: 'Robust Python' }));
@@ -42,7 +42,7 @@ test('the catalogue records, replaces and lists books by (id, format)', () => {
 });
 
 test('addSkill adds a skill to every format once, case-insensitively', () => {
-  const { books } = openStore(':memory:');
+  const { books } = openSqliteStore(':memory:');
   books.record(record());
   books.record(record({ format: 'kindle' }));
   assert.equal(books.addSkill('9781492056348', 'Data Science'), true);
@@ -52,7 +52,7 @@ test('addSkill adds a skill to every format once, case-insensitively', () => {
 });
 
 test('the catalogue keeps pages, date, revision and the previous sha256; noteIssued fills only a missing date', () => {
-  const { books } = openStore(':memory:');
+  const { books } = openSqliteStore(':memory:');
   const { revision: _, ...older } = record();
   books.record(older);
   assert.deepEqual(books.get('9781492056348', 'epub'), record(), 'an older row is revision 1 with no pages, date or previous file');

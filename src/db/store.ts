@@ -46,12 +46,13 @@ export interface SqliteStore {
  * stores already served as promises (`Async`) are the ones every backend must serve that way;
  * the others follow one by one.
  */
-export interface Store extends Omit<SqliteStore, 'jobs' | 'views' | 'control' | 'budget' | 'watches' | 'completeJob'> {
+export interface Store extends Omit<SqliteStore, 'jobs' | 'views' | 'control' | 'budget' | 'watches' | 'books' | 'completeJob'> {
   jobs: Async<JobStore>;
   views: Async<QueueViews>;
   control: Async<QueueControl>;
   budget: Async<BudgetStore>;
   watches: Async<WatchStore>;
+  books: Async<BookCatalogue>;
   completeJob(...args: Parameters<SqliteStore['completeJob']>): Promise<boolean>;
 }
 
@@ -116,7 +117,7 @@ export function openStore(path: string, clock: Clock = systemClock, opts: StoreO
 
 /** The SQLite backend served through the `Store` interface. */
 export function asStore(sqlite: SqliteStore): Store {
-  const { jobs, views, control, budget, watches, ...rest } = sqlite;
+  const { jobs, views, control, budget, watches, books, ...rest } = sqlite;
   return {
     ...rest,
     jobs: promised(jobs),
@@ -124,6 +125,7 @@ export function asStore(sqlite: SqliteStore): Store {
     control: promised(control),
     budget: promised(budget),
     watches: promised(watches),
+    books: promised(books),
     completeJob: (...args) => new Promise((resolve) => resolve(sqlite.completeJob(...args))),
   };
 }

@@ -439,7 +439,7 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
     const stale: string[] = [];
     let total = 0;
     for (const { format, tmp, build, mode } of builds) {
-      const previous = store.books.get(id, format);
+      const previous = await store.books.get(id, format);
       const skills = mergeSkills(jobSkills, previous?.skills ?? []);
       const placed = await placeBook({
         libraryRoot: config.library,

@@ -15,12 +15,12 @@ import { retrying } from './retry.js';
 async function linkArchived(store: Store, libraryRoot: string, ids: string[], skill: string): Promise<number> {
   let linked = 0;
   for (const id of ids) {
-    const records = (['epub', 'kindle'] as const)
-      .map((format) => store.books.get(id, format))
-      .filter((r) => r !== undefined && !r.skills.some((s) => s.toLowerCase() === skill.toLowerCase()));
+    const records = (await Promise.all((['epub', 'kindle'] as const).map((format) => store.books.get(id, format)))).filter(
+      (r) => r !== undefined && !r.skills.some((s) => s.toLowerCase() === skill.toLowerCase()),
+    );
     for (const record of records) await linkIntoSkills({ libraryRoot, path: record!.path, skills: [skill] });
     if (records.length > 0) {
-      store.books.addSkill(id, skill);
+      await store.books.addSkill(id, skill);
       linked++;
     }
   }
@@ -57,9 +57,7 @@ export function discoverHandler(deps: { store: Store; client: OreillyClient; clo
       (r) => r.status === 'requeued' || r.status === 'added',
     ).length;
     // Rows of an older bookd have no date: the listing's becomes the one later listings are compared with.
-    deps.store.transaction(() => {
-      for (const hit of d.archived) if (hit.issued) deps.store.books.noteIssued(hit.archiveId, hit.issued);
-    });
+    for (const hit of d.archived) if (hit.issued) await deps.store.books.noteIssued(hit.archiveId, hit.issued);
     const linked = await linkArchived(
       deps.store,
       deps.config.library,

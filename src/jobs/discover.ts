@@ -32,9 +32,9 @@ export async function discoverSkill(opts: {
   listPage: (page: number) => Promise<TopicPage>;
   payload: DiscoverPayload;
   languages: string[];
-  isArchived: (id: string, format: BookFormat) => boolean;
+  isArchived: (id: string, format: BookFormat) => Promise<boolean>;
   /** Whether an archived book has grown beyond its catalogued copy; without it, none has. */
-  isGrown?: (hit: SearchHit, format: BookFormat) => boolean;
+  isGrown?: (hit: SearchHit, format: BookFormat) => Promise<boolean>;
   onPage?: (page: number, kept: number) => void;
 }): Promise<Discovery> {
   const { payload } = opts;
@@ -58,9 +58,9 @@ export async function discoverSkill(opts: {
       seen.add(hit.archiveId);
       if (hit.language && langs.length > 0 && !langs.some((l) => fold(hit.language).startsWith(l))) d.otherLanguage++;
       else if (hit.topics.some((t) => excluded.has(fold(t)))) d.excluded++;
-      else if (opts.isArchived(hit.archiveId, payload.format)) {
+      else if (await opts.isArchived(hit.archiveId, payload.format)) {
         d.archived.push(hit);
-        if (opts.isGrown?.(hit, payload.format)) d.updates.push(hit);
+        if (await opts.isGrown?.(hit, payload.format)) d.updates.push(hit);
       } else if (payload.maxBooks === undefined || d.books.length < payload.maxBooks) d.books.push(hit);
     }
     opts.onPage?.(page, d.books.length);
@@ -79,17 +79,16 @@ export async function discoverSkill(opts: {
   return d;
 }
 
-export function isArchivedIn(store: Store): (id: string, format: BookFormat) => boolean {
-  return (id, format) => (format === 'both' ? store.books.has(id, 'epub') && store.books.has(id, 'kindle') : store.books.has(id, format));
+export function isArchivedIn(store: Store): (id: string, format: BookFormat) => Promise<boolean> {
+  return async (id, format) => (format === 'both' ? (await store.books.has(id, 'epub')) && (await store.books.has(id, 'kindle')) : store.books.has(id, format));
 }
 
 /** Whether the listing shows a catalogued book (in any of the wanted formats) grown beyond what was archived. */
-export function isGrownIn(store: Store): (hit: SearchHit, format: BookFormat) => boolean {
-  return (hit, format) =>
-    (format === 'both' ? (['epub', 'kindle'] as const) : [format]).some((f) => {
-      const record = store.books.get(hit.archiveId, f);
-      return record !== undefined && hasGrown(record, { issued: hit.issued });
-    });
+export function isGrownIn(store: Store): (hit: SearchHit, format: BookFormat) => Promise<boolean> {
+  return async (hit, format) => {
+    const records = await Promise.all((format === 'both' ? (['epub', 'kindle'] as const) : [format]).map((f) => store.books.get(hit.archiveId, f)));
+    return records.some((record) => record !== undefined && hasGrown(record, { issued: hit.issued }));
+  };
 }
 
 /**

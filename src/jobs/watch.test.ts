@@ -11,11 +11,11 @@ const GROWN = '9781492056348';
 const SAME = '9781098118723';
 const NEW = '9781492077206';
 
-function setup() {
+async function setup() {
   const clock = new ManualClock(1_000_000);
   const store = openStore(':memory:', clock, { random: () => 0.5, watchRetryBaseMs: 60_000 });
   for (const id of [GROWN, SAME]) {
-    store.books.record({
+    await store.books.record({
       id,
       format: 'epub',
       title: `Book ${id}`,
@@ -49,7 +49,7 @@ function setup() {
 }
 
 test('a playlist watch whose request failed tries again after a backoff, not a period', async () => {
-  const { clock, store, run, succeed } = setup();
+  const { clock, store, run, succeed } = await setup();
   const w = await store.watches.add({ kind: 'playlist', target: 'Reading list', options: { format: 'epub' }, periodMs: 86_400_000 });
   await run(new AbortController().signal);
   let after = (await store.watches.get(w.id))!;
@@ -72,7 +72,7 @@ test('a playlist watch whose request failed tries again after a backoff, not a p
 });
 
 test('a playlist watch queues the new book and re-archives only the catalogued one that grew, keeping the previous file when asked', async () => {
-  const { store, run, asked, succeed } = setup();
+  const { store, run, asked, succeed } = await setup();
   succeed();
   const w = await store.watches.add({ kind: 'playlist', target: 'u-1', options: { format: 'epub', keepPrevious: true }, periodMs: 86_400_000 });
   await run(new AbortController().signal);

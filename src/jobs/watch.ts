@@ -48,20 +48,19 @@ async function runPlaylist(deps: WatchRunnerDeps, w: Watch, signal: AbortSignal)
   if (!playlist) return { added: 0, error: `no playlist ${w.target} on the account` };
   const archived = isArchivedIn(deps.store);
   const format = w.options.format;
-  const items: EnqueueItem[] = playlist.bookIds
-    .filter((id) => !archived(id, format))
-    .map((bookId) => ({ kind: 'book', payload: { bookId, format, skills: [] } }));
+  const isArchived = await Promise.all(playlist.bookIds.map((id) => archived(id, format)));
+  const items: EnqueueItem[] = playlist.bookIds.filter((_, i) => !isArchived[i]).map((bookId) => ({ kind: 'book', payload: { bookId, format, skills: [] } }));
   const results = await deps.store.jobs.enqueue(items);
-  const have = playlist.bookIds.filter((id) => archived(id, format));
+  const have = playlist.bookIds.filter((_, i) => isArchived[i]);
   const now = have.length > 0 ? await deps.listed(have, signal) : new Map<string, Listed>();
-  const records = (id: string) => (format === 'both' ? (['epub', 'kindle'] as const) : [format]).map((f) => deps.store.books.get(id, f));
-  const grown = have.filter((id) => {
+  const records = (id: string) => Promise.all((format === 'both' ? (['epub', 'kindle'] as const) : [format]).map((f) => deps.store.books.get(id, f)));
+  const grown: string[] = [];
+  for (const id of have) {
     const listed = now.get(id);
-    return listed !== undefined && records(id).some((r) => r !== undefined && hasGrown(r, listed));
-  });
-  deps.store.transaction(() => {
-    for (const [id, listed] of now) if (listed.issued) deps.store.books.noteIssued(id, listed.issued);
-  });
+    if (listed !== undefined && (await records(id)).some((r) => r !== undefined && hasGrown(r, listed))) grown.push(id);
+  }
+  // Rows of an older bookd have no date: the listing's becomes the one later listings are compared with.
+  for (const [id, listed] of now) if (listed.issued) await deps.store.books.noteIssued(id, listed.issued);
   const updates = await deps.store.jobs.enqueue(
     grown.map((bookId) => {
       const issued = now.get(bookId)?.issued;

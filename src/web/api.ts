@@ -112,7 +112,7 @@ export async function apiGet(deps: ApiDeps, path: string, url: URL): Promise<unk
   if (path === '/api/library') {
     const q = url.searchParams.get('q') ?? '';
     if (q.length > 500) throw new WebError(400, 'q is longer than 500 characters');
-    return searchLibrary(store.books.list(), q).map((b) => ({ ...bookJson(b), download: downloadPath(b), cover: coverPath(b) }));
+    return searchLibrary(await store.books.list(), q).map((b) => ({ ...bookJson(b), download: downloadPath(b), cover: coverPath(b) }));
   }
   throw new WebError(404, `no such API endpoint: GET ${path}`);
 }

@@ -32,9 +32,9 @@ describe('the library file routes on a real server and store', () => {
     store = openStore(':memory:');
     const row = { title: 'No Cover', authors: [], skills: ['Go'], archivedAt: 1, mode: 'package' as const, gaps: [] };
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    store.books.record({ ...row, id: '1', format: 'epub', path: 'Go/No Cover (1).epub', sha256, bytes: bytes.length });
-    store.books.record({ ...row, id: '2', format: 'kindle', path: 'Go/Old (2).mobi', sha256: 'm', bytes: 4 });
-    store.books.record({ ...row, id: '3', format: 'epub', path: 'Go/Gone (3).epub', sha256: 'g', bytes: 4 });
+    await store.books.record({ ...row, id: '1', format: 'epub', path: 'Go/No Cover (1).epub', sha256, bytes: bytes.length });
+    await store.books.record({ ...row, id: '2', format: 'kindle', path: 'Go/Old (2).mobi', sha256: 'm', bytes: 4 });
+    await store.books.record({ ...row, id: '3', format: 'epub', path: 'Go/Gone (3).epub', sha256: 'g', bytes: 4 });
     const routes = libraryRoutes({ books: store.books, libraryRoot: root, tuning: DEFAULT_TUNING.opds });
     server = createServer((req, res) => {
       void (async () => {

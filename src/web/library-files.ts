@@ -3,7 +3,8 @@ import { open } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { ArchivedFormat, BookCatalogue, BookRecord } from '../db/books.js';
+import type { ArchivedFormat, BookRecord } from '../db/books.js';
+import type { Store } from '../db/store.js';
 import { byteRange } from './byte-range.js';
 import { attachment } from './content-disposition.js';
 import type { EpubMetaCache } from './epub-meta-cache.js';
@@ -74,7 +75,7 @@ function matches(req: IncomingMessage, etag: string): boolean {
  * an image library, and e-readers scale covers themselves). Only files inside the library are
  * served (src/web/library-path.ts); a book whose file is not there is 404.
  */
-export function libraryFileRoutes(deps: { books: BookCatalogue; libraryRoot: string; meta: EpubMetaCache }): Route {
+export function libraryFileRoutes(deps: { books: Store['books']; libraryRoot: string; meta: EpubMetaCache }): Route {
   return async (req, res, url) => {
     const target = parse(url.pathname);
     if (!target) return false;
@@ -83,7 +84,7 @@ export function libraryFileRoutes(deps: { books: BookCatalogue; libraryRoot: str
       return true;
     }
     const format = FORMATS.find((f) => f === target.format);
-    const book = format && target.id !== '' ? deps.books.get(target.id, format) : undefined;
+    const book = format && target.id !== '' ? await deps.books.get(target.id, format) : undefined;
     if (!book) {
       sendError(req, res, 404, 'No such book in the library.');
       return true;

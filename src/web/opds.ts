@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { systemClock, type Clock } from '../clock.js';
-import type { BookCatalogue, BookRecord } from '../db/books.js';
+import type { BookRecord } from '../db/books.js';
+import type { Store } from '../db/store.js';
 import type { EpubMetaCache } from './epub-meta-cache.js';
 import { sendError } from './library-files.js';
 import { searchLibrary } from './library-search.js';
@@ -21,7 +22,7 @@ import type { Route } from './route.js';
 import { el } from './atom.js';
 
 export interface OpdsDeps {
-  books: BookCatalogue;
+  books: Store['books'];
   meta: EpubMetaCache;
   /** Entries per acquisition page (`tuning.opds.pageSize`). */
   pageSize: number;
@@ -77,7 +78,7 @@ export function opdsRoutes(deps: OpdsDeps): Route {
       sendError(req, res, 405, `${req.method ?? 'This method'} is not allowed here; use GET.`, { allow: 'GET, HEAD' });
       return true;
     }
-    const records = deps.books.list();
+    const records = await deps.books.list();
     // A loop, not Math.max(...): a spread of a large library's rows would overflow the stack.
     const updated = records.length ? records.reduce((max, r) => Math.max(max, r.archivedAt), 0) : clock.now();
     const sub = path.slice(OPDS_ROOT.length);

@@ -18,7 +18,7 @@ test('the page: what to do for each session, Retry for each failed job, CSRF in 
   ]);
   const [claimed] = await store.jobs.claim({ owner: 'w', limit: 1, leaseMs: 60_000 });
   await store.jobs.fail(claimed!.id, claimed!.leaseToken, { kind: 'permanent', message: 'book <b>gone</b>' });
-  store.books.record({
+  await store.books.record({
     id: '9780000000002',
     format: 'epub',
     title: 'A "quoted" <img src=x onerror=alert(1)> title',
@@ -37,7 +37,7 @@ test('the page: what to do for each session, Retry for each failed job, CSRF in 
     etaMs: 3_600_000,
     remaining: 12,
   }));
-  const page = renderPage({ live, ctx: { csrf: 'CSRF-TOKEN', loggedIn: false }, q: '"><script>', hits: store.books.list(), libraryTotal: 1 });
+  const page = renderPage({ live, ctx: { csrf: 'CSRF-TOKEN', loggedIn: false }, q: '"><script>', hits: await store.books.list(), libraryTotal: 1 });
 
   assert.match(
     page,

@@ -126,7 +126,7 @@ export function webServer(deps: WebDeps): WebServer {
   async function page(req: IncomingMessage, res: ServerResponse, url: URL, principal: Principal): Promise<void> {
     const q = (url.searchParams.get('q') ?? '').slice(0, 500);
     const note = url.searchParams.get('note')?.slice(0, 300);
-    const books = store.books.list();
+    const books = await store.books.list();
     const html = renderPage({
       live: await live(),
       ctx: ctxOf(req, principal),
@@ -196,7 +196,7 @@ export function webServer(deps: WebDeps): WebServer {
     if (path === '/') return page(req, res, url, principal);
     if (path === '/metrics' && (await deps.metrics(req, res, url))) return;
     if (path === '/charts/hours.svg' || path === '/charts/days.svg') {
-      const times = store.books.list().map((b) => b.archivedAt);
+      const times = (await store.books.list()).map((b) => b.archivedAt);
       const now = clock.now();
       return sendText(res, 200, path === '/charts/hours.svg' ? hoursChart(times, now) : daysChart(times, now), 'image/svg+xml; charset=utf-8');
     }

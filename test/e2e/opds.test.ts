@@ -64,7 +64,7 @@ describe('OPDS and the library files over a library archived from the sim', () =
     assert.equal(run.code, 0, run.stderr);
     root = join(dir, 'data', 'library');
     store = openStore(join(dir, 'data', 'bookd.db'));
-    const archived = new Set(store.books.list().map((r) => r.id));
+    const archived = new Set((await store.books.list()).map((r) => r.id));
     books = simBooks.filter((b) => archived.has(b.id));
     const tuning = tuned({ opds: { pageSize: PAGE_SIZE } });
     ({ url: base, server } = await serve(libraryRoutes({ books: store.books, libraryRoot: root, tuning: tuning.opds })));
@@ -104,8 +104,8 @@ describe('OPDS and the library files over a library archived from the sim', () =
     return { entries, sizes, last: last! };
   }
 
-  test('the catalogue holds books of the sim, each in both formats and with skills', () => {
-    const rows = store.books.list();
+  test('the catalogue holds books of the sim, each in both formats and with skills', async () => {
+    const rows = await store.books.list();
     assert.ok(books.length >= 10 && books.length >= simBooks.length - 2, `${books.length} of ${simBooks.length} books archived`);
     assert.ok(rows.every((r) => books.some((b) => b.id === r.id)));
     assert.equal(rows.length, books.length * 2);
@@ -166,7 +166,7 @@ describe('OPDS and the library files over a library archived from the sim', () =
 
   test('"Newest" is newest first; each skill feed holds exactly its books', async () => {
     const newest = (await allPages('/opds/newest')).entries;
-    const archived = new Map(store.books.list().map((r) => [`urn:orm:book:${r.id}`, r.archivedAt]));
+    const archived = new Map((await store.books.list()).map((r) => [`urn:orm:book:${r.id}`, r.archivedAt]));
     const times = newest.map((e) => archived.get(e.id)!);
     assert.equal(newest.length, books.length);
     assert.ok(
@@ -190,7 +190,7 @@ describe('OPDS and the library files over a library archived from the sim', () =
     const entry = (await feed('/opds/all', ACQUISITION_TYPE)).entries[0]!;
     for (const link of entry.links.filter((l) => l.rel === ACQUISITION)) {
       const [, , id, format] = new URL(link.href).pathname.split('/');
-      const row = store.books.get(id!, format as BookRecord['format'])!;
+      const row = (await store.books.get(id!, format as BookRecord['format']))!;
       const res = await fetch(link.href);
       assert.equal(res.status, 200);
       const body = Buffer.from(await res.arrayBuffer());
@@ -288,12 +288,12 @@ describe('OPDS and the library files over a library archived from the sim', () =
   });
 
   test('a hostile title and file name: the feed still parses, the download is named right', async () => {
-    const row = store.books.get(books[1]!.id, 'epub')!;
+    const row = (await store.books.get(books[1]!.id, 'epub'))!;
     const name = `Evil "quote" <b>tag & 'apos' ü 100%41; x.epub`;
     const rel = posix.join(posix.dirname(row.path), name);
     renameSync(join(root, row.path), join(root, rel));
     const title = `Evil <script>alert("x")</script> & 'apos' \u0001\u0008 ]]> ü`;
-    store.books.record({ ...row, title, path: rel });
+    await store.books.record({ ...row, title, path: rel });
     const all = (await allPages('/opds/all')).entries;
     const e = all.find((x) => x.id === `urn:orm:book:${row.id}`)!;
     assert.equal(e.title, `Evil <script>alert("x")</script> & 'apos'  ]]> ü`);
@@ -311,20 +311,20 @@ describe('OPDS and the library files over a library archived from the sim', () =
   test('a catalogue row that points outside the library is refused, by text or by symbolic link', async () => {
     const secret = join(dir, 'data', 'x');
     writeFileSync(secret, 'not for readers');
-    const row = store.books.get(books[2]!.id, 'kindle')!;
+    const row = (await store.books.get(books[2]!.id, 'kindle'))!;
     const cover = books[3]!;
-    const coverRow = store.books.get(cover.id, 'epub')!;
+    const coverRow = (await store.books.get(cover.id, 'epub'))!;
     // A real EPUB outside the library, reachable through a link inside it.
     const outside = join(dir, 'outside', 'book.epub');
     mkdirSync(dirname(outside), { recursive: true });
     writeFileSync(outside, readFileSync(join(root, coverRow.path)));
     symlinkSync(outside, join(root, 'linked.epub'));
     for (const path of ['../x', join(dir, 'data', 'x'), 'linked.epub', '../outside/book.epub']) {
-      store.books.record({ ...row, path });
+      await store.books.record({ ...row, path });
       const res = await get(`/library/${row.id}/kindle`);
       assert.equal(res.status, 404, path);
       assert.doesNotMatch(await res.text(), /not for readers/);
-      store.books.record({ ...coverRow, path, sha256: `tampered-${path}` });
+      await store.books.record({ ...coverRow, path, sha256: `tampered-${path}` });
       assert.equal((await get(`/library/${cover.id}/epub/cover`)).status, 404, `cover through ${path}`);
     }
     // The feed still lists them (the catalogue says they exist), without a cover it cannot read.
