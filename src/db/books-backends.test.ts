@@ -4,6 +4,9 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { STORE_BACKENDS, postgresStores, type StoreBackend } from '../../test/helpers/store-backends.js';
 import type { BookRecord } from './books.js';
+import { pgBookCatalogue } from './pg/books.js';
+import { inTransaction } from './pg/connect.js';
+import { freshPgStore } from '../../test/helpers/job-backends.js';
 
 const record = (over: Partial<BookRecord> = {}): BookRecord => ({
   id: '9781492056348',
@@ -111,6 +114,41 @@ describe('book catalogue on postgres, several hosts', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  test('skills added by two hosts at once are both kept', async () => {
+    const [a, b] = await postgresStores.openPair();
+    try {
+      await a.books.record(record());
+      await a.books.record(record({ format: 'kindle' }));
+      const skills = ['Go', 'Rust', 'SQL', 'Data Science', 'Machine Learning', 'Security'];
+      await Promise.all(skills.map((s, i) => (i % 2 ? a : b).books.addSkill('9781492056348', s)));
+      for (const format of ['epub', 'kindle'] as const) {
+        assert.deepEqual([...(await b.books.get('9781492056348', format))!.skills].sort(), ['Python', ...skills].sort());
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test('recordOn writes inside the caller’s transaction: rolled back, nothing is catalogued', async () => {
+    const { pool } = await freshPgStore();
+    try {
+      const books = pgBookCatalogue(pool);
+      await assert.rejects(
+        inTransaction(pool, async (c) => {
+          await books.recordOn(c, record());
+          throw new Error('the job’s lease was lost');
+        }),
+        /lease was lost/,
+      );
+      assert.equal(await books.has('9781492056348', 'epub'), false);
+      await inTransaction(pool, (c) => books.recordOn(c, record()));
+      assert.deepEqual(await books.get('9781492056348', 'epub'), record());
+    } finally {
+      await pool.end();
     }
   });
 });

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Async } from '../async.js';
 import type { ArchivedFormat, BookCatalogue, BookRecord, BuildMode } from '../books.js';
 import { mergeSkills } from '../jobs.js';
-import { inTransaction } from './connect.js';
+import { inTransaction, type Queryable } from './connect.js';
 import { run } from './statement.js';
 
 /** A row of `books` as node-postgres returns it (bigint as number, jsonb parsed). */
@@ -72,28 +72,38 @@ const SQL = {
   noteIssued: { name: 'books-note-issued', text: 'UPDATE books SET issued = $1 WHERE id = $2 AND issued IS NULL' },
 } as const;
 
+/**
+ * The catalogue on PostgreSQL, plus `recordOn`: the same upsert on a transaction the caller holds,
+ * so a job's success and the rows it produced can commit together (SqliteStore.completeJob).
+ */
+export type PgBookCatalogue = Async<BookCatalogue> & {
+  recordOn(c: Queryable, book: BookRecord): Promise<void>;
+};
+
 /** The catalogue on PostgreSQL: what is in the library every host shares. */
-export function pgBookCatalogue(pool: pg.Pool): Async<BookCatalogue> {
+export function pgBookCatalogue(pool: pg.Pool): PgBookCatalogue {
+  const recordOn = async (c: Queryable | pg.Pool, book: BookRecord) => {
+    await run(c, SQL.upsert, [
+      book.id,
+      book.format,
+      book.title,
+      JSON.stringify(book.authors),
+      JSON.stringify(book.skills),
+      book.path,
+      book.sha256,
+      book.bytes,
+      book.archivedAt,
+      book.mode,
+      JSON.stringify(book.gaps),
+      book.virtualPages ?? null,
+      book.issued ?? null,
+      book.revision ?? 1,
+      book.previousSha256 ?? null,
+    ]);
+  };
   return {
-    async record(book) {
-      await run(pool, SQL.upsert, [
-        book.id,
-        book.format,
-        book.title,
-        JSON.stringify(book.authors),
-        JSON.stringify(book.skills),
-        book.path,
-        book.sha256,
-        book.bytes,
-        book.archivedAt,
-        book.mode,
-        JSON.stringify(book.gaps),
-        book.virtualPages ?? null,
-        book.issued ?? null,
-        book.revision ?? 1,
-        book.previousSha256 ?? null,
-      ]);
-    },
+    record: (book) => recordOn(pool, book),
+    recordOn,
     async get(id, format) {
       const row = (await run<BookRow>(pool, SQL.get, [id, format])).rows[0];
       return row && toRecord(row);
