@@ -3,7 +3,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { freshPgStore } from '../../test/helpers/job-backends.js';
-import { STORE_BACKENDS, postgresStores, type StoreBackend } from '../../test/helpers/store-backends.js';
+import { STORE_BACKENDS, type StoreBackend } from '../../test/helpers/store-backends.js';
 import { ManualClock } from '../clock.js';
 import { clientConfig } from './pg/connect.js';
 import { pgQueueControl } from './pg/control.js';
@@ -16,6 +16,7 @@ for (const kind of STORE_BACKENDS) {
       for (const b of opened) await b.close();
       await kind.done();
     });
+    if (kind.name === 'postgres') severalHosts();
     async function setup(): Promise<StoreBackend> {
       const b = await kind.open();
       opened.push(b);
@@ -81,47 +82,48 @@ for (const kind of STORE_BACKENDS) {
   });
 }
 
-describe('queue control on postgres, several hosts', () => {
-  after(() => postgresStores.done());
+/** What several hosts on one PostgreSQL database add to the cases above. */
+function severalHosts(): void {
+  describe('several hosts', () => {
+    test("every host's daemons are listed, each with its own pid and host", async () => {
+      const { pool } = await freshPgStore();
+      try {
+        const clock = new ManualClock();
+        const a = pgQueueControl(pool, { clock, pid: 101, host: 'alpha' });
+        const b = pgQueueControl(pool, { clock, pid: 202, host: 'beta' });
+        await a.daemonBeat('alpha:101', 'running');
+        await b.daemonBeat('beta:202', 'claiming paused: queue paused');
+        assert.deepEqual(
+          (await a.daemons()).map((d) => [d.owner, d.pid, d.host, d.note]),
+          [
+            ['alpha:101', 101, 'alpha', 'running'],
+            ['beta:202', 202, 'beta', 'claiming paused: queue paused'],
+          ],
+        );
+        await b.pause('maintenance');
+        assert.equal((await a.state()).paused, true, 'one switch for every host');
+      } finally {
+        await pool.end();
+      }
+    });
 
-  test("every host's daemons are listed, each with its own pid and host", async () => {
-    const { pool } = await freshPgStore();
-    try {
+    test('resume wakes the idle workers of every host at once (NOTIFY on the jobs channel)', async () => {
+      const { url, pool } = await freshPgStore();
       const clock = new ManualClock();
-      const a = pgQueueControl(pool, { clock, pid: 101, host: 'alpha' });
-      const b = pgQueueControl(pool, { clock, pid: 202, host: 'beta' });
-      await a.daemonBeat('alpha:101', 'running');
-      await b.daemonBeat('beta:202', 'claiming paused: queue paused');
-      assert.deepEqual(
-        (await a.daemons()).map((d) => [d.owner, d.pid, d.host, d.note]),
-        [
-          ['alpha:101', 101, 'alpha', 'running'],
-          ['beta:202', 202, 'beta', 'claiming paused: queue paused'],
-        ],
-      );
-      await b.pause('maintenance');
-      assert.equal((await a.state()).paused, true, 'one switch for every host');
-    } finally {
-      await pool.end();
-    }
+      const control = pgQueueControl(pool, { clock });
+      const waiters = [await jobWaiter(clientConfig(url)), await jobWaiter(clientConfig(url))];
+      try {
+        await control.pause('maintenance');
+        const since = waiters.map((w) => w.seen());
+        // A day-long poll: only the notification can end these waits within the test.
+        const woken = waiters.map((w, i) => w.wait(24 * 3_600_000, { since: since[i]! }));
+        await control.resume();
+        const timeout = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), 10_000).unref());
+        assert.deepEqual(await Promise.all(woken.map((p) => Promise.race([p, timeout]))), ['notified', 'notified']);
+      } finally {
+        for (const w of waiters) await w.close();
+        await pool.end();
+      }
+    });
   });
-
-  test('resume wakes the idle workers of every host at once (NOTIFY on the jobs channel)', async () => {
-    const { url, pool } = await freshPgStore();
-    const clock = new ManualClock();
-    const control = pgQueueControl(pool, { clock });
-    const waiters = [await jobWaiter(clientConfig(url)), await jobWaiter(clientConfig(url))];
-    try {
-      await control.pause('maintenance');
-      const since = waiters.map((w) => w.seen());
-      // A day-long poll: only the notification can end these waits within the test.
-      const woken = waiters.map((w, i) => w.wait(24 * 3_600_000, { since: since[i]! }));
-      await control.resume();
-      const timeout = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), 10_000).unref());
-      assert.deepEqual(await Promise.all(woken.map((p) => Promise.race([p, timeout]))), ['notified', 'notified']);
-    } finally {
-      for (const w of waiters) await w.close();
-      await pool.end();
-    }
-  });
-});
+}

@@ -15,6 +15,7 @@ for (const kind of STORE_BACKENDS) {
       for (const b of opened) await b.close();
       await kind.done();
     });
+    if (kind.name === 'postgres') severalHosts();
     async function setup(opts: StoreBackendOptions = {}): Promise<StoreBackend> {
       const b = await kind.open(opts);
       opened.push(b);
@@ -157,50 +158,51 @@ for (const kind of STORE_BACKENDS) {
   });
 }
 
-describe('watch store on postgres, several hosts', () => {
-  after(() => postgresStores.done());
-
-  test('hosts claiming one due watch at once: exactly one wins each run', async () => {
-    const clock = new ManualClock(1_000_000);
-    const [a, b] = await postgresStores.openPair({ clock, random: () => 0.5 });
-    try {
-      const w = await a.watches.add({ kind: 'skills', target: 'Python', options: { format: 'epub' }, periodMs: 60_000 });
-      for (let run = 0; run < 10; run++) {
-        // Eight claimers, four per host, for the same due run.
-        const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).watches.claim(w.id, 10)));
-        const winners = claims.filter((c) => c !== undefined);
-        assert.equal(winners.length, 1, `run ${run}: one winner`);
-        assert.equal(winners[0]!.lastRunAt, clock.now());
-        assert.equal(winners[0]!.nextRunAt, clock.now() + 60_000);
-        assert.deepEqual(await b.watches.get(w.id), winners[0], 'the stored row is the winner’s');
-        clock.advance(60_000);
+/** What several hosts on one PostgreSQL database add to the cases above. */
+function severalHosts(): void {
+  describe('several hosts', () => {
+    test('hosts claiming one due watch at once: exactly one wins each run', async () => {
+      const clock = new ManualClock(1_000_000);
+      const [a, b] = await postgresStores.openPair({ clock, random: () => 0.5 });
+      try {
+        const w = await a.watches.add({ kind: 'skills', target: 'Python', options: { format: 'epub' }, periodMs: 60_000 });
+        for (let run = 0; run < 10; run++) {
+          // Eight claimers, four per host, for the same due run.
+          const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).watches.claim(w.id, 10)));
+          const winners = claims.filter((c) => c !== undefined);
+          assert.equal(winners.length, 1, `run ${run}: one winner`);
+          assert.equal(winners[0]!.lastRunAt, clock.now());
+          assert.equal(winners[0]!.nextRunAt, clock.now() + 60_000);
+          assert.deepEqual(await b.watches.get(w.id), winners[0], 'the stored row is the winner’s');
+          clock.advance(60_000);
+        }
+      } finally {
+        await a.close();
+        await b.close();
       }
-    } finally {
-      await a.close();
-      await b.close();
-    }
-  });
+    });
 
-  test('two discoveries of one run ending on two hosts at once both land in its record', async () => {
-    const clock = new ManualClock(1000);
-    const [a, b] = await postgresStores.openPair({ clock });
-    try {
-      const w = await a.watches.add({ kind: 'skills', target: 'Python, Go', options: { format: 'epub' }, periodMs: 60_000 });
-      await a.watches.claim(w.id, 10);
-      await a.watches.markRun(w.id, {
-        skills: [
-          { skill: 'Python', job: 1, status: 'queued' },
-          { skill: 'Go', job: 2, status: 'queued' },
-        ],
-      });
-      await Promise.all([a.watches.recordDiscovery(w.id, 'Python', 1, 3), b.watches.recordDiscovery(w.id, 'Go', 2, 5)]);
-      assert.deepEqual((await a.watches.get(w.id))?.lastFound?.skills, [
-        { skill: 'Python', job: 1, status: 'queued', added: 3 },
-        { skill: 'Go', job: 2, status: 'queued', added: 5 },
-      ]);
-    } finally {
-      await a.close();
-      await b.close();
-    }
+    test('two discoveries of one run ending on two hosts at once both land in its record', async () => {
+      const clock = new ManualClock(1000);
+      const [a, b] = await postgresStores.openPair({ clock });
+      try {
+        const w = await a.watches.add({ kind: 'skills', target: 'Python, Go', options: { format: 'epub' }, periodMs: 60_000 });
+        await a.watches.claim(w.id, 10);
+        await a.watches.markRun(w.id, {
+          skills: [
+            { skill: 'Python', job: 1, status: 'queued' },
+            { skill: 'Go', job: 2, status: 'queued' },
+          ],
+        });
+        await Promise.all([a.watches.recordDiscovery(w.id, 'Python', 1, 3), b.watches.recordDiscovery(w.id, 'Go', 2, 5)]);
+        assert.deepEqual((await a.watches.get(w.id))?.lastFound?.skills, [
+          { skill: 'Python', job: 1, status: 'queued', added: 3 },
+          { skill: 'Go', job: 2, status: 'queued', added: 5 },
+        ]);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
   });
-});
+}
