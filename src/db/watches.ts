@@ -220,6 +220,6 @@ export function sqliteWatchStore(
 }
 
 /** The skill entry of the watch's last run that names this discovery job. */
-function entryOf(w: Watch | undefined, skill: string, job: number): WatchSkillRun | undefined {
+export function entryOf(w: Watch | undefined, skill: string, job: number): WatchSkillRun | undefined {
   return w?.lastFound?.skills?.find((x) => x.job === job && x.skill.toLowerCase() === skill.toLowerCase());
 }

@@ -30,7 +30,7 @@ import { inTransaction, type Queryable } from './connect.js';
 import { JOBS_CHANNEL } from './wake.js';
 
 /** A row of `jobs` as node-postgres returns it (bigint as number, jsonb parsed, boolean). */
-interface PgJobRow {
+export interface PgJobRow {
   id: number;
   kind: JobKind;
   dedupe_key: string;
@@ -72,7 +72,7 @@ const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
 /** jsonb parameters go as JSON text: node-postgres would turn a JS array into a PostgreSQL array. */
 const toJson = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v));
 
-function toJob(r: PgJobRow): Job {
+export function toJob(r: PgJobRow): Job {
   return {
     id: r.id,
     kind: r.kind,

@@ -1,0 +1,122 @@
+/**
+ * The queue's views, control, budget, watches and the catalogue, per backend, for tests that run
+ * the same cases against each (issue 14): SQLite in memory through its Store (those stores served
+ * as promises; the catalogue, still synchronous there, through `promised`) and PostgreSQL (a fresh
+ * database per instance, on the server of test/helpers/pg.ts). The job store comes along, since
+ * most view and watch cases need jobs to look at.
+ */
+import type pg from 'pg';
+import { ManualClock } from '../../src/clock.js';
+import { promised, type Async } from '../../src/db/async.js';
+import type { BookCatalogue } from '../../src/db/books.js';
+import type { BudgetStore } from '../../src/db/budget.js';
+import type { QueueControl } from '../../src/db/control.js';
+import type { JobStore } from '../../src/db/jobs.js';
+import { pgBookCatalogue } from '../../src/db/pg/books.js';
+import { pgBudgetStore } from '../../src/db/pg/budget.js';
+import { pgQueueControl } from '../../src/db/pg/control.js';
+import { pgJobStore } from '../../src/db/pg/jobs.js';
+import { pgQueueViews } from '../../src/db/pg/views.js';
+import { pgWatchStore } from '../../src/db/pg/watches.js';
+import type { QueueViews } from '../../src/db/queue-views.js';
+import { openStore } from '../../src/db/store.js';
+import type { WatchStore } from '../../src/db/watches.js';
+import { connectPool } from '../../src/db/pg/connect.js';
+import { freshPgStore } from './job-backends.js';
+import { pgServer } from './pg.js';
+
+export interface StoreBackend {
+  clock: ManualClock;
+  jobs: Async<JobStore>;
+  views: Async<QueueViews>;
+  control: Async<QueueControl>;
+  budget: Async<BudgetStore>;
+  watches: Async<WatchStore>;
+  books: Async<BookCatalogue>;
+  close: () => Promise<void>;
+}
+
+export interface StoreBackendOptions {
+  clock?: ManualClock;
+  random?: () => number;
+  watchRetryBaseMs?: number;
+}
+
+export interface StoreBackendKind {
+  name: 'sqlite' | 'postgres';
+  open(opts?: StoreBackendOptions): Promise<StoreBackend>;
+  /** Stops what the kind started for its instances (the PostgreSQL server). */
+  done(): Promise<void>;
+}
+
+const DEFAULT_WATCH_RETRY_BASE_MS = 60_000;
+
+export const sqliteStores: StoreBackendKind = {
+  name: 'sqlite',
+  async open(opts = {}) {
+    const clock = opts.clock ?? new ManualClock();
+    const store = openStore(':memory:', clock, {
+      ...(opts.random && { random: opts.random }),
+      watchRetryBaseMs: opts.watchRetryBaseMs ?? DEFAULT_WATCH_RETRY_BASE_MS,
+    });
+    return {
+      clock,
+      jobs: store.jobs,
+      views: store.views,
+      control: store.control,
+      budget: store.budget,
+      watches: store.watches,
+      books: promised(store.books),
+      close: async () => store.close(),
+    };
+  },
+  done: async () => {},
+};
+
+/** The PostgreSQL stores on one pool, wired as openSqliteStore wires SQLite's (a watch's failed discovery settles its run). */
+export function pgStores(pool: pg.Pool, opts: StoreBackendOptions & { clock: ManualClock }): Omit<StoreBackend, 'close'> {
+  const { clock } = opts;
+  const random = opts.random;
+  const watches = pgWatchStore(pool, { clock, retryBaseMs: opts.watchRetryBaseMs ?? DEFAULT_WATCH_RETRY_BASE_MS, ...(random && { random }) });
+  const jobs = pgJobStore(pool, {
+    clock,
+    ...(random && { random }),
+    onGivenUp: async (job, why, c) => {
+      if (job.kind === 'discover' && job.payload.watch !== undefined)
+        await watches.recordDiscoveryFailedOn(c, job.payload.watch, job.payload.skill, job.id, why);
+    },
+  });
+  return {
+    clock,
+    jobs,
+    views: pgQueueViews(pool),
+    control: pgQueueControl(pool, { clock }),
+    budget: pgBudgetStore(pool, { clock }),
+    watches,
+    books: pgBookCatalogue(pool),
+  };
+}
+
+export const postgresStores: StoreBackendKind & {
+  /** A second host on the same database: its own pool, clock and random, the same rows. */
+  openPair(opts?: StoreBackendOptions): Promise<[StoreBackend, StoreBackend]>;
+} = {
+  name: 'postgres',
+  async open(opts = {}) {
+    const clock = opts.clock ?? new ManualClock();
+    const { pool } = await freshPgStore();
+    return { ...pgStores(pool, { ...opts, clock }), close: () => pool.end() };
+  },
+  async openPair(opts = {}) {
+    const clock = opts.clock ?? new ManualClock();
+    const { url, pool } = await freshPgStore();
+    const other = await connectPool(url, { max: 8 });
+    return [
+      { ...pgStores(pool, { ...opts, clock }), close: () => pool.end() },
+      { ...pgStores(other, { ...opts, clock }), close: () => other.end() },
+    ];
+  },
+  done: async () => (await pgServer()).stop(),
+};
+
+export const STORE_BACKENDS: readonly StoreBackendKind[] = [sqliteStores, postgresStores];
