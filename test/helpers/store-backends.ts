@@ -7,7 +7,7 @@
  */
 import type pg from 'pg';
 import { ManualClock } from '../../src/clock.js';
-import { promised, type Async } from '../../src/db/async.js';
+import type { Async } from '../../src/db/async.js';
 import type { BookCatalogue } from '../../src/db/books.js';
 import type { BudgetStore } from '../../src/db/budget.js';
 import type { QueueControl } from '../../src/db/control.js';
@@ -66,7 +66,7 @@ export const sqliteStores: StoreBackendKind = {
       control: store.control,
       budget: store.budget,
       watches: store.watches,
-      books: promised(store.books),
+      books: store.books,
       close: async () => store.close(),
     };
   },
