@@ -34,7 +34,7 @@ export interface SqliteStore {
    * The job's success and the catalogue rows it produced, in one transaction: false (nothing
    * written) when the lease token is no longer the job's.
    */
-  completeJob(id: number, token: string, outcome: CompleteOutcome, catalogue: readonly BookRecord[]): boolean;
+  completeJob: (id: number, token: string, outcome: CompleteOutcome, catalogue: readonly BookRecord[]) => boolean;
   /** Runs `fn` as one write transaction: the writes of the stores inside it commit together. */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -53,7 +53,7 @@ export interface Store extends Omit<SqliteStore, 'jobs' | 'views' | 'control' | 
   budget: Async<BudgetStore>;
   watches: Async<WatchStore>;
   books: Async<BookCatalogue>;
-  completeJob(...args: Parameters<SqliteStore['completeJob']>): Promise<boolean>;
+  completeJob: (...args: Parameters<SqliteStore['completeJob']>) => Promise<boolean>;
 }
 
 export interface StoreOptions extends Omit<OpenDbOptions, 'clock'> {

@@ -19,7 +19,8 @@ import { pgJobStore } from '../../src/db/pg/jobs.js';
 import { pgQueueViews } from '../../src/db/pg/views.js';
 import { pgWatchStore } from '../../src/db/pg/watches.js';
 import type { QueueViews } from '../../src/db/queue-views.js';
-import { openStore } from '../../src/db/store.js';
+import { openStore, type Store } from '../../src/db/store.js';
+import { pgCompleteJob } from '../../src/db/pg/complete.js';
 import type { WatchStore } from '../../src/db/watches.js';
 import { connectPool } from '../../src/db/pg/connect.js';
 import { freshPgStore } from './job-backends.js';
@@ -33,6 +34,8 @@ export interface StoreBackend {
   budget: Async<BudgetStore>;
   watches: Async<WatchStore>;
   books: Async<BookCatalogue>;
+  /** A job's success with its catalogue rows, in one transaction (Store.completeJob). */
+  completeJob: Store['completeJob'];
   close: () => Promise<void>;
 }
 
@@ -67,6 +70,7 @@ export const sqliteStores: StoreBackendKind = {
       budget: store.budget,
       watches: store.watches,
       books: store.books,
+      completeJob: store.completeJob,
       close: async () => store.close(),
     };
   },
@@ -86,6 +90,7 @@ export function pgStores(pool: pg.Pool, opts: StoreBackendOptions & { clock: Man
         await watches.recordDiscoveryFailedOn(c, job.payload.watch, job.payload.skill, job.id, why);
     },
   });
+  const books = pgBookCatalogue(pool);
   return {
     clock,
     jobs,
@@ -93,7 +98,8 @@ export function pgStores(pool: pg.Pool, opts: StoreBackendOptions & { clock: Man
     control: pgQueueControl(pool, { clock }),
     budget: pgBudgetStore(pool, { clock }),
     watches,
-    books: pgBookCatalogue(pool),
+    books,
+    completeJob: pgCompleteJob(pool, jobs, books),
   };
 }
 

@@ -15,6 +15,7 @@ import {
   type CancelResult,
   type ClaimOptions,
   type ClaimedJob,
+  type CompleteOutcome,
   type DiscoverPayload,
   type EnqueueItem,
   type EnqueueResult,
@@ -261,7 +262,15 @@ type Decide = (row: PgJobRow, now: number, c: Queryable) => Settlement | Promise
  * call one transaction on a pooled connection. Times come from `clock` as in SQLite, so the two
  * backends answer alike under a test's manual clock.
  */
-export function pgJobStore(pool: pg.Pool, deps: PgJobStoreDeps): Async<JobStore> {
+/**
+ * The job queue on PostgreSQL, plus `completeOn`: a success recorded on a transaction the caller
+ * holds, so the catalogue rows the job produced commit with it (SqliteStore.completeJob).
+ */
+export type PgJobStore = Async<JobStore> & {
+  completeOn(c: Queryable, id: number, token: string, outcome?: CompleteOutcome): Promise<boolean>;
+};
+
+export function pgJobStore(pool: pg.Pool, deps: PgJobStoreDeps): PgJobStore {
   const { clock } = deps;
   const random = deps.random ?? Math.random;
   const channel = deps.channel ?? JOBS_CHANNEL;
@@ -333,6 +342,14 @@ export function pgJobStore(pool: pg.Pool, deps: PgJobStoreDeps): Async<JobStore>
     });
   }
   const settled = async (id: number, token: string, decide: Decide): Promise<boolean> => (await settle(id, token, decide)) !== undefined;
+  const succeeded =
+    (outcome: CompleteOutcome): Decide =>
+    () => ({
+      state: 'succeeded',
+      outcome: 'succeeded',
+      ...(outcome.message !== undefined && { message: outcome.message }),
+      session: outcome.session,
+    });
 
   /** One existing row named again: merged, left, or queued again (the rules of src/db/jobs.ts). */
   async function enqueueExisting(c: Queryable, item: EnqueueItem, existing: PgJobRow, force: boolean, now: number): Promise<EnqueueResult> {
@@ -511,12 +528,12 @@ export function pgJobStore(pool: pg.Pool, deps: PgJobStoreDeps): Async<JobStore>
     },
 
     complete(id, token, outcome = {}) {
-      return settled(id, token, () => ({
-        state: 'succeeded',
-        outcome: 'succeeded',
-        ...(outcome.message !== undefined && { message: outcome.message }),
-        session: outcome.session,
-      }));
+      return settled(id, token, succeeded(outcome));
+    },
+
+    async completeOn(c, id, token, outcome = {}) {
+      const row = (await run<PgJobRow>(c, SQL.fenced, [id, token])).rows[0];
+      return row ? (await settleRow(c, row, clock.now(), succeeded(outcome))) !== undefined : false;
     },
 
     retry(id, token, err) {
