@@ -25,6 +25,8 @@ export interface ChapterInput {
   title: string;
   /** The whole HTML page from the chapter API (content inside `div#sbo-rt-content`). */
   html: string;
+  /** The staged file holding the page instead (`html` empty): read by the build (src/epub/staged-input.ts). */
+  file?: string;
 }
 
 export interface TocEntry {
@@ -41,8 +43,10 @@ export interface AssetInput {
   path: string;
   /** What the server said. */
   mediaType?: string;
-  /** null = missing: placeholder + gap. */
+  /** null = missing: placeholder + gap (unless `file` holds the bytes). */
   data: Uint8Array | null;
+  /** The staged file holding the bytes instead (src/epub/staged-input.ts). */
+  file?: string;
 }
 
 export interface FromChaptersInput {

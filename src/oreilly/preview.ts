@@ -19,13 +19,16 @@ export function visibleWords(html: string): number {
   return text.split(/\s+/).filter((w) => /[\p{L}\p{N}]/u.test(w)).length;
 }
 
-/** Throws an auth-class error when `html` is a preview instead of the chapter. */
-export function assertNotPreview(html: string, where: string, virtualPages = 0): void {
+/**
+ * Throws an auth-class error when `html` is a preview instead of the chapter; returns its visible
+ * words (counted once, for the caller's totals too).
+ */
+export function assertNotPreview(html: string, where: string, virtualPages = 0): number {
   if (PAYWALL.test(html)) {
     throw new BookdError('auth', `the server sent a truncated preview instead of ${where} (sign-in block present): the session is not accepted`);
   }
+  const words = visibleWords(html);
   if (virtualPages >= 2) {
-    const words = visibleWords(html);
     if (words < virtualPages * MIN_WORDS_PER_PAGE && /(…|\.\.\.)\s*(<\/[^>]+>\s*)*$/.test(html.replace(/<\/(body|html|div)>\s*/gi, '').trimEnd())) {
       throw new BookdError(
         'auth',
@@ -33,4 +36,5 @@ export function assertNotPreview(html: string, where: string, virtualPages = 0):
       );
     }
   }
+  return words;
 }
