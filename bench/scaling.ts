@@ -5,7 +5,7 @@
  *   npm run bench            (builds first; or: node --import tsx bench/scaling.ts [--books 16] [--scale 10] [--sizes 1,4])
  *   npm run bench -- --sessions 64     (one row; the book count rises to the sessions when fewer)
  *   … --no-warmup                      (skip the run that fills the simulator's cache first)
- *   … --profile DIR                    (the daemon of each row writes --cpu-prof and --heap-prof files to DIR/n<sessions>)
+ *   … --profile DIR                    (each row's daemon runs with --cpu-prof and --heap-prof into DIR/n<sessions>)
  *
  * Memory is read three ways: peak RSS (getrusage of the whole `bookd run`, start-up included), the
  * RSS of the daemon idle (read when its first job starts: everything loaded, nothing fetched yet),
@@ -22,7 +22,7 @@
  * simulator share them), and the table measures the machine instead of bookd.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -66,6 +66,8 @@ interface Row {
   /** The daemon's RSS when its first job started, and the most books in flight at once. */
   idleMb: number;
   inFlight: number;
+  /** CPU seconds per thread, in the order the threads started, those under 0.1 s left out. */
+  threadCpu: string[];
   /** Resident memory when half the books were written, and when the last one was. */
   rssHalfMb: number;
   rssEndMb: number;
@@ -75,6 +77,22 @@ interface Row {
   /** The machine budget when the run ended, requests/s (scaled). */
   budget: number;
   stale: number;
+}
+
+/** CPU seconds of each thread of `pid` so far (Linux), by thread id. */
+function threadCpu(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
+      out.set(Number(tid), (Number(f[11]) + Number(f[12])) / 100);
+    }
+  } catch {
+    // The process ended between two reads.
+  }
+  return out;
 }
 
 /** The process's resident memory now (Linux), in MB. */
@@ -146,13 +164,17 @@ try {
     const started = Date.now();
     const profile = PROFILE ? join(PROFILE, `n${n}`) : undefined;
     if (profile) mkdirSync(profile, { recursive: true });
-    const nodeOptions = profile
-      ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profile} --heap-prof --heap-prof-dir=${profile}`.trim() }
-      : {};
-    const child = spawn(process.execPath, [CLI, 'run', '--until-empty'], {
-      env: { ...process.env, ...env, ...nodeOptions },
+    // Node refuses --cpu-prof in NODE_OPTIONS: the flags go on the daemon's command line.
+    const profiling = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, '--heap-prof', `--heap-prof-dir=${profile}`] : [];
+    const child = spawn(process.execPath, [...profiling, CLI, 'run', '--until-empty'], {
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    // The threads' CPU, read until the process ends: which of them (main, build, jar, libuv's pool) spent it.
+    const threads = new Map<number, number>();
+    const sampler = setInterval(() => {
+      for (const [tid, cpu] of threadCpu(child.pid!)) threads.set(tid, cpu);
+    }, 250);
     let idleMb = NaN;
     let running = 0;
     let inFlight = 0;
@@ -178,6 +200,7 @@ try {
       }
     });
     const code = await new Promise<number | null>((r) => child.on('exit', r));
+    clearInterval(sampler);
     const wall = (Date.now() - started) / 1000;
     const seconds = (lastDone - firstStart) / 1000;
     if (code !== 0 || !usage) throw new Error(`bookd run exited ${code} with ${n} sessions`);
@@ -196,6 +219,7 @@ try {
       rssMb: usage.maxRssKb / 1024,
       idleMb,
       inFlight,
+      threadCpu: [...threads].sort(([a], [b]) => a - b).map(([tid, cpu]) => (tid === child.pid ? `main ${cpu.toFixed(1)}` : cpu.toFixed(1))),
       rssHalfMb: rssAt.get(Math.ceil(ids.length / 2)) ?? NaN,
       rssEndMb: rssAt.get(ids.length) ?? NaN,
       throttled: stats.sent['429'],
@@ -238,6 +262,8 @@ for (const r of rows) {
     `| ${r.sessions} | ${r.books} | ${r.seconds.toFixed(1)} (${r.wall.toFixed(1)}) | ${r.bookSeconds.toFixed(1)} | ${Math.round(r.perHour / SCALE)} | ${(r.rps / SCALE).toFixed(1)} | ${one ? (r.perHour / (r.sessions * one)).toFixed(2) : '–'} | ${r.cpuPerBook.toFixed(2)} | ${Math.round(r.rssMb)} | ${Math.round(r.idleMb)} | ${r.inFlight} | ${((r.rssMb - r.idleMb) / Math.max(1, r.inFlight)).toFixed(1)} | ${Math.round(r.rssHalfMb)} → ${Math.round(r.rssEndMb)} | ${r.throttled} | ${r.guarded} | ${(r.budget / SCALE).toFixed(1)} | ${r.stale} |`,
   );
 }
+console.log('\nCPU seconds by thread (main first, then the others in the order they started; libuv and V8 helpers included):');
+for (const r of rows) console.log(`  ${r.sessions} sessions: ${r.threadCpu.filter((t) => !/^0\.0$/.test(t)).join(', ')}`);
 console.log(
   '\nseconds: first claim to last book written (the whole bookd run in brackets); CPU and RSS: the bookd process, start-up included; RSS flat from ½ to the end means memory does not grow with the books archived.',
 );
