@@ -5,6 +5,8 @@
  *   npm run bench            (builds first; or: node --import tsx bench/scaling.ts [--books 16] [--scale 10] [--sizes 1,4])
  *   npm run bench -- --sessions 64     (one row; the book count rises to the sessions when fewer)
  *   … --no-warmup                      (skip the run that fills the simulator's cache first)
+ *   … --node-args "--max-semi-space-size=1"  (flags for the daemon's node, to measure them)
+ *   … --log DIR                        (the daemon's output of each row to DIR/n<sessions>.log)
  *   … --profile DIR                    (each row's daemon runs with --cpu-prof and --heap-prof into DIR/n<sessions>)
  *
  * Memory is read three ways: peak RSS (getrusage of the whole `bookd run`, start-up included), the
@@ -22,7 +24,7 @@
  * simulator share them), and the table measures the machine instead of bookd.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -42,6 +44,12 @@ const SCALE = arg('scale', 10);
 const WARMUP = !process.argv.includes('--no-warmup');
 const profileArg = process.argv.indexOf('--profile');
 const PROFILE = profileArg > 0 ? process.argv[profileArg + 1]! : undefined;
+const logArg = process.argv.indexOf('--log');
+/** Where the daemon's output goes too (one file per row: DIR/n<sessions>.log). */
+const LOG_DIR = logArg > 0 ? process.argv[logArg + 1]! : undefined;
+const nodeArgsArg = process.argv.indexOf('--node-args');
+/** V8 and Node flags for the daemon, to measure them (e.g. --node-args "--max-semi-space-size=1"). */
+const NODE_ARGS = nodeArgsArg > 0 ? process.argv[nodeArgsArg + 1]!.split(/\s+/).filter(Boolean) : [];
 const INTERVAL_MS = Math.round(1000 / SCALE);
 const LATENCY_MS = Math.max(1, Math.round(50 / SCALE));
 const JITTER_MS = Math.max(1, Math.round(100 / SCALE));
@@ -166,7 +174,7 @@ try {
     if (profile) mkdirSync(profile, { recursive: true });
     // Node refuses --cpu-prof in NODE_OPTIONS: the flags go on the daemon's command line.
     const profiling = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, '--heap-prof', `--heap-prof-dir=${profile}`] : [];
-    const child = spawn(process.execPath, [...profiling, CLI, 'run', '--until-empty'], {
+    const child = spawn(process.execPath, [...NODE_ARGS, ...profiling, CLI, 'run', '--until-empty'], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -183,6 +191,10 @@ try {
     let lastDone = 0;
     const durations: number[] = [];
     const rssAt = new Map<number, number>();
+    if (LOG_DIR) {
+      mkdirSync(LOG_DIR, { recursive: true });
+      child.stdout.pipe(createWriteStream(join(LOG_DIR, `n${n}.log`)));
+    }
     createInterface({ input: child.stdout }).on('line', (line) => {
       if (line.includes('resource use of this run')) usage = JSON.parse(line) as typeof usage;
       // Throughput counts from the first claim to the last book written: process start-up,
