@@ -124,7 +124,7 @@ class BookFetch {
           } else {
             const part = stagingPart(this.dir, stageKey);
             const { mediaType, ...whole } = await this.requests.run(() => this.deps.client.fileTo(this.session, url, part, fileOpts));
-            got = { file: commitStaged(this.dir, stageKey, mediaType, whole) };
+            got = { file: commitStaged(this.dir, part, stageKey, mediaType, whole) };
           }
           this.staged.set(stageKey, got.file);
           this.fetched++;

@@ -59,8 +59,10 @@ test('a streamed part is read only once committed whole: a part cut off by a cra
   // Killed while streaming: the part holds half the bytes and there is no line for it.
   await writeFile(stagingPart(dir, 'half.png'), whole.subarray(0, 50));
   assert.equal((await loadStaged(dir)).size, 0);
-  await writeFile(stagingPart(dir, 'whole.png'), whole);
-  const committed = commitStaged(dir, 'whole.png', 'image/png', { bytes: whole.length, sha256: sha });
+  const part = stagingPart(dir, 'whole.png');
+  assert.notEqual(part, stagingPart(dir, 'whole.png'), 'two fetches of one file at once never share a part');
+  await writeFile(part, whole);
+  const committed = commitStaged(dir, part, 'whole.png', 'image/png', { bytes: whole.length, sha256: sha });
   assert.deepEqual(new Uint8Array(await readFile(committed.file!)), whole);
   assert.deepEqual([...(await loadStaged(dir)).keys()], ['whole.png']);
   // The same size with other bytes (a rewrite under an old line) fails the sha256; a shorter file its size.

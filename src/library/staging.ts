@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, createReadStream, mkdirSync, renameSync, writeFileSync, type Dirent } from 'node:fs';
 import { readFile, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -59,11 +59,14 @@ export interface StagedBytes {
 
 /**
  * Where a body is written while it arrives (HttpRequest.toFile): never read as a staged file
- * until commitStaged renames it to `<key>.bin`, so a half-streamed file is never taken for a whole one.
+ * until commitStaged renames it to `<key>.bin`, so a half-streamed file is never taken for a whole
+ * one. A part a crash left behind is debris, removed with the book's folder.
  */
 export function stagingPart(dir: string, path: string): string {
   mkdirSync(dir, { recursive: true });
-  return join(dir, `${keyOf(path)}.part`);
+  // Its own name per fetch: two jobs of one book (its two formats, a lapsed lease) may fetch the
+  // same file at once, and one must never truncate or rename the part the other is writing.
+  return join(dir, `${keyOf(path)}.${randomBytes(6).toString('hex')}.part`);
 }
 
 /**
@@ -74,9 +77,9 @@ export function stagingPart(dir: string, path: string): string {
  * Synchronous: a book is a hundred small files, and promise-based handles cost more CPU than the
  * download itself. Returns the file as the build reads it: on disk, not in memory.
  */
-export function commitStaged(dir: string, path: string, mediaType: string | undefined, whole: StagedBytes): FetchedFile {
+export function commitStaged(dir: string, part: string, path: string, mediaType: string | undefined, whole: StagedBytes): FetchedFile {
   const file = join(dir, `${keyOf(path)}.bin`);
-  renameSync(join(dir, `${keyOf(path)}.part`), file);
+  renameSync(part, file);
   const record: StagedRecord = { path, sha256: whole.sha256, bytes: whole.bytes, ...(mediaType === undefined ? {} : { mediaType }) };
   // A leading newline: a line a crash cut short stays a line of its own, never glued to this one.
   appendFileSync(join(dir, INDEX), `\n${JSON.stringify(record)}`);
@@ -90,8 +93,9 @@ export function commitStaged(dir: string, path: string, mediaType: string | unde
  */
 export function saveStaged(dir: string, file: FetchedFile): FetchedFile {
   if (file.data === null) return file;
-  writeFileSync(stagingPart(dir, file.path), file.data);
-  return commitStaged(dir, file.path, file.mediaType, { bytes: file.data.byteLength, sha256: sha256(file.data) });
+  const part = stagingPart(dir, file.path);
+  writeFileSync(part, file.data);
+  return commitStaged(dir, part, file.path, file.mediaType, { bytes: file.data.byteLength, sha256: sha256(file.data) });
 }
 
 function parseRecord(line: string): StagedRecord | null {
