@@ -66,7 +66,10 @@ export async function streamBody(
         : tooBig(`over ${opts.maxBytes}`),
     (chunk) => hash.update(chunk),
   );
-  const out = createWriteStream(opts.file, { mode: 0o644 });
+  // Writes of 16 KB (the default) one after the other, each a round trip to the thread pool, ran
+  // at half a MB a second on a busy machine: a 64 MB body outlasted the job's lease. Chunks
+  // gathered up to 256 KB go out in one write, and no more than that waits in memory.
+  const out = createWriteStream(opts.file, { mode: 0o644, highWaterMark: 256 << 10 });
   try {
     if (decode) await pipeline(body, raw, decode, decoded, out);
     else await pipeline(body, raw, decoded, out);
