@@ -2,7 +2,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort } from 'node:worker_threads';
 import type { Format } from './model.js';
-import { buildAndWrite, toWire, type BookSource } from './builder.js';
+import { buildAndWrite } from './build.js';
+import { toWire, type BookSource } from './builder.js';
 
 // A build leaves tens of MB of garbage in the old generation (its trees outlive the young
 // generation's collections), which V8 collects only once the heap has grown well past it; builds

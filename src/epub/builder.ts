@@ -3,11 +3,9 @@ import { DEFAULT_TUNING, type Tuning } from '../config.js';
 import { BookdError, type ErrorKind } from '../errors.js';
 import { ThreadRpc, type Reply } from '../thread/rpc.js';
 import { startWorker } from '../worker.js';
-import { buildFromChapters, type FromChaptersInput } from './from-chapters.js';
-import { buildFromPackage, type FromPackageInput } from './from-package.js';
+import type { FromChaptersInput } from './from-chapters.js';
+import type { FromPackageInput } from './from-package.js';
 import type { Format } from './model.js';
-import { readStaged } from './staged-input.js';
-import { writeEpub } from './zip.js';
 
 /** A book's fetched material, ready to be built in either format. */
 export type BookSource = { mode: 'package'; input: Omit<FromPackageInput, 'format'> } | { mode: 'chapters'; input: Omit<FromChaptersInput, 'format'> };
@@ -25,15 +23,15 @@ export interface EpubBuilder {
   close(): Promise<void>;
 }
 
-export async function buildAndWrite(staged: BookSource, format: Format, file: string): Promise<Written> {
-  const source = readStaged(staged);
-  const build = source.mode === 'package' ? buildFromPackage({ ...source.input, format }) : buildFromChapters({ ...source.input, format });
-  const { bytes, sha256 } = await writeEpub(build, file);
-  return { gaps: build.gaps, chapters: build.chapters, bytes, sha256 };
-}
-
-/** Builds on the calling thread: for tests and one-off use. */
-export const inlineBuilder: EpubBuilder = { write: buildAndWrite, close: async () => {} };
+/**
+ * Builds on the calling thread: for tests and one-off use. The builders are loaded on first use:
+ * the daemon's main thread never builds, and loading them costs it some 30 MB resident (parse5,
+ * xmldom, yazl and the EPUB modules, measured).
+ */
+export const inlineBuilder: EpubBuilder = {
+  write: async (source, format, file) => (await import('./build.js')).buildAndWrite(source, format, file),
+  close: async () => {},
+};
 
 /** An error as it crosses from the build thread: its class and errno code survive. */
 export interface WireError {
