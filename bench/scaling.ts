@@ -247,7 +247,10 @@ try {
   }
   for (const n of SIZES) {
     process.stderr.write(`${n} session${n === 1 ? '' : 's'}…\n`);
-    rows.push(await runRow(n));
+    const row = await runRow(n);
+    rows.push(row);
+    // Each row as soon as it is measured: a long run that fails later keeps what it has.
+    process.stderr.write(`${JSON.stringify(row)}\n`);
   }
 } finally {
   await sim.stop();
