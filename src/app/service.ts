@@ -124,8 +124,8 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
   let pool: SessionPool | undefined;
   let http: Awaited<ReturnType<typeof startHttp>> | undefined;
   let web: WebServer | undefined;
-  const jars = new JarWriter(config.dbPath, threadLock);
-  const builder = new ThreadBuilder();
+  const jars = new JarWriter(config.dbPath, threadLock, tuning.threads.youngGenerationMb);
+  const builder = new ThreadBuilder(undefined, tuning.threads);
   const events = createEventBus(clock, (err) => logger.warn({ err: errorMessage(err) }, 'an event listener failed'));
   const notifications = startNotifier({ bus: events, settings: config.notify, tuning: tuning.notify, clock, logger, host: hostname() });
   const hook = config.onArchived ? onArchivedHook({ argv: config.onArchived, tuning: tuning.hooks, clock, logger }) : undefined;

@@ -13,8 +13,13 @@ import type { Kind } from './sniff.js';
 
 /** A parsed content document, between repair (ids known) and serialisation. */
 export interface ContentDoc {
-  /** The parsed document; released (null) once serialised, so a big book's trees do not all live at once. */
+  /**
+   * The parsed document; released (null) once serialised, so a big book's trees do not all live at
+   * once. A document whose tree is not needed before its turn comes keeps `rebuild` instead: its
+   * tree is dropped once its ids are known and made again, the same, when it is written.
+   */
   tree: Document | null;
+  rebuild?: () => Document;
   ids: IdMap;
   /** The URL relative references in this document resolve against. */
   base: string;

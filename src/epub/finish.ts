@@ -18,8 +18,9 @@ export function finishDocuments(book: Book, toPath: UrlToPath, format: Format, a
   const kindle = format === 'kindle' ? book.kindleCss() : undefined;
   for (const item of [...book.items.values()]) {
     const doc = item.doc;
-    const tree = doc?.tree;
-    if (!doc || !tree || item.data !== null) continue;
+    if (!doc || item.data !== null) continue;
+    const tree = doc.tree ?? doc.rebuild?.();
+    if (!tree) continue;
     rewriteRefs(tree, book.refs(item, toPath));
     afterRefs?.(item);
     if (kindle) {
@@ -30,6 +31,7 @@ export function finishDocuments(book: Book, toPath: UrlToPath, format: Format, a
     if (doc.mathml) item.properties.add('mathml');
     item.data = utf8.encode(serializeXhtml(tree));
     doc.tree = null;
+    delete doc.rebuild;
   }
 }
 

@@ -25,6 +25,8 @@ export interface ChapterInput {
   title: string;
   /** The whole HTML page from the chapter API (content inside `div#sbo-rt-content`). */
   html: string;
+  /** The staged file holding the page instead (`html` empty): read by the build (src/epub/staged-input.ts). */
+  file?: string;
 }
 
 export interface TocEntry {
@@ -41,8 +43,10 @@ export interface AssetInput {
   path: string;
   /** What the server said. */
   mediaType?: string;
-  /** null = missing: placeholder + gap. */
+  /** null = missing: placeholder + gap (unless `file` holds the bytes). */
   data: Uint8Array | null;
+  /** The staged file holding the bytes instead (src/epub/staged-input.ts). */
+  file?: string;
 }
 
 export interface FromChaptersInput {
@@ -97,28 +101,34 @@ function assembleFromChapters(input: FromChaptersInput): EpubBuild {
     }
     // A second chapter claiming the same path still goes in, under a key no reference can name.
     const key = book.items.has(path) ? `\u0000${i}:${path}` : path;
-    const page = parseHtml(ch.html);
-    const tree = parseHtml(SKELETON);
-    const html = tree.childNodes.find(isElement)!;
-    html.attrs = [
-      { name: 'lang', value: meta.language },
-      { name: 'xml:lang', value: meta.language },
-    ];
-    const head = findElement(tree, (el) => el.tagName === 'head')!;
-    const body = findElement(tree, (el) => el.tagName === 'body')!;
-    const links = findAll(page, isStylesheetLink);
-    for (const link of links) appendChild(head, link);
-    if (links.length === 0) {
-      for (const a of input.assets) if (a.data !== null && expectedCss(a)) appendChild(head, createElement('link', { rel: 'stylesheet', href: a.url }));
-    }
-    for (const style of findAll(page, (el) => el.tagName === 'style' && el.namespaceURI === NS.html)) appendChild(head, style);
-    const content = findElement(page, (el) => getAttr(el, 'id') === 'sbo-rt-content') ?? findElement(page, (el) => el.tagName === 'body');
-    if (content) for (const n of [...content.childNodes]) appendChild(body, n);
-    const found = sanitizeDocument(tree);
     const title = ch.title.trim() || meta.title;
-    normalizeHead(tree, title);
+    // Each tree is dropped once its ids are known and made again when written: one lives at a
+    // time, not the book's every chapter (tens of MB for a 4 MB book).
+    const repaired = () => {
+      const page = parseHtml(ch.html);
+      const tree = parseHtml(SKELETON);
+      const html = tree.childNodes.find(isElement)!;
+      html.attrs = [
+        { name: 'lang', value: meta.language },
+        { name: 'xml:lang', value: meta.language },
+      ];
+      const head = findElement(tree, (el) => el.tagName === 'head')!;
+      const body = findElement(tree, (el) => el.tagName === 'body')!;
+      const links = findAll(page, isStylesheetLink);
+      for (const link of links) appendChild(head, link);
+      if (links.length === 0) {
+        for (const a of input.assets) if (a.data !== null && expectedCss(a)) appendChild(head, createElement('link', { rel: 'stylesheet', href: a.url }));
+      }
+      for (const style of findAll(page, (el) => el.tagName === 'style' && el.namespaceURI === NS.html)) appendChild(head, style);
+      const content = findElement(page, (el) => getAttr(el, 'id') === 'sbo-rt-content') ?? findElement(page, (el) => el.tagName === 'body');
+      if (content) for (const n of [...content.childNodes]) appendChild(body, n);
+      const found = sanitizeDocument(tree);
+      normalizeHead(tree, title);
+      return { tree, found, ids: fixIds(tree) };
+    };
+    const { found, ids } = repaired();
     const item = book.add(key, { mediaType: 'application/xhtml+xml', kind: 'xhtml', data: null, out: replaceExtension(path, '.xhtml') });
-    item.doc = { tree, ids: fixIds(tree), base: ch.url, title, svg: found.svg, mathml: found.mathml };
+    item.doc = { tree: null, rebuild: () => repaired().tree, ids, base: ch.url, title, svg: found.svg, mathml: found.mathml };
     chapters.push(item);
     const url = normalizeUrl(ch.url);
     if (url !== null) {

@@ -152,12 +152,23 @@ function assembleFromPackage(input: FromPackageInput): EpubBuild {
 
   // Content documents: parsed, repaired, ids known, before any reference is rewritten.
   const bookTitle = input.meta.title || xmlText(descendants(pkg, 'title')[0]);
+  // Only the nav's tree is read before the documents are written (its lists); every other tree is
+  // dropped once its ids are known and parsed again when written, so one lives at a time, not the
+  // book's hundred (tens of MB for a 4 MB book).
   for (const d of docs) {
-    const tree = parseXhtml(decodeMarkup(d.data));
-    const found = sanitizeDocument(tree);
-    const head = normalizeHead(tree, bookTitle);
+    const repaired = () => {
+      const tree = parseXhtml(decodeMarkup(d.data));
+      const found = sanitizeDocument(tree);
+      const head = normalizeHead(tree, bookTitle);
+      return { tree, found, head, ids: fixIds(tree) };
+    };
+    const { tree, found, head, ids } = repaired();
     const item = book.add(d.path, { mediaType: 'application/xhtml+xml', kind: 'xhtml', data: null, ...(d.id === undefined ? {} : { id: d.id }) });
-    item.doc = { tree, ids: fixIds(tree), base: packageUrl(d.path), title: titleOf(head), svg: found.svg, mathml: found.mathml };
+    item.doc = { tree, ids, base: packageUrl(d.path), title: titleOf(head), svg: found.svg, mathml: found.mathml };
+    if (d.path !== navPath) {
+      item.doc.tree = null;
+      item.doc.rebuild = () => repaired().tree;
+    }
   }
 
   const spine: { item: Item; linear: boolean; properties: string[] }[] = [];

@@ -18,11 +18,19 @@ export interface BookMeta {
 
 export type Format = 'epub' | 'kindle';
 
-/** One fetched file. `data === null` means the server did not give it (404, wrong type …). */
+/**
+ * One fetched file. `data === null` without `file` means the server did not give it (404, wrong
+ * type …). A staged file may be named by `file` instead of held in `data` (null then): a book in
+ * flight keeps its bytes on disk, and the build reads them there (src/epub/staged-input.ts).
+ */
 export interface FetchedFile {
   path: string;
   mediaType?: string;
   data: Uint8Array | null;
+  /** The staged file holding the bytes (src/library/staging.ts). */
+  file?: string;
+  /** Its size, known without reading it. */
+  bytes?: number;
 }
 
 export interface EpubBuild {

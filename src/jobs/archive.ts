@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
@@ -12,11 +12,11 @@ import type { BookMeta, FetchedFile, Format } from '../epub/model.js';
 import { bookPathFromUrl, safePackagePath } from '../epub/paths.js';
 import { BookdError, errorMessage, within } from '../errors.js';
 import { placeBook, removeFromLibrary, type Placed } from '../library/place.js';
-import { bookStaging, loadStaged, saveStaged, stagedEpubPath } from '../library/staging.js';
+import { bookStaging, commitStaged, loadStaged, saveStaged, stagedEpubPath, stagingPart } from '../library/staging.js';
 import { cssAssetRefs, htmlAssetRefs } from '../oreilly/asset-refs.js';
 import { bookMeta } from '../oreilly/book-meta.js';
 import { coverPath, type OreillyClient } from '../oreilly/client.js';
-import { assertNotPreview, visibleWords } from '../oreilly/preview.js';
+import { assertNotPreview } from '../oreilly/preview.js';
 import { isSample } from '../oreilly/sample.js';
 import type { FileItem, TocNode } from '../oreilly/types.js';
 import type { MachineBudget } from '../pool/budget.js';
@@ -56,9 +56,20 @@ interface GetOptions {
   /** The listing's `file_size`: an (X)HTML file far short of it is a sample. */
   fileSize?: number | undefined;
   mediaType?: string | undefined;
-  /** Throws when the bytes are not what they should be (a preview). */
-  check?: (data: Buffer) => void;
+  /** The file's text is wanted (a chapter's or a stylesheet's references): it is read into memory. */
+  text?: boolean;
+  /** Throws when the text is not what it should be (a preview); implies `text`. */
+  check?: (text: string) => void;
 }
+
+/** A file as the book keeps it (on disk, src/library/staging.ts), and its text when asked for. */
+interface Got {
+  file: FetchedFile;
+  text?: string;
+}
+
+/** Whether the server gave the file: in memory or staged on disk. */
+const present = (f: FetchedFile | undefined): f is FetchedFile => f !== undefined && (f.data !== null || f.file !== undefined);
 
 class BookFetch {
   fetched = 0;
@@ -84,32 +95,42 @@ class BookFetch {
    * One file, from the staging area when an earlier attempt already has it. Auth, rate limits,
    * throttling that outlasts its retries and repeated transient failures propagate, naming what
    * was being fetched. A sample or a preview is never staged: what is staged passed its checks.
+   * Only text that is asked for is held in memory, and only by the caller: what the book keeps
+   * is the staged file, which the build thread reads. Other bodies stream to it as they arrive.
    */
-  async get(stageKey: string, url: string, what: string, o: GetOptions = {}): Promise<FetchedFile> {
+  async get(stageKey: string, url: string, what: string, o: GetOptions = {}): Promise<Got> {
+    const wantText = o.text === true || o.check !== undefined;
     const have = this.staged.get(stageKey);
-    if (have?.data) {
-      const sample = isHtmlFile(o.mediaType ?? '', url) && isSample(have.data.length, o.fileSize);
-      if (!sample && (!o.check || passes(o.check, have.data))) {
+    if (present(have)) {
+      const sample = isHtmlFile(o.mediaType ?? '', url) && isSample(sizeOf(have), o.fileSize);
+      const text = !sample && wantText ? await textOf(have) : undefined;
+      if (!sample && (!o.check || passes(o.check, text!))) {
         this.reused++;
-        return have;
+        return { file: have, ...(text !== undefined && { text }) };
       }
       // A preview an earlier session left behind before its staleness showed: fetch it again.
       this.staged.delete(stageKey);
     }
+    const fileOpts = { signal: this.ctx.signal, bookId: this.bookId, fileSize: o.fileSize, mediaType: o.mediaType };
     try {
       return await unlessPermanent(
-        async () => {
-          const { data, mediaType } = await this.requests.run(() =>
-            this.deps.client.file(this.session, url, { signal: this.ctx.signal, bookId: this.bookId, fileSize: o.fileSize, mediaType: o.mediaType }),
-          );
-          o.check?.(data);
-          const file: FetchedFile = { path: stageKey, mediaType, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-          saveStaged(this.dir, file);
-          this.staged.set(stageKey, file);
+        async (): Promise<Got> => {
+          let got: Got;
+          if (wantText) {
+            const { data, mediaType } = await this.requests.run(() => this.deps.client.file(this.session, url, fileOpts));
+            const text = data.toString('utf8');
+            o.check?.(text);
+            got = { file: saveStaged(this.dir, { path: stageKey, mediaType, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) }), text };
+          } else {
+            const part = stagingPart(this.dir, stageKey);
+            const { mediaType, ...whole } = await this.requests.run(() => this.deps.client.fileTo(this.session, url, part, fileOpts));
+            got = { file: commitStaged(this.dir, part, stageKey, mediaType, whole) };
+          }
+          this.staged.set(stageKey, got.file);
           this.fetched++;
-          return file;
+          return got;
         },
-        o.optional ? () => ({ path: stageKey, data: null }) : undefined,
+        o.optional ? () => ({ file: { path: stageKey, data: null } }) : undefined,
       );
     } catch (err) {
       throw within(what, err);
@@ -117,9 +138,16 @@ class BookFetch {
   }
 }
 
-function passes(check: (data: Buffer) => void, data: Uint8Array): boolean {
+const sizeOf = (f: FetchedFile) => f.data?.byteLength ?? f.bytes ?? 0;
+
+async function textOf(f: FetchedFile): Promise<string> {
+  if (f.data) return Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength).toString('utf8');
+  return readFile(f.file!, 'utf8');
+}
+
+function passes(check: (text: string) => void, text: string): boolean {
   try {
-    check(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    check(text);
     return true;
   } catch {
     return false;
@@ -207,15 +235,17 @@ async function packageSource(b: Book, list: FileItem[] | undefined, virtualPages
     }
     const isText = TEXT_TYPES.test(item.mediaType) || /\.x?html?$/i.test(item.fullPath);
     const html = isHtmlFile(item.mediaType, item.fullPath);
-    const file = await f.get(key.file(item.fullPath), item.url, item.fullPath, {
+    let fileWords = 0;
+    const { file } = await f.get(key.file(item.fullPath), item.url, item.fullPath, {
       optional: !isText,
       fileSize: item.fileSize,
       mediaType: item.mediaType,
       // The listed size catches samples; the page count still catches previews cut short with an
-      // ellipsis, which a small file's size cannot (the sample check needs 8 KB to speak).
-      check: html ? (data) => assertNotPreview(data.toString('utf8'), item.fullPath, pages.get(item.fullPath)) : undefined,
+      // ellipsis, which a small file's size cannot (the sample check needs 8 KB to speak). The
+      // check counts the words once, for the package's total too.
+      check: html ? (text) => void (fileWords = assertNotPreview(text, item.fullPath, pages.get(item.fullPath))) : undefined,
     });
-    if (file.data && html) words += visibleWords(Buffer.from(file.data).toString('utf8'));
+    if (present(file) && html) words += fileWords;
     files.push({ ...file, path: item.fullPath, ...(item.mediaType && !file.mediaType ? { mediaType: item.mediaType } : {}) });
     if (i % 20 === 0) ctx.checkpoint({ mode: 'package', fetched: f.fetched + f.reused, total: list.length });
   }
@@ -243,13 +273,14 @@ async function chapterSource(b: Book, sizes: Map<string, number>): Promise<BookS
     const url = new URL(c.contentUrl, session.baseUrl).href;
     const what = `chapter "${c.title || c.path}"`;
     const size = sizes.get(c.path);
-    const file = await f.get(key.chapter(c.path || url), url, what, {
+    const got = await f.get(key.chapter(c.path || url), url, what, {
       fileSize: size,
       mediaType: 'text/html',
-      check: (data) => assertNotPreview(data.toString('utf8'), what, c.virtualPages),
+      check: (text) => void assertNotPreview(text, what, c.virtualPages),
     });
-    const html = Buffer.from(file.data!).toString('utf8');
-    chapters.push({ path: c.path, url, title: c.title, html });
+    const html = got.text!;
+    // The build reads the page from staging: the book in flight keeps none of its chapters.
+    chapters.push({ path: c.path, url, title: c.title, html: '', file: got.file.file! });
     for (const s of c.stylesheets) wanted.set(new URL(s, url).href, 'css');
     for (const img of c.images) if (!wanted.has(new URL(img, url).href)) wanted.set(new URL(img, url).href, 'other');
     for (const ref of htmlAssetRefs(html, url)) if (!wanted.has(ref)) wanted.set(ref, /\.css(\?|$)/i.test(ref) ? 'css' : 'other');
@@ -265,16 +296,25 @@ async function chapterSource(b: Book, sizes: Map<string, number>): Promise<BookS
     if (!sameOrigin(url, session.baseUrl)) continue;
     ctx.progress({ phase: 'assets', done: done.size, total: done.size + queue.length });
     const path = bookPathFromUrl(new URL(url), meta.id) ?? safePackagePath(decodeURIComponent(new URL(url).pathname).slice(1)) ?? '';
-    const file = await f.get(key.url(url), url, `asset ${path || url}`, { optional: true });
-    assets.push({ url, path, ...(file.mediaType ? { mediaType: file.mediaType } : {}), data: file.data });
-    if (file.data && (wanted.get(url) === 'css' || /css/i.test(file.mediaType ?? ''))) {
-      for (const ref of cssAssetRefs(Buffer.from(file.data).toString('utf8'), url)) if (!done.has(ref)) queue.push(ref);
+    const got = await f.get(key.url(url), url, `asset ${path || url}`, { optional: true, text: wanted.get(url) === 'css' });
+    const file = got.file;
+    assets.push({ url, path, ...(file.mediaType ? { mediaType: file.mediaType } : {}), data: file.data, ...(file.file !== undefined && { file: file.file }) });
+    if (present(file) && (wanted.get(url) === 'css' || /css/i.test(file.mediaType ?? ''))) {
+      for (const ref of cssAssetRefs(got.text ?? (await textOf(file)), url)) if (!done.has(ref)) queue.push(ref);
     }
   }
   let cover: AssetInput | undefined;
   const coverUrl = new URL(coverPath(meta.id), `${session.baseUrl}/`).href;
-  const coverFile = await f.get(key.url(coverUrl), coverUrl, 'cover', { optional: true, mediaType: 'image/jpeg' });
-  if (coverFile.data) cover = { url: coverUrl, path: 'cover.jpg', ...(coverFile.mediaType ? { mediaType: coverFile.mediaType } : {}), data: coverFile.data };
+  const { file: coverFile } = await f.get(key.url(coverUrl), coverUrl, 'cover', { optional: true, mediaType: 'image/jpeg' });
+  if (present(coverFile)) {
+    cover = {
+      url: coverUrl,
+      path: 'cover.jpg',
+      ...(coverFile.mediaType ? { mediaType: coverFile.mediaType } : {}),
+      data: coverFile.data,
+      ...(coverFile.file !== undefined && { file: coverFile.file }),
+    };
+  }
   return { mode: 'chapters', input: { meta, bookId: meta.id, chapters, toc: tocEntries(toc), assets, ...(cover ? { cover } : {}) } };
 }
 

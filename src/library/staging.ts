@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, writeFileSync, type Dirent } from 'node:fs';
-import { readFile, readdir, rm, unlink } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { appendFileSync, createReadStream, mkdirSync, renameSync, writeFileSync, type Dirent } from 'node:fs';
+import { readFile, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FetchedFile, Format } from '../epub/model.js';
 
@@ -51,26 +51,51 @@ const INDEX = 'index.jsonl';
 const keyOf = (path: string) => createHash('sha256').update(path).digest('hex').slice(0, 40);
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
+/** What a staged file's bytes were when whole. */
+export interface StagedBytes {
+  bytes: number;
+  sha256: string;
+}
+
 /**
- * Keeps one fetched file for a later attempt: the bytes, then a line in the book's index. The line
- * is the commit point, written after the bytes, so a crash leaves at worst bytes without a line
- * (ignored) or half a line (ignored), never a line promising bytes that are not there. Files the
- * server did not give (`data === null`) are not kept: the next attempt asks again. Synchronous and
- * two writes a file: a book is a hundred small files, and per-file temporary files, renames and
- * promise-based handles cost more CPU than the download itself.
+ * Where a body is written while it arrives (HttpRequest.toFile): never read as a staged file
+ * until commitStaged renames it to `<key>.bin`, so a half-streamed file is never taken for a whole
+ * one. A part a crash left behind is debris, removed with the book's folder.
  */
-export function saveStaged(dir: string, file: FetchedFile): void {
-  if (file.data === null) return;
+export function stagingPart(dir: string, path: string): string {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${keyOf(file.path)}.bin`), file.data);
-  const record: StagedRecord = {
-    path: file.path,
-    sha256: sha256(file.data),
-    bytes: file.data.byteLength,
-    ...(file.mediaType === undefined ? {} : { mediaType: file.mediaType }),
-  };
+  // Its own name per fetch: two jobs of one book (its two formats, a lapsed lease) may fetch the
+  // same file at once, and one must never truncate or rename the part the other is writing.
+  return join(dir, `${keyOf(path)}.${randomBytes(6).toString('hex')}.part`);
+}
+
+/**
+ * Commits a file streamed to stagingPart: renamed to `<key>.bin`, then a line in the book's index.
+ * The line is the commit point, written after the bytes are whole, so a crash leaves at worst a
+ * part or a file without a line (ignored) or half a line (ignored), never a line promising bytes
+ * that are not there; a file rewritten under an old line fails its sha256 and is fetched again.
+ * Synchronous: a book is a hundred small files, and promise-based handles cost more CPU than the
+ * download itself. Returns the file as the build reads it: on disk, not in memory.
+ */
+export function commitStaged(dir: string, part: string, path: string, mediaType: string | undefined, whole: StagedBytes): FetchedFile {
+  const file = join(dir, `${keyOf(path)}.bin`);
+  renameSync(part, file);
+  const record: StagedRecord = { path, sha256: whole.sha256, bytes: whole.bytes, ...(mediaType === undefined ? {} : { mediaType }) };
   // A leading newline: a line a crash cut short stays a line of its own, never glued to this one.
   appendFileSync(join(dir, INDEX), `\n${JSON.stringify(record)}`);
+  return { path, data: null, file, bytes: whole.bytes, ...(mediaType === undefined ? {} : { mediaType }) };
+}
+
+/**
+ * Keeps one fetched file held in memory for a later attempt (and for the build, which reads it
+ * from disk): written as a part, then committed. Files the server did not give (`data === null`)
+ * are not kept: the next attempt asks again.
+ */
+export function saveStaged(dir: string, file: FetchedFile): FetchedFile {
+  if (file.data === null) return file;
+  const part = stagingPart(dir, file.path);
+  writeFileSync(part, file.data);
+  return commitStaged(dir, part, file.path, file.mediaType, { bytes: file.data.byteLength, sha256: sha256(file.data) });
 }
 
 function parseRecord(line: string): StagedRecord | null {
@@ -84,9 +109,16 @@ function parseRecord(line: string): StagedRecord | null {
   }
 }
 
+async function sha256Of(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
 /**
- * The files kept for this book, keyed by server path, each verified against its recorded sha256;
- * a damaged or half-written entry is left out (it is simply fetched again).
+ * The files kept for this book, keyed by server path, each verified against its recorded size and
+ * sha256 and named on disk (not read into memory); a damaged, half-written or rewritten entry is
+ * left out (it is simply fetched again).
  */
 export async function loadStaged(dir: string): Promise<Map<string, FetchedFile>> {
   const out = new Map<string, FetchedFile>();
@@ -103,11 +135,17 @@ export async function loadStaged(dir: string): Promise<Map<string, FetchedFile>>
     if (r) records.set(r.path, r);
   }
   for (const record of records.values()) {
-    const data = await readFile(join(dir, `${keyOf(record.path)}.bin`)).catch(() => null);
-    if (!data || data.byteLength !== record.bytes || sha256(data) !== record.sha256) continue;
+    const file = join(dir, `${keyOf(record.path)}.bin`);
+    const size = await stat(file).then(
+      (s) => (s.isFile() ? s.size : -1),
+      () => -1,
+    );
+    if (size !== record.bytes || (await sha256Of(file).catch(() => '')) !== record.sha256) continue;
     out.set(record.path, {
       path: record.path,
-      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      data: null,
+      file,
+      bytes: record.bytes,
       ...(record.mediaType === undefined ? {} : { mediaType: record.mediaType }),
     });
   }

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { systemClock, type Clock } from '../clock.js';
 import { BookdError } from '../errors.js';
 import { classifyResponse, parseJson, type Expect } from './classify.js';
@@ -6,6 +8,11 @@ import { MAX_DOCUMENT_BYTES, MAX_FILE_BYTES, header, type HttpResponse, type Htt
 import { assertNotSample } from './sample.js';
 import { arr, num, obj, str, strs, type Json } from './shape.js';
 import type { ChapterItem, EpubInfo, FileItem, Playlist, SearchHit, SpineItem, TocNode, TopicPage } from './types.js';
+
+async function writeWhole(file: string, body: Buffer): Promise<{ bytes: number; sha256: string }> {
+  await writeFile(file, body, { mode: 0o644 });
+  return { bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') };
+}
 
 /** Typed calls for docs/SERVICE.md §2. Each takes a session the caller holds exclusively. */
 
@@ -92,6 +99,7 @@ interface GetOptions {
   bookId?: string | undefined;
   maxBytes?: number;
   signal?: AbortSignal | undefined;
+  toFile?: string;
 }
 
 export interface FileOptions {
@@ -118,6 +126,7 @@ export class OreillyClient {
         headers: browserHeaders(opts.kind, { referer }),
         maxBytes: opts.maxBytes ?? MAX_DOCUMENT_BYTES,
         signal: opts.signal,
+        ...(opts.toFile !== undefined && { toFile: opts.toFile }),
       });
       classifyResponse(res, expect, this.clock.now());
       this.observe('ok');
@@ -270,6 +279,27 @@ export class OreillyClient {
     });
     if (kind === 'html') assertNotSample(res.body, opts.fileSize, res.url);
     return { data: res.body, mediaType: (header(res, 'content-type') ?? '').split(';')[0]!.trim() };
+  }
+
+  /**
+   * One file, as `file` asks for it, written to `toFile` as it arrives instead of held in memory
+   * (images, fonts, stylesheets: a book in flight keeps none of their bytes). The size still
+   * catches a sample.
+   */
+  async fileTo(session: HttpSession, url: string, toFile: string, opts: FileOptions = {}): Promise<{ bytes: number; sha256: string; mediaType: string }> {
+    const path = pathFromFilesUrl(url) || url;
+    const kind = fileKind(opts.mediaType ?? '', path);
+    const res = await this.get(session, withDownloadFalse(url, session.baseUrl), 'file', {
+      kind,
+      signal: opts.signal,
+      bookId: opts.bookId,
+      maxBytes: opts.maxBytes ?? MAX_FILE_BYTES,
+      toFile,
+    });
+    // A session that does not stream (HttpSession leaves it to the implementation) gave the body.
+    const saved = res.saved ?? (await writeWhole(toFile, res.body));
+    if (kind === 'html') assertNotSample(saved.bytes, opts.fileSize, res.url);
+    return { ...saved, mediaType: (header(res, 'content-type') ?? '').split(';')[0]!.trim() };
   }
 
   /**

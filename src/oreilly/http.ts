@@ -11,6 +11,12 @@ export interface HttpRequest {
   /** The most body bytes we accept (after decompression); more fails the request. */
   maxBytes?: number;
   signal?: AbortSignal;
+  /**
+   * A 2xx body goes to this file (created or truncated) as it arrives and is never held in memory:
+   * the response's `body` is then empty and `saved` says what was written. Other answers are read
+   * into `body` as usual, for their classification.
+   */
+  toFile?: string;
 }
 
 export interface HttpResponse {
@@ -18,6 +24,8 @@ export interface HttpResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
+  /** The body went to `HttpRequest.toFile`: its size and sha256. */
+  saved?: { bytes: number; sha256: string };
 }
 
 export interface HttpSession {

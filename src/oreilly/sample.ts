@@ -13,11 +13,12 @@ export function isSample(bytes: number, declared: number | undefined): boolean {
   return declared !== undefined && declared >= SAMPLE_MIN_DECLARED_BYTES && bytes < declared / 2;
 }
 
-export function assertNotSample(body: Uint8Array, declared: number | undefined, where: string): void {
-  if (isSample(body.length, declared)) {
+export function assertNotSample(body: Uint8Array | number, declared: number | undefined, where: string): void {
+  const bytes = typeof body === 'number' ? body : body.length;
+  if (isSample(bytes, declared)) {
     throw new BookdError(
       'throttled',
-      `${where} arrived as a sample (${body.length} of its ${declared} bytes): the service is holding back full files from this machine`,
+      `${where} arrived as a sample (${bytes} of its ${declared} bytes): the service is holding back full files from this machine`,
     );
   }
 }

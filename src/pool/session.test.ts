@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
@@ -44,6 +48,35 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     const pump = () => {
       while (sent < 64 << 20 && res.write(chunk)) sent += chunk.length;
       if (sent < 64 << 20) res.once('drain', pump);
+      else res.end();
+    };
+    pump();
+    return;
+  }
+  if (url.pathname === '/endless') {
+    // A body with no declared length that never ends: only the cap stops it.
+    res.writeHead(200, { 'content-type': 'image/png' });
+    const chunk = Buffer.alloc(64 << 10, 7);
+    const pump = () => {
+      while (!res.destroyed && res.write(chunk));
+      if (!res.destroyed) res.once('drain', pump);
+    };
+    pump();
+    return;
+  }
+  if (url.pathname === '/image') {
+    const size = Number(url.searchParams.get('mb')) << 20;
+    current++;
+    res.writeHead(200, { 'content-type': 'image/png', 'set-cookie': `orm-jwt=${current}; Path=/; HttpOnly` });
+    const chunk = Buffer.alloc(64 << 10, 9);
+    let sent = 0;
+    const pump = () => {
+      let room = true;
+      while (sent < size && room) {
+        sent += chunk.length;
+        room = res.write(chunk);
+      }
+      if (sent < size) res.once('drain', pump);
       else res.end();
     };
     pump();
@@ -160,6 +193,60 @@ test('a gzip bomb and an oversize body fail the request without exhausting memor
   const session = makeSession([]);
   await assert.rejects(session.request({ url: '/bomb', maxBytes: 1 << 20 }), /inflates past/);
   await assert.rejects(session.request({ url: '/big', maxBytes: 1 << 20 }), /larger than the 1048576-byte limit/);
+});
+
+/** The most the process's resident memory rose above `rssBefore` while `work` ran, in MB. */
+async function rssRise(work: () => Promise<unknown>): Promise<number> {
+  const before = process.memoryUsage.rss();
+  let peak = before;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
+  try {
+    await work();
+  } finally {
+    clearInterval(timer);
+  }
+  return (Math.max(peak, process.memoryUsage.rss()) - before) / 2 ** 20;
+}
+
+test('a streamed body goes to its file as it arrives: memory stays flat, the sha256 and size come back, the rotated jar is saved', async () => {
+  const saved: string[] = [];
+  const session = makeSession(saved);
+  const dir = mkdtempSync(join(tmpdir(), 'bookd-stream-'));
+  try {
+    const file = join(dir, 'big.part');
+    let res: Awaited<ReturnType<Session['request']>> | undefined;
+    // 96 MB through a session whose cap is above it: held in memory, it would raise RSS by as much.
+    const rise = await rssRise(async () => (res = await session.request({ url: '/image?mb=96', maxBytes: 128 << 20, toFile: file })));
+    assert.equal(res!.status, 200);
+    assert.equal(res!.body.length, 0);
+    const bytes = readFileSync(file);
+    assert.equal(res!.saved!.bytes, 96 << 20);
+    assert.equal(bytes.length, 96 << 20);
+    assert.equal(res!.saved!.sha256, createHash('sha256').update(bytes).digest('hex'));
+    assert.ok(rise < 40, `resident memory rose by ${rise.toFixed(1)} MB while streaming 96 MB`);
+    assert.match(restoreJar(saved.at(-1)!).getCookieStringSync(`${base}/`), /orm-jwt=1(;|$)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a streamed body over its cap is refused without being buffered, and leaves no file behind', async () => {
+  const session = makeSession([]);
+  const dir = mkdtempSync(join(tmpdir(), 'bookd-stream-'));
+  try {
+    const file = join(dir, 'endless.part');
+    let failure: unknown;
+    // The cap (64 MB) is far more than memory may grow by: the refusal must come while streaming, not after buffering.
+    const rise = await rssRise(() => session.request({ url: '/endless', maxBytes: 64 << 20, toFile: file }).catch((err: unknown) => (failure = err)));
+    assert.ok(failure instanceof BookdError && failure.kind === 'permanent', String(failure));
+    assert.match(failure.message, /larger than the 67108864-byte limit/);
+    assert.ok(rise < 40, `resident memory rose by ${rise.toFixed(1)} MB for a body cut off at 64 MB`);
+    assert.equal(existsSync(file), false);
+    await assert.rejects(session.request({ url: '/bomb', maxBytes: 1 << 20, toFile: file }), /inflates past/);
+    assert.equal(existsSync(file), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a stalled body is a transient error after the body timeout', async () => {

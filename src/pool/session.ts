@@ -17,6 +17,9 @@ import type { EdgeGate } from './edge-gate.js';
 import { serializeJar, tokenExpiry, tokenLifetime } from './jar.js';
 import type { Pacer } from './pacer.js';
 import { readBody } from './read-body.js';
+import { streamBody } from './stream-body.js';
+
+const EMPTY = Buffer.alloc(0);
 
 /** Longest waits of one request (src/config.ts, `Tuning['requests']`). */
 export type Timeouts = RequestTimeouts;
@@ -358,13 +361,17 @@ export class Session implements HttpSession {
       });
       const headers = res.headers as Record<string, string | string[] | undefined>;
       const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
-      const body = await readBody(res.body, {
+      const bodyOpts = {
         maxBytes: req.maxBytes ?? MAX_DOCUMENT_BYTES,
         contentLength: first(headers['content-length']),
         contentEncoding: first(headers['content-encoding']),
         url: url.toString(),
-      });
-      const response = { url: url.toString(), status: res.statusCode, headers, body };
+      };
+      // Only a usable answer is streamed: an error page is read, small, for its classification.
+      const toFile = req.toFile !== undefined && res.statusCode >= 200 && res.statusCode < 300 ? req.toFile : undefined;
+      const saved = toFile === undefined ? undefined : await streamBody(res.body, { ...bodyOpts, file: toFile });
+      const body = saved ? EMPTY : await readBody(res.body, bodyOpts);
+      const response: HttpResponse = { url: url.toString(), status: res.statusCode, headers, body, ...(saved && { saved }) };
       if (!isEdgeRefusal(response)) this.opts.edge.passed();
       return response;
     } catch (err) {

@@ -12,6 +12,12 @@ export interface ThreadRpcOptions {
   stopped: (why: string) => Error;
   /** The error a call gets once the thread is closed. */
   closed: () => Error;
+  /**
+   * Started on the first call instead of at once, and stopped after this long without a call in
+   * flight (started again by the next call): an idle V8 heap costs tens of MB (README.md,
+   * "Measurements"), which a daemon that builds a book now and then need not keep.
+   */
+  idleMs?: number;
 }
 
 interface Pending {
@@ -27,7 +33,8 @@ interface Pending {
  * caller's business.
  */
 export class ThreadRpc {
-  private worker!: Worker;
+  private worker: Worker | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
   private next = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly inflight = new Set<Promise<unknown>>();
@@ -36,10 +43,15 @@ export class ThreadRpc {
   started = 0;
 
   constructor(private readonly opts: ThreadRpcOptions) {
-    this.spawn();
+    if (opts.idleMs === undefined) this.spawn();
   }
 
-  private spawn(): void {
+  /** Whether a thread is running now (an idle-stopped one is not). */
+  get running(): boolean {
+    return this.worker !== undefined;
+  }
+
+  private spawn(): Worker {
     const worker = this.opts.start();
     this.worker = worker;
     this.started++;
@@ -48,15 +60,33 @@ export class ThreadRpc {
       if (!p) return;
       this.pending.delete(m.id);
       p.resolve(m);
+      this.armIdle();
     });
     let failed: Error | undefined;
     worker.on('error', (err) => (failed = err));
     worker.on('exit', (code) => {
+      // A thread stopped for idleness holds no calls, and a newer one may hold some by now.
+      if (this.worker !== worker) return;
+      this.worker = undefined;
       const err = this.opts.stopped(failed ? failed.message : `exit ${code}`);
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
-      if (!this.closing) this.spawn();
+      if (!this.closing && this.opts.idleMs === undefined) this.spawn();
     });
+    return worker;
+  }
+
+  /** With nothing in flight, the thread stops after `idleMs` unless a call comes first. */
+  private armIdle(): void {
+    if (this.opts.idleMs === undefined || this.pending.size > 0 || this.closing) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      const worker = this.worker;
+      if (!worker || this.pending.size > 0) return;
+      this.worker = undefined;
+      void worker.terminate();
+    }, this.opts.idleMs);
+    this.idleTimer.unref();
   }
 
   /** Calls not answered yet (on the thread running now). */
@@ -68,9 +98,11 @@ export class ThreadRpc {
   call<R extends Reply>(message: object, transfer?: readonly TransferListItem[]): Promise<R> {
     if (this.closing) return Promise.reject(this.opts.closed());
     const id = this.next++;
+    clearTimeout(this.idleTimer);
+    const worker = this.worker ?? this.spawn();
     const done = new Promise<R>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (reply: Reply) => void, reject });
-      this.worker.postMessage({ ...message, id }, transfer);
+      worker.postMessage({ ...message, id }, transfer);
     });
     this.inflight.add(done);
     const forget = () => this.inflight.delete(done);
@@ -85,12 +117,13 @@ export class ThreadRpc {
 
   /** Stops the thread as if it had crashed: for tests of the replacement. */
   async crash(): Promise<void> {
-    await this.worker.terminate();
+    await this.worker?.terminate();
   }
 
   /** Stops the thread for good; calls still in flight fail with `stopped`, later ones with `closed`. */
   async close(): Promise<void> {
     this.closing = true;
-    await this.worker.terminate();
+    clearTimeout(this.idleTimer);
+    await this.worker?.terminate();
   }
 }
