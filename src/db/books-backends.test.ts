@@ -3,26 +3,12 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { STORE_BACKENDS, postgresStores, type StoreBackend } from '../../test/helpers/store-backends.js';
-import type { BookRecord } from './books.js';
 import { pgBookCatalogue } from './pg/books.js';
 import { inTransaction } from './pg/connect.js';
 import { freshPgStore } from '../../test/helpers/job-backends.js';
+import { bookRecord } from '../../test/helpers/book-record.js';
 
-const record = (over: Partial<BookRecord> = {}): BookRecord => ({
-  id: '9781492056348',
-  format: 'epub',
-  title: 'Fluent Python, 2nd Edition',
-  authors: ['Luciano Ramalho'],
-  skills: ['Python'],
-  path: 'Python/Fluent Python, 2nd Edition - 9781492056348.epub',
-  sha256: 'a'.repeat(64),
-  bytes: 12345,
-  archivedAt: 1_767_225_600_000,
-  mode: 'package',
-  gaps: [],
-  revision: 1,
-  ...over,
-});
+const record = bookRecord;
 
 for (const kind of STORE_BACKENDS) {
   describe(`book catalogue on ${kind.name}`, () => {

@@ -1,23 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSqliteStore } from './store.js';
-import type { BookRecord } from './books.js';
+import { bookRecord } from '../../test/helpers/book-record.js';
 
-const record = (over: Partial<BookRecord> = {}): BookRecord => ({
-  id: '9781492056348',
-  format: 'epub',
-  title: 'Fluent Python, 2nd Edition',
-  authors: ['Luciano Ramalho'],
-  skills: ['Python'],
-  path: 'Python/Fluent Python, 2nd Edition - 9781492056348.epub',
-  sha256: 'a'.repeat(64),
-  bytes: 12345,
-  archivedAt: 1_767_225_600_000,
-  mode: 'package',
-  gaps: [],
-  revision: 1,
-  ...over,
-});
+const record = bookRecord;
 
 test('the catalogue records, replaces and lists books by (id, format)', () => {
   const { books } = openSqliteStore(':memory:');

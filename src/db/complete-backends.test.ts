@@ -5,22 +5,9 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { STORE_BACKENDS, type StoreBackend } from '../../test/helpers/store-backends.js';
 import type { BookRecord } from './books.js';
+import { bookRecord } from '../../test/helpers/book-record.js';
 
-const row = (over: Partial<BookRecord> = {}): BookRecord => ({
-  id: '9781492056348',
-  format: 'epub',
-  title: 'Fluent Python, 2nd Edition',
-  authors: ['Luciano Ramalho'],
-  skills: ['Python'],
-  path: 'Python/Fluent Python, 2nd Edition - 9781492056348.epub',
-  sha256: 'a'.repeat(64),
-  bytes: 12345,
-  archivedAt: 1_767_225_600_000,
-  mode: 'package',
-  gaps: [],
-  revision: 1,
-  ...over,
-});
+const row = bookRecord;
 
 for (const kind of STORE_BACKENDS) {
   describe(`a job's completion with its catalogue rows on ${kind.name}`, () => {

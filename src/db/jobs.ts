@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import { BookdError, type ErrorKind } from '../errors.js';
 import { isBookId } from '../ids.js';
 import { backoffMs } from './backoff.js';
+import { cancelWins, lastAttempt, settlements, type Settlement } from './settlement.js';
 import type { WriteTransaction } from './write-lock.js';
 
 export type JobKind = 'book' | 'discover';
@@ -473,37 +474,12 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
     });
   }
 
-  interface Settlement {
-    state: JobState;
-    runAt?: number;
-    attempt?: number;
-    error?: FailureInfo | undefined;
-    keepError?: boolean;
-    outcome: AttemptOutcome;
-    message?: string;
-    session?: string | undefined;
-    /** The error kind behind an outcome that keeps the job's last error (snooze, release). */
-    attemptKind?: string | undefined;
-  }
-
   /**
    * Ends the run of `row` as `decide` says, in the caller's transaction; returns the state it left
    * the job in. Every end of a run comes here: a worker's outcome and the reaper's alike.
    */
   function settleRow(row: JobRow, now: number, decide: (row: JobRow, now: number) => Settlement): JobState {
-    let d = decide(row, now);
-    // A cancel asked for while the job ran wins over every end but success (the operator was told
-    // the job shows as cancelled once it stops); the worker may not have seen it yet (it learns at
-    // its next heartbeat), or may be gone (the reaper).
-    if (row.cancel_requested === 1 && (d.state === 'queued' || d.state === 'failed')) {
-      d = {
-        state: 'cancelled',
-        outcome: 'cancelled',
-        keepError: true,
-        message: `cancelled on request (the run ended: ${d.message ?? d.error?.message ?? d.outcome})`,
-        session: d.session ?? d.error?.session,
-      };
-    }
+    const d = cancelWins(row.cancel_requested === 1, decide(row, now));
     const finished = d.state === 'succeeded' || d.state === 'failed' || d.state === 'cancelled';
     s.settle.run({
       id: row.id,
@@ -609,23 +585,9 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
     return { id, before: row.state, after: row.state, cancelRequested: false };
   });
 
-  /** A lease that lapsed, or whose owner is gone: back to the queue, or failed once its attempts are used up. */
+  /** A lease that lapsed, or whose owner is gone (this run's attempt is about to be recorded as one more lease expiry). */
   function lapsed(dead: ReadonlySet<string>): (row: JobRow, now: number) => Settlement {
-    return (row, now) => {
-      const message =
-        row.lease_owner !== null && dead.has(row.lease_owner) && (row.lease_expires_at ?? 0) >= now
-          ? `worker ${row.lease_owner} is gone (its process no longer runs)`
-          : `lease expired: worker ${row.lease_owner ?? '?'} stopped heartbeating`;
-      if (row.attempt < row.max_attempts) return { state: 'queued', outcome: 'lease_expired', runAt: now, keepError: true, message };
-      // This run's attempt is about to be recorded as one more lease expiry.
-      const stops = (s.leaseExpiries.get(row.id)?.n ?? 0) + 1;
-      const error: FailureInfo = {
-        kind: 'permanent',
-        message:
-          stops >= row.attempt ? `the worker stopped during each of ${row.attempt} attempts` : `the worker stopped during the last of ${row.attempt} attempts`,
-      };
-      return { state: 'failed', outcome: 'lease_expired', error, message };
-    };
+    return (row, now) => settlements.lapsed(row, now, dead, lastAttempt(row) ? (s.leaseExpiries.get(row.id)?.n ?? 0) + 1 : 0);
   }
 
   const reapTx = tx((deadOwners: readonly string[]): number => {
@@ -657,54 +619,27 @@ export function sqliteJobStore(db: Database, deps: SqliteJobStoreDeps): JobStore
     ),
 
     complete(id, token, outcome = {}) {
-      return settled(id, token, () => ({
-        state: 'succeeded',
-        outcome: 'succeeded',
-        ...(outcome.message !== undefined && { message: outcome.message }),
-        session: outcome.session,
-      }));
+      return settled(id, token, () => settlements.succeeded(outcome));
     },
 
     retry(id, token, err) {
-      return settle(id, token, (row, now) =>
-        row.attempt >= row.max_attempts
-          ? { state: 'failed', outcome: 'failed', error: err }
-          : { state: 'queued', outcome: 'retry', error: err, runAt: now + backoffMs(row.attempt, random, deps.backoffBaseMs, deps.backoffCapMs) },
-      );
+      return settle(id, token, (row, now) => settlements.retried(row, now, err, backoffMs(row.attempt, random, deps.backoffBaseMs, deps.backoffCapMs)));
     },
 
     snooze(id, token, untilMs, reason, session, kind) {
-      return settled(id, token, (row, now) => ({
-        state: 'queued',
-        outcome: 'snoozed',
-        runAt: Math.max(now, untilMs),
-        attempt: Math.max(0, row.attempt - 1),
-        keepError: true,
-        message: reason,
-        session,
-        attemptKind: kind,
-      }));
+      return settled(id, token, (row, now) => settlements.snoozed(row, now, untilMs, reason, session, kind));
     },
 
     requeue(id, token, why) {
-      return settled(id, token, (row, now) => ({
-        state: 'queued',
-        outcome: 'released',
-        runAt: now,
-        attempt: Math.max(0, row.attempt - 1),
-        keepError: true,
-        message: why.message,
-        session: why.session,
-        attemptKind: why.kind,
-      }));
+      return settled(id, token, (row, now) => settlements.released(row, now, why));
     },
 
     fail(id, token, err) {
-      return settled(id, token, () => ({ state: 'failed', outcome: 'failed', error: err }));
+      return settled(id, token, () => settlements.failed(err));
     },
 
     acknowledgeCancel(id, token) {
-      return settled(id, token, () => ({ state: 'cancelled', outcome: 'cancelled', keepError: true, message: 'cancelled on request' }));
+      return settled(id, token, settlements.cancelled);
     },
 
     cancel: (id) => cancelTx(id),

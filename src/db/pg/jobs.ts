@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Clock } from '../../clock.js';
 import type { Async } from '../async.js';
 import { backoffMs } from '../backoff.js';
+import { cancelWins, lastAttempt, settlements, type Settlement } from '../settlement.js';
 import {
   ACTIVE,
   DEFAULT_MAX_ATTEMPTS,
@@ -19,7 +20,6 @@ import {
   type DiscoverPayload,
   type EnqueueItem,
   type EnqueueResult,
-  type FailureInfo,
   type Job,
   type JobAttempt,
   type JobKind,
@@ -242,19 +242,6 @@ export interface PgJobStoreDeps {
   channel?: string;
 }
 
-interface Settlement {
-  state: JobState;
-  runAt?: number;
-  attempt?: number;
-  error?: FailureInfo | undefined;
-  keepError?: boolean;
-  outcome: AttemptOutcome;
-  message?: string;
-  session?: string | undefined;
-  /** The error kind behind an outcome that keeps the job's last error (snooze, release). */
-  attemptKind?: string | undefined;
-}
-
 type Decide = (row: PgJobRow, now: number, c: Queryable) => Settlement | Promise<Settlement>;
 
 /**
@@ -300,17 +287,7 @@ export function pgJobStore(pool: pg.Pool, deps: PgJobStoreDeps): PgJobStore {
 
   /** Ends the run of `row` (locked by the caller's transaction) as `decide` says; returns the state it left the job in. */
   async function settleRow(c: Queryable, row: PgJobRow, now: number, decide: Decide): Promise<JobState> {
-    let d = await decide(row, now, c);
-    // A cancel asked for while the job ran wins over every end but success (as in SQLite).
-    if (row.cancel_requested && (d.state === 'queued' || d.state === 'failed')) {
-      d = {
-        state: 'cancelled',
-        outcome: 'cancelled',
-        keepError: true,
-        message: `cancelled on request (the run ended: ${d.message ?? d.error?.message ?? d.outcome})`,
-        session: d.session ?? d.error?.session,
-      };
-    }
+    const d = cancelWins(row.cancel_requested, await decide(row, now, c));
     const finished = d.state === 'succeeded' || d.state === 'failed' || d.state === 'cancelled';
     const runAt = d.runAt ?? row.run_at;
     await run(c, SQL.settle, [
@@ -342,14 +319,6 @@ export function pgJobStore(pool: pg.Pool, deps: PgJobStoreDeps): PgJobStore {
     });
   }
   const settled = async (id: number, token: string, decide: Decide): Promise<boolean> => (await settle(id, token, decide)) !== undefined;
-  const succeeded =
-    (outcome: CompleteOutcome): Decide =>
-    () => ({
-      state: 'succeeded',
-      outcome: 'succeeded',
-      ...(outcome.message !== undefined && { message: outcome.message }),
-      session: outcome.session,
-    });
 
   /** One existing row named again: merged, left, or queued again (the rules of src/db/jobs.ts). */
   async function enqueueExisting(c: Queryable, item: EnqueueItem, existing: PgJobRow, force: boolean, now: number): Promise<EnqueueResult> {
@@ -475,22 +444,10 @@ export function pgJobStore(pool: pg.Pool, deps: PgJobStoreDeps): PgJobStore {
   }
 
   /** A lease that lapsed, or whose owner is gone: back to the queue, or failed once its attempts are used up. */
+  /** A lease that lapsed, or whose owner is gone (this run's attempt is about to be recorded as one more lease expiry). */
   function lapsed(dead: ReadonlySet<string>): Decide {
-    return async (row, now, c) => {
-      const message =
-        row.lease_owner !== null && dead.has(row.lease_owner) && (row.lease_expires_at ?? 0) >= now
-          ? `worker ${row.lease_owner} is gone (its process no longer runs)`
-          : `lease expired: worker ${row.lease_owner ?? '?'} stopped heartbeating`;
-      if (row.attempt < row.max_attempts) return { state: 'queued', outcome: 'lease_expired', runAt: now, keepError: true, message };
-      // This run's attempt is about to be recorded as one more lease expiry.
-      const stops = ((await run<{ n: number }>(c, SQL.leaseExpiries, [row.id])).rows[0]?.n ?? 0) + 1;
-      const error: FailureInfo = {
-        kind: 'permanent',
-        message:
-          stops >= row.attempt ? `the worker stopped during each of ${row.attempt} attempts` : `the worker stopped during the last of ${row.attempt} attempts`,
-      };
-      return { state: 'failed', outcome: 'lease_expired', error, message };
-    };
+    return async (row, now, c) =>
+      settlements.lapsed(row, now, dead, lastAttempt(row) ? ((await run<{ n: number }>(c, SQL.leaseExpiries, [row.id])).rows[0]?.n ?? 0) + 1 : 0);
   }
 
   return {
@@ -528,54 +485,32 @@ export function pgJobStore(pool: pg.Pool, deps: PgJobStoreDeps): PgJobStore {
     },
 
     complete(id, token, outcome = {}) {
-      return settled(id, token, succeeded(outcome));
+      return settled(id, token, () => settlements.succeeded(outcome));
     },
 
     async completeOn(c, id, token, outcome = {}) {
       const row = (await run<PgJobRow>(c, SQL.fenced, [id, token])).rows[0];
-      return row ? (await settleRow(c, row, clock.now(), succeeded(outcome))) !== undefined : false;
+      return row ? (await settleRow(c, row, clock.now(), () => settlements.succeeded(outcome))) !== undefined : false;
     },
 
     retry(id, token, err) {
-      return settle(id, token, (row, now) =>
-        row.attempt >= row.max_attempts
-          ? { state: 'failed', outcome: 'failed', error: err }
-          : { state: 'queued', outcome: 'retry', error: err, runAt: now + backoffMs(row.attempt, random, deps.backoffBaseMs, deps.backoffCapMs) },
-      );
+      return settle(id, token, (row, now) => settlements.retried(row, now, err, backoffMs(row.attempt, random, deps.backoffBaseMs, deps.backoffCapMs)));
     },
 
     snooze(id, token, untilMs, reason, session, kind) {
-      return settled(id, token, (row, now) => ({
-        state: 'queued',
-        outcome: 'snoozed',
-        runAt: Math.max(now, untilMs),
-        attempt: Math.max(0, row.attempt - 1),
-        keepError: true,
-        message: reason,
-        session,
-        attemptKind: kind,
-      }));
+      return settled(id, token, (row, now) => settlements.snoozed(row, now, untilMs, reason, session, kind));
     },
 
     requeue(id, token, why) {
-      return settled(id, token, (row, now) => ({
-        state: 'queued',
-        outcome: 'released',
-        runAt: now,
-        attempt: Math.max(0, row.attempt - 1),
-        keepError: true,
-        message: why.message,
-        session: why.session,
-        attemptKind: why.kind,
-      }));
+      return settled(id, token, (row, now) => settlements.released(row, now, why));
     },
 
     fail(id, token, err) {
-      return settled(id, token, () => ({ state: 'failed', outcome: 'failed', error: err }));
+      return settled(id, token, () => settlements.failed(err));
     },
 
     acknowledgeCancel(id, token) {
-      return settled(id, token, () => ({ state: 'cancelled', outcome: 'cancelled', keepError: true, message: 'cancelled on request' }));
+      return settled(id, token, settlements.cancelled);
     },
 
     cancel(id): Promise<CancelResult | undefined> {
