@@ -32,7 +32,8 @@ export interface BudgetStore {
   saveEdge(scope: string, until: number, strikes: number): void;
 }
 
-interface Row {
+/** A `budget` row as both backends return it (the same columns and types). */
+export interface BudgetTableRow {
   scope: string;
   rate: number;
   reason: string;
@@ -42,7 +43,7 @@ interface Row {
   updated_at: number;
 }
 
-const toRow = (r: Row): BudgetRow => ({
+export const toBudgetRow = (r: BudgetTableRow): BudgetRow => ({
   scope: r.scope,
   rate: r.rate,
   reason: r.reason,
@@ -55,8 +56,8 @@ const toRow = (r: Row): BudgetRow => ({
 export function sqliteBudgetStore(db: Database, deps: { clock: Clock; tx: WriteTransaction }): BudgetStore {
   const { clock, tx } = deps;
   const s = {
-    get: db.prepare<[string], Row>('SELECT * FROM budget WHERE scope = ?'),
-    list: db.prepare<[], Row>('SELECT * FROM budget ORDER BY scope'),
+    get: db.prepare<[string], BudgetTableRow>('SELECT * FROM budget WHERE scope = ?'),
+    list: db.prepare<[], BudgetTableRow>('SELECT * FROM budget ORDER BY scope'),
     saveRate: db.prepare(
       `INSERT INTO budget (scope, rate, reason, changed_at, updated_at) VALUES (@scope, @rate, @reason, @changedAt, @now)
        ON CONFLICT (scope) DO UPDATE SET rate = excluded.rate, reason = excluded.reason, changed_at = excluded.changed_at, updated_at = excluded.updated_at
@@ -74,15 +75,15 @@ export function sqliteBudgetStore(db: Database, deps: { clock: Clock; tx: WriteT
   return {
     get: (scope) => {
       const r = s.get.get(scope);
-      return r && toRow(r);
+      return r && toBudgetRow(r);
     },
-    list: () => s.list.all().map(toRow),
+    list: () => s.list.all().map(toBudgetRow),
     saveRate: tx((scope: string, rate: number, reason: string, changedAt: number) => {
       s.saveRate.run({ scope, rate, reason, changedAt, now: clock.now() });
     }),
     ensure: tx((scope: string, rate: number, reason: string, changedAt: number) => {
       s.ensure.run({ scope, rate, reason, changedAt, now: clock.now() });
-      return toRow(s.get.get(scope)!);
+      return toBudgetRow(s.get.get(scope)!);
     }),
     saveEdge: tx((scope: string, until: number, strikes: number) => {
       s.saveEdge.run({ scope, until, strikes, now: clock.now() });

@@ -1,28 +1,8 @@
 import type pg from 'pg';
 import type { Clock } from '../../clock.js';
 import type { Async } from '../async.js';
-import type { BudgetRow, BudgetStore } from '../budget.js';
+import { toBudgetRow, type BudgetStore, type BudgetTableRow } from '../budget.js';
 import { run } from './statement.js';
-
-interface Row {
-  scope: string;
-  rate: number;
-  reason: string;
-  changed_at: number;
-  edge_until: number | null;
-  edge_strikes: number;
-  updated_at: number;
-}
-
-const toRow = (r: Row): BudgetRow => ({
-  scope: r.scope,
-  rate: r.rate,
-  reason: r.reason,
-  changedAt: r.changed_at,
-  edgeUntil: r.edge_until ?? undefined,
-  edgeStrikes: r.edge_strikes,
-  updatedAt: r.updated_at,
-});
 
 /** Every statement of the PostgreSQL budget store, the rules of sqliteBudgetStore (src/db/budget.ts). */
 const SQL = {
@@ -50,13 +30,13 @@ const SQL = {
 export function pgBudgetStore(pool: pg.Pool, deps: { clock: Clock }): Async<BudgetStore> {
   const { clock } = deps;
   const get = async (scope: string) => {
-    const r = (await run<Row>(pool, SQL.get, [scope])).rows[0];
-    return r && toRow(r);
+    const r = (await run<BudgetTableRow>(pool, SQL.get, [scope])).rows[0];
+    return r && toBudgetRow(r);
   };
   return {
     get,
     async list() {
-      return (await run<Row>(pool, SQL.list, [])).rows.map(toRow);
+      return (await run<BudgetTableRow>(pool, SQL.list, [])).rows.map(toBudgetRow);
     },
     async saveRate(scope, rate, reason, changedAt) {
       await run(pool, SQL.saveRate, [scope, rate, reason, changedAt, clock.now()]);
