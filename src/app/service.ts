@@ -107,20 +107,9 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
   // Which of the owners the store knows of are processes of this host that have died: the pool
   // asks about session holders (whose liveness does not depend on which list named them), the
   // runner about job leases too.
-  const holdersGone = () =>
-    goneOwners(
-      store.sessions.list().flatMap((s) => (s.holder ? [s.holder] : [])),
-      owner,
-    );
-  const gone = async () =>
-    goneOwners(
-      [
-        ...(await store.jobs.leaseOwners()),
-        ...store.sessions.list().flatMap((s) => (s.holder ? [s.holder] : [])),
-        ...(await store.control.daemons()).map((d) => d.owner),
-      ],
-      owner,
-    );
+  const holders = () => store.sessions.list().flatMap((s) => (s.holder ? [s.holder] : []));
+  const holdersGone = () => goneOwners(holders(), owner);
+  const gone = async () => goneOwners([...(await store.jobs.leaseOwners()), ...holders(), ...(await store.control.daemons()).map((d) => d.owner)], owner);
   let pool: SessionPool | undefined;
   let http: Awaited<ReturnType<typeof startHttp>> | undefined;
   let web: WebServer | undefined;
