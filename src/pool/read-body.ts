@@ -1,6 +1,26 @@
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { BookdError } from '../errors.js';
 
+export interface BodyLimits {
+  maxBytes: number;
+  contentLength?: string;
+  url: string;
+}
+
+/**
+ * Throws, the body dropped unread, when its declared length is over the cap; otherwise returns
+ * the error a body found longer than the cap fails with (readBody, streamBody).
+ */
+export function refuseDeclaredOverCap(body: { destroy(err?: Error): unknown }, opts: BodyLimits): (n: number | string) => BookdError {
+  const tooBig = (n: number | string) => new BookdError('permanent', `the response at ${opts.url} is larger than the ${opts.maxBytes}-byte limit (${n} bytes)`);
+  const declared = opts.contentLength === undefined ? NaN : Number(opts.contentLength);
+  if (Number.isFinite(declared) && declared > opts.maxBytes) {
+    body.destroy();
+    throw tooBig(declared);
+  }
+  return tooBig;
+}
+
 /**
  * Reads a response body into memory without ever holding more than `maxBytes`: a declared length
  * over the cap is refused before reading, a longer stream is cut off, and a compressed body may not
@@ -8,14 +28,9 @@ import { BookdError } from '../errors.js';
  */
 export async function readBody(
   body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown },
-  opts: { maxBytes: number; contentLength?: string; contentEncoding?: string; url: string },
+  opts: BodyLimits & { contentEncoding?: string },
 ): Promise<Buffer> {
-  const tooBig = (n: number | string) => new BookdError('permanent', `the response at ${opts.url} is larger than the ${opts.maxBytes}-byte limit (${n} bytes)`);
-  const declared = opts.contentLength === undefined ? NaN : Number(opts.contentLength);
-  if (Number.isFinite(declared) && declared > opts.maxBytes) {
-    body.destroy();
-    throw tooBig(declared);
-  }
+  const tooBig = refuseDeclaredOverCap(body, opts);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {

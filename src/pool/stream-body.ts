@@ -5,6 +5,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { BookdError } from '../errors.js';
+import { refuseDeclaredOverCap, type BodyLimits } from './read-body.js';
 
 /** What a streamed body left on disk. */
 export interface Saved {
@@ -40,16 +41,8 @@ function decoder(encoding: string): Transform | null | undefined {
  * a declared length over it is refused before reading, a longer stream or one that inflates past
  * it is cut off. A body that fails leaves no file behind.
  */
-export async function streamBody(
-  body: Readable,
-  opts: { maxBytes: number; contentLength?: string; contentEncoding?: string; url: string; file: string },
-): Promise<Saved> {
-  const tooBig = (n: number | string) => new BookdError('permanent', `the response at ${opts.url} is larger than the ${opts.maxBytes}-byte limit (${n} bytes)`);
-  const declared = opts.contentLength === undefined ? NaN : Number(opts.contentLength);
-  if (Number.isFinite(declared) && declared > opts.maxBytes) {
-    body.destroy();
-    throw tooBig(declared);
-  }
+export async function streamBody(body: Readable, opts: BodyLimits & { contentEncoding?: string; file: string }): Promise<Saved> {
+  const tooBig = refuseDeclaredOverCap(body, opts);
   const encoding = (opts.contentEncoding ?? '').trim().toLowerCase();
   const decode = decoder(encoding);
   if (decode === undefined) {
