@@ -254,16 +254,13 @@ async function addCookies(name: string, opts: AddOptions, cmd: CommandLike, mode
         ? await importCookies(name, readExport(opts.cookies), opts.check, config, userAgent)
         : await logIn(name, opts.email!, opts.passwordFile!, opts.relogin, config, userAgent, store.clock);
     const exp = tokenExpiry(restoreJar(got.jarJson), config.baseUrl);
-    store.transaction(() => {
-      if (existing && !opts.email) {
-        store.sessions.saveJar(name, got.jarJson, exp);
-        store.sessions.setState(name, 'ok', { lastError: '' });
-        if (newUserAgent) store.sessions.setUserAgent(name, newUserAgent);
-        return;
-      }
-      if (existing) store.sessions.remove(name);
-      store.sessions.add({ name, jarJson: got.jarJson, tokenExpiresAt: exp, loginEmail: got.loginEmail, passwordFile: got.passwordFile, userAgent });
-    });
+    const renew = existing !== undefined && !opts.email;
+    store.sessions.importJar(
+      renew
+        ? { name, jarJson: got.jarJson, tokenExpiresAt: exp, ...(newUserAgent && { userAgent: newUserAgent }) }
+        : { name, jarJson: got.jarJson, tokenExpiresAt: exp, loginEmail: got.loginEmail, passwordFile: got.passwordFile, userAgent },
+      renew ? 'renew' : 'replace',
+    );
     if (opts.json) {
       printJson({
         name,

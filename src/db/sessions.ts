@@ -96,6 +96,13 @@ export interface SessionStore {
   dropHold(name: string, owner: string): boolean;
   /** The browser this session presents itself as (undefined: the configured default). */
   setUserAgent(name: string, userAgent: string | undefined): boolean;
+  /**
+   * New cookies for a session, in one transaction. `renew` keeps the row (its counters and
+   * history) and gives it the jar, state ok and, when given, the User-Agent; `replace` drops the
+   * row if there is one and adds `session` afresh (a login, whose email and password file are
+   * the row's). A holder's chain finds its next save refused and goes on from the new jar.
+   */
+  importJar(session: NewSession, how: 'renew' | 'replace'): SessionRecord;
 }
 
 interface SessionRow {
@@ -217,8 +224,32 @@ export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: Write
     return toRecord(s.get.get(session.name)!);
   });
 
+  const setUserAgent = tx(
+    (name: string, userAgent: string | undefined) => s.setUserAgent.run({ name, userAgent: userAgent ?? null, now: clock.now() }).changes === 1,
+  );
+
   return {
     add,
+
+    importJar: tx((session: NewSession, how: 'renew' | 'replace'): SessionRecord => {
+      const exists = s.get.get(session.name) !== undefined;
+      if (how === 'renew' && exists) {
+        const now = clock.now();
+        s.saveJar.run({
+          name: session.name,
+          jar: session.jarJson,
+          tokenExpiresAt: session.tokenExpiresAt ?? null,
+          ...refreshParams(session.jarJson),
+          expected: null,
+          now,
+        });
+        s.setState.run({ name: session.name, state: 'ok', cooldownUntil: null, setError: 1, lastError: '', unlessDisabled: 0, now });
+        if (session.userAgent !== undefined) setUserAgent(session.name, session.userAgent);
+        return toRecord(s.get.get(session.name)!);
+      }
+      if (exists) s.remove.run(session.name);
+      return add(session);
+    }),
 
     get(name) {
       const row = s.get.get(name);
@@ -261,9 +292,7 @@ export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: Write
 
     dropHold: tx((name: string, owner: string) => s.dropHold.run({ name, owner }).changes === 1),
 
-    setUserAgent: tx(
-      (name: string, userAgent: string | undefined) => s.setUserAgent.run({ name, userAgent: userAgent ?? null, now: clock.now() }).changes === 1,
-    ),
+    setUserAgent,
 
     recordUse: tx(
       (name: string, use: { ok: boolean; requests?: number; bookDone?: boolean }) =>
