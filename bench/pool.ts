@@ -28,11 +28,11 @@ try {
     // Fresh sessions per row: the previous row's tokens have rotated past the minted ones.
     const cookies = await sim.mint(n);
     const store = openStore(':memory:');
-    cookies.forEach((c, i) => {
-      store.sessions.add({ name: `s${i + 1}`, jarJson: serializeJar(jarFromImport(parseCookieExport(JSON.stringify(c)).cookies, sim.url).jar) });
-    });
+    for (const [i, c] of cookies.entries()) {
+      await store.sessions.add({ name: `s${i + 1}`, jarJson: serializeJar(jarFromImport(parseCookieExport(JSON.stringify(c)).cookies, sim.url).jar) });
+    }
     // The pool alone: the machine budget is opened wide so that only the pool's own costs show.
-    const pool = new SessionPool({
+    const pool = await SessionPool.open({
       baseUrl: sim.url,
       store: store.sessions,
       logger: silentLogger,
@@ -54,7 +54,7 @@ try {
     );
     const elapsed = (Date.now() - started) / 1000;
     await pool.close();
-    store.close();
+    await store.close();
     const stats = await sim.stats();
     rows.push({ n, rps: count / elapsed, stale: stats.staleTokenHits, maxConc: Math.max(0, ...Object.values(stats.maxConcurrency)) });
   }

@@ -34,9 +34,9 @@ test('RunningService.events: a run tells each job as it starts and ends, each bo
       .map((b) => b.id);
     const store = openStore(config.dbPath);
     const [cookies] = sim.mint(1);
-    store.sessions.add({ name: 's1', jarJson: serializeJar(jarFromImport(parseCookieExport(JSON.stringify(cookies)).cookies, sim.url).jar) });
+    await store.sessions.add({ name: 's1', jarJson: serializeJar(jarFromImport(parseCookieExport(JSON.stringify(cookies)).cookies, sim.url).jar) });
     await store.jobs.enqueue(ids.map((bookId) => ({ kind: 'book' as const, payload: { bookId, format: 'epub' as const, skills: [] } })));
-    store.close();
+    await store.close();
 
     const heard: BookdEvent[] = [];
     const summary = await runService({ config, logger: silentLogger, untilEmpty: true, onStart: (r) => void r.events.on((e) => heard.push(e)) });

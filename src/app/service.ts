@@ -107,9 +107,10 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
   // Which of the owners the store knows of are processes of this host that have died: the pool
   // asks about session holders (whose liveness does not depend on which list named them), the
   // runner about job leases too.
-  const holders = () => store.sessions.list().flatMap((s) => (s.holder ? [s.holder] : []));
-  const holdersGone = () => goneOwners(holders(), owner);
-  const gone = async () => goneOwners([...(await store.jobs.leaseOwners()), ...holders(), ...(await store.control.daemons()).map((d) => d.owner)], owner);
+  const holders = async () => (await store.sessions.list()).flatMap((s) => (s.holder ? [s.holder] : []));
+  const holdersGone = async () => goneOwners(await holders(), owner);
+  const gone = async () =>
+    goneOwners([...(await store.jobs.leaseOwners()), ...(await holders()), ...(await store.control.daemons()).map((d) => d.owner)], owner);
   let pool: SessionPool | undefined;
   let http: Awaited<ReturnType<typeof startHttp>> | undefined;
   let web: WebServer | undefined;
@@ -134,7 +135,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       );
       if (removed.length > 0) logger.info({ removed: removed.length }, 'cleaned staging debris left by an earlier run');
     }
-    pool = new SessionPool({
+    pool = await SessionPool.open({
       owner,
       goneOwners: holdersGone,
       maxSessions: opts.workers ?? config.workers,
@@ -262,6 +263,6 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
     await jars.close();
     await builder.close();
     opts.notifier?.close();
-    store.close();
+    await store.close();
   }
 }

@@ -42,13 +42,13 @@ async function archiveRun(opts: {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = openStore(config.dbPath);
   try {
-    sim.mint(opts.sessions).forEach((cookies, i) => {
+    for (const [i, cookies] of sim.mint(opts.sessions).entries()) {
       const { jar } = jarFromImport(parseCookieExport(JSON.stringify(cookies)).cookies, config.baseUrl);
-      store.sessions.add({ name: `demo-${i + 1}`, jarJson: serializeJar(jar), tokenExpiresAt: tokenExpiry(jar, config.baseUrl) });
-    });
+      await store.sessions.add({ name: `demo-${i + 1}`, jarJson: serializeJar(jar), tokenExpiresAt: tokenExpiry(jar, config.baseUrl) });
+    }
     await opts.enqueue(store);
   } finally {
-    store.close();
+    await store.close();
   }
   const started = Date.now();
   let view: { stop(): void } | undefined;
@@ -128,7 +128,7 @@ export function registerDemo(program: Command): void {
         const catalogue = await store.books.list();
         const ids = catalogue.map((b) => b.id);
         const failed = (await store.views.counts()).failed;
-        store.close();
+        await store.close();
 
         const sample = ids.slice(0, 4);
         out.write(`\n  comparison: the same kind of work with 1 session (the older tools' serial model), on ${sample.length} of those books…\n`);

@@ -49,7 +49,7 @@ export function registerDoctor(program: Command): void {
               if (!opts.json) process.stdout.write(`bookd doctor: session ${held.name} at ${config.baseUrl}, one request every ${opts.interval} ms${takes}\n`);
               const io = doctorIo(held, {
                 intervalMs: opts.interval,
-                userAgent: store.sessions.get(held.name)?.userAgent ?? config.userAgent,
+                userAgent: (await store.sessions.get(held.name))?.userAgent ?? config.userAgent,
                 acceptLanguage: config.acceptLanguage,
                 // The same waits as the held session's own requests (a one-shot command's).
                 timeouts: config.tuning.requests.oneShot,

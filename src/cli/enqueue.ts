@@ -75,7 +75,7 @@ async function booksFromPlaylists(store: Store, config: Config, wanted: string[]
  */
 async function discoverNow(store: Store, config: Config, items: EnqueueItem[], say: (line: string) => void): Promise<EnqueueItem[]> {
   const client = new OreillyClient();
-  if (!store.sessions.list().some((s) => s.state === 'ok')) {
+  if (!(await store.sessions.list()).some((s) => s.state === 'ok')) {
     say('(no usable session, so the discovery is not run: the discover jobs are shown instead)');
     return items;
   }

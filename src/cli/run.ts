@@ -37,7 +37,7 @@ async function serve(cmd: Parameters<typeof configOf>[0], flags: ServeFlags, asS
     }
     running.daemon.stop(`${signal} received`);
   };
-  const onHup = () => {
+  const onHup = async () => {
     // systemd holds the unit in "reloading" from RELOADING=1 until READY=1 (systemctl reload is
     // ExecReload= sending this SIGHUP). Only a daemon that has said READY=1 and is not stopping
     // says either: `running` is set just before the daemon sends its first READY=1, in one tick.
@@ -47,12 +47,14 @@ async function serve(cmd: Parameters<typeof configOf>[0], flags: ServeFlags, asS
     try {
       const fresh = configOf(cmd, settings);
       logger.level = fresh.logLevel;
-      running?.pool.reload();
-      running?.daemon.growLanes();
+      if (running) {
+        await running.pool.reload();
+        running.daemon.growLanes();
+      }
       logger.info('SIGHUP: sessions and log level reloaded');
     } catch (err) {
       status = `reload refused: ${(err as Error).message}`;
-      logger.error({ err: (err as Error).message }, 'SIGHUP: the configuration is not valid; keeping the old one');
+      logger.error({ err: (err as Error).message }, 'SIGHUP: the configuration is not valid (or the store could not be read); keeping the old one');
     } finally {
       // Also after a refused reload: the daemon runs on with the old settings, and without READY=1
       // systemd would leave the unit "reloading" until its timeout.
@@ -61,7 +63,8 @@ async function serve(cmd: Parameters<typeof configOf>[0], flags: ServeFlags, asS
   };
   process.on('SIGTERM', onStop);
   process.on('SIGINT', onStop);
-  process.on('SIGHUP', onHup);
+  const hup = () => void onHup();
+  process.on('SIGHUP', hup);
   try {
     const summary = await runService({
       config,
@@ -92,7 +95,7 @@ async function serve(cmd: Parameters<typeof configOf>[0], flags: ServeFlags, asS
   } finally {
     process.off('SIGTERM', onStop);
     process.off('SIGINT', onStop);
-    process.off('SIGHUP', onHup);
+    process.off('SIGHUP', hup);
   }
 }
 

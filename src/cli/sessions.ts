@@ -36,7 +36,7 @@ function readInput(source: string, what: string): Buffer {
  * sessions it works with). Returns the function that drops the hold, or undefined when a live
  * process holds it.
  */
-function holdForCommand(store: Store, config: Config, name: string): (() => void) | undefined {
+function holdForCommand(store: Store, config: Config, name: string): Promise<(() => Promise<void>) | undefined> {
   return sessionHolds(store.sessions, { clock: store.clock, ...config.tuning.holds }).keep(name);
 }
 
@@ -231,7 +231,7 @@ async function addCookies(name: string, opts: AddOptions, cmd: CommandLike, mode
   const browser = opts.fromBrowser === undefined ? undefined : parseBrowserSpec(opts.fromBrowser);
 
   await withStore(cmd, async (store, config) => {
-    const existing = store.sessions.get(name);
+    const existing = await store.sessions.get(name);
     if (!existing && mode === 'renew') {
       throw new BookdError(
         'bad_input',
@@ -255,7 +255,7 @@ async function addCookies(name: string, opts: AddOptions, cmd: CommandLike, mode
         : await logIn(name, opts.email!, opts.passwordFile!, opts.relogin, config, userAgent, store.clock);
     const exp = tokenExpiry(restoreJar(got.jarJson), config.baseUrl);
     const renew = existing !== undefined && !opts.email;
-    store.sessions.importJar(
+    await store.sessions.importJar(
       renew
         ? { name, jarJson: got.jarJson, tokenExpiresAt: exp, ...(newUserAgent && { userAgent: newUserAgent }) }
         : { name, jarJson: got.jarJson, tokenExpiresAt: exp, loginEmail: got.loginEmail, passwordFile: got.passwordFile, userAgent },
@@ -328,9 +328,9 @@ export function registerSessions(program: Command): void {
     .description('show every session: state, token expiry, use, errors')
     .option('--json', 'print JSON')
     .action(async (opts, cmd) => {
-      await withStore(cmd, (store) => {
+      await withStore(cmd, async (store) => {
         const now = store.clock.now();
-        const list = store.sessions.list();
+        const list = await store.sessions.list();
         if (opts.json) {
           const out = list.map((s) => ({
             name: s.name,
@@ -380,7 +380,8 @@ export function registerSessions(program: Command): void {
     .option('--json', 'print one result per session as JSON (no cookie values)')
     .action(async (name, opts, cmd) => {
       await withStore(cmd, async (store, config) => {
-        const targets: SessionRecord[] = name ? [store.sessions.get(name)].filter((s): s is SessionRecord => !!s) : store.sessions.list();
+        const one = name === undefined ? undefined : await store.sessions.get(name);
+        const targets: SessionRecord[] = name === undefined ? await store.sessions.list() : one ? [one] : [];
         if (name && targets.length === 0) throw new BookdError('bad_input', `no session named "${name}" (see bookd sessions list)`);
         const results: CheckResult[] = [];
         const report = (r: CheckResult, line: string) => {
@@ -393,7 +394,7 @@ export function registerSessions(program: Command): void {
             report({ ...base, result: 'disabled', detail: 'not checked', tokenExpiresAt: iso(s.tokenExpiresAt) }, `${s.name}: disabled, not checked`);
             continue;
           }
-          const dropHold = holdForCommand(store, config, s.name);
+          const dropHold = await holdForCommand(store, config, s.name);
           if (!dropHold) {
             // Probing it from here would race the daemon for its rotating token.
             report(
@@ -409,17 +410,20 @@ export function registerSessions(program: Command): void {
           }
           try {
             // Read again now that it is held: a daemon may have rotated its token since the list.
-            let expected = store.sessions.get(s.name)?.jarJson ?? s.jarJson;
-            const userType = await probeAndReport(s.name, config, s.userAgent, expected, (j, exp) => {
+            let expected = (await store.sessions.get(s.name))?.jarJson ?? s.jarJson;
+            const userType = await probeAndReport(s.name, config, s.userAgent, expected, async (j, exp) => {
               // Saved only over the jar it started from: cookies imported meanwhile win.
-              if (!store.sessions.saveJar(s.name, j, exp, expected)) return Promise.reject(new SupersededJarError(s.name));
+              if (!(await store.sessions.saveJar(s.name, j, exp, expected))) throw new SupersededJarError(s.name);
               expected = j;
             });
-            store.sessions.setState(s.name, 'ok', { lastError: '' });
-            report({ ...base, result: 'ok', detail: userType, tokenExpiresAt: iso(store.sessions.get(s.name)?.tokenExpiresAt) }, `${s.name}: ok (${userType})`);
+            await store.sessions.setState(s.name, 'ok', { lastError: '' });
+            report(
+              { ...base, result: 'ok', detail: userType, tokenExpiresAt: iso((await store.sessions.get(s.name))?.tokenExpiresAt) },
+              `${s.name}: ok (${userType})`,
+            );
           } catch (err) {
             const message = errorMessage(err);
-            const exp = iso(store.sessions.get(s.name)?.tokenExpiresAt);
+            const exp = iso((await store.sessions.get(s.name))?.tokenExpiresAt);
             if (err instanceof SupersededJarError) {
               report(
                 { ...base, result: 'replaced', detail: 'new cookies were imported during the check; not checked', tokenExpiresAt: exp },
@@ -427,13 +431,13 @@ export function registerSessions(program: Command): void {
               );
             } else if (err instanceof BookdError && err.kind === 'auth') {
               const state = err instanceof LapsedError ? 'failed' : 'expired';
-              store.sessions.setState(s.name, state, { lastError: message });
+              await store.sessions.setState(s.name, state, { lastError: message });
               report({ ...base, result: state, detail: message, tokenExpiresAt: exp }, `${s.name}: ${state}: ${message}`);
             } else {
               report({ ...base, result: 'error', detail: message, tokenExpiresAt: exp }, `${s.name}: not checked: ${message}`);
             }
           } finally {
-            dropHold();
+            await dropHold();
           }
         }
         if (opts.json) printJson(results);
@@ -441,29 +445,29 @@ export function registerSessions(program: Command): void {
       });
     });
 
-  const stateChange = (verb: string, description: string, apply: (store: Store, s: SessionRecord) => string) =>
+  const stateChange = (verb: string, description: string, apply: (store: Store, s: SessionRecord) => Promise<string>) =>
     sessions
       .command(verb)
       .description(description)
       .argument('<name>', 'the session')
       .action(async (name, _opts, cmd) => {
-        await withStore(cmd, (store) => {
-          const s = store.sessions.get(name);
+        await withStore(cmd, async (store) => {
+          const s = await store.sessions.get(name);
           if (!s) throw new BookdError('bad_input', `no session named "${name}" (see bookd sessions list)`);
-          process.stdout.write(`${apply(store, s)}\n`);
+          process.stdout.write(`${await apply(store, s)}\n`);
         });
       });
 
-  stateChange('disable', 'stop using a session until it is enabled again', (store, s) => {
-    store.sessions.setState(s.name, 'disabled');
+  stateChange('disable', 'stop using a session until it is enabled again', async (store, s) => {
+    await store.sessions.setState(s.name, 'disabled');
     return `session ${s.name} disabled`;
   });
-  stateChange('enable', 'use a disabled (or parked) session again', (store, s) => {
-    store.sessions.setState(s.name, 'ok', { lastError: '' });
+  stateChange('enable', 'use a disabled (or parked) session again', async (store, s) => {
+    await store.sessions.setState(s.name, 'ok', { lastError: '' });
     return `session ${s.name} enabled${s.state === 'expired' || s.state === 'failed' || s.state === 'partial' ? ` (it was ${s.state}: if it fails again, import fresh cookies with --replace)` : ''}`;
   });
-  stateChange('remove', 'delete a session and its cookies', (store, s) => {
-    store.sessions.remove(s.name);
+  stateChange('remove', 'delete a session and its cookies', async (store, s) => {
+    await store.sessions.remove(s.name);
     return `session ${s.name} removed`;
   });
 }

@@ -16,7 +16,7 @@ async function runWith(book: (pool: SessionPool) => JobHandler, overrides: Tunin
   const url = 'http://127.0.0.1:9';
   const store = openStore(':memory:');
   const jwt = `x.${Buffer.from(JSON.stringify({ exp: Math.floor(Date.now() / 1000) + 3600 })).toString('base64url')}.y`;
-  store.sessions.add({ name: 's1', jarJson: serializeJar(jarFromImport(parseCookieExport(JSON.stringify({ 'orm-jwt': jwt })).cookies, url).jar) });
+  await store.sessions.add({ name: 's1', jarJson: serializeJar(jarFromImport(parseCookieExport(JSON.stringify({ 'orm-jwt': jwt })).cookies, url).jar) });
   await store.jobs.enqueue([
     { kind: 'book', payload: { bookId: '9781000000001', format: 'epub', skills: [], title: 'First' } },
     { kind: 'book', payload: { bookId: '9781000000002', format: 'epub', skills: [] } },
@@ -25,7 +25,7 @@ async function runWith(book: (pool: SessionPool) => JobHandler, overrides: Tunin
   const events = createEventBus(systemClock);
   const heard: BookdEvent[] = [];
   events.on((e) => heard.push(e));
-  const pool = new SessionPool({ baseUrl: url, store: store.sessions, logger: silentLogger, intervalMs: 0, tuning, events });
+  const pool = await SessionPool.open({ baseUrl: url, store: store.sessions, logger: silentLogger, intervalMs: 0, tuning, events });
   const never: JobHandler = () => Promise.reject(new Error('no discovery here'));
   const daemon = new Daemon({
     store,
@@ -44,7 +44,7 @@ async function runWith(book: (pool: SessionPool) => JobHandler, overrides: Tunin
     return { heard, fatal: summary.fatal };
   } finally {
     await pool.close();
-    store.close();
+    await store.close();
   }
 }
 

@@ -229,8 +229,8 @@ export class Daemon {
       {
         name: 'reload',
         periodMs: p.reload,
-        run: () => {
-          pool.reload();
+        run: async () => {
+          await pool.reload();
           this.growLanes();
         },
       },
@@ -558,9 +558,9 @@ export class Daemon {
     }
     await result.after?.().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'clean-up after the job failed'));
     this.summary.succeeded++;
-    if (result.bookDone && session) store.sessions.recordUse(session, { ok: true, bookDone: true });
+    if (result.bookDone && session) await store.sessions.recordUse(session, { ok: true, bookDone: true });
     for (const name of result.partialSessions ?? []) {
-      pool.park(
+      await pool.park(
         name,
         'partial',
         `answered 404 for book ${job.kind === 'book' ? job.payload.bookId : job.id}, which session ${session} read: its cookie set is probably partial; export all cookies of the site and renew it (bookd sessions add ${name} --cookies FILE --replace)`,

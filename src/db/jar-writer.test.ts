@@ -4,7 +4,7 @@ import { after, test } from 'node:test';
 import { tempDir } from '../../test/helpers/cli.js';
 import { SupersededJarError } from '../errors.js';
 import { JarWriter } from './jar-writer.js';
-import { openStore } from './store.js';
+import { openSqliteStore } from './store.js';
 import { ThreadLock } from './write-lock.js';
 
 const tmp = tempDir('bookd-jar-writer-');
@@ -13,7 +13,7 @@ after(tmp.cleanup);
 test('saves land in the row; a save over a jar the row no longer holds is refused as superseded', async () => {
   const path = join(tmp.dir, 'a.db');
   const lock = new ThreadLock();
-  const store = openStore(path, undefined, { threadLock: lock });
+  const store = openSqliteStore(path, undefined, { threadLock: lock });
   store.sessions.add({ name: 's1', jarJson: '{"v":0}' });
   const writer = new JarWriter(path, lock);
   try {
@@ -33,7 +33,7 @@ test('saves land in the row; a save over a jar the row no longer holds is refuse
 test('a cookie-saving thread that dies is replaced; later saves land', { timeout: 30_000 }, async () => {
   const path = join(tmp.dir, 'b.db');
   const lock = new ThreadLock();
-  const store = openStore(path, undefined, { threadLock: lock });
+  const store = openSqliteStore(path, undefined, { threadLock: lock });
   store.sessions.add({ name: 's1', jarJson: '{"v":0}' });
   const writer = new JarWriter(path, lock);
   try {

@@ -2,13 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../clock.js';
 import { BookdError } from '../errors.js';
-import { openStore } from './store.js';
+import { openSqliteStore } from './store.js';
 
 const jar = (token: string) => JSON.stringify({ version: 'tough-cookie@6', cookies: [{ key: 'orm-jwt', value: token }] });
 
 test('sessions: add, get, list, remove; names are checked and unique', () => {
   const clock = new ManualClock();
-  const { sessions, db } = openStore(':memory:', clock);
+  const { sessions, db } = openSqliteStore(':memory:', clock);
   const added = sessions.add({
     name: 'laptop',
     jarJson: jar('a'),
@@ -45,7 +45,7 @@ test('sessions: add, get, list, remove; names are checked and unique', () => {
 
 test('saveJar writes the jar and token expiry at once; unknown sessions report false', () => {
   const clock = new ManualClock();
-  const { sessions } = openStore(':memory:', clock);
+  const { sessions } = openSqliteStore(':memory:', clock);
   sessions.add({ name: 's1', jarJson: jar('a') });
   clock.advance(5000);
   assert.equal(sessions.saveJar('s1', jar('rotated'), clock.now() + 600_000), true);
@@ -58,7 +58,7 @@ test('saveJar writes the jar and token expiry at once; unknown sessions report f
 
 test('setState sets cooldown and keeps the last error unless given; recordUse scores errors', () => {
   const clock = new ManualClock();
-  const { sessions } = openStore(':memory:', clock);
+  const { sessions } = openSqliteStore(':memory:', clock);
   sessions.add({ name: 's1', jarJson: '{}' });
   assert.equal(sessions.setState('s1', 'cooling', { cooldownUntil: clock.now() + 60_000, lastError: '429 Too Many Requests' }), true);
   let s = sessions.get('s1')!;
@@ -81,7 +81,7 @@ test('setState sets cooldown and keeps the last error unless given; recordUse sc
 
 test('every save keeps the orm-rt expiry of the jar, and renewed_at moves only with the token exp', () => {
   const clock = new ManualClock();
-  const { sessions } = openStore(':memory:', clock);
+  const { sessions } = openSqliteStore(':memory:', clock);
   const start = clock.now();
   // Max-Age counts from the cookie's last use, as the jar counts it.
   const rt = { key: 'orm-rt', value: 'r', lastAccessed: new Date(start).toISOString(), maxAge: 1_209_600 };

@@ -10,6 +10,7 @@ import { BUSY_TIMEOUT_MS, openDb, type Database, type OpenDbOptions } from './op
 import { sqliteSessionStore, type SessionStore } from './sessions.js';
 import { sqliteWatchStore, type WatchStore } from './watches.js';
 import { writeTransactions, type ThreadLock } from './write-lock.js';
+import type { JobWaiter } from './pg/wake.js';
 
 /**
  * The SQLite backend as it is: every operation synchronous, one transaction each (better-sqlite3).
@@ -41,19 +42,31 @@ export interface SqliteStore {
 }
 
 /**
- * Everything the rest of bookd keeps durable, behind interfaces so a second backend (PostgreSQL
- * with FOR UPDATE SKIP LOCKED, for several machines) is an addition rather than a rewrite. The
- * stores already served as promises (`Async`) are the ones every backend must serve that way;
- * the others follow one by one.
+ * Everything the rest of bookd keeps durable, behind interfaces every backend serves as promises
+ * (`Async`): SQLite in the data dir (one machine) or PostgreSQL (several; src/db/pg). The
+ * synchronous interfaces list the operations and their rules.
  */
-export interface Store extends Omit<SqliteStore, 'jobs' | 'views' | 'control' | 'budget' | 'watches' | 'books' | 'completeJob'> {
+export interface Store {
+  backend: 'sqlite' | 'postgres';
+  /** Which store this is, for messages: the SQLite file, or host:port/database (never a password). */
+  where: string;
+  /** The clock the store was opened with, for commands that work beside it (holds, expiry). */
+  clock: Clock;
+  /**
+   * Wakes idle workers when a job becomes claimable on any host (PostgreSQL's LISTEN/NOTIFY);
+   * absent on SQLite, where the workers poll. Take `seen()` before a claim and pass it as `since`,
+   * so a notification between the claim and the wait is not missed.
+   */
+  wake?: Pick<JobWaiter, 'seen' | 'wait'>;
   jobs: Async<JobStore>;
   views: Async<QueueViews>;
+  sessions: Async<SessionStore>;
+  books: Async<BookCatalogue>;
   control: Async<QueueControl>;
   budget: Async<BudgetStore>;
   watches: Async<WatchStore>;
-  books: Async<BookCatalogue>;
   completeJob: (...args: Parameters<SqliteStore['completeJob']>) => Promise<boolean>;
+  close(): Promise<void>;
 }
 
 export interface StoreOptions extends Omit<OpenDbOptions, 'clock'> {
@@ -112,20 +125,24 @@ export function openSqliteStore(path: string, clock: Clock = systemClock, opts: 
 
 /** Opens the SQLite store at `path` as the rest of bookd uses it (see `openSqliteStore`). */
 export function openStore(path: string, clock: Clock = systemClock, opts: StoreOptions = {}): Store {
-  return asStore(openSqliteStore(path, clock, opts));
+  return asStore(openSqliteStore(path, clock, opts), path);
 }
 
 /** The SQLite backend served through the `Store` interface. */
-export function asStore(sqlite: SqliteStore): Store {
-  const { jobs, views, control, budget, watches, books, ...rest } = sqlite;
+export function asStore(sqlite: SqliteStore, where: string = sqlite.db.name): Store {
+  const { jobs, views, sessions, control, budget, watches, books } = sqlite;
   return {
-    ...rest,
+    backend: 'sqlite',
+    where,
+    clock: sqlite.clock,
     jobs: promised(jobs),
+    sessions: promised(sessions),
     views: promised(views),
     control: promised(control),
     budget: promised(budget),
     watches: promised(watches),
     books: promised(books),
     completeJob: (...args) => new Promise((resolve) => resolve(sqlite.completeJob(...args))),
+    close: () => Promise.resolve(sqlite.close()),
   };
 }

@@ -73,29 +73,29 @@ test('expiringSessions warns once per session per day', () => {
   );
 });
 
-test('expiryWarner logs session.expiring once a day per session, and again after a renewal lapses anew', () => {
+test('expiryWarner logs session.expiring once a day per session, and again after a renewal lapses anew', async () => {
   const clock = new ManualClock(NOW);
   const lines: { fields: Record<string, unknown>; msg: string }[] = [];
   const logger = { warn: (fields: Record<string, unknown>, msg: string) => lines.push({ fields, msg }) } as unknown as Logger;
   let rows = [row('s1', { hasRefreshCookie: false, refreshExpiresAt: undefined, tokenExpiresAt: NOW + 30_000 }), row('s2')];
   const told: string[] = [];
-  const warn = expiryWarner({ list: () => rows, logger, clock, withinMs: 60_000, onWarn: (e) => told.push(`${e.name}: ${e.message}`) });
-  warn();
+  const warn = expiryWarner({ list: async () => rows, logger, clock, withinMs: 60_000, onWarn: (e) => told.push(`${e.name}: ${e.message}`) });
+  await warn();
   clock.advance(10_000);
-  warn();
+  await warn();
   assert.deepEqual(
     lines.map((l) => l.fields),
     [{ event: 'session.expiring', session: 's1', until: new Date(NOW + 30_000).toISOString(), limit: 'token' }],
   );
   assert.match(lines[0]!.msg, /bookd sessions renew s1/);
   clock.advance(EXPIRY_WARNING_MS);
-  warn();
+  await warn();
   assert.equal(lines.length, 2, 'a day later, still expiring: told again');
   rows = [row('s1', { hasRefreshCookie: false, tokenExpiresAt: clock.now() + 10 * H }), row('s2')];
-  warn();
+  await warn();
   assert.equal(lines.length, 2, 'renewed: nothing to say');
   rows = [row('s1', { hasRefreshCookie: false, tokenExpiresAt: clock.now() + 30_000 }), row('s2')];
-  warn();
+  await warn();
   assert.equal(lines.length, 3, 'expiring again after the renewal: told at once');
   assert.deepEqual(
     told,

@@ -75,17 +75,17 @@ export function expiringSessions(rows: readonly ExpiryRow[], now: number, warned
  * about again should it come close once more.
  */
 export function expiryWarner(deps: {
-  list: () => readonly ExpiryRow[];
+  list: () => Promise<readonly ExpiryRow[]>;
   logger: Logger;
   clock: Clock;
   withinMs: number;
   /** Told of each warning as it is logged (the daemon's session.expiring event). */
   onWarn?: (e: Expiring) => void;
-}): () => void {
+}): () => Promise<void> {
   const warnedAt = new Map<string, number>();
-  return () => {
+  return async () => {
+    const rows = await deps.list();
     const now = deps.clock.now();
-    const rows = deps.list();
     const expiring = new Set(expiringSoon(rows, now, deps.withinMs).map((e) => e.name));
     for (const name of [...warnedAt.keys()]) if (!expiring.has(name)) warnedAt.delete(name);
     for (const e of expiringSessions(rows, now, warnedAt, deps.withinMs)) {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Clock } from '../clock.js';
+import type { Async } from '../db/async.js';
 import type { SessionStore } from '../db/sessions.js';
 
 /**
@@ -57,7 +58,7 @@ export function goneOwners(owners: Iterable<string>, self: string): string[] {
   return [...new Set(owners)].filter((o) => isGone(o, self));
 }
 
-export type HoldStore = Pick<SessionStore, 'list' | 'hold' | 'dropHold'>;
+export type HoldStore = Async<Pick<SessionStore, 'list' | 'hold' | 'dropHold'>>;
 
 export interface HoldOptions {
   clock: Clock;
@@ -71,37 +72,39 @@ export interface HoldOptions {
    * Owners known to be gone, whose holds may be taken at once. Default: the holders of session
    * rows that ran here and stopped (a daemon adds its job leases' owners).
    */
-  goneOwners?: () => readonly string[];
+  goneOwners?: () => Promise<readonly string[]>;
 }
 
 export interface Holds {
   readonly owner: string;
   readonly holdMs: number;
   /** Owners gone now; pass the same list to several `take`s of one round. */
-  gone(): readonly string[];
+  gone(): Promise<readonly string[]>;
   /** Takes or renews this owner's hold on `name`: true when it is free, already ours, lapsed or a gone owner's. */
-  take(name: string, gone?: readonly string[]): boolean;
+  take(name: string, gone?: readonly string[]): Promise<boolean>;
   /** Gives up the hold; false when this owner did not hold it. */
-  drop(name: string): boolean;
+  drop(name: string): Promise<boolean>;
   /**
    * Takes the hold and renews it every `renewMs` until the returned function is called (which
    * drops it); undefined when another live process holds the session. For commands that use a
-   * session for longer than a moment.
+   * session for longer than a moment. A renewal that fails (the store unreachable for a moment)
+   * is tried again at the next tick; the hold lapses only if the store stays away for holdMs.
    */
-  keep(name: string): (() => void) | undefined;
+  keep(name: string): Promise<(() => Promise<void>) | undefined>;
 }
 
 export function sessionHolds(store: HoldStore, opts: HoldOptions): Holds {
   const { clock } = opts;
   const owner = opts.owner ?? newOwner();
   const { holdMs, renewMs } = opts;
-  const gone = (): readonly string[] =>
-    opts.goneOwners?.() ??
-    goneOwners(
-      store.list().flatMap((s) => (s.holder ? [s.holder] : [])),
-      owner,
-    );
-  const take = (name: string, dead: readonly string[] = gone()) => store.hold(name, owner, clock.now() + holdMs, dead);
+  const gone = async (): Promise<readonly string[]> =>
+    opts.goneOwners
+      ? opts.goneOwners()
+      : goneOwners(
+          (await store.list()).flatMap((s) => (s.holder ? [s.holder] : [])),
+          owner,
+        );
+  const take = async (name: string, dead?: readonly string[]) => store.hold(name, owner, clock.now() + holdMs, dead ?? (await gone()));
   const drop = (name: string) => store.dropHold(name, owner);
   return {
     owner,
@@ -109,18 +112,20 @@ export function sessionHolds(store: HoldStore, opts: HoldOptions): Holds {
     gone,
     take,
     drop,
-    keep(name) {
-      if (!take(name)) return undefined;
+    async keep(name) {
+      if (!(await take(name))) return undefined;
       const stop = new AbortController();
-      void (async () => {
+      const renewing = (async () => {
         while (!stop.signal.aborted) {
           await clock.sleep(Math.min(renewMs, holdMs / 2), stop.signal);
-          if (!stop.signal.aborted) take(name, []);
+          if (stop.signal.aborted) break;
+          await take(name, []).catch(() => false);
         }
       })();
-      return () => {
+      return async () => {
         stop.abort();
-        drop(name);
+        await renewing;
+        await drop(name);
       };
     },
   };

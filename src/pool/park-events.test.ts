@@ -23,12 +23,12 @@ test('a session the pool parks is one event (session.expired or session.failed) 
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const store = openStore(':memory:');
   for (const name of ['s1', 's2']) {
-    store.sessions.add({ name, jarJson: serializeJar(jarFromImport(parseCookieExport(JSON.stringify({ 'orm-jwt': TOKEN })).cookies, url).jar) });
+    await store.sessions.add({ name, jarJson: serializeJar(jarFromImport(parseCookieExport(JSON.stringify({ 'orm-jwt': TOKEN })).cookies, url).jar) });
   }
   const events = createEventBus(systemClock);
   const heard: BookdEvent[] = [];
   events.on((e) => heard.push(e));
-  const pool = new SessionPool({
+  const pool = await SessionPool.open({
     baseUrl: url,
     store: store.sessions,
     logger: silentLogger,
@@ -43,7 +43,7 @@ test('a session the pool parks is one event (session.expired or session.failed) 
     );
     const name = heard[0]?.session;
     assert.ok(name);
-    assert.equal(store.sessions.get(name)!.state, 'expired');
+    assert.equal((await store.sessions.get(name))!.state, 'expired');
     assert.deepEqual(
       heard.map((e) => [e.event, e.session]),
       [['session.expired', name]],
@@ -53,9 +53,9 @@ test('a session the pool parks is one event (session.expired or session.failed) 
       new RegExp(`^session ${name} is logged out .*: log in again in the browser and run bookd sessions renew ${name} --from-browser`),
     );
     // Parked again from outside (the daemon's verdict): no second event for the same state.
-    pool.park(name, 'expired', 'again');
+    await pool.park(name, 'expired', 'again');
     const other = name === 's1' ? 's2' : 's1';
-    pool.park(other, 'partial', 'answered 404 for a book another session read');
+    await pool.park(other, 'partial', 'answered 404 for a book another session read');
     assert.deepEqual(
       heard.map((e) => [e.event, e.session]),
       [
@@ -71,6 +71,6 @@ test('a session the pool parks is one event (session.expired or session.failed) 
   } finally {
     await pool.close();
     await new Promise<void>((r) => server.close(() => r()));
-    store.close();
+    await store.close();
   }
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { openStore, type Store } from '../db/store.js';
+import { asStore, openSqliteStore, type Store } from '../db/store.js';
 import { SupersededJarError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { OreillyClient } from '../oreilly/client.js';
@@ -35,9 +35,9 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse) => voi
 }
 
 function storeWith(url: string, names: string[]): Store {
-  const store = openStore(':memory:');
-  for (const name of names) store.sessions.add({ name, jarJson: jarFor(url, `${name}-0`) });
-  return store;
+  const sqlite = openSqliteStore(':memory:');
+  for (const name of names) sqlite.sessions.add({ name, jarJson: jarFor(url, `${name}-0`) });
+  return asStore(sqlite);
 }
 
 test('a book the plan does not cover (403 on the book, /profile/ fine) never parks a healthy session', async () => {
@@ -51,7 +51,7 @@ test('a book the plan does not cover (403 on the book, /profile/ fine) never par
     res.end('{"detail":"You do not have permission to perform this action."}');
   });
   const store = storeWith(server.url, ['s1']);
-  const pool = new SessionPool({
+  const pool = await SessionPool.open({
     baseUrl: server.url,
     store: store.sessions,
     logger: silentLogger,
@@ -65,7 +65,7 @@ test('a book the plan does not cover (403 on the book, /profile/ fine) never par
         pool.withSession((s) => client.epub(s, '9781234567890')),
         { kind: 'auth' },
       );
-    assert.equal(store.sessions.get('s1')!.state, 'ok');
+    assert.equal((await store.sessions.get('s1'))!.state, 'ok');
     assert.equal(pool.usableCount(), 1);
   } finally {
     await pool.close();
@@ -75,7 +75,7 @@ test('a book the plan does not cover (403 on the book, /profile/ fine) never par
 
 test('disabled and enabled again while lent: the session is never lent twice, and keeps its hold', async () => {
   const store = storeWith('http://127.0.0.1:9', ['s1']);
-  const pool = new SessionPool({
+  const pool = await SessionPool.open({
     baseUrl: 'http://127.0.0.1:9',
     store: store.sessions,
     logger: silentLogger,
@@ -93,11 +93,11 @@ test('disabled and enabled again while lent: the session is never lent twice, an
   });
   try {
     await out;
-    store.sessions.setState('s1', 'disabled');
-    pool.reload();
-    assert.equal(store.sessions.get('s1')!.holder, 'here:1:aa', 'a lent session keeps its hold');
-    store.sessions.setState('s1', 'ok');
-    pool.reload();
+    await store.sessions.setState('s1', 'disabled');
+    await pool.reload();
+    assert.equal((await store.sessions.get('s1'))!.holder, 'here:1:aa', 'a lent session keeps its hold');
+    await store.sessions.setState('s1', 'ok');
+    await pool.reload();
     await assert.rejects(
       pool.withSession(async (s) => s.name),
       /every usable session is busy/,
@@ -123,7 +123,7 @@ test('cookies imported while the session is lent: the old chain stops at its nex
     res.end('{}');
   });
   const store = storeWith(server.url, ['s1']);
-  const pool = new SessionPool({
+  const pool = await SessionPool.open({
     baseUrl: server.url,
     store: store.sessions,
     logger: silentLogger,
@@ -135,14 +135,14 @@ test('cookies imported while the session is lent: the old chain stops at its nex
     const err = await pool
       .withSession(async (s) => {
         await s.request({ url: '/a' });
-        store.sessions.saveJar('s1', imported, undefined); // bookd sessions add s1 --replace, from another process
+        await store.sessions.saveJar('s1', imported, undefined); // bookd sessions add s1 --replace, from another process
         await s.request({ url: '/b' });
         await s.request({ url: '/c' });
       })
       .catch((e: unknown) => e);
     assert.ok(err instanceof SupersededJarError, String(err));
-    assert.equal(store.sessions.get('s1')!.jarJson, imported, 'the import was not overwritten by the old chain');
-    assert.equal(store.sessions.get('s1')!.state, 'ok', 'not parked: nothing is wrong with the new cookies');
+    assert.equal((await store.sessions.get('s1'))!.jarJson, imported, 'the import was not overwritten by the old chain');
+    assert.equal((await store.sessions.get('s1'))!.state, 'ok', 'not parked: nothing is wrong with the new cookies');
     await pool.withSession((s) => s.request({ url: '/d' }));
     assert.equal(seen.at(-1), 'imported', 'the next checkout uses the imported cookies');
     assert.equal(seen.length, 3, '/c was never sent with the dead chain');
@@ -164,7 +164,7 @@ test('a session parked as expired is used again after bookd sessions enable, wit
     res.end('{"detail":"Authentication credentials were not provided."}');
   });
   const store = storeWith(server.url, ['s1']);
-  const pool = new SessionPool({
+  const pool = await SessionPool.open({
     baseUrl: server.url,
     store: store.sessions,
     logger: silentLogger,
@@ -176,11 +176,11 @@ test('a session parked as expired is used again after bookd sessions enable, wit
       pool.withSession((s) => new OreillyClient().epub(s, '9781234567890')),
       { kind: 'auth' },
     );
-    assert.equal(store.sessions.get('s1')!.state, 'expired');
+    assert.equal((await store.sessions.get('s1'))!.state, 'expired');
     assert.equal(pool.usableCount(), 0);
     healthy = true;
-    store.sessions.setState('s1', 'ok', { lastError: '' }); // bookd sessions enable s1
-    pool.reload();
+    await store.sessions.setState('s1', 'ok', { lastError: '' }); // bookd sessions enable s1
+    await pool.reload();
     assert.equal(pool.usableCount(), 1);
     await pool.withSession((s) => s.request({ url: '/api/v2/epubs/' }));
   } finally {
@@ -195,7 +195,7 @@ test("the daemon's verdict on a lent session (a 429) does not undo the operator'
     res.end('{"detail":"Request was throttled."}');
   });
   const store = storeWith(server.url, ['s1']);
-  const pool = new SessionPool({
+  const pool = await SessionPool.open({
     baseUrl: server.url,
     store: store.sessions,
     logger: silentLogger,
@@ -205,12 +205,12 @@ test("the daemon's verdict on a lent session (a 429) does not undo the operator'
   try {
     await assert.rejects(
       pool.withSession(async (s) => {
-        store.sessions.setState('s1', 'disabled'); // bookd sessions disable s1, from another process
+        await store.sessions.setState('s1', 'disabled'); // bookd sessions disable s1, from another process
         await new OreillyClient().epub(s, '9781234567890');
       }),
       { kind: 'rate_limited' },
     );
-    assert.equal(store.sessions.get('s1')!.state, 'disabled');
+    assert.equal((await store.sessions.get('s1'))!.state, 'disabled');
   } finally {
     await pool.close();
     await server.close();
@@ -219,7 +219,7 @@ test("the daemon's verdict on a lent session (a 429) does not undo the operator'
 
 test('checkouts get the idle session returned longest ago, first come first served', async () => {
   const store = storeWith('http://127.0.0.1:9', ['s1', 's2', 's3']);
-  const pool = new SessionPool({
+  const pool = await SessionPool.open({
     baseUrl: 'http://127.0.0.1:9',
     store: store.sessions,
     logger: silentLogger,
@@ -247,7 +247,7 @@ test('checkouts get the idle session returned longest ago, first come first serv
 
 test('an aborted checkout leaves the queue at once and loses no session; a session added meanwhile serves the next', async () => {
   const store = storeWith('http://127.0.0.1:9', ['s1']);
-  const pool = new SessionPool({
+  const pool = await SessionPool.open({
     baseUrl: 'http://127.0.0.1:9',
     store: store.sessions,
     logger: silentLogger,
@@ -262,8 +262,8 @@ test('an aborted checkout leaves the queue at once and loses no session; a sessi
     ctrl.abort(new Error('job cancelled'));
     await assert.rejects(aborted, /job cancelled/);
     const waiting = pool.withSession(async (s) => s.name);
-    store.sessions.add({ name: 's2', jarJson: jarFor('http://127.0.0.1:9', 's2-0') });
-    pool.reload();
+    await store.sessions.add({ name: 's2', jarJson: jarFor('http://127.0.0.1:9', 's2-0') });
+    await pool.reload();
     assert.equal(await waiting, 's2', 'the waiter got the session added while it waited');
     finish();
     await first;
@@ -272,7 +272,7 @@ test('an aborted checkout leaves the queue at once and loses no session; a sessi
     const started = Date.now();
     const blocker = pool.withSession(() => new Promise<void>((r) => setTimeout(r, 400)));
     const other = pool.withSession(() => new Promise<void>((r) => setTimeout(r, 400)));
-    const quick = new SessionPool({
+    const quick = await SessionPool.open({
       baseUrl: 'http://127.0.0.1:9',
       store: storeWith('http://127.0.0.1:9', []).sessions,
       logger: silentLogger,

@@ -14,6 +14,7 @@ import { PARKED_STATES, type SessionRecord, type SessionState, type SessionStore
 import { Session } from './session.js';
 import { renewCommand } from './expiry.js';
 import type { EventBus } from '../daemon/events.js';
+import type { Async } from '../db/async.js';
 
 /**
  * The pool's port for saving jars off the main thread (JarWriter implements it). `expected` is the
@@ -25,7 +26,7 @@ export interface JarSaver {
 }
 
 /** What the pool reads and writes of the session rows: the jar after every response, the state on every transition. */
-export type SessionStorePort = Pick<SessionStore, 'list' | 'saveJar' | 'setState' | 'recordUse' | 'hold' | 'dropHold'>;
+export type SessionStorePort = Async<Pick<SessionStore, 'list' | 'saveJar' | 'setState' | 'recordUse' | 'hold' | 'dropHold'>>;
 
 /** The parts of the tuning (src/config.ts) a pool uses: its own, its sessions', their holds and the edge pause. */
 export type PoolTuning = Pick<Tuning, 'pool' | 'requests' | 'session' | 'holds' | 'edge'>;
@@ -56,7 +57,7 @@ export interface PoolOptions {
   /** The most sessions this pool holds (a daemon with fewer workers leaves the rest to others). */
   maxSessions?: number;
   /** Holders known to be gone, whose sessions may be taken over at once. */
-  goneOwners?: () => string[];
+  goneOwners?: () => Promise<readonly string[]>;
   /** Saves jars off the main thread (JarWriter); without it the store saves synchronously. */
   jarSaver?: JarSaver;
   /** Shared HTTP agent; the pool makes (and later closes) its own when none is given. */
@@ -155,6 +156,11 @@ export class SessionPool {
   private closing = false;
   /** This pool's holds on session rows, when it has an owner. */
   private readonly holds: Holds | undefined;
+  /** The reload under way, and the one asked for meanwhile (which starts when it ends). */
+  private reloading: Promise<void> | undefined;
+  private reloadNext: Promise<void> | undefined;
+  /** State writes nobody waits for (a dispatch's cooling → ok): close waits for them. */
+  private readonly writes = new Set<Promise<void>>();
 
   constructor(opts: PoolOptions) {
     this.opts = opts;
@@ -177,13 +183,38 @@ export class SessionPool {
     );
     this.ownsAgent = !opts.agent;
     this.agent = opts.agent ?? new Agent({ connections: opts.tuning.pool.connections, keepAliveTimeout: opts.tuning.pool.keepAliveTimeoutMs });
-    this.reload();
   }
 
-  /** Reads the session rows again (start, SIGHUP, and periodically): new, removed, re-imported, disabled. */
-  reload(): void {
-    const all = this.opts.store.list();
-    const rows = this.holdable(all);
+  /** A pool with its session rows read (and, with an owner, its holds taken). */
+  static async open(opts: PoolOptions): Promise<SessionPool> {
+    const pool = new SessionPool(opts);
+    await pool.reload();
+    return pool;
+  }
+
+  /**
+   * Reads the session rows again (start, SIGHUP, and periodically): new, removed, re-imported,
+   * disabled. One reload runs at a time; asked for while one runs, another follows it (the rows
+   * may have changed after the running one read them), and every caller meanwhile shares it.
+   */
+  reload(): Promise<void> {
+    if (this.reloadNext) return this.reloadNext;
+    if (!this.reloading) {
+      this.reloading = this.reloadOnce().finally(() => (this.reloading = undefined));
+      return this.reloading;
+    }
+    this.reloadNext = this.reloading
+      .catch(() => {})
+      .then(() => {
+        this.reloadNext = undefined;
+        return this.reload();
+      });
+    return this.reloadNext;
+  }
+
+  private async reloadOnce(): Promise<void> {
+    const all = await this.opts.store.list();
+    const rows = await this.holdable(all);
     const seen = new Set<string>();
     for (const row of rows) {
       seen.add(row.name);
@@ -248,28 +279,28 @@ export class SessionPool {
    * lapsed or orphaned ones up to maxSessions, renewing its own). A row it has just taken over is
    * read fresh, since another process may have rotated its token meanwhile.
    */
-  private holdable(rows: SessionRecord[]): SessionRecord[] {
+  private async holdable(rows: SessionRecord[]): Promise<SessionRecord[]> {
     const { holds } = this;
     if (!holds) return rows;
-    const gone = holds.gone();
+    const gone = await holds.gone();
     const limit = this.opts.maxSessions ?? Infinity;
     const out: SessionRecord[] = [];
     let held = 0;
-    this.elsewhere = 0;
+    let elsewhere = 0;
     for (const row of rows) {
       const mine = row.holder === holds.owner;
       // A lent session keeps its hold until it comes back, whatever its row says meanwhile: no
       // other process may start on its token chain while a request of ours may still be out.
       const lent = mine && this.lent(row.name);
       if (row.state !== 'ok' && row.state !== 'cooling') {
-        if (mine && !lent) holds.drop(row.name);
-        if (lent) holds.take(row.name, gone);
+        if (lent) await holds.take(row.name, gone);
+        else if (mine) await this.release(row.name, holds);
         out.push(row);
         continue;
       }
-      if ((held >= limit && !lent) || !holds.take(row.name, gone)) {
-        if (mine && !lent) holds.drop(row.name);
-        else if (held < limit) this.elsewhere++;
+      if ((held >= limit && !lent) || !(await holds.take(row.name, gone))) {
+        if (mine && !this.lent(row.name)) await this.release(row.name, holds);
+        else if (held < limit) elsewhere++;
         continue;
       }
       held++;
@@ -279,7 +310,29 @@ export class SessionPool {
       }
       out.push({ ...row, holder: holds.owner });
     }
+    this.elsewhere = elsewhere;
     return out;
+  }
+
+  /**
+   * Gives up the hold on a row this pool will not use. Its chain is let go first, synchronously,
+   * so no checkout can be handed it while the drop is on its way to the store.
+   */
+  private async release(name: string, holds: Holds): Promise<void> {
+    const m = this.members.get(name);
+    if (m && !this.lent(name)) this.letGo(m);
+    if (!this.lent(name)) await holds.drop(name);
+  }
+
+  /** A state write nobody awaits: kept until it lands, and its failure logged, never thrown. */
+  private track(write: Promise<unknown>, session: string): Promise<void> {
+    const done: Promise<void> = write.then(
+      () => {},
+      (err: unknown) => this.opts.logger.warn({ session, err: errorMessage(err) }, 'saving a session state failed'),
+    );
+    this.writes.add(done);
+    void done.finally(() => this.writes.delete(done));
+    return done;
   }
 
   /** Some chain of this row is out with a worker (the current one, or one replaced while lent). */
@@ -323,7 +376,7 @@ export class SessionPool {
       } catch (err) {
         m.state = 'expired';
         m.lastError = errorMessage(err);
-        this.opts.store.setState(row.name, 'expired', { lastError: m.lastError });
+        void this.track(this.opts.store.setState(row.name, 'expired', { lastError: m.lastError }), row.name);
         this.announceParked(row.name, 'expired', m.lastError);
       }
     }
@@ -353,7 +406,9 @@ export class SessionPool {
         const expected = m.savedJars[0];
         m.savedJars = [jarJson, ...m.savedJars.slice(0, 3)];
         if (opts.jarSaver) return opts.jarSaver.save(m.name, jarJson, exp, expected);
-        if (!opts.store.saveJar(m.name, jarJson, exp, expected)) return Promise.reject(new SupersededJarError(m.name));
+        return opts.store.saveJar(m.name, jarJson, exp, expected).then((saved) => {
+          if (!saved) throw new SupersededJarError(m.name);
+        });
       },
     });
   }
@@ -376,7 +431,7 @@ export class SessionPool {
       const m = idle[0]!;
       const w = this.waiters.shift()!;
       w.done();
-      if (m.state === 'cooling') this.setState(m, 'ok');
+      if (m.state === 'cooling') void this.setState(m, 'ok');
       // Counted by generic-pool at once (pending, then borrowed), so the next round skips it.
       m.lease!.acquire().then(
         () => w.resolve(m),
@@ -496,7 +551,7 @@ export class SessionPool {
     } finally {
       m.returnedSeq = ++this.giveBacks;
       try {
-        this.opts.store.recordUse(m.name, { ok, requests: lent.takeRequestCount() });
+        await this.opts.store.recordUse(m.name, { ok, requests: lent.takeRequestCount() });
       } catch (err) {
         // Counters only: the session must still go back, or it is lost until a restart.
         this.opts.logger.warn({ session: m.name, err: errorMessage(err) }, 'recording a session use failed');
@@ -550,12 +605,17 @@ export class SessionPool {
     });
   }
 
-  private setState(m: Member, state: SessionState, lastError?: string, cooldownUntil?: number): void {
+  /**
+   * The member's new state, at once in memory (the next dispatch sees it) and then in its row.
+   * The returned promise never rejects: a failed write is logged, and the row catches up at the
+   * member's next transition.
+   */
+  private setState(m: Member, state: SessionState, lastError?: string, cooldownUntil?: number): Promise<void> {
     if (state !== m.state) this.announceParked(m.name, state, lastError ?? m.lastError);
     m.state = state;
     if (lastError !== undefined) m.lastError = lastError;
     m.cooldownUntil = cooldownUntil ?? 0;
-    this.opts.store.setState(m.name, state, { cooldownUntil, lastError, unlessDisabled: true });
+    return this.track(this.opts.store.setState(m.name, state, { cooldownUntil, lastError, unlessDisabled: true }), m.name);
   }
 
   private succeeded(m: Member): void {
@@ -571,7 +631,7 @@ export class SessionPool {
     if (err instanceof SupersededJarError) {
       // The row holds the operator's new cookies (or is gone): reload adopts them as a new chain.
       log.info({ session: m.name }, 'session cookies replaced by the operator: continuing from the new ones');
-      this.reload();
+      await this.reload();
       return;
     }
     switch (err.kind) {
@@ -581,7 +641,7 @@ export class SessionPool {
           log.warn({ session: m.name, until: new Date(until).toISOString() }, 'the edge refused this machine: every session pauses');
         } else if (!(err instanceof NoSessionError)) {
           const until = err.retryAt ?? this.clock.now() + this.opts.tuning.pool.noSessionRetryMs;
-          this.setState(m, 'cooling', 'rate limited (429)', until);
+          await this.setState(m, 'cooling', 'rate limited (429)', until);
           // A 429 is also a sign the machine as a whole asks too much (docs/SERVICE.md §4).
           this.budget.cut(`session ${m.name} was answered 429`, m.session?.lastSentAt);
           log.info({ session: m.name, until: new Date(until).toISOString() }, 'session rate limited: cooling down');
@@ -592,7 +652,7 @@ export class SessionPool {
         if (m.errorScore >= SCORE_LIMIT) {
           const until = this.clock.now() + this.opts.tuning.pool.restMs;
           m.errorScore = SCORE_LIMIT - 1;
-          this.setState(m, 'cooling', `repeated errors: ${err.message}`, until);
+          await this.setState(m, 'cooling', `repeated errors: ${err.message}`, until);
           log.warn({ session: m.name, err: err.message }, 'session rests after repeated errors');
         }
         return;
@@ -604,7 +664,7 @@ export class SessionPool {
         // session takes the book and settles which it is.
         m.notFoundStrikes++;
         if (m.notFoundStrikes >= NOT_FOUND_LIMIT) {
-          this.setState(
+          await this.setState(
             m,
             'partial',
             `answered 404 for ${m.notFoundStrikes} books in a row that search lists: its cookie set is probably partial; export all cookies of the site and renew it (bookd sessions add ${m.name} --cookies FILE --replace)`,
@@ -613,7 +673,7 @@ export class SessionPool {
           return;
         }
         const until = this.clock.now() + this.opts.tuning.pool.restMs;
-        this.setState(m, 'cooling', `answered 404 for a book: another session confirms (${err.message})`, until);
+        await this.setState(m, 'cooling', `answered 404 for a book: another session confirms (${err.message})`, until);
         return;
       }
       default:
@@ -634,7 +694,7 @@ export class SessionPool {
       try {
         const profile = await session.recover();
         if (profile.status === 'lapsed') {
-          this.setState(m, 'failed', `the subscription has lapsed (user type ${profile.userType})`);
+          await this.setState(m, 'failed', `the subscription has lapsed (user type ${profile.userType})`);
           log.error({ session: m.name }, 'session parked: the subscription has lapsed; renew it, then import fresh cookies');
           return;
         }
@@ -656,7 +716,7 @@ export class SessionPool {
         return;
       } catch (loginErr) {
         if (loginErr instanceof BookdError && loginErr.kind === 'auth' && loginErr.status === 401) {
-          this.setState(m, 'failed', loginErr.message);
+          await this.setState(m, 'failed', loginErr.message);
           log.error({ session: m.name, err: loginErr.message }, 'session parked: its credentials were refused');
           return;
         }
@@ -664,13 +724,13 @@ export class SessionPool {
           // The login itself met a network error, a 5xx or a 429: try again later, not park.
           m.reloggedIn = false;
           const until = loginErr instanceof BookdError && loginErr.retryAt ? loginErr.retryAt : this.clock.now() + this.opts.tuning.pool.restMs;
-          this.setState(m, 'cooling', `logging in again failed: ${errorMessage(loginErr)}`, until);
+          await this.setState(m, 'cooling', `logging in again failed: ${errorMessage(loginErr)}`, until);
           log.warn({ session: m.name, err: errorMessage(loginErr) }, 'logging in again failed; the session rests and tries again');
           return;
         }
       }
     }
-    this.setState(m, 'expired', err.message);
+    await this.setState(m, 'expired', err.message);
     log.error(
       { session: m.name, err: err.message },
       `session ${m.name} parked as expired: import fresh cookies with bookd sessions add ${m.name} --cookies FILE --replace`,
@@ -681,12 +741,12 @@ export class SessionPool {
    * Parks a session the daemon judged from outside a checkout (a 404 where another session read
    * the book: a partial cookie set). A lent one is parked when it comes back.
    */
-  park(name: string, state: Extract<SessionState, 'partial' | 'expired' | 'failed'>, reason: string): void {
+  async park(name: string, state: Extract<SessionState, 'partial' | 'expired' | 'failed'>, reason: string): Promise<void> {
     const m = this.members.get(name);
     if (m) {
-      this.setState(m, state, reason);
+      await this.setState(m, state, reason);
     } else {
-      this.opts.store.setState(name, state, { lastError: reason, unlessDisabled: true });
+      await this.track(this.opts.store.setState(name, state, { lastError: reason, unlessDisabled: true }), name);
       this.announceParked(name, state, reason);
     }
     this.opts.logger.error({ session: name, state, err: reason }, `session ${name} parked as ${state}: ${reason}`);
@@ -722,7 +782,15 @@ export class SessionPool {
       await m.lease.drain();
       await m.lease.clear();
     }
-    if (this.holds) for (const name of this.members.keys()) this.holds.drop(name);
+    await this.reloading?.catch(() => {});
+    await Promise.all([...this.writes]);
+    const { holds } = this;
+    if (holds) {
+      const drops = [...this.members.keys()].map((name) =>
+        holds.drop(name).catch((err: unknown) => this.opts.logger.warn({ session: name, err: errorMessage(err) }, 'dropping a session hold failed')),
+      );
+      await Promise.all(drops);
+    }
     if (this.ownsAgent) await (this.agent as Agent).close();
   }
 }

@@ -43,7 +43,7 @@ export async function liveFigures(store: Store, samples: Sample[], now: number, 
     total: k.queued + k.running + k.succeeded + k.failed + k.cancelled,
   }));
   const byState = new Map<string, number>();
-  for (const s of store.sessions.list()) byState.set(s.state, (byState.get(s.state) ?? 0) + 1);
+  for (const s of await store.sessions.list()) byState.set(s.state, (byState.get(s.state) ?? 0) + 1);
   const lastFailed = (await store.views.list({ state: 'failed', limit: 1 }))[0];
   return {
     total: totalBooks,

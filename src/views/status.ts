@@ -29,7 +29,7 @@ function runningJson(j: Job) {
 /** `staleMs`: a daemon that has not announced itself for this long is shown as stale (`tuning.status.daemonStaleMs`). */
 export async function statusSnapshot(store: Store, now: number, staleMs: number, expiryWarningMs: number) {
   const pause = await store.control.state();
-  const sessions = store.sessions.list();
+  const sessions = await store.sessions.list();
   const oldest = await store.views.oldestQueued();
   const counts = await store.views.counts();
   return {

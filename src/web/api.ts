@@ -176,12 +176,12 @@ async function enqueue(deps: ApiDeps, fields: Record<string, unknown>): Promise<
   return { json: { dry_run: false, jobs, counts }, note: `Enqueue: ${note}.`, anchor: 'queue' };
 }
 
-function sessionAction(deps: ApiDeps, name: string, verb: 'enable' | 'disable'): Done {
-  const s = deps.store.sessions.get(name);
+async function sessionAction(deps: ApiDeps, name: string, verb: 'enable' | 'disable'): Promise<Done> {
+  const s = await deps.store.sessions.get(name);
   if (!s) throw new WebError(404, `no session named "${name}"`);
-  if (verb === 'disable') deps.store.sessions.setState(name, 'disabled');
-  else deps.store.sessions.setState(name, 'ok', { lastError: '' });
-  const after = deps.store.sessions.get(name)!;
+  if (verb === 'disable') await deps.store.sessions.setState(name, 'disabled');
+  else await deps.store.sessions.setState(name, 'ok', { lastError: '' });
+  const after = (await deps.store.sessions.get(name))!;
   return { json: { name, was: s.state, state: after.state }, note: `Session ${name} ${verb}d.`, anchor: 'sessions' };
 }
 

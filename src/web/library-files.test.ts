@@ -49,7 +49,7 @@ describe('the library file routes on a real server and store', () => {
 
   after(async () => {
     await new Promise((r) => server.close(r));
-    store.close();
+    await store.close();
     cleanup();
   });
 

@@ -10,9 +10,9 @@ test('the page: what to do for each session, Retry for each failed job, CSRF in 
   const clock = new ManualClock();
   const store = openStore(':memory:', clock);
   const jar = JSON.stringify({ version: 'tough-cookie@6', storeType: 'MemoryCookieStore', rejectPublicSuffixes: true, cookies: [] });
-  for (const name of ['alice', 'bob', 'carol']) store.sessions.add({ name, jarJson: jar });
-  store.sessions.setState('alice', 'expired', { lastError: 'the service logged this session out' });
-  store.sessions.setState('bob', 'disabled');
+  for (const name of ['alice', 'bob', 'carol']) await store.sessions.add({ name, jarJson: jar });
+  await store.sessions.setState('alice', 'expired', { lastError: 'the service logged this session out' });
+  await store.sessions.setState('bob', 'disabled');
   const [added] = await store.jobs.enqueue([
     { kind: 'book', payload: { bookId: '9781492056348', format: 'epub', skills: ['Go'], title: '<script>alert(1)</script>' } },
   ]);
@@ -63,5 +63,5 @@ test('the page: what to do for each session, Retry for each failed job, CSRF in 
   assert.doesNotMatch(page, /<script>alert|<img src=x|"><script>/, 'hostile text is escaped');
   assert.equal(page.match(/<script/g)!.length, 1, 'one script element, the external one');
   assert.doesNotMatch(page, /<[^>]*\s(style|on[a-z]+)=/i, 'no inline style or handler in any tag');
-  store.close();
+  await store.close();
 });

@@ -72,7 +72,7 @@ describe('OPDS and the library files over a library archived from the sim', () =
 
   after(async () => {
     await new Promise((resolve) => server?.close(resolve));
-    store?.close();
+    await store?.close();
     await sim?.stop();
     cleanup?.();
   });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
 import { ManualClock } from '../../src/clock.js';
-import { openStore, type Store } from '../../src/db/store.js';
+import { asStore, openSqliteStore, openStore, type Store } from '../../src/db/store.js';
 import { BookdError } from '../../src/errors.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import { OreillyClient } from '../../src/oreilly/client.js';
@@ -27,12 +27,12 @@ function sidOf(cookies: Record<string, string>): string {
 }
 
 function storeWith(url: string, cookieSets: Record<string, string>[]): Store {
-  const store = openStore(':memory:');
+  const sqlite = openSqliteStore(':memory:');
   cookieSets.forEach((cookies, i) => {
     const { jar } = jarFromImport(parseCookieExport(JSON.stringify(cookies)).cookies, url);
-    store.sessions.add({ name: `s${i + 1}`, jarJson: serializeJar(jar) });
+    sqlite.sessions.add({ name: `s${i + 1}`, jarJson: serializeJar(jar) });
   });
-  return store;
+  return asStore(sqlite);
 }
 
 /** The pool on its own: the machine budget opened wide, so only what a test sets paces it. */
@@ -41,13 +41,13 @@ const OPEN_BUDGET = { start: 5000, ceiling: 5000, floor: 1, riseMs: 60_000 };
 /** Checkouts wait long enough for a slow machine; tests that change more tune on top of this. */
 const TUNING = tuned({ pool: { acquireTimeoutMs: 20_000 } });
 
-function poolOver(url: string, store: Store, extra: Partial<PoolOptions> = {}): SessionPool {
-  return new SessionPool({ baseUrl: url, store: store.sessions, logger: silentLogger, intervalMs: 0, tuning: TUNING, budget: OPEN_BUDGET, ...extra });
+function poolOver(url: string, store: Store, extra: Partial<PoolOptions> = {}): Promise<SessionPool> {
+  return SessionPool.open({ baseUrl: url, store: store.sessions, logger: silentLogger, intervalMs: 0, tuning: TUNING, budget: OPEN_BUDGET, ...extra });
 }
 
 /** Chapter URLs of the first few books: the "chapter-heavy" requests of the load tests. */
 async function chapterUrls(sim: SimProcess, store: Store, books = 3): Promise<string[]> {
-  const pool = poolOver(sim.url, store);
+  const pool = await poolOver(sim.url, store);
   try {
     const cat = await sim.catalogue();
     const ids = cat.books
@@ -77,7 +77,7 @@ describe('the pool against a server that rotates the token on every response', (
     const store = storeWith(sim.url, await sim.mint(8));
     const urls = await chapterUrls(sim, store);
     await sim.resetStats();
-    const pool = poolOver(sim.url, store);
+    const pool = await poolOver(sim.url, store);
     try {
       let done = 0;
       await Promise.all(
@@ -102,7 +102,7 @@ describe('the pool against a server that rotates the token on every response', (
     assert.equal(sids.length, 8, 'all 8 sessions worked');
     for (const sid of sids) assert.equal(stats.maxConcurrency[sid], 1, `max concurrency of ${sid}`);
     // The jars in the store hold the tokens the server issued last: every session is still good.
-    const again = poolOver(sim.url, store);
+    const again = await poolOver(sim.url, store);
     try {
       for (let i = 0; i < 8; i++) await again.withSession((s) => client.chapterHtml(s, urls[0]!));
     } finally {
@@ -162,7 +162,7 @@ describe('failures the pool handles', () => {
 
   test('an expired token is refreshed through orm-rt and work goes on', async () => {
     const store = storeWith(sim.url, await sim.mint(1));
-    const pool = poolOver(sim.url, store);
+    const pool = await poolOver(sim.url, store);
     try {
       await pool.withSession((s) => client.epub(s, bookId));
       await sim.control({ advanceClockMs: 700_000 });
@@ -183,7 +183,7 @@ describe('failures the pool handles', () => {
   test('an expired token that /profile/ does not renew is renewed through the token endpoint after the failure, and work goes on', async () => {
     await sim.control({ profileRefresh: false });
     const store = storeWith(sim.url, await sim.mint(1));
-    const pool = poolOver(sim.url, store);
+    const pool = await poolOver(sim.url, store);
     try {
       await pool.withSession((s) => client.epub(s, bookId));
       await sim.control({ advanceClockMs: 700_000 });
@@ -207,7 +207,7 @@ describe('failures the pool handles', () => {
   test('an idle session is refreshed through /profile/ before its token expires, and only then', async () => {
     const store = storeWith(sim.url, await sim.mint(1));
     const clock = new ManualClock(Date.now());
-    const pool = poolOver(sim.url, store, { clock, tuning: tuned({ session: { refreshMarginMs: 5 * 60_000 } }, TUNING) });
+    const pool = await poolOver(sim.url, store, { clock, tuning: tuned({ session: { refreshMarginMs: 5 * 60_000 } }, TUNING) });
     try {
       const session = pool.sessions()[0]!;
       const exp = session.tokenExpiresAt()!;
@@ -221,7 +221,7 @@ describe('failures the pool handles', () => {
       await pool.upkeep();
       assert.equal(await profiles(), before + 1, 'due: one /profile/ request');
       assert.notEqual(token(), first, 'the server handed out a fresh token');
-      assert.ok(store.sessions.get('s1')!.jarJson.includes(token()), 'saved in the jar');
+      assert.ok((await store.sessions.get('s1'))!.jarJson.includes(token()), 'saved in the jar');
     } finally {
       await pool.close();
     }
@@ -245,8 +245,8 @@ describe('failures the pool handles', () => {
       });
       await login(session, 'user3@sim.test', 'pw-3', Date.now);
       await close();
-      store.sessions.add({ name: 'login', jarJson, loginEmail: 'user3@sim.test', passwordFile: pwFile });
-      const pool = poolOver(sim.url, store);
+      await store.sessions.add({ name: 'login', jarJson, loginEmail: 'user3@sim.test', passwordFile: pwFile });
+      const pool = await poolOver(sim.url, store);
       try {
         await pool.withSession((s) => client.epub(s, bookId));
         await sim.control({ advanceClockMs: 15 * 86_400_000 });
@@ -258,7 +258,7 @@ describe('failures the pool handles', () => {
           (err: unknown) => err instanceof BookdError && err.kind === 'auth',
         );
         assert.equal((await sim.stats()).logins, logins + 1, 'one re-login');
-        assert.equal(store.sessions.get('login')!.state, 'ok');
+        assert.equal((await store.sessions.get('login'))!.state, 'ok');
         await pool.withSession((s) => client.epub(s, bookId));
       } finally {
         await pool.close();
@@ -270,7 +270,7 @@ describe('failures the pool handles', () => {
 
   test('a session without credentials whose login is gone is parked as expired; the others go on', async () => {
     const store = storeWith(sim.url, await sim.mint(2));
-    const pool = poolOver(sim.url, store);
+    const pool = await poolOver(sim.url, store);
     try {
       // Spoil s1's tokens in its jar: what a lost rotation or a logout leaves behind.
       const s1 = pool.sessions().find((s) => s.name === 's1')!;
@@ -278,11 +278,11 @@ describe('failures the pool handles', () => {
       let parked = false;
       for (let i = 0; i < 6; i++) {
         await pool.withSession((s) => client.epub(s, bookId)).catch(() => undefined);
-        parked = store.sessions.get('s1')!.state === 'expired';
+        parked = (await store.sessions.get('s1'))!.state === 'expired';
       }
       assert.ok(parked, 's1 is parked as expired');
-      assert.match(store.sessions.get('s1')!.lastError ?? '', /not accepted|login/);
-      assert.equal(store.sessions.get('s2')!.state, 'ok');
+      assert.match((await store.sessions.get('s1'))!.lastError ?? '', /not accepted|login/);
+      assert.equal((await store.sessions.get('s2'))!.state, 'ok');
       for (let i = 0; i < 3; i++) await pool.withSession(async (s) => assert.equal(s.name, 's2'));
     } finally {
       await pool.close();
@@ -292,11 +292,11 @@ describe('failures the pool handles', () => {
   test('an account whose subscription lapsed is marked failed', async () => {
     const [cookies] = await sim.mint(1, { expired: true });
     const store = storeWith(sim.url, [cookies!]);
-    const pool = poolOver(sim.url, store, { tuning: tuned({ pool: { acquireTimeoutMs: 500 } }, TUNING) });
+    const pool = await poolOver(sim.url, store, { tuning: tuned({ pool: { acquireTimeoutMs: 500 } }, TUNING) });
     try {
       await assert.rejects(pool.withSession((s) => client.epub(s, bookId)));
-      assert.equal(store.sessions.get('s1')!.state, 'failed');
-      assert.match(store.sessions.get('s1')!.lastError ?? '', /subscription has lapsed/);
+      assert.equal((await store.sessions.get('s1'))!.state, 'failed');
+      assert.match((await store.sessions.get('s1'))!.lastError ?? '', /subscription has lapsed/);
       await assert.rejects(
         pool.withSession(async () => undefined),
         /no usable session/,
@@ -309,7 +309,7 @@ describe('failures the pool handles', () => {
   test('a 429 storm on one session cools only that session; the others keep working', async () => {
     const cookies = await sim.mint(3);
     const store = storeWith(sim.url, cookies);
-    const pool = poolOver(sim.url, store);
+    const pool = await poolOver(sim.url, store);
     try {
       await pool.withSession((s) => client.epub(s, bookId));
       await sim.resetStats();
@@ -323,11 +323,11 @@ describe('failures the pool handles', () => {
           })
           .catch((err: unknown) => assert.equal((err as BookdError).kind, 'rate_limited'));
       }
-      const stormed = store.sessions.list().find((s) => s.state === 'cooling');
+      const stormed = (await store.sessions.list()).find((s) => s.state === 'cooling');
       assert.equal(stormed?.name, 's2', 'the stormed session is cooling');
       assert.ok(stormed.cooldownUntil! > Date.now(), 'until Retry-After');
       assert.equal((await sim.stats()).sent['429'], 1, 'the cooling session was not asked again');
-      for (const s of store.sessions.list()) if (s.name !== stormed.name) assert.ok((used.get(s.name) ?? 0) >= 10, `${s.name} kept working`);
+      for (const s of await store.sessions.list()) if (s.name !== stormed.name) assert.ok((used.get(s.name) ?? 0) >= 10, `${s.name} kept working`);
     } finally {
       await pool.close();
     }
@@ -335,7 +335,7 @@ describe('failures the pool handles', () => {
 
   test('an edge 403 period pauses every session with growing delays, then work resumes', async () => {
     const store = storeWith(sim.url, await sim.mint(3));
-    const pool = poolOver(sim.url, store, { tuning: tuned({ edge: { baseMs: 200, maxMs: 2000 } }, TUNING) });
+    const pool = await poolOver(sim.url, store, { tuning: tuned({ edge: { baseMs: 200, maxMs: 2000 } }, TUNING) });
     try {
       await sim.resetStats();
       await sim.control({ edgeBlockMs: 1500 });
@@ -374,7 +374,7 @@ test('pool logs name sessions and never carry cookie values', async () => {
   try {
     const cookies = await sim.mint(2);
     const store = storeWith(sim.url, cookies);
-    const pool = poolOver(sim.url, store, { logger });
+    const pool = await poolOver(sim.url, store, { logger });
     const id = (await sim.catalogue()).books[0]!.id;
     try {
       await sim.control({ storm: { sessions: [sidOf(cookies[0]!)], ms: 5000 } });
@@ -387,8 +387,8 @@ test('pool logs name sessions and never carry cookie values', async () => {
     }
     const text = lines.join('');
     assert.match(text, /"session":"s1"/);
-    const secrets = [...cookies.flatMap((c) => Object.values(c)), ...store.sessions.list().map((s) => s.jarJson)];
-    for (const jar of store.sessions.list()) for (const c of JSON.parse(jar.jarJson).cookies as { value: string }[]) secrets.push(c.value);
+    const secrets = [...cookies.flatMap((c) => Object.values(c)), ...(await store.sessions.list()).map((s) => s.jarJson)];
+    for (const jar of await store.sessions.list()) for (const c of JSON.parse(jar.jarJson).cookies as { value: string }[]) secrets.push(c.value);
     for (const secret of secrets.filter((s) => s.length > 8)) assert.ok(!text.includes(secret), 'a cookie value reached the log');
   } finally {
     await sim.stop();

@@ -11,7 +11,7 @@ import { JOB_STATES, type JobState, type JobStore } from '../../src/db/jobs.js';
 import { connectPool, describeStore } from '../../src/db/pg/connect.js';
 import { pgJobStore } from '../../src/db/pg/jobs.js';
 import { migratePg } from '../../src/db/pg/migrate.js';
-import { openStore } from '../../src/db/store.js';
+import { asStore, openSqliteStore } from '../../src/db/store.js';
 import { pgServer } from './pg.js';
 
 export interface JobBackend {
@@ -42,10 +42,11 @@ export const sqliteBackend: BackendKind = {
   name: 'sqlite',
   async open(opts = {}) {
     const clock = opts.clock ?? new ManualClock();
-    const store = openStore(':memory:', clock, {
+    const sqlite = openSqliteStore(':memory:', clock, {
       ...(opts.random && { random: opts.random }),
       ...(opts.backoffBaseMs !== undefined && { backoffBaseMs: opts.backoffBaseMs }),
     });
+    const store = asStore(sqlite);
     return {
       jobs: store.jobs,
       clock,
@@ -53,7 +54,7 @@ export const sqliteBackend: BackendKind = {
       resume: async () => store.control.resume(),
       counts: async () => store.views.counts(),
       setAttempt: async (key, attempt) => {
-        store.db.prepare('UPDATE jobs SET attempt = ? WHERE dedupe_key = ?').run(attempt, key);
+        sqlite.db.prepare('UPDATE jobs SET attempt = ? WHERE dedupe_key = ?').run(attempt, key);
       },
       close: async () => store.close(),
     };

@@ -52,6 +52,6 @@ export async function withStore<T>(cmd: CommandLike, fn: (store: Store, config: 
   } catch (err) {
     throw explainSqlite(err, config);
   } finally {
-    store?.close();
+    await store?.close();
   }
 }

@@ -12,11 +12,11 @@ import { standaloneSession } from '../../pool/standalone.js';
  * The session the operator named, held for this command. Any state but disabled will do: a
  * command that names a session (bookd doctor) is often asked about one that stopped working.
  */
-function holdNamed(holds: Holds, rows: SessionRecord[], name: string): { row: SessionRecord; drop: () => void } {
+async function holdNamed(holds: Holds, rows: SessionRecord[], name: string): Promise<{ row: SessionRecord; drop: () => Promise<void> }> {
   const row = rows.find((r) => r.name === name);
   if (!row) throw new BookdError('bad_input', `there is no session named "${name}": see bookd sessions list for the names`);
   if (row.state === 'disabled') throw new BookdError('bad_input', `session ${name} is disabled: enable it first with bookd sessions enable ${name}`);
-  const drop = holds.keep(name);
+  const drop = await holds.keep(name);
   if (!drop) {
     throw new BookdError(
       'bad_input',
@@ -27,10 +27,10 @@ function holdNamed(holds: Holds, rows: SessionRecord[], name: string): { row: Se
 }
 
 /** The first usable session no other live process holds, held (and renewed) for this command. */
-function holdFirstUsable(holds: Holds, rows: SessionRecord[]): { row: SessionRecord; drop: () => void } | undefined {
+async function holdFirstUsable(holds: Holds, rows: SessionRecord[]): Promise<{ row: SessionRecord; drop: () => Promise<void> } | undefined> {
   for (const row of rows) {
     if (row.state !== 'ok') continue;
-    const drop = holds.keep(row.name);
+    const drop = await holds.keep(row.name);
     if (drop) return { row, drop };
   }
   return undefined;
@@ -43,8 +43,8 @@ function holdFirstUsable(holds: Holds, rows: SessionRecord[]): { row: SessionRec
  */
 export async function withOneSession<T>(store: Store, config: Config, fn: (session: Session) => Promise<T>, opts: { name?: string } = {}): Promise<T> {
   const holds = sessionHolds(store.sessions, { clock: store.clock, ...config.tuning.holds });
-  const rows = store.sessions.list();
-  const held = opts.name === undefined ? holdFirstUsable(holds, rows) : holdNamed(holds, rows, opts.name);
+  const rows = await store.sessions.list();
+  const held = opts.name === undefined ? await holdFirstUsable(holds, rows) : await holdNamed(holds, rows, opts.name);
   if (!held) {
     const why =
       rows.length === 0
@@ -53,7 +53,7 @@ export async function withOneSession<T>(store: Store, config: Config, fn: (sessi
     throw new BookdError('bad_input', `this needs a session to ask the service, but ${why}`);
   }
   // Read again now that it is held: a daemon may have rotated its token since the list.
-  const row = store.sessions.get(held.row.name) ?? held.row;
+  const row = (await store.sessions.get(held.row.name)) ?? held.row;
   let expected = row.jarJson;
   const { session, close } = standaloneSession({
     name: row.name,
@@ -65,9 +65,9 @@ export async function withOneSession<T>(store: Store, config: Config, fn: (sessi
     intervalMs: config.sessionIntervalMs,
     tuning: config.tuning,
     credentials: credentialSource(row, config.credentialsDir),
-    persistJar: (jarJson, exp) => {
+    persistJar: async (jarJson, exp) => {
       // Saved only over the jar it started from: cookies imported meanwhile win and this chain stops.
-      if (!store.sessions.saveJar(row.name, jarJson, exp, expected)) return Promise.reject(new SupersededJarError(row.name));
+      if (!(await store.sessions.saveJar(row.name, jarJson, exp, expected))) throw new SupersededJarError(row.name);
       expected = jarJson;
     },
   });
@@ -75,6 +75,6 @@ export async function withOneSession<T>(store: Store, config: Config, fn: (sessi
     return await fn(session);
   } finally {
     await close();
-    held.drop();
+    await held.drop();
   }
 }

@@ -59,7 +59,7 @@ test('liveFigures counts book jobs only, per skill, from the store', async () =>
     assert.equal(f.sessions, 'none');
     assert.deepEqual(progressLines(f)[0], 'all books          [░░░░░░░░░░░░░░░░░░░░░░░░] 0/2');
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -82,6 +82,6 @@ test('the live view on a terminal draws the same lines and redraws them in place
     // Each redraw goes back up exactly the lines it drew (three: all books, Go, the pace line).
     assert.match(written, /\x1b\[3F\x1b\[J/);
   } finally {
-    store.close();
+    await store.close();
   }
 });

@@ -13,7 +13,7 @@ import { pgServer, type PgServer } from '../../../test/helpers/pg.js';
 import { freePort } from '../../../test/helpers/web.js';
 import type { EnqueueItem } from '../jobs.js';
 import { loadMigrations, migrate } from '../migrate.js';
-import { openStore } from '../store.js';
+import { openSqliteStore } from '../store.js';
 import { clientConfig, connectPool, describeStore } from './connect.js';
 import { pgJobStore } from './jobs.js';
 import { loadPgMigrations, migratePg, pgSchemaVersion } from './migrate.js';
@@ -210,7 +210,7 @@ describe('migrations', () => {
   });
 
   test('every table and column of the SQLite schema, and no other', async () => {
-    const sqlite = openStore(':memory:');
+    const sqlite = openSqliteStore(':memory:');
     const tables = sqlite.db.prepare<[], { name: string }>("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all();
     const want = Object.fromEntries(
       tables.map((t) => [
