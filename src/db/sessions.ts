@@ -105,12 +105,14 @@ export interface SessionStore {
   importJar(session: NewSession, how: 'renew' | 'replace'): SessionRecord;
 }
 
-interface SessionRow {
+/** A row of `sessions` as either driver returns it (bigint as number on PostgreSQL, src/db/pg/connect.ts). */
+export interface SessionRow {
   name: string;
   state: SessionState;
   jar: string;
   token_expires_at: number | null;
-  refresh_cookie: 0 | 1;
+  /** SQLite's 0 | 1; a boolean column on PostgreSQL. */
+  refresh_cookie: 0 | 1 | boolean;
   refresh_expires_at: number | null;
   renewed_at: number | null;
   login_email: string | null;
@@ -132,13 +134,13 @@ interface SessionRow {
 
 const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
 
-function toRecord(r: SessionRow): SessionRecord {
+export function toRecord(r: SessionRow): SessionRecord {
   return {
     name: r.name,
     state: r.state,
     jarJson: r.jar,
     tokenExpiresAt: opt(r.token_expires_at),
-    hasRefreshCookie: r.refresh_cookie === 1,
+    hasRefreshCookie: r.refresh_cookie === 1 || r.refresh_cookie === true,
     refreshExpiresAt: opt(r.refresh_expires_at),
     renewedAt: opt(r.renewed_at),
     loginEmail: opt(r.login_email),
@@ -160,9 +162,21 @@ function toRecord(r: SessionRow): SessionRecord {
 }
 
 /** The orm-rt columns of a jar about to be stored: derived here, so every save keeps them true. */
-function refreshParams(jarJson: string): { refreshCookie: 0 | 1; refreshExpiresAt: number | null } {
+export function refreshParams(jarJson: string): { refreshCookie: 0 | 1; refreshExpiresAt: number | null } {
   const rt = refreshCookieOfJson(jarJson);
   return { refreshCookie: rt.present ? 1 : 0, refreshExpiresAt: rt.expiresAt ?? null };
+}
+
+/** What `add` refuses before it writes anything: a name the CLI, the paths and the logs cannot all carry. */
+export function checkSessionName(name: string): void {
+  if (!isSessionName(name)) {
+    throw new BookdError('bad_input', `"${name}" is not a valid session name: use 1–64 letters, digits, '.', '_' or '-'`);
+  }
+}
+
+/** `add` of a name that is taken: the stored session is left alone. */
+export function sessionExistsError(name: string): BookdError {
+  return new BookdError('bad_input', `a session named "${name}" already exists: remove it first (bookd sessions remove ${name}) or pick another name`);
 }
 
 export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: WriteTransaction }): SessionStore {
@@ -202,9 +216,7 @@ export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: Write
   };
 
   const add = tx((session: NewSession): SessionRecord => {
-    if (!isSessionName(session.name)) {
-      throw new BookdError('bad_input', `"${session.name}" is not a valid session name: use 1–64 letters, digits, '.', '_' or '-'`);
-    }
+    checkSessionName(session.name);
     const info = s.insert.run({
       name: session.name,
       jar: session.jarJson,
@@ -215,12 +227,7 @@ export function sqliteSessionStore(db: Database, deps: { clock: Clock; tx: Write
       userAgent: session.userAgent ?? null,
       now: clock.now(),
     });
-    if (info.changes === 0) {
-      throw new BookdError(
-        'bad_input',
-        `a session named "${session.name}" already exists: remove it first (bookd sessions remove ${session.name}) or pick another name`,
-      );
-    }
+    if (info.changes === 0) throw sessionExistsError(session.name);
     return toRecord(s.get.get(session.name)!);
   });
 

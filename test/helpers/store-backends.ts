@@ -1,13 +1,13 @@
 /**
- * The queue's views, control, budget, watches and the catalogue, per backend, for tests that run
- * the same cases against each (issue 14): SQLite in memory through its Store (those stores served
- * as promises; the catalogue, still synchronous there, through `promised`) and PostgreSQL (a fresh
- * database per instance, on the server of test/helpers/pg.ts). The job store comes along, since
- * most view and watch cases need jobs to look at.
+ * The queue's views, control, budget, watches, the catalogue and the sessions, per backend, for
+ * tests that run the same cases against each (issue 14): SQLite in memory through its Store (those
+ * stores served as promises; the sessions, still synchronous there, through `promised`) and
+ * PostgreSQL (a fresh database per instance, on the server of test/helpers/pg.ts). The job store
+ * comes along, since most view and watch cases need jobs to look at.
  */
 import type pg from 'pg';
 import { ManualClock } from '../../src/clock.js';
-import type { Async } from '../../src/db/async.js';
+import { promised, type Async } from '../../src/db/async.js';
 import type { BookCatalogue } from '../../src/db/books.js';
 import type { BudgetStore } from '../../src/db/budget.js';
 import type { QueueControl } from '../../src/db/control.js';
@@ -16,9 +16,11 @@ import { pgBookCatalogue } from '../../src/db/pg/books.js';
 import { pgBudgetStore } from '../../src/db/pg/budget.js';
 import { pgQueueControl } from '../../src/db/pg/control.js';
 import { pgJobStore } from '../../src/db/pg/jobs.js';
+import { pgSessionStore } from '../../src/db/pg/sessions.js';
 import { pgQueueViews } from '../../src/db/pg/views.js';
 import { pgWatchStore } from '../../src/db/pg/watches.js';
 import type { QueueViews } from '../../src/db/queue-views.js';
+import type { SessionStore } from '../../src/db/sessions.js';
 import { openStore, type Store } from '../../src/db/store.js';
 import { pgCompleteJob } from '../../src/db/pg/complete.js';
 import type { WatchStore } from '../../src/db/watches.js';
@@ -34,6 +36,7 @@ export interface StoreBackend {
   budget: Async<BudgetStore>;
   watches: Async<WatchStore>;
   books: Async<BookCatalogue>;
+  sessions: Async<SessionStore>;
   /** A job's success with its catalogue rows, in one transaction (Store.completeJob). */
   completeJob: Store['completeJob'];
   close: () => Promise<void>;
@@ -70,6 +73,7 @@ export const sqliteStores: StoreBackendKind = {
       budget: store.budget,
       watches: store.watches,
       books: store.books,
+      sessions: promised(store.sessions),
       completeJob: store.completeJob,
       close: async () => store.close(),
     };
@@ -99,6 +103,7 @@ export function pgStores(pool: pg.Pool, opts: StoreBackendOptions & { clock: Man
     budget: pgBudgetStore(pool, { clock }),
     watches,
     books,
+    sessions: pgSessionStore(pool, { clock }),
     completeJob: pgCompleteJob(pool, jobs, books),
   };
 }
