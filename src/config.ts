@@ -11,6 +11,8 @@ export interface GlobalFlags {
   dataDir?: string;
   library?: string;
   baseUrl?: string;
+  /** `--store URL`: a PostgreSQL server shared by several hosts instead of SQLite in the data dir. */
+  store?: string;
   config?: string;
   logLevel?: string;
   /** `-q`: stands for `--log-level warn` when that is not given (applied in src/cli/program.ts). */
@@ -30,6 +32,7 @@ const FLAG_KEYS: Record<(keyof GlobalFlags & keyof Config) | keyof RunFlags, { k
   dataDir: { kind: 'string', flag: '--data-dir' },
   library: { kind: 'string', flag: '--library' },
   baseUrl: { kind: 'string', flag: '--base-url' },
+  store: { kind: 'string', flag: '--store' },
   logLevel: { kind: 'string', flag: '--log-level' },
   http: { kind: 'string', flag: '--http' },
   graceSeconds: { kind: 'int', flag: '--grace' },
@@ -41,6 +44,16 @@ export interface Config {
   dataDir: string;
   dbPath: string;
   library: string;
+  /**
+   * A postgres:// URL when the store is a PostgreSQL server (several hosts on one queue), else
+   * undefined: SQLite at `dbPath`. Holds a password when the operator put one there: never logged.
+   */
+  store: string | undefined;
+  /**
+   * Which request budget this host shares (docs/SERVICE.md §4 guards per address): hosts behind
+   * one public address name the same group; by default each host is its own.
+   */
+  ipGroup: string | undefined;
   baseUrl: string;
   logLevel: LogLevel;
   /** Minimum time between two requests of one session. */
@@ -141,6 +154,8 @@ const FILE_KEYS: Record<string, Kind> = {
   dataDir: 'string',
   library: 'string',
   baseUrl: 'string',
+  store: 'string',
+  ipGroup: 'string',
   logLevel: 'string',
   sessionIntervalMs: 'int',
   workers: 'int',
@@ -162,6 +177,8 @@ const FILE_KEYS: Record<string, Kind> = {
   budgetFloor: 'rate',
   budgetRiseSeconds: 'positive',
   expiryWarningSeconds: 'positive',
+  leaseSeconds: 'positive',
+  holdSeconds: 'positive',
   notify: 'notify',
   onArchived: 'command',
 };
@@ -170,6 +187,8 @@ const ENV_KEYS: Record<string, string> = {
   BOOKD_DATA_DIR: 'dataDir',
   BOOKD_LIBRARY: 'library',
   BOOKD_BASE_URL: 'baseUrl',
+  BOOKD_STORE: 'store',
+  BOOKD_IP_GROUP: 'ipGroup',
   BOOKD_LOG_LEVEL: 'logLevel',
   BOOKD_SESSION_INTERVAL_MS: 'sessionIntervalMs',
   BOOKD_WORKERS: 'workers',
@@ -190,6 +209,8 @@ const ENV_KEYS: Record<string, string> = {
   BOOKD_BUDGET_FLOOR: 'budgetFloor',
   BOOKD_BUDGET_RISE_SECONDS: 'budgetRiseSeconds',
   BOOKD_EXPIRY_WARNING_SECONDS: 'expiryWarningSeconds',
+  BOOKD_LEASE_SECONDS: 'leaseSeconds',
+  BOOKD_HOLD_SECONDS: 'holdSeconds',
 };
 
 export const DEFAULT_BASE_URL = 'https://learning.oreilly.com';
@@ -298,6 +319,8 @@ export interface Tuning {
     heartbeatMs: number;
     /** How often an idle lane looks for new jobs. */
     pollMs: number;
+    /** Claiming waits this long at most between tries while the store cannot be reached (doubling from pollMs). */
+    storeRetryCapMs: number;
     /** The supervisor's one timer. */
     tickMs: number;
     periods: DutyPeriods;
@@ -446,7 +469,12 @@ export const DEFAULT_TUNING: Tuning = validateTuning(
  * The tuning that follows settings, from them (the one place it is derived), with every other
  * value at its default.
  */
-export function tuningFor(s: { retryBaseMs: number; requestTimeoutMs: number; edgeBackoff: EdgeBackoff }): Tuning {
+export function tuningFor(s: { retryBaseMs: number; requestTimeoutMs: number; edgeBackoff: EdgeBackoff; leaseMs?: number; holdMs?: number }): Tuning {
+  // docs/ARCHITECTURE.md, threads and processes: job leases and session holds last 2 min unless
+  // renewed; hosts that must take over a vanished host's work sooner shorten them (leaseSeconds,
+  // holdSeconds), and the renewals and the reaper follow.
+  const leaseMs = s.leaseMs ?? 120_000;
+  const holdMs = s.holdMs ?? 120_000;
   return {
     requests: requestTimeouts(s.requestTimeoutMs),
     session: {
@@ -475,19 +503,30 @@ export function tuningFor(s: { retryBaseMs: number; requestTimeoutMs: number; ed
     },
     holds: {
       // docs/ARCHITECTURE.md, threads and processes: holds renewed every 10 s, lapsing after 2 min.
-      holdMs: 120_000,
+      holdMs,
       // Well inside holdMs, so a slow moment never lets a hold lapse.
-      renewMs: 10_000,
+      renewMs: Math.min(10_000, Math.floor(holdMs / 4)),
     },
     daemon: {
       // Many heartbeats long; the jobs of a daemon that vanished (another host) come back within two minutes.
-      leaseMs: 120_000,
-      heartbeatMs: 5_000,
+      leaseMs,
+      heartbeatMs: Math.min(5_000, Math.floor(leaseMs / 4)),
       pollMs: 1_000,
+      // A PostgreSQL restart takes seconds; a longer outage is tried every half minute.
+      storeRetryCapMs: 30_000,
       tickMs: 1_000,
       // The watchdog's period is not among them: systemd sets it (half of WATCHDOG_USEC).
       // A due watch waits at most a couple of seconds for its run (its period is hours or days; in tests, seconds).
-      periods: { reap: 30_000, upkeep: 60_000, reload: 10_000, budget: 2_000, beat: 5_000, status: 5_000, extend: 5_000, watch: 2_000 },
+      periods: {
+        reap: Math.min(30_000, Math.floor(leaseMs / 2)),
+        upkeep: 60_000,
+        reload: 10_000,
+        budget: 2_000,
+        beat: 5_000,
+        status: 5_000,
+        extend: 5_000,
+        watch: 2_000,
+      },
       healthyWithinMs: 10_000,
       storageHoldMs: 60_000,
       // Follows the backoff unit, as a failed book's first backoff does.
@@ -788,6 +827,16 @@ export function resolveConfig(flags: GlobalFlags & RunFlags, env: NodeJS.Process
     fail(sources.baseUrl ?? { kind: 'flag', name: 'baseUrl' }, 'baseUrl', `"${baseUrl}" is not an http(s) origin such as ${DEFAULT_BASE_URL}`);
   }
 
+  const store = (merged.store as string | undefined) || undefined;
+  if (store !== undefined && !/^postgres(ql)?:\/\/./i.test(store)) {
+    // The value itself is not repeated: a store URL can hold a password.
+    fail(sources.store!, 'store', 'is not a postgres:// or postgresql:// URL (leave it out for SQLite in the data directory)');
+  }
+  const ipGroup = (merged.ipGroup as string | undefined) || undefined;
+  if (ipGroup !== undefined && !/^[A-Za-z0-9._:-]{1,100}$/.test(ipGroup)) {
+    fail(sources.ipGroup!, 'ipGroup', `"${ipGroup}" is not a group name: use 1–100 letters, digits, '.', '_', ':' or '-'`);
+  }
+
   const logLevel = (merged.logLevel as string | undefined) ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     fail(sources.logLevel!, 'logLevel', `"${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
@@ -850,12 +899,30 @@ export function resolveConfig(flags: GlobalFlags & RunFlags, env: NodeJS.Process
 
   const retryBaseMs = (merged.retryBaseMs as number | undefined) ?? DEFAULT_RETRY_BASE_MS;
   const requestTimeoutMs = (merged.requestTimeoutMs as number | undefined) ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const tuning = validateTuning(tuningFor({ retryBaseMs, requestTimeoutMs, edgeBackoff: { baseMs: edgeBackoffMs, maxMs: edgeBackoffMaxMs } }));
+  const leaseMs = merged.leaseSeconds !== undefined ? (merged.leaseSeconds as number) * 1000 : undefined;
+  const holdMs = merged.holdSeconds !== undefined ? (merged.holdSeconds as number) * 1000 : undefined;
+  for (const [key, ms] of [
+    ['leaseSeconds', leaseMs],
+    ['holdSeconds', holdMs],
+  ] as const) {
+    if (ms !== undefined && ms < 4000) fail(sources[key]!, key, 'must be at least 4 seconds (it is renewed several times within it)');
+  }
+  const tuning = validateTuning(
+    tuningFor({
+      retryBaseMs,
+      requestTimeoutMs,
+      edgeBackoff: { baseMs: edgeBackoffMs, maxMs: edgeBackoffMaxMs },
+      ...(leaseMs !== undefined && { leaseMs }),
+      ...(holdMs !== undefined && { holdMs }),
+    }),
+  );
 
   return {
     dataDir,
     dbPath: join(dataDir, 'bookd.db'),
     library,
+    store,
+    ipGroup,
     baseUrl,
     logLevel: logLevel as LogLevel,
     sessionIntervalMs: (merged.sessionIntervalMs as number | undefined) ?? 1000,

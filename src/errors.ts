@@ -57,6 +57,20 @@ export class SupersededJarError extends BookdError {
 }
 
 /**
+ * The store could not be reached for an operation: its server restarted, the network dropped, or
+ * it refuses connections for now (decided where the store's answers are read, src/db/pg/unavailable.ts).
+ * Nothing the operation wanted is known to be written (a transaction the server never
+ * acknowledged is rolled back), so the caller waits and asks again; the daemon pauses claiming
+ * meanwhile instead of failing jobs.
+ */
+export class StoreUnavailableError extends BookdError {
+  constructor(where: string, cause: unknown) {
+    super('transient', `the store at ${where} cannot be reached (${errorMessage(cause)})`, { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/**
  * The same failure with what was being done in front of its message (`chapter "x": …`). A
  * subclass (say SupersededJarError) is returned as it is: its class is what its handlers look for.
  */

@@ -5,7 +5,10 @@ import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { JarWriter } from '../db/jar-writer.js';
 import { ThreadBuilder } from '../epub/builder.js';
-import { openStore, type Store } from '../db/store.js';
+import type { Store } from '../db/store.js';
+import { openConfiguredStore } from '../db/open-configured.js';
+import { pgJarSaver } from '../db/pg/jar-saver.js';
+import type { JarSaver } from '../pool/pool.js';
 import { ThreadLock } from '../db/write-lock.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -97,12 +100,15 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
   for (const note of config.notes) logger.warn(note);
   ensureWritableLibrary(config.library);
   const threadLock = new ThreadLock();
-  const store = openStore(config.dbPath, clock, {
+  const store = await openConfiguredStore(config, clock, {
     backoffBaseMs: tuning.retry.jobBaseMs,
     backoffCapMs: tuning.retry.jobCapMs,
     watchRetryBaseMs: tuning.watch.retryBaseMs,
     threadLock,
+    listen: true,
+    onError: (message) => logger.warn(message),
   });
+  if (store.backend === 'postgres') logger.info({ store: store.where, host: hostname() }, 'the store is PostgreSQL, shared with every host pointed at it');
   const owner = newOwner();
   // Which of the owners the store knows of are processes of this host that have died: the pool
   // asks about session holders (whose liveness does not depend on which list named them), the
@@ -114,7 +120,12 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
   let pool: SessionPool | undefined;
   let http: Awaited<ReturnType<typeof startHttp>> | undefined;
   let web: WebServer | undefined;
-  const jars = new JarWriter(config.dbPath, threadLock, tuning.threads.youngGenerationMb);
+  // SQLite's jar saves go through their own thread (group commit, off the main thread); a
+  // PostgreSQL server takes each save as its own durable transaction over the network.
+  const jars: JarSaver & { close(): Promise<void> } =
+    store.backend === 'sqlite'
+      ? new JarWriter(config.dbPath, threadLock, tuning.threads.youngGenerationMb)
+      : { ...pgJarSaver(store.sessions), close: () => Promise.resolve() };
   const builder = new ThreadBuilder(undefined, tuning.threads);
   const events = createEventBus(clock, (err) => logger.warn({ err: errorMessage(err) }, 'an event listener failed'));
   const notifications = startNotifier({ bus: events, settings: config.notify, tuning: tuning.notify, clock, logger, host: hostname() });
@@ -184,6 +195,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       graceMs: config.graceMs,
       tuning,
       expiryWarningMs: config.expiryWarningMs,
+      ...(config.ipGroup !== undefined && { budgetScope: config.ipGroup }),
       watches: watchRunner({
         store,
         clock,

@@ -25,6 +25,10 @@ export function buildProgram(): Command {
     )
     .option('--base-url <url>', 'the service origin (env BOOKD_BASE_URL; default https://learning.oreilly.com)')
     .option(
+      '--store <url>',
+      'a postgres:// URL: keep the queue, sessions and catalogue on a PostgreSQL server shared by several hosts (env BOOKD_STORE; default SQLite in the data directory)',
+    )
+    .option(
       '--config <file>',
       'JSON settings file, read instead of the usual ones (env BOOKD_CONFIG); otherwise /etc/bookd/config.json, then ~/.config/bookd/config.json ($XDG_CONFIG_HOME), then <data-dir>/config.json, each that exists overriding the one before; environment beats them, flags beat all',
     )

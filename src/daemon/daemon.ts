@@ -5,7 +5,7 @@ import type { Tuning } from '../config.js';
 import type { ClaimedJob, RequeueKind } from '../db/jobs.js';
 import type { BookRecord } from '../db/books.js';
 import type { Store } from '../db/store.js';
-import { errorMessage, storageErrno } from '../errors.js';
+import { StoreUnavailableError, errorMessage, storageErrno } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SessionPool } from '../pool/pool.js';
 import type { Session } from '../pool/session.js';
@@ -106,6 +106,8 @@ interface Run {
   ctrl: AbortController;
   progress: unknown;
   session: string | undefined;
+  /** Until when the lease is known to hold (its claim or last heartbeat): an outcome is worth recording until then. */
+  leaseUntil: number;
   /** Stops the heartbeat and detaches from the daemon's hard stop. */
   dispose(): void;
 }
@@ -381,48 +383,81 @@ export class Daemon {
 
   /** One job loop: claim, run, record; waits while claiming is held. */
   private async lane(index: number): Promise<void> {
-    const { store, pool, logger } = this.o;
     const signal = this.stopClaiming.signal;
-    while (!signal.aborted) {
-      if (this.o.untilEmpty && this.running === 0 && (await this.queueEmpty())) {
-        this.drained();
-        break;
-      }
-      const hold = await this.holdReason();
-      if (hold) {
-        this.setNote(hold);
-        if (this.o.untilEmpty && (this.storageHold?.until ?? 0) > this.clock.now()) {
-          this.summary.fatal = hold;
-          this.stop('the library disk refused a write');
-          break;
-        }
-        if (this.o.untilEmpty && pool.usableCount() === 0 && pool.nextUsableAt() === undefined && pool.heldElsewhere() === 0) {
-          this.summary.fatal = hold;
-          this.stop('no usable session is left');
-          break;
-        }
-        await this.clock.sleep(this.t.pollMs, signal);
-        continue;
-      }
-      if (index === 0) this.setNote(undefined);
-      const [job] = await store.jobs.claim({ owner: this.owner, limit: 1, leaseMs: this.t.leaseMs });
-      if (!job) {
-        if (this.sinceDrain.outcomes > 0 && this.running === 0 && (await this.queueEmpty())) this.drained();
-        const next = await store.jobs.nextRunAt();
-        const wait = next === undefined ? this.t.pollMs : Math.min(this.t.pollMs, Math.max(10, next - this.clock.now()));
-        await this.clock.sleep(wait, signal);
-        continue;
-      }
-      this.running++;
+    for (let away = 0; !signal.aborted;) {
       try {
-        await this.runJob(job);
+        if ((await this.laneRound(index, signal)) === 'done') break;
+        away = 0;
       } catch (err) {
-        logger.error({ job: job.id, err: errorMessage(err) }, 'recording a job outcome failed');
-      } finally {
-        this.running--;
+        // The store could not be read or written (a PostgreSQL restart, a dropped network, a
+        // locked SQLite file): nothing was claimed, so the lane waits and asks again.
+        const waitMs = this.storeBackoff(away++);
+        this.setNote(`claiming paused: ${errorMessage(err)}; trying again in ${Math.ceil(waitMs / 1000)} s`);
+        await this.clock.sleep(waitMs, signal);
       }
     }
     if (this.o.untilEmpty && !this.stopping) this.stopClaiming.abort(new Stop('shutdown'));
+  }
+
+  /** The n-th wait while the store is away: doubling from the poll interval up to `storeRetryCapMs`. */
+  private storeBackoff(n: number): number {
+    return Math.min(this.t.storeRetryCapMs, this.t.pollMs * 2 ** Math.min(n, 20));
+  }
+
+  /**
+   * Waits up to `ms` for work: on a store that announces new jobs (PostgreSQL's NOTIFY) it wakes
+   * as soon as one is enqueued or released on any host; `since` is the count taken before the
+   * claim that found nothing.
+   */
+  private async idle(ms: number, signal: AbortSignal, since: number | undefined): Promise<void> {
+    const { wake } = this.o.store;
+    if (wake) await wake.wait(ms, { signal, ...(since !== undefined && { since }) });
+    else await this.clock.sleep(ms, signal);
+  }
+
+  /** One turn of a lane: wait while claiming is held, or claim a job and run it. */
+  private async laneRound(index: number, signal: AbortSignal): Promise<'done' | 'again'> {
+    const { store, pool, logger } = this.o;
+    if (this.o.untilEmpty && this.running === 0 && (await this.queueEmpty())) {
+      this.drained();
+      return 'done';
+    }
+    const since = store.wake?.seen();
+    const hold = await this.holdReason();
+    if (hold) {
+      this.setNote(hold);
+      if (this.o.untilEmpty && (this.storageHold?.until ?? 0) > this.clock.now()) {
+        this.summary.fatal = hold;
+        this.stop('the library disk refused a write');
+        return 'done';
+      }
+      if (this.o.untilEmpty && pool.usableCount() === 0 && pool.nextUsableAt() === undefined && pool.heldElsewhere() === 0) {
+        this.summary.fatal = hold;
+        this.stop('no usable session is left');
+        return 'done';
+      }
+      // A resume NOTIFYs too, so a paused queue on PostgreSQL starts again at once.
+      await this.idle(this.t.pollMs, signal, since);
+      return 'again';
+    }
+    if (index === 0) this.setNote(undefined);
+    const [job] = await store.jobs.claim({ owner: this.owner, limit: 1, leaseMs: this.t.leaseMs });
+    if (!job) {
+      if (this.sinceDrain.outcomes > 0 && this.running === 0 && (await this.queueEmpty())) this.drained();
+      const next = await store.jobs.nextRunAt();
+      const wait = next === undefined ? this.t.pollMs : Math.min(this.t.pollMs, Math.max(10, next - this.clock.now()));
+      await this.idle(wait, signal, since);
+      return 'again';
+    }
+    this.running++;
+    try {
+      await this.runJob(job);
+    } catch (err) {
+      logger.error({ job: job.id, err: errorMessage(err) }, 'recording a job outcome failed');
+    } finally {
+      this.running--;
+    }
+    return 'again';
   }
 
   /** Nothing queued or running after this daemon has done some work: told once, until more work comes. */
@@ -471,15 +506,35 @@ export class Daemon {
     let what = 'ended';
     try {
       const result = await this.handle(run);
-      what = (await this.complete(run, result)) ? 'succeeded' : 'finished after its lease was lost';
+      what = (await this.recording(run, () => this.complete(run, result))) ? 'succeeded' : 'finished after its lease was lost';
     } catch (err) {
-      const ending = await this.ending(run, err);
+      const ending = await this.recording(run, () => this.ending(run, err));
       what = ENDING_WORDS[ending.type];
-      await this.end(run, ending, err);
+      await this.recording(run, () => this.end(run, ending, err));
     } finally {
       run.dispose();
       this.sinceDrain.outcomes++;
       this.jobChanged(job, what);
+    }
+  }
+
+  /**
+   * Records a run's outcome, asking again while the store cannot be reached and the run's lease
+   * still holds (heartbeats go on meanwhile and extend it once the store is back): a PostgreSQL
+   * restart must not make a finished book be done again. Past the lease the job is another
+   * worker's to redo, and the failure is the caller's.
+   */
+  private async recording<T>(run: Run, fn: () => Promise<T>): Promise<T> {
+    for (let away = 0; ; away++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const left = run.leaseUntil - this.clock.now();
+        if (!(err instanceof StoreUnavailableError) || left <= 0) throw err;
+        const waitMs = Math.min(this.storeBackoff(away), left);
+        run.log.warn({ err: errorMessage(err), retryInMs: waitMs }, 'the store is away: the job outcome is recorded once it is back');
+        await this.clock.sleep(waitMs);
+      }
     }
   }
 
@@ -495,9 +550,11 @@ export class Daemon {
     const beat = setInterval(() => {
       if (beating) return;
       beating = true;
+      const sentAt = this.clock.now();
       store.jobs
         .heartbeat(job.id, job.leaseToken, this.t.leaseMs, run.progress, run.session)
         .then((r) => {
+          if (r.ok) run.leaseUntil = Math.max(run.leaseUntil, sentAt + this.t.leaseMs);
           if (!r.ok) ctrl.abort(new Stop('lease lost'));
           else if (r.cancelRequested) ctrl.abort(new Stop('cancel'));
         })
@@ -511,6 +568,7 @@ export class Daemon {
       ctrl,
       progress: undefined,
       session: undefined,
+      leaseUntil: this.clock.now() + this.t.leaseMs,
       dispose: () => {
         clearInterval(beat);
         this.abortRunning.signal.removeEventListener('abort', onHardStop);

@@ -56,6 +56,8 @@ export async function statusSnapshot(store: Store, now: number, staleMs: number,
       error_score: s.errorScore,
       last_used_at: s.lastUsedAt ?? null,
       last_error: s.lastError ?? null,
+      /** The daemon holding it (on several hosts: which host works with it), while its hold lasts. */
+      held_by: s.holder !== undefined && (s.heldUntil ?? 0) > now ? s.holder : null,
     })),
     budget: (await store.budget.list()).map((b) => ({
       scope: b.scope,

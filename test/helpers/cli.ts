@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,6 +20,21 @@ export interface CliOptions {
   cwd?: string;
   /** Kill the child after this long; a test must never hang on a stuck CLI. */
   timeoutMs?: number;
+  /**
+   * Run the child as another host: in a UTS namespace of its own with this host name (root only,
+   * see CAN_NAME_HOSTS), so its daemon rows, holds and budget say that host, as on another machine.
+   */
+  host?: string;
+}
+
+/** Whether children can be given host names of their own (root, with util-linux's unshare). */
+export const CAN_NAME_HOSTS = process.getuid?.() === 0 && spawnSync('unshare', ['--uts', 'true']).status === 0;
+
+/** The command that runs the built CLI with `args`, as `opts.host` when given (unshare execs, so the child's PID is bookd's). */
+function cliCommand(args: string[], opts: CliOptions): [string, string[]] {
+  if (opts.host === undefined) return [process.execPath, [CLI, ...args]];
+  if (!CAN_NAME_HOSTS) throw new Error('giving a child its own host name needs root and unshare --uts');
+  return ['unshare', ['--uts', 'sh', '-c', 'hostname "$1" && shift && exec "$@"', 'sh', opts.host, process.execPath, CLI, ...args]];
 }
 
 /**
@@ -56,7 +71,7 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 /** Runs the built CLI to completion. */
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(...cliCommand(args, opts), {
       env: cleanEnv(opts.env),
       cwd: opts.cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -87,7 +102,7 @@ export interface Running {
 /** Starts a long-running CLI command and resolves with its first stdout line. */
 export function startCli(args: string[], opts: CliOptions = {}): Promise<Running & { firstLine: string }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(...cliCommand(args, opts), {
       env: cleanEnv(opts.env),
       cwd: opts.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],

