@@ -234,7 +234,9 @@ async function copyInto(db: Database, c: pg.PoolClient, label: string, dryRun: b
       copied.push(one);
       log(`  ${t.name}: ${one.rows} ${one.rows === 1 ? 'row' : 'rows'}`);
       if (one.cleared > 0) {
-        log(`  ${t.name}: cleared the holds of ${one.cleared} (they name processes of this machine, which hold nothing on the new store)`);
+        log(
+          `  ${t.name}: ${one.cleared} ${one.cleared === 1 ? 'hold' : 'holds'} cleared (holds name processes of this machine, which hold nothing on the new store)`,
+        );
       }
     }
     for (const [table, why] of Object.entries(LEFT_OUT)) {
