@@ -11,6 +11,7 @@ import { registerLibrary } from './library.js';
 import { registerSim } from './sim.js';
 import { registerCompletion } from './completion.js';
 import { registerDoctor } from './doctor.js';
+import { registerStore } from './store.js';
 import { VERSION } from '../version.js';
 
 /** The root command with the global options; each command group registers itself. */
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
   registerSim(program);
   registerCompletion(program);
   registerDoctor(program);
+  registerStore(program);
   return program;
 }
 

@@ -71,33 +71,43 @@ export async function migratePg(pool: pg.Pool, label: string, opts: PgMigrateOpt
   const migrations = opts.migrations ?? loadPgMigrations();
   const latest = migrations.length;
   const target = opts.target ?? latest;
-  const clock = opts.clock ?? systemClock;
   const from = await pgSchemaVersion(pool);
   if (from > latest) throw newerSchemaError(label, from, latest);
   if (from >= target) return { from, to: from };
+  return inTransaction(pool, (c) => migratePgIn(c, label, { ...opts, migrations }));
+}
 
-  return inTransaction(pool, async (c) => {
-    await c.query(SQL.lock.text, [MIGRATION_LOCK_KEY]);
-    const now = await pgSchemaVersion(c);
-    if (now > latest) throw newerSchemaError(label, now, latest);
-    if (now === 0) {
-      const others = await c.query<{ n: number }>(SQL.otherTables);
-      if ((others.rows[0]?.n ?? 0) > 0) {
-        throw new ConfigError(`${label} is a PostgreSQL database but not a bookd one (it has tables and no bookd schema version); name an empty database`);
-      }
-      await c.query(SQL.versionTable);
+/**
+ * migratePg's work in a transaction the caller holds and ends: `bookd store copy` creates the
+ * schema and fills it in one transaction, so a refused or failed copy, or a dry run, leaves the
+ * database as it was. The advisory lock is held until that transaction ends.
+ */
+export async function migratePgIn(c: Queryable, label: string, opts: PgMigrateOptions = {}): Promise<MigrateResult> {
+  const migrations = opts.migrations ?? loadPgMigrations();
+  const latest = migrations.length;
+  const target = opts.target ?? latest;
+  const clock = opts.clock ?? systemClock;
+  await c.query(SQL.lock.text, [MIGRATION_LOCK_KEY]);
+  const now = await pgSchemaVersion(c);
+  if (now > latest) throw newerSchemaError(label, now, latest);
+  if (now >= target) return { from: now, to: now };
+  if (now === 0) {
+    const others = await c.query<{ n: number }>(SQL.otherTables);
+    if ((others.rows[0]?.n ?? 0) > 0) {
+      throw new ConfigError(`${label} is a PostgreSQL database but not a bookd one (it has tables and no bookd schema version); name an empty database`);
     }
-    let applied = now;
-    for (const m of migrations) {
-      if (m.version <= now || m.version > target) continue;
-      try {
-        await c.query(m.sql);
-      } catch (err) {
-        throw new ConfigError(`migration postgres/${m.name} failed (${errorMessage(err)}); ${label} was left at schema version ${now}: report this as a bug`);
-      }
-      await c.query(SQL.record.text, [m.version, m.name, clock.now()]);
-      applied = m.version;
+    await c.query(SQL.versionTable);
+  }
+  let applied = now;
+  for (const m of migrations) {
+    if (m.version <= now || m.version > target) continue;
+    try {
+      await c.query(m.sql);
+    } catch (err) {
+      throw new ConfigError(`migration postgres/${m.name} failed (${errorMessage(err)}); ${label} was left at schema version ${now}: report this as a bug`);
     }
-    return { from: now, to: applied };
-  });
+    await c.query(SQL.record.text, [m.version, m.name, clock.now()]);
+    applied = m.version;
+  }
+  return { from: now, to: applied };
 }
