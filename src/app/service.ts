@@ -123,9 +123,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
   // SQLite's jar saves go through their own thread (group commit, off the main thread); a
   // PostgreSQL server takes each save as its own durable transaction over the network.
   const jars: JarSaver & { close(): Promise<void> } =
-    store.backend === 'sqlite'
-      ? new JarWriter(config.dbPath, threadLock, tuning.threads.youngGenerationMb)
-      : { ...pgJarSaver(store.sessions), close: () => Promise.resolve() };
+    store.backend === 'sqlite' ? new JarWriter(config.dbPath, threadLock, tuning.threads.youngGenerationMb) : pgJarSaver(store.sessions);
   const builder = new ThreadBuilder(undefined, tuning.threads);
   const events = createEventBus(clock, (err) => logger.warn({ err: errorMessage(err) }, 'an event listener failed'));
   const notifications = startNotifier({ bus: events, settings: config.notify, tuning: tuning.notify, clock, logger, host: hostname() });

@@ -334,6 +334,25 @@ describe('pgJarSaver', () => {
     await second;
   });
 
+  test('close waits for every save asked for, the queued ones of a session included', async () => {
+    const done: string[] = [];
+    const saver = pgJarSaver({
+      saveJar: async (name, jarJson) => {
+        await new Promise((r) => setTimeout(r, 20));
+        done.push(`${name}:${jarJson}`);
+        return jarJson !== 'refused';
+      },
+    });
+    const saves = [saver.save('a', '1', undefined, undefined), saver.save('a', 'refused', undefined, '1'), saver.save('b', '1', undefined, undefined)];
+    await saver.close();
+    assert.deepEqual(done.sort(), ['a:1', 'a:refused', 'b:1']);
+    assert.deepEqual(
+      (await Promise.allSettled(saves)).map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    await saver.close();
+  });
+
   test('a failed save does not stop the next one of the session', async () => {
     let calls = 0;
     const saver = pgJarSaver({ saveJar: async () => ++calls !== 1 });

@@ -9,9 +9,10 @@ import type { SessionStore } from '../sessions.js';
  * rotates the token while the last rotation is still on the wire). On a pool of connections two
  * such saves could run on two connections and commit out of order, and the later jar would then
  * be refused as superseded. So the saves of one session wait for each other, in call order;
- * those of different sessions run at once.
+ * those of different sessions run at once. `close` waits for every save asked for, so the store
+ * is never closed under a rotated token that is still on its way to the database.
  */
-export function pgJarSaver(sessions: Pick<Async<SessionStore>, 'saveJar'>): JarSaver {
+export function pgJarSaver(sessions: Pick<Async<SessionStore>, 'saveJar'>): JarSaver & { close(): Promise<void> } {
   /** The last save asked for, per session, while one is in flight. */
   const tails = new Map<string, Promise<void>>();
   return {
@@ -29,6 +30,10 @@ export function pgJarSaver(sessions: Pick<Async<SessionStore>, 'saveJar'>): JarS
       };
       mine.then(forget, forget);
       return mine;
+    },
+    async close() {
+      // A save asked for while waiting joins the map; wait until none is left.
+      while (tails.size > 0) await Promise.allSettled([...tails.values()]);
     },
   };
 }
