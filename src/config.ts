@@ -305,8 +305,13 @@ export interface Tuning {
   threads: {
     /** The EPUB build thread stops after this long without a build (started again by the next). */
     buildIdleMs: number;
-    /** The young generation of the build and jar threads, MB (Worker resourceLimits). */
-    youngGenerationMb: number;
+    /** The young generation of the build and jar threads, MB (Worker resourceLimits; undefined: V8's own). */
+    youngGenerationMb: number | undefined;
+    /**
+     * The old generation of the build thread, MB. A book that needs more is built again on a
+     * thread without the cap (src/epub/builder.ts), so the cap bounds memory, not what can be built.
+     */
+    buildOldGenerationMb: number | undefined;
   };
   holds: {
     /** How long a hold on a session row lasts unless renewed. */
@@ -498,8 +503,14 @@ export function tuningFor(s: { retryBaseMs: number; requestTimeoutMs: number; ed
     threads: {
       // A minute: books built back to back share one thread; an idle daemon gives its heap back.
       buildIdleMs: 60_000,
-      // Measured with the scaling bench: 4 MB costs no build time and keeps tens of MB of garbage from staying resident.
-      youngGenerationMb: 4,
+      // V8's default (48 MB) keeps tens of MB of garbage resident; 4 MB made a build's short-lived
+      // parse trees outlive the young generation and raised its CPU by about half. 16 lies between
+      // the two in CPU and resident memory (`node --import tsx bench/build-thread.ts`).
+      youngGenerationMb: 16,
+      // A build keeps one parsed chapter and the book's metadata alive (a few MB), but V8 lets an
+      // uncapped heap grow to several times that before collecting. Capped, 4 MB books built back
+      // to back raised resident memory by about 70 MB instead of 90 (bench/build-thread.ts).
+      buildOldGenerationMb: 48,
     },
     holds: {
       // docs/ARCHITECTURE.md, threads and processes: holds renewed every 10 s, lapsing after 2 min.

@@ -24,7 +24,7 @@ export class JarWriter implements JarSaver {
   /** `lock` is the one the main thread's store uses, so the two threads take turns writing. */
   constructor(dbPath: string, lock: ThreadLock, youngGenerationMb?: number) {
     this.rpc = new ThreadRpc({
-      start: () => startWorker(import.meta.url, 'jar-writer-worker', { dbPath, lock: lock.shared }, youngGenerationMb),
+      start: () => startWorker(import.meta.url, 'jar-writer-worker', { dbPath, lock: lock.shared }, { youngGenerationMb }),
       stopped: (why) => new Error(`the cookie-saving thread stopped (${why})`),
       closed: () => new Error('the cookie-saving thread is closed'),
     });

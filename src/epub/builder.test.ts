@@ -5,6 +5,8 @@ import { after, test } from 'node:test';
 import { tempDir } from '../../test/helpers/cli.js';
 import { readEpub, text } from '../../test/fixtures/epub/inspect.js';
 import { BOOK_ID, chapterModeInput, sampleMeta } from '../../test/fixtures/epub/sample-book.js';
+import { bigBook } from '../../test/fixtures/epub/big-book.js';
+import { DEFAULT_TUNING } from '../config.js';
 import { BookdError } from '../errors.js';
 import { inlineBuilder, ThreadBuilder, type BookSource } from './builder.js';
 
@@ -28,10 +30,34 @@ test('a build thread writes the same book the calling thread would', async () =>
     assert.deepEqual(a.names, b.names);
     for (const [path, data] of b.files) if (!path.endsWith('.opf')) assert.equal(text(a.files.get(path)), text(data), path);
     assert.equal(threaded.bytes, (await readFile(join(tmp.dir, 'threaded.epub'))).byteLength);
+    assert.equal(builder.rebuilt, 0, 'a small book fits the capped heap');
   } finally {
     await builder.close();
   }
 });
+
+test(
+  "a book that outgrows the build thread's capped heap is built again without the cap, the same as on the calling thread",
+  { timeout: 120_000 },
+  async () => {
+    // One 8 MB chapter: its parse tree alone is several times the default cap.
+    const { format: _format, ...input } = bigBook({ chapters: 1, totalBytes: 16 << 20 }).chapterMode('epub');
+    const big: BookSource = { mode: 'chapters', input };
+    const builder = new ThreadBuilder(1, DEFAULT_TUNING.threads);
+    try {
+      const threaded = await builder.write(big, 'epub', join(tmp.dir, 'big-threaded.epub'));
+      assert.equal(builder.rebuilt, 1);
+      assert.equal(builder.started, 2, 'the capped thread and the one without the cap');
+      const inline = await inlineBuilder.write(big, 'epub', join(tmp.dir, 'big-inline.epub'));
+      assert.equal(threaded.sha256, inline.sha256);
+      // The capped thread is back for the next book.
+      await builder.write(source(), 'epub', join(tmp.dir, 'small-after.epub'));
+      assert.equal(builder.rebuilt, 1);
+    } finally {
+      await builder.close();
+    }
+  },
+);
 
 test('an error in a build thread comes back with its class and errno code', async () => {
   const builder = new ThreadBuilder(1);

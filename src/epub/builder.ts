@@ -61,6 +61,9 @@ interface BuildReply extends Reply {
   error?: WireError;
 }
 
+/** A build stopped for needing more heap than the lean thread's cap: it is built again without it. */
+class HeapExceeded extends BookdError {}
+
 /**
  * Builds in worker threads. A build is a third of a second of solid CPU for a 4 MB book; on the
  * main thread it would stall every session's next request for that long, and with 16 sessions
@@ -70,28 +73,41 @@ interface BuildReply extends Reply {
  */
 export class ThreadBuilder implements EpubBuilder {
   private readonly threads: ThreadRpc[] = [];
+  /** Without the old-generation cap: started only for a book that ran out of it. */
+  private readonly roomy: ThreadRpc;
+  /** Books built again on the roomy thread after running out of the cap. */
+  rebuilt = 0;
 
   constructor(threads = Math.max(1, Math.min(4, availableParallelism() - 1)), tuning: Tuning['threads'] = DEFAULT_TUNING.threads) {
-    for (let i = 0; i < threads; i++) {
-      this.threads.push(
-        new ThreadRpc({
-          start: () => startWorker(import.meta.url, 'build-worker', null, tuning.youngGenerationMb),
-          idleMs: tuning.buildIdleMs,
-          stopped: (why) => new BookdError('transient', `the EPUB build thread stopped (${why}); the book will be retried`),
-          closed: () => new Error('the EPUB builder is closed'),
-        }),
-      );
-    }
+    const thread = (oldGenerationMb: number | undefined) =>
+      new ThreadRpc({
+        start: () => startWorker(import.meta.url, 'build-worker', null, { youngGenerationMb: tuning.youngGenerationMb, oldGenerationMb }),
+        idleMs: tuning.buildIdleMs,
+        stopped: (why, outOfMemory) =>
+          outOfMemory && oldGenerationMb !== undefined
+            ? new HeapExceeded('transient', `the EPUB build needed more than the build thread's ${oldGenerationMb} MB heap`)
+            : new BookdError('transient', `the EPUB build thread stopped (${why}); the book will be retried`),
+        closed: () => new Error('the EPUB builder is closed'),
+      });
+    for (let i = 0; i < threads; i++) this.threads.push(thread(tuning.buildOldGenerationMb));
+    this.roomy = thread(undefined);
   }
 
   /** Threads started so far, replacements included. */
   get started(): number {
-    return this.threads.reduce((n, t) => n + t.started, 0);
+    return this.threads.reduce((n, t) => n + t.started, this.roomy.started);
   }
 
   async write(source: BookSource, format: Format, file: string): Promise<Written> {
     const thread = this.threads.reduce((a, b) => (b.load < a.load ? b : a));
-    const m = await thread.call<BuildReply>({ source, format, file });
+    const message = { source, format, file };
+    const m = await thread.call<BuildReply>(message).catch(async (err: unknown) => {
+      // Every build the capped thread held when it ran out fails this way, not only the big one;
+      // each is built again where the heap may grow (the output does not depend on the thread).
+      if (!(err instanceof HeapExceeded)) throw err;
+      this.rebuilt++;
+      return this.roomy.call<BuildReply>(message);
+    });
     if (m.error) throw fromWire(m.error);
     return m.result!;
   }
@@ -102,6 +118,6 @@ export class ThreadBuilder implements EpubBuilder {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.threads.map((t) => t.close()));
+    await Promise.all([...this.threads, this.roomy].map((t) => t.close()));
   }
 }

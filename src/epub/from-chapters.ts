@@ -12,6 +12,7 @@ import type { BookMeta, EpubBuild, Format } from './model.js';
 import { identifierOf, languageOf, modifiedOf, opfDocument } from './opf.js';
 import { bookPathFromUrl, printable, relativeHref, replaceExtension, safePackagePath } from './paths.js';
 import { addResource } from './resources.js';
+import { chapterHtml } from './staged-input.js';
 import { navDocument, ncxDocument, pruneToc } from './toc.js';
 import type { TocPoint } from './toc.js';
 
@@ -25,7 +26,7 @@ export interface ChapterInput {
   title: string;
   /** The whole HTML page from the chapter API (content inside `div#sbo-rt-content`). */
   html: string;
-  /** The staged file holding the page instead (`html` empty): read by the build (src/epub/staged-input.ts). */
+  /** The staged file holding the page instead (`html` empty): read each time it is parsed (src/epub/staged-input.ts). */
   file?: string;
 }
 
@@ -105,7 +106,7 @@ function assembleFromChapters(input: FromChaptersInput): EpubBuild {
     // Each tree is dropped once its ids are known and made again when written: one lives at a
     // time, not the book's every chapter (tens of MB for a 4 MB book).
     const repaired = () => {
-      const page = parseHtml(ch.html);
+      const page = parseHtml(chapterHtml(ch));
       const tree = parseHtml(SKELETON);
       const html = tree.childNodes.find(isElement)!;
       html.attrs = [

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { BookSource } from './builder.js';
+import type { ChapterInput } from './from-chapters.js';
 
 /** A staged file's bytes, as a view without a copy. */
 function bytesOf(file: string): Uint8Array {
@@ -8,10 +9,20 @@ function bytesOf(file: string): Uint8Array {
 }
 
 /**
- * A book's material with every staged file read in: what the builders take. Called on the build
- * thread, one book at a time, so a book in flight keeps its bytes on disk and nothing of it is
- * copied across threads (the message names files). A file that vanished since it was staged fails
- * the build; the job retries and fetches it again.
+ * A chapter's page: read from its staged file each time it is parsed, so a build holds one
+ * chapter's text at a time rather than the whole book's (a string that big would sit in the
+ * build thread's capped heap for the whole build).
+ */
+export function chapterHtml(ch: ChapterInput): string {
+  return ch.file !== undefined ? readFileSync(ch.file, 'utf8') : ch.html;
+}
+
+/**
+ * A book's material with every staged binary file read in (chapters are read when parsed, by
+ * chapterHtml): what the builders take. Called on the build thread, one book at a time, so a book
+ * in flight keeps its bytes on disk and nothing of it is copied across threads (the message names
+ * files). A file that vanished since it was staged fails the build; the job retries and fetches
+ * it again.
  */
 export function readStaged(source: BookSource): BookSource {
   if (source.mode === 'package') {
@@ -25,7 +36,6 @@ export function readStaged(source: BookSource): BookSource {
     mode: 'chapters',
     input: {
       ...input,
-      chapters: input.chapters.map((c) => (c.file !== undefined ? { ...c, html: readFileSync(c.file, 'utf8') } : c)),
       assets: input.assets.map(asset),
       ...(input.cover ? { cover: asset(input.cover) } : {}),
     },

@@ -8,8 +8,12 @@ export interface Reply {
 export interface ThreadRpcOptions {
   /** Starts the thread; called again for the replacement of one that died. */
   start: () => Worker;
-  /** The error every call in flight gets when the thread stops under it (`why`: its error or exit code). */
-  stopped: (why: string) => Error;
+  /**
+   * The error every call in flight gets when the thread stops under it (`why`: its error or exit
+   * code; `outOfMemory`: it needed more heap than its limit allowed, so the same call would fail
+   * the same way again).
+   */
+  stopped: (why: string, outOfMemory: boolean) => Error;
   /** The error a call gets once the thread is closed. */
   closed: () => Error;
   /**
@@ -62,13 +66,14 @@ export class ThreadRpc {
       p.resolve(m);
       this.armIdle();
     });
-    let failed: Error | undefined;
+    let failed: NodeJS.ErrnoException | undefined;
     worker.on('error', (err) => (failed = err));
     worker.on('exit', (code) => {
       // A thread stopped for idleness holds no calls, and a newer one may hold some by now.
       if (this.worker !== worker) return;
       this.worker = undefined;
-      const err = this.opts.stopped(failed ? failed.message : `exit ${code}`);
+      const outOfMemory = failed?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      const err = this.opts.stopped(failed ? failed.message : `exit ${code}`, outOfMemory);
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
       if (!this.closing && this.opts.idleMs === undefined) this.spawn();
