@@ -456,6 +456,15 @@ export function requestTimeouts(requestTimeoutMs: number): Tuning['requests'] {
 }
 
 /** The settings that tuning follows, at their defaults (README.md, "Settings"). */
+/**
+ * How much of a book's (X)HTML, in characters, a build keeps parsed between reading its ids and
+ * writing it. A kept document is parsed once instead of twice, which took a third of the build's
+ * CPU off (bench/build-thread.ts); its tree costs about three times its text in heap, so the
+ * documents past this budget (a big book's) are dropped and parsed again when written, and the
+ * build thread's capped heap (tuning.threads.buildOldGenerationMb) is not outgrown by them.
+ */
+export const BUILD_KEPT_DOCUMENT_CHARS = 4 * 1024 * 1024;
+
 export const DEFAULT_RETRY_BASE_MS = 1000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 /** Near 30 s first, growing while refusals repeat, capped at 30 min (docs/SERVICE.md §3). */

@@ -14,9 +14,10 @@ import type { Kind } from './sniff.js';
 /** A parsed content document, between repair (ids known) and serialisation. */
 export interface ContentDoc {
   /**
-   * The parsed document; released (null) once serialised, so a big book's trees do not all live at
-   * once. A document whose tree is not needed before its turn comes keeps `rebuild` instead: its
-   * tree is dropped once its ids are known and made again, the same, when it is written.
+   * The parsed document; released (null) once serialised. Past the book's budget of kept documents
+   * (BUILD_KEPT_DOCUMENT_CHARS), a document keeps `rebuild` instead: its tree is dropped once its
+   * ids are known and made again, the same, when it is written, so a big book's trees do not all
+   * live at once.
    */
   tree: Document | null;
   rebuild?: () => Document;

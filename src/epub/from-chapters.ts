@@ -1,3 +1,4 @@
+import { BUILD_KEPT_DOCUMENT_CHARS } from '../config.js';
 import { Book } from './book.js';
 import type { Item } from './book.js';
 import { guardDepth } from './guard.js';
@@ -6,7 +7,7 @@ import { fixIds, lookupId } from './html/ids.js';
 import { parseHtml } from './html/parse.js';
 import { normalizeHead, sanitizeDocument } from './html/sanitize.js';
 import { escapeXmlAttr, escapeXmlText } from './html/serialize.js';
-import { NS, appendChild, createElement, findAll, findElement, getAttr, isElement } from './html/tree.js';
+import { NS, appendChild, createElement, findAll, findElement, flattenText, getAttr, isElement } from './html/tree.js';
 import type { Element } from './html/tree.js';
 import type { BookMeta, EpubBuild, Format } from './model.js';
 import { identifierOf, languageOf, modifiedOf, opfDocument } from './opf.js';
@@ -83,16 +84,17 @@ const isStylesheetLink = (el: Element) =>
  * unusable): each chapter's `div#sbo-rt-content` becomes an XHTML document, every reference is
  * resolved against the chapter's URL into the package, the TOC becomes nav + NCX.
  */
-export function buildFromChapters(input: FromChaptersInput): EpubBuild {
-  return guardDepth('chapter markup', () => assembleFromChapters(input));
+export function buildFromChapters(input: FromChaptersInput, keptChars = BUILD_KEPT_DOCUMENT_CHARS): EpubBuild {
+  return guardDepth('chapter markup', () => assembleFromChapters(input, keptChars));
 }
 
-function assembleFromChapters(input: FromChaptersInput): EpubBuild {
+function assembleFromChapters(input: FromChaptersInput, keptBudget: number): EpubBuild {
   const meta: BookMeta = { ...input.meta, language: languageOf(input.meta.language) };
   const book = new Book('');
   const byUrl = new Map<string, string>();
   const roots: UrlRoot[] = [];
   const chapters: Item[] = [];
+  let keptChars = 0;
 
   input.chapters.forEach((ch, i) => {
     let path = safePackagePath(ch.path.replace(/^\d+-\//, ''));
@@ -103,10 +105,12 @@ function assembleFromChapters(input: FromChaptersInput): EpubBuild {
     // A second chapter claiming the same path still goes in, under a key no reference can name.
     const key = book.items.has(path) ? `\u0000${i}:${path}` : path;
     const title = ch.title.trim() || meta.title;
-    // Each tree is dropped once its ids are known and made again when written: one lives at a
-    // time, not the book's every chapter (tens of MB for a 4 MB book).
+    // A tree is kept for writing while the book's kept pages fit BUILD_KEPT_DOCUMENT_CHARS; past
+    // that it is dropped once its ids are known and made again when written, so a big book's
+    // every chapter never lives at once.
     const repaired = () => {
-      const page = parseHtml(chapterHtml(ch));
+      const text = chapterHtml(ch);
+      const page = parseHtml(text);
       const tree = parseHtml(SKELETON);
       const html = tree.childNodes.find(isElement)!;
       html.attrs = [
@@ -125,11 +129,14 @@ function assembleFromChapters(input: FromChaptersInput): EpubBuild {
       if (content) for (const n of [...content.childNodes]) appendChild(body, n);
       const found = sanitizeDocument(tree);
       normalizeHead(tree, title);
-      return { tree, found, ids: fixIds(tree) };
+      return { tree, found, ids: fixIds(tree), chars: text.length };
     };
-    const { found, ids } = repaired();
+    const { tree, found, ids, chars } = repaired();
     const item = book.add(key, { mediaType: 'application/xhtml+xml', kind: 'xhtml', data: null, out: replaceExtension(path, '.xhtml') });
-    item.doc = { tree: null, rebuild: () => repaired().tree, ids, base: ch.url, title, svg: found.svg, mathml: found.mathml };
+    const keep = (keptChars += chars) <= keptBudget;
+    if (keep) flattenText(tree);
+    const doc = { ids, base: ch.url, title, svg: found.svg, mathml: found.mathml };
+    item.doc = keep ? { tree, ...doc } : { tree: null, rebuild: () => repaired().tree, ...doc };
     chapters.push(item);
     const url = normalizeUrl(ch.url);
     if (url !== null) {

@@ -1,4 +1,5 @@
 import { parseFragment } from 'parse5';
+import { BUILD_KEPT_DOCUMENT_CHARS } from '../config.js';
 import { BookdError } from '../errors.js';
 import { Book } from './book.js';
 import type { Item } from './book.js';
@@ -7,7 +8,7 @@ import { entriesOf, finishDocuments, finishStylesheets } from './finish.js';
 import { fixIds, lookupId } from './html/ids.js';
 import { decodeMarkup, parseXhtml } from './html/parse.js';
 import { normalizeHead, sanitizeDocument } from './html/sanitize.js';
-import { findElement, isElement, textContent } from './html/tree.js';
+import { findElement, flattenText, isElement, textContent } from './html/tree.js';
 import type { Element } from './html/tree.js';
 import type { BookMeta, EpubBuild, FetchedFile, Format } from './model.js';
 import { readNavLists, readNcx } from './nav-read.js';
@@ -58,11 +59,11 @@ const unusable = (why: string) => new BookdError('permanent', `The publisher pac
  * epubcheck would reject them. Throws BookdError('permanent') when there is no usable package
  * (no OPF, OPF not XML, no spine document), so the caller can rebuild from chapters.
  */
-export function buildFromPackage(input: FromPackageInput): EpubBuild {
-  return guardDepth('publisher package', () => assembleFromPackage(input));
+export function buildFromPackage(input: FromPackageInput, keptChars = BUILD_KEPT_DOCUMENT_CHARS): EpubBuild {
+  return guardDepth('publisher package', () => assembleFromPackage(input, keptChars));
 }
 
-function assembleFromPackage(input: FromPackageInput): EpubBuild {
+function assembleFromPackage(input: FromPackageInput, keptBudget: number): EpubBuild {
   const files = new Map<string, FetchedFile>();
   const unsafe: string[] = [];
   for (const f of input.files) {
@@ -152,22 +153,27 @@ function assembleFromPackage(input: FromPackageInput): EpubBuild {
 
   // Content documents: parsed, repaired, ids known, before any reference is rewritten.
   const bookTitle = input.meta.title || xmlText(descendants(pkg, 'title')[0]);
-  // Only the nav's tree is read before the documents are written (its lists); every other tree is
-  // dropped once its ids are known and parsed again when written, so one lives at a time, not the
-  // book's hundred (tens of MB for a 4 MB book).
+  // The nav's tree is read before the documents are written (its lists), so it is always kept;
+  // every other tree is kept while the book's kept documents fit BUILD_KEPT_DOCUMENT_CHARS, and
+  // past that dropped once its ids are known and parsed again when written, so a big book's
+  // hundred documents never live at once.
+  let keptChars = 0;
   for (const d of docs) {
     const repaired = () => {
-      const tree = parseXhtml(decodeMarkup(d.data));
+      const text = decodeMarkup(d.data);
+      const tree = parseXhtml(text);
       const found = sanitizeDocument(tree);
       const head = normalizeHead(tree, bookTitle);
-      return { tree, found, head, ids: fixIds(tree) };
+      return { tree, found, head, ids: fixIds(tree), chars: text.length };
     };
-    const { tree, found, head, ids } = repaired();
+    const { tree, found, head, ids, chars } = repaired();
     const item = book.add(d.path, { mediaType: 'application/xhtml+xml', kind: 'xhtml', data: null, ...(d.id === undefined ? {} : { id: d.id }) });
     item.doc = { tree, ids, base: packageUrl(d.path), title: titleOf(head), svg: found.svg, mathml: found.mathml };
-    if (d.path !== navPath) {
+    if (d.path !== navPath && (keptChars += chars) > keptBudget) {
       item.doc.tree = null;
       item.doc.rebuild = () => repaired().tree;
+    } else {
+      flattenText(tree);
     }
   }
 

@@ -102,6 +102,24 @@ export function findAll(root: ParentNode, pred: (el: Element) => boolean): Eleme
   return out;
 }
 
+/**
+ * Makes every text node's value one flat string. The parser builds a text node by appending each
+ * run of characters it reads (a word, a space), which V8 keeps as a chain of pieces, several times
+ * the text's size, until something reads it; a tree kept for later holds the text alone.
+ */
+export function flattenText(root: ParentNode): void {
+  const stack: ChildNode[] = [...root.childNodes];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (isText(n)) {
+      // A number conversion reads the string whole, and V8 flattens a chained string to read it.
+      void Number(n.value);
+    } else if ('childNodes' in n) {
+      for (const c of n.childNodes) stack.push(c);
+    }
+  }
+}
+
 export function textContent(node: Node): string {
   if (isText(node)) return node.value;
   if (!('childNodes' in node)) return '';
