@@ -459,9 +459,10 @@ export function requestTimeouts(requestTimeoutMs: number): Tuning['requests'] {
 /**
  * How much of a book's (X)HTML, in characters, a build keeps parsed between reading its ids and
  * writing it. A kept document is parsed once instead of twice, which took a third of the build's
- * CPU off (bench/build-thread.ts); its tree costs about three times its text in heap, so the
- * documents past this budget (a big book's) are dropped and parsed again when written, and the
- * build thread's capped heap (tuning.threads.buildOldGenerationMb) is not outgrown by them.
+ * CPU off (bench/build-thread.ts). Its tree costs about 4 bytes of heap per character once its
+ * text nodes are flattened (15 as parsed; measured on the benchmark book), so 4 M characters keep
+ * about 17 MB inside the build thread's 48 MB cap (tuning.threads.buildOldGenerationMb), and the
+ * documents past the budget (a big book's) are dropped and parsed again when written.
  */
 export const BUILD_KEPT_DOCUMENT_CHARS = 4 * 1024 * 1024;
 
