@@ -514,12 +514,12 @@ export function tuningFor(s: { retryBaseMs: number; requestTimeoutMs: number; ed
       // A minute: books built back to back share one thread; an idle daemon gives its heap back.
       buildIdleMs: 60_000,
       // V8's default (48 MB) keeps tens of MB of garbage resident; 4 MB made a build's short-lived
-      // parse trees outlive the young generation and raised its CPU by about half. 16 lies between
+      // parse trees outlive the young generation and raised its CPU by a third. 16 lies between
       // the two in CPU and resident memory (`node --import tsx bench/build-thread.ts`).
       youngGenerationMb: 16,
       // A build keeps one parsed chapter and the book's metadata alive (a few MB), but V8 lets an
       // uncapped heap grow to several times that before collecting. Capped, 4 MB books built back
-      // to back raised resident memory by about 70 MB instead of 90 (bench/build-thread.ts).
+      // to back raised resident memory by about 95 MB instead of 140 (bench/build-thread.ts).
       buildOldGenerationMb: 48,
     },
     holds: {
