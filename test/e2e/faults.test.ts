@@ -93,7 +93,11 @@ test('faults, throttling and poison books slow the run down; they never stop or 
     const stats = await sim.stats();
     assert.ok(stats.faults.fail > 0 && stats.faults.reset > 0 && stats.faults.stall > 0, `faults were injected: ${JSON.stringify(stats.faults)}`);
     assert.ok(stats.sent['429'] > 0 && stats.sent['429'] < 10, `the stormed sessions cooled down instead of hammering (${stats.sent['429']} × 429)`);
-    assert.ok(stats.sent['403'] > 0 && stats.sent['403'] < 12, `everyone backed off from the edge (${stats.sent['403']} × 403)`);
+    // Every session meets the edge at most once per back-off step: the pauses of 0.5 s and then 1 s
+    // put tries at 0, 0.5 and 1.5 s into the 2.5 s block, and the next, at 3.5 s, past it. Hammering
+    // would be many more; 4 sessions × 3 is the most that backing off allows (how many of them it
+    // reaches depends on which sessions the 429 storm still holds back).
+    assert.ok(stats.sent['403'] > 0 && stats.sent['403'] <= 4 * 3, `everyone backed off from the edge (${stats.sent['403']} × 403)`);
 
     const lib = await cliJson<LibraryEntry[]>(['library', 'list'], env);
     const source = sourceCatalogue(cat);
