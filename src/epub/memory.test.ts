@@ -31,17 +31,22 @@ test('building books keeps nothing: every finished build is collectable and the 
   const baseline = await round();
   let last = baseline;
   for (let i = 0; i < 8; i++) last = await round();
-  await tick();
-  // A collection that completes marking begun during the last round keeps what that round
-  // allocated (V8 marks objects allocated while it marks as live); the second one starts afresh.
-  gc();
-  gc();
-  const kept = refs.filter((r) => {
-    const v = r.deref();
-    const shared = v === KINDLE_CSS || v === PLACEHOLDER_SVG || chapterInput.assets.some((a) => a.data === v) || packageInput.files.some((f) => f.data === v);
-    return v !== undefined && !shared;
-  });
-  assert.equal(kept.length, 0, `${kept.length} built objects are still reachable`);
+  const reachable = () =>
+    refs.filter((r) => {
+      const v = r.deref();
+      const shared = v === KINDLE_CSS || v === PLACEHOLDER_SVG || chapterInput.assets.some((a) => a.data === v) || packageInput.files.some((f) => f.data === v);
+      return v !== undefined && !shared;
+    }).length;
+  // On a loaded machine one collection now and then leaves the last round's objects (seen in CI: a
+  // collection can finish work begun before them); a leak keeps them through every one of these.
+  let kept = Infinity;
+  for (let i = 0; i < 5 && kept > 0; i++) {
+    await tick();
+    gc();
+    await tick();
+    kept = reachable();
+  }
+  assert.equal(kept, 0, `${kept} built objects are still reachable after 5 collections`);
   // A parsed chapter tree is several hundred kB; keeping one per round would add far more than
   // the few MB the JIT may still allocate on a busy machine.
   assert.ok(last - baseline < 8 * 1024 * 1024, `heap grew by ${((last - baseline) / 1048576).toFixed(1)} MB over 8 rounds`);
