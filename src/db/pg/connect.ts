@@ -100,6 +100,12 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => 
   const client = await pool.connect();
   // A connection that cannot even roll back is not given back to others.
   let broken: Error | undefined;
+  // While checked out, a connection the server ends (a restart, an admin's terminate) reports it
+  // as an 'error' event on the client, which the pool listens for only while the client is idle:
+  // unheard, it would end the process. Heard here, it marks the connection broken, and the
+  // statement that comes next fails on it and rolls the transaction back.
+  const onError = (err: Error) => (broken ??= err);
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -111,6 +117,7 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => 
     });
     throw err;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }

@@ -14,7 +14,7 @@ import { freePort } from '../../../test/helpers/web.js';
 import type { EnqueueItem } from '../jobs.js';
 import { loadMigrations, migrate } from '../migrate.js';
 import { openSqliteStore } from '../store.js';
-import { clientConfig, connectPool, describeStore } from './connect.js';
+import { clientConfig, connectPool, describeStore, inTransaction } from './connect.js';
 import { pgJobStore } from './jobs.js';
 import { loadPgMigrations, migratePg, pgSchemaVersion } from './migrate.js';
 import { jobWaiter, type JobWaiter } from './wake.js';
@@ -338,6 +338,24 @@ describe('connecting', () => {
       connectPool(u.toString()),
       (err: unknown) => err instanceof ConfigError && !/wrong-pw-123/.test(err.message) && /127\.0\.0\.1/.test(err.message),
     );
+  });
+
+  test('a connection the server ends in the middle of a transaction fails that transaction, not the process; the pool goes on', async () => {
+    const { url, pool: admin } = await store();
+    const p = await connectPool(url, { max: 1, applicationName: 'bookd-tx-drop' });
+    pools.push(p);
+    // Between two statements the connection has no query of its own to fail: its end is an
+    // 'error' event on the checked-out client, which nobody but inTransaction can be listening to.
+    const tx = inTransaction(p, async (c) => {
+      await c.query('SELECT 1');
+      const ended = new Promise((r) => c.once('end', r));
+      await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'bookd-tx-drop'");
+      await ended;
+      return 'committed';
+    });
+    await assert.rejects(tx, (err: unknown) => err instanceof Error && !/s3cret|password/i.test(err.message));
+    const after = await p.query<{ one: number }>('SELECT 1 AS one');
+    assert.equal(after.rows[0]!.one, 1, 'the broken connection was not handed out again');
   });
 
   test('only postgres:// and postgresql:// URLs', async () => {
