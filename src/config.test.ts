@@ -120,7 +120,7 @@ test('with no settings the tuning is DEFAULT_TUNING, at the values the modules u
   assert.deepEqual(t.requests.pool, { headersMs: 30_000, bodyMs: 30_000, totalMs: 300_000 });
   assert.deepEqual(t.requests.oneShot, { headersMs: 30_000, bodyMs: 30_000, totalMs: 60_000 });
   assert.deepEqual(t.edge, { baseMs: 30_000, maxMs: 30 * 60_000 });
-  assert.deepEqual(t.holds, { holdMs: 120_000, renewMs: 10_000 });
+  assert.deepEqual(t.holds, { holdMs: 120_000, renewMs: 10_000, sendMarginMs: 60_000, waitMs: 120_000, pollMs: 250 });
   assert.equal(t.daemon.leaseMs, 120_000);
   assert.equal(t.daemon.throttleSnoozeMs, 30_000);
   assert.equal(t.retry.jobBaseMs, 30_000);
@@ -154,7 +154,12 @@ test('validateTuning refuses a broken relation or a value below 1 ms, naming the
     { ...DEFAULT_TUNING, daemon: { ...DEFAULT_TUNING.daemon, periods: { ...DEFAULT_TUNING.daemon.periods, reap: 120_000 } } },
     'tuning.daemon.periods.reap',
   );
-  refused({ ...DEFAULT_TUNING, holds: { holdMs: 10_000, renewMs: 10_000 } }, 'tuning.holds.renewMs');
+  refused({ ...DEFAULT_TUNING, holds: { ...DEFAULT_TUNING.holds, holdMs: 10_000, renewMs: 10_000 } }, 'tuning.holds.renewMs');
+  refused({ ...DEFAULT_TUNING, holds: { ...DEFAULT_TUNING.holds, renewMs: 30_000, sendMarginMs: 90_000 } }, 'tuning.holds.renewMs + holds.sendMarginMs');
+  refused(
+    { ...DEFAULT_TUNING, daemon: { ...DEFAULT_TUNING.daemon, periods: { ...DEFAULT_TUNING.daemon.periods, reload: 120_000 } } },
+    'tuning.daemon.periods.reload',
+  );
   refused({ ...DEFAULT_TUNING, edge: { baseMs: 2000, maxMs: 1000 } }, 'tuning.edge.baseMs');
   refused(
     { ...DEFAULT_TUNING, daemon: { ...DEFAULT_TUNING.daemon, periods: { ...DEFAULT_TUNING.daemon.periods, upkeep: 0 } } },

@@ -256,7 +256,7 @@ export interface DutyPeriods {
   reap: number;
   /** Refresh sessions' authentication (src/pool). */
   upkeep: number;
-  /** Re-read the session rows (added, renewed, disabled) and add lanes for new usable sessions. */
+  /** Re-read the session rows (added, renewed, disabled), renew this daemon's holds on them, and add lanes for new usable sessions. */
   reload: number;
   /** Share the machine's request budget and edge pause with the other daemons of this host. */
   budget: number;
@@ -318,6 +318,12 @@ export interface Tuning {
     holdMs: number;
     /** How often a holder renews it. */
     renewMs: number;
+    /** A request goes out only with this much of its session's hold left (src/pool/hold-state.ts). */
+    sendMarginMs: number;
+    /** How long a request waits for a hold that could not be renewed before its book is given back. */
+    waitMs: number;
+    /** How often a waiting request looks again. */
+    pollMs: number;
   };
   daemon: {
     leaseMs: number;
@@ -490,6 +496,8 @@ export function tuningFor(s: { retryBaseMs: number; requestTimeoutMs: number; ed
   // holdSeconds), and the renewals and the reaper follow.
   const leaseMs = s.leaseMs ?? 120_000;
   const holdMs = s.holdMs ?? 120_000;
+  // Well inside holdMs, so a slow moment never lets a hold lapse.
+  const renewMs = Math.min(10_000, Math.floor(holdMs / 4));
   return {
     requests: requestTimeouts(s.requestTimeoutMs),
     session: {
@@ -525,8 +533,13 @@ export function tuningFor(s: { retryBaseMs: number; requestTimeoutMs: number; ed
     holds: {
       // docs/ARCHITECTURE.md, threads and processes: holds renewed every 10 s, lapsing after 2 min.
       holdMs,
-      // Well inside holdMs, so a slow moment never lets a hold lapse.
-      renewMs: Math.min(10_000, Math.floor(holdMs / 4)),
+      renewMs,
+      // Half a hold: a request sent just before the store went away has that long to end before
+      // another host could take the session; healthy renewals never come near it.
+      sendMarginMs: Math.floor(holdMs / 2),
+      // By then the hold has lapsed in the store, and what was this process's may be another's.
+      waitMs: holdMs,
+      pollMs: Math.min(250, renewMs),
     },
     daemon: {
       // Many heartbeats long; the jobs of a daemon that vanished (another host) come back within two minutes.
@@ -541,7 +554,8 @@ export function tuningFor(s: { retryBaseMs: number; requestTimeoutMs: number; ed
       periods: {
         reap: Math.min(30_000, Math.floor(leaseMs / 2)),
         upkeep: 60_000,
-        reload: 10_000,
+        // The pool's holds are renewed when it reads the rows again: as often as they must be.
+        reload: renewMs,
         budget: 2_000,
         beat: 5_000,
         status: 5_000,
@@ -674,6 +688,14 @@ export function validateTuning(t: Tuning): Tuning {
   below(d.periods.beat, 'daemon.periods.beat', t.status.daemonStaleMs, 'status.daemonStaleMs', 'a live daemon would look stale between beats');
   below(d.tickMs, 'daemon.tickMs', d.healthyWithinMs, 'daemon.healthyWithinMs', 'a healthy supervisor would fail /healthz between ticks');
   below(t.holds.renewMs, 'holds.renewMs', t.holds.holdMs, 'holds.holdMs', 'a hold would lapse before it is renewed');
+  below(
+    t.holds.renewMs + t.holds.sendMarginMs,
+    'holds.renewMs + holds.sendMarginMs',
+    t.holds.holdMs,
+    'holds.holdMs',
+    'requests would pause between healthy renewals',
+  );
+  below(d.periods.reload, 'daemon.periods.reload', t.holds.holdMs, 'holds.holdMs', "the daemon's session holds would lapse between renewals");
   if (t.watch.jitterPercent >= 100)
     throw new ConfigError(`tuning.watch.jitterPercent (${t.watch.jitterPercent}) must be below 100: a run could be scheduled before the one just made`);
   atMost(t.notify.retryBaseMs, 'notify.retryBaseMs', t.notify.retryCapMs, 'notify.retryCapMs', 'the first retry waits longer than the longest');

@@ -9,7 +9,7 @@ import { OreillyClient } from '../oreilly/client.js';
 import { parseCookieExport } from './cookie-import.js';
 import { jarFromImport, serializeJar } from './jar.js';
 import { SessionPool } from './pool.js';
-import { tuned } from '../config.js';
+import { DEFAULT_TUNING, tuned } from '../config.js';
 
 function jwt(tag: string): string {
   const payload = Buffer.from(JSON.stringify({ exp: Math.floor(Date.now() / 1000) + 3600, tag })).toString('base64url');
@@ -289,5 +289,117 @@ test('an aborted checkout leaves the queue at once and loses no session; a sessi
   } finally {
     finish();
     await pool.close();
+  }
+});
+
+/** A store whose session calls fail while `down` is set, as PostgreSQL's do while it restarts. */
+function awayAtWill(sessions: Store['sessions']) {
+  const state = { down: false };
+  const proxied = new Proxy(sessions, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) =>
+        state.down ? Promise.reject(new Error('the store is away')) : (value as (...a: unknown[]) => unknown).apply(target, args);
+    },
+  });
+  return { sessions: proxied, state };
+}
+
+async function heldPool(opts: { waitMs: number }) {
+  let hits = 0;
+  const server = await serve((_req, res) => {
+    hits++;
+    // No Set-Cookie: nothing to save, so only the hold decides whether a request goes out.
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{}');
+  });
+  const store = storeWith(server.url, ['s1']);
+  const away = awayAtWill(store.sessions);
+  const pool = await SessionPool.open({
+    baseUrl: server.url,
+    store: away.sessions,
+    logger: silentLogger,
+    intervalMs: 0,
+    tuning: tuned({
+      pool: { acquireTimeoutMs: 2000 },
+      holds: { holdMs: 1000, renewMs: 250, sendMarginMs: 500, waitMs: opts.waitMs, pollMs: 20 },
+      daemon: { periods: { ...DEFAULT_TUNING.daemon.periods, reload: 250 } },
+    }),
+    owner: 'here:1:aa',
+  }).catch(async (err: unknown) => {
+    await server.close();
+    throw err;
+  });
+  const close = async () => {
+    away.state.down = false;
+    await pool.close();
+    await server.close();
+  };
+  return { pool, store, away, hits: () => hits, close };
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('a hold that cannot be renewed (the store away) holds requests back until it is renewed; then they go', async () => {
+  const { pool, away, hits, close } = await heldPool({ waitMs: 10_000 });
+  try {
+    await pool.withSession(async (s) => {
+      await s.request({ url: '/a' });
+      away.state.down = true;
+      // Past the margin: another host may take the row once the hold lapses (1 s after the last renewal).
+      await pause(600);
+      const held = s.request({ url: '/b' });
+      await pause(300);
+      assert.equal(hits(), 1, 'nothing sent while the hold may be lapsing');
+      away.state.down = false;
+      await pool.reload();
+      await held;
+      assert.equal(hits(), 2, 'sent once the hold was renewed');
+    });
+  } finally {
+    await close();
+  }
+});
+
+test('a hold the store stays away from for longer than the wait gives the book back (transient), sending nothing', async () => {
+  const { pool, away, hits, close } = await heldPool({ waitMs: 300 });
+  try {
+    await pool.withSession(async (s) => {
+      await s.request({ url: '/a' });
+      away.state.down = true;
+      await pause(600);
+      await assert.rejects(s.request({ url: '/b' }), (err: unknown) => {
+        assert.equal((err as { kind?: string }).kind, 'transient');
+        assert.match((err as Error).message, /^the hold on session s1 could not be renewed for \d+ s \(is the store reachable\?\)/);
+        return true;
+      });
+    });
+    assert.equal(hits(), 1);
+  } finally {
+    await close();
+  }
+});
+
+test('a lent session whose row another host has taken over sends nothing more: never two hosts on one session', async () => {
+  const { pool, store, hits, close } = await heldPool({ waitMs: 10_000 });
+  try {
+    await pool
+      .withSession(async (s) => {
+        await s.request({ url: '/a' });
+        // What another host does once this one's hold has lapsed.
+        assert.equal(await store.sessions.dropHold('s1', 'here:1:aa'), true);
+        assert.equal(await store.sessions.hold('s1', 'there:2:bb', Date.now() + 60_000, []), true);
+        await pool.reload();
+        await assert.rejects(s.request({ url: '/b' }), (err: unknown) => {
+          assert.equal((err as { kind?: string }).kind, 'transient');
+          assert.match((err as Error).message, /^session s1 is held by another bookd now/);
+          return true;
+        });
+      })
+      .catch(() => undefined);
+    assert.equal(hits(), 1, 'the second request never went out');
+  } finally {
+    await close();
   }
 });

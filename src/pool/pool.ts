@@ -7,6 +7,7 @@ import { DEFAULT_ACCEPT_LANGUAGE, DEFAULT_BUDGET, DEFAULT_USER_AGENT, type Budge
 import { MachineBudget } from './budget.js';
 import { credentialSource } from './credentials.js';
 import { EdgeGate } from './edge-gate.js';
+import { holdTracker, type HoldTracker } from './hold-state.js';
 import { sessionHolds, type Holds } from './holds.js';
 import { restoreJar } from './jar.js';
 import { Pacer } from './pacer.js';
@@ -156,6 +157,8 @@ export class SessionPool {
   private closing = false;
   /** This pool's holds on session rows, when it has an owner. */
   private readonly holds: Holds | undefined;
+  /** How recently each of those holds was renewed, which its sessions consult before every request. */
+  private readonly held: HoldTracker | undefined;
   /** The reload under way, and the one asked for meanwhile (which starts when it ends). */
   private reloading: Promise<void> | undefined;
   private reloadNext: Promise<void> | undefined;
@@ -169,6 +172,7 @@ export class SessionPool {
       opts.owner === undefined
         ? undefined
         : sessionHolds(opts.store, { clock: this.clock, owner: opts.owner, ...opts.tuning.holds, goneOwners: opts.goneOwners });
+    this.held = this.holds && holdTracker(this.clock, { holdMs: opts.tuning.holds.holdMs, marginMs: opts.tuning.holds.sendMarginMs });
     this.edge = new EdgeGate(this.clock, opts.tuning.edge);
     this.budget = new MachineBudget(
       this.clock,
@@ -244,7 +248,10 @@ export class SessionPool {
     const now = this.clock.now();
     for (const [name, m] of [...this.members]) {
       if (seen.has(name)) continue;
-      if (!all.some((r) => r.name === name)) this.removed.set(name, now + this.opts.tuning.pool.removedGraceMs);
+      if (!all.some((r) => r.name === name)) {
+        this.removed.set(name, now + this.opts.tuning.pool.removedGraceMs);
+        this.held?.forget(name);
+      }
       this.letGo(m);
     }
     for (const [name, until] of [...this.removed]) if (until <= now) this.removed.delete(name);
@@ -293,12 +300,12 @@ export class SessionPool {
       // other process may start on its token chain while a request of ours may still be out.
       const lent = mine && this.lent(row.name);
       if (row.state !== 'ok' && row.state !== 'cooling') {
-        if (lent) await holds.take(row.name, gone);
+        if (lent) await this.take(row.name, gone);
         else if (mine) await this.release(row.name, holds);
         out.push(row);
         continue;
       }
-      if ((held >= limit && !lent) || !(await holds.take(row.name, gone))) {
+      if ((held >= limit && !lent) || !(await this.take(row.name, gone))) {
         if (mine && !this.lent(row.name)) await this.release(row.name, holds);
         else if (held < limit) elsewhere++;
         continue;
@@ -312,6 +319,18 @@ export class SessionPool {
     }
     this.elsewhere = elsewhere;
     return out;
+  }
+
+  /**
+   * Takes or renews the hold on `name`, noting when, or noting that another live process has it:
+   * a chain of the row still out with a worker then sends nothing more.
+   */
+  private async take(name: string, gone: readonly string[]): Promise<boolean> {
+    const askedAt = this.clock.now();
+    const ok = await this.holds!.take(name, gone);
+    if (ok) this.held!.taken(name, askedAt);
+    else this.held!.lost(name);
+    return ok;
   }
 
   /**
@@ -398,6 +417,7 @@ export class SessionPool {
       pacer: new Pacer(this.clock, opts.intervalMs, opts.random),
       edge: this.edge,
       timeouts: opts.tuning.requests.pool,
+      ...(this.held && { hold: { state: () => this.held!.state(m.name), waitMs: opts.tuning.holds.waitMs, pollMs: opts.tuning.holds.pollMs } }),
       refresh: opts.tuning.session,
       credentials: credentialSource(m.row, opts.credentialsDir),
       logger: opts.logger,

@@ -15,6 +15,7 @@ import type { MachineBudget } from './budget.js';
 import { cookieLayer } from './cookie-interceptor.js';
 import type { EdgeGate } from './edge-gate.js';
 import { serializeJar, tokenExpiry, tokenLifetime } from './jar.js';
+import type { HoldState } from './hold-state.js';
 import type { Pacer } from './pacer.js';
 import { readBody } from './read-body.js';
 import { streamBody } from './stream-body.js';
@@ -51,6 +52,12 @@ export interface SessionOptions {
    */
   persistJar: (jarJson: string, tokenExpiresAt: number | undefined) => void | Promise<void>;
   timeouts: Timeouts;
+  /**
+   * This process's hold on the session's row (src/pool/hold-state.ts), for sessions shared through
+   * a store: a request waits while the hold could not be renewed, for up to `waitMs`, and is
+   * refused once another process holds the row. Without it, the session is this process's alone.
+   */
+  hold?: { state: () => HoldState; waitMs: number; pollMs: number };
   /** When to refresh through /profile/, and to ask again for a token the service did not renew. */
   refresh: Tuning['session'];
   /** Read at the moment of a re-login and dropped after it; undefined when none were given. */
@@ -144,18 +151,47 @@ export class Session implements HttpSession {
     this.ended = true;
   }
 
+  private letGo(): BookdError {
+    return new BookdError('transient', `session ${this.name}'s cookies were let go by the pool; nothing more is sent with them`);
+  }
+
   /** Nothing goes out while the last rotated token is not safely in the store. */
   private async settleSave(): Promise<void> {
     if (this.saving) {
       await this.saving;
       this.saving = undefined;
     }
-    if (this.ended) throw new BookdError('transient', `session ${this.name}'s cookies were let go by the pool; nothing more is sent with them`);
+    if (this.ended) throw this.letGo();
     if (this.superseded) throw this.superseded;
     if (this.unsaved) {
       await this.persist();
       this.saving = undefined;
       if (this.unsaved) throw new BookdError('transient', `session ${this.name}'s cookies cannot be saved; nothing is sent until they are`);
+    }
+  }
+
+  /**
+   * Returns when this process may send with the session: its hold is fresh. Two processes never
+   * have a request in flight on one session, even when the store was away long enough for the
+   * hold to lapse and another host took the row over.
+   */
+  private async whileHeld(signal: AbortSignal | undefined): Promise<void> {
+    const { hold, clock } = this.opts;
+    if (!hold) return;
+    const since = clock.now();
+    for (;;) {
+      const state = hold.state();
+      if (state === 'held') return;
+      if (state === 'lost') throw new BookdError('transient', `session ${this.name} is held by another bookd now; this one sends nothing more with it`);
+      const waited = clock.now() - since;
+      if (waited >= hold.waitMs)
+        throw new BookdError(
+          'transient',
+          `the hold on session ${this.name} could not be renewed for ${Math.round(waited / 1000)} s (is the store reachable?); nothing is sent with it until it is`,
+        );
+      await clock.sleep(hold.pollMs, signal);
+      signal?.throwIfAborted();
+      if (this.ended) throw this.letGo();
     }
   }
 
@@ -341,6 +377,7 @@ export class Session implements HttpSession {
     await this.opts.edge.wait(signal);
     await this.opts.pacer.wait(signal);
     if (this.opts.budget) await this.opts.budget.wait(signal);
+    await this.whileHeld(signal);
     this.lastSentAt = this.opts.clock.now();
     const deadline = AbortSignal.timeout(this.timeouts.totalMs);
     const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;

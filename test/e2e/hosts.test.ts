@@ -170,7 +170,10 @@ describe('two hosts on one PostgreSQL store and one library', { skip: SKIP }, ()
         500,
       );
       assert.equal(done.jobs.failed, 0);
-      for (const d of daemons) assert.equal((await d.stop('SIGTERM')).code, 0, 'each host stopped cleanly');
+      for (const d of daemons) {
+        const end = await d.stop('SIGTERM');
+        assert.equal(end.code, 0, `each host stopped cleanly; the end of its log:\n${[...d.lines.slice(-15), d.stderr().slice(-2000)].join('\n')}`);
+      }
       const logs = daemons.map((d) => [...d.lines, d.stderr()].join('\n'));
       for (const log of logs) assert.match(log, /cannot be reached|broke|LISTEN/, 'each host noticed the store going away');
       for (const log of logs) assert.doesNotMatch(log, /postgres(ql)?:\/\/[^\s"]*:[^\s"@]+@/, 'no store URL with its password in a log');
@@ -178,7 +181,10 @@ describe('two hosts on one PostgreSQL store and one library', { skip: SKIP }, ()
       await checkLibrary(envA, s.library, s.wanted, sourceCatalogue(s.cat));
       const stats = await sim.stats();
       assert.equal(stats.staleTokenHits, 0);
-      assert.ok(Object.values(stats.maxConcurrency).every((n) => n <= 1));
+      assert.ok(
+        Object.values(stats.maxConcurrency).every((n) => n <= 1),
+        `at most one request in flight per session, across the restart: ${JSON.stringify(stats.maxConcurrency)}`,
+      );
       const twice = s.wanted.filter((w) => (stats.downloads[w.id] ?? 0) > 1).map((w) => w.id);
       assert.deepEqual(twice, [], 'no book downloaded twice: outcomes were recorded once the store was back');
     } finally {
