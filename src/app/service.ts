@@ -22,9 +22,8 @@ import { watchRunner } from '../jobs/watch.js';
 import type { Listed } from '../jobs/grown.js';
 import { discoverHandler } from '../jobs/discover-job.js';
 import { healthRoute, metricsRoute, parseHostPort, startHttp } from '../daemon/http.js';
-import { webServer, type WebServer } from '../web/server.js';
-import { libraryRoutes } from '../web/library-routes.js';
-import { createMetrics, type Metrics } from '../daemon/metrics.js';
+import type { WebServer } from '../web/server.js';
+import type { Metrics } from '../daemon/metrics.js';
 import type { Notifier } from '../daemon/sd-notify.js';
 import { VERSION } from '../version.js';
 import { createEventBus, type EventBus } from '../daemon/events.js';
@@ -60,7 +59,8 @@ export function ensureWritableLibrary(root: string): void {
 }
 
 /** The book handler, with the duration histogram and last-success time fed from what it returns. */
-function timed(handler: JobHandler, metrics: Metrics): JobHandler {
+function timed(handler: JobHandler, metrics: Metrics | undefined): JobHandler {
+  if (!metrics) return handler;
   return async (job, ctx) => {
     const result = await handler(job, ctx);
     if (result.bookDone) metrics.bookDone(job.startedAt);
@@ -162,11 +162,13 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
       credentialsDir: config.credentialsDir,
       events,
     });
-    const metrics = createMetrics({ store, pool, clock, owner });
+    // Metrics are only ever read through /metrics, so a daemon without --http keeps none: prom-client's
+    // default collectors watch every GC and the event loop, work nobody would see.
+    const metrics = config.http ? (await import('../daemon/metrics.js')).createMetrics({ store, pool, clock, owner }) : undefined;
     let requestsSent = 0;
     const client = new OreillyClient(clock, (outcome) => {
       requestsSent++;
-      metrics.request(outcome);
+      metrics?.request(outcome);
     });
     const livePool = pool;
     const deps = {
@@ -218,7 +220,7 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
           archiveHandler({
             ...deps,
             onArchived: (book) => {
-              metrics.archived(book.bytes);
+              metrics?.archived(book.bytes);
               events.emit({ event: 'book.archived', book: { id: book.id, title: book.title }, message: `"${book.title}" archived as ${book.path}` });
               hook?.run(book);
             },
@@ -228,7 +230,10 @@ export async function runService(opts: ServiceOptions): Promise<RunSummary> {
         discover: discoverHandler(deps),
       },
     });
-    if (config.http) {
+    if (config.http && metrics) {
+      // Loaded only when asked for: the page, its API and the OPDS catalog (with the EPUB readers
+      // behind it) are a few MB of a daemon's resident memory that a daemon without --http never uses.
+      const [{ webServer }, { libraryRoutes }] = await Promise.all([import('../web/server.js'), import('../web/library-routes.js')]);
       web = webServer({
         store,
         clock,

@@ -11,7 +11,7 @@ import { createLogger, type Logger } from '../log.js';
 import { runService } from '../app/service.js';
 import { parseCookieExport } from '../pool/cookie-import.js';
 import { jarFromImport, serializeJar, tokenExpiry } from '../pool/jar.js';
-import { startSim } from '../sim/index.js';
+import type { startSim } from '../sim/index.js';
 import { startLiveView } from './support/live-view.js';
 import { configOf } from './support/context.js';
 import { parsePositiveInteger } from './support/args.js';
@@ -83,6 +83,9 @@ export function registerDemo(program: Command): void {
       const out = process.stdout;
       // The live service's bulk-access guard (8 requests/s per machine) and bookd's budget under it
       // (3 rising to 6), at the demo's scale.
+      // The simulator (with its markup and zip libraries) loads only for the command that runs it:
+      // every command shares one program, and a daemon should not carry what it never calls.
+      const { startSim } = await import('../sim/index.js');
       const sim = await startSim({
         seed: 42,
         books: 48,

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from '@commander-js/extra-typings';
 import { UsageError } from '../errors.js';
 import { badBookRefMessage, parseBookRef } from '../ids.js';
-import { doctorIo, runChecks, summaryLines, type CheckStatus } from '../doctor/checks.js';
+import type { CheckStatus } from '../doctor/checks.js';
 import { VERSION } from '../version.js';
 import { withOneSession } from './support/one-session.js';
 import { withStore } from './support/context.js';
@@ -35,6 +35,8 @@ export function registerDoctor(program: Command): void {
         bookId = parseBookRef(opts.book);
         if (!bookId) throw new UsageError(`--book: ${badBookRefMessage(opts.book)}`);
       }
+      // Loaded here, not at the top: see demo.ts.
+      const { doctorIo, runChecks, summaryLines } = await import('../doctor/checks.js');
       await withStore(
         cmd,
         async (store, config) => {

@@ -4,7 +4,6 @@ import { InvalidArgumentError, Option, type Command } from '@commander-js/extra-
 import { pino } from 'pino';
 import { BookdError, UsageError, errorMessage } from '../errors.js';
 import { createLogger } from '../log.js';
-import { mintCookies } from '../sim/mint.js';
 import {
   DEFAULT_BEHAVIOUR,
   DEFAULT_BOOKS,
@@ -16,7 +15,6 @@ import {
   type RotatePolicy,
   type StaleMode,
 } from '../sim/options.js';
-import { startSim } from '../sim/server.js';
 import { configOf } from './support/context.js';
 
 function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -238,6 +236,7 @@ export function registerSim(program: Command): void {
       if (opts.mintCookies !== undefined) {
         if (!dir) throw new UsageError('--mint-cookies N needs a directory to write to: bookd sim --mint-cookies N DIR');
         const out = resolve(dir);
+        const { mintCookies } = await import('../sim/mint.js');
         const sets = mintCookies({
           seed: opts.seed,
           count: opts.mintCookies,
@@ -264,6 +263,8 @@ export function registerSim(program: Command): void {
       if (dir) throw new UsageError(`unexpected argument "${dir}": a directory is only taken with --mint-cookies N DIR`);
 
       const logger = createLogger({ level: config.logLevel, destination: pino.destination({ dest: 2, sync: true }) });
+      // Loaded here, not at the top: see demo.ts.
+      const { startSim } = await import('../sim/server.js');
       const sim = await startSim({
         host: opts.host,
         port: opts.port,

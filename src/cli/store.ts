@@ -1,7 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import { UsageError } from '../errors.js';
-import { describeStore, isPostgresUrl } from '../db/pg/connect.js';
-import { copyStore, type CopyReport } from '../db/pg/copy.js';
+import { describeStore, isPostgresUrl } from '../db/pg/url.js';
+import type { CopyReport } from '../db/pg/copy.js';
 import { configOf } from './support/context.js';
 import { printJson, table } from './support/format.js';
 
@@ -39,6 +39,8 @@ export function registerStore(program: Command): void {
       }
       const config = configOf(cmd);
       const target = describeStore(opts.to);
+      // Loaded here, not at the top: see demo.ts.
+      const { copyStore } = await import('../db/pg/copy.js');
       const report = await copyStore({
         sqlitePath: config.dbPath,
         url: opts.to,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { runCli, tempDir, type CliResult } from '../helpers/cli.js';
 import { pgServer, type PgServer } from '../helpers/pg.js';
 import { openSqliteStore } from '../../src/db/store.js';
-import { describeStore } from '../../src/db/pg/connect.js';
+import { describeStore } from '../../src/db/pg/url.js';
 import type { EnqueueItem } from '../../src/db/jobs.js';
 
 const SECRET = 'SECRET-TOKEN-VALUE-e2e';

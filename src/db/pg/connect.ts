@@ -1,21 +1,6 @@
 import pg from 'pg';
 import { ConfigError, errorMessage } from '../../errors.js';
-
-/** What `--store URL` may name: a PostgreSQL server (anything else is SQLite in the data dir). */
-export function isPostgresUrl(url: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(url);
-}
-
-/** host:port/database of a store URL, for messages: never its user's password. */
-export function describeStore(url: string): string {
-  try {
-    const u = new URL(url);
-    const db = decodeURIComponent(u.pathname.replace(/^\//, '')) || '(default database)';
-    return `${u.hostname || 'localhost'}:${u.port || '5432'}/${db}`;
-  } catch {
-    return '(an unparsable store URL)';
-  }
-}
+import { describeStore, isPostgresUrl } from './url.js';
 
 /** Anything in `text` that repeats the URL's password is masked, whatever the driver put there. */
 function redact(text: string, url: string): string {

@@ -17,7 +17,8 @@ import { pgStores, type StoreBackend } from '../../../test/helpers/store-backend
 import type { EnqueueItem } from '../jobs.js';
 import { migrate } from '../migrate.js';
 import { asStore, openSqliteStore, type SqliteStore } from '../store.js';
-import { connectPool, describeStore } from './connect.js';
+import { connectPool } from './connect.js';
+import { describeStore } from './url.js';
 import { copyStore, CopyMismatchError } from './copy.js';
 import { COPIED_TABLES, LEFT_OUT } from './copy-tables.js';
 import { migratePg } from './migrate.js';

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Static value imports and re-exports (not `import type`, not `import()`): what loads with a module. */
+const STATIC = /^\s*(?:import|export)\s+(?!type\s)(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]/gm;
+
+/** Every source file and package a module loads before its first line runs, following src/. */
+function staticGraph(entry: string): { files: Set<string>; packages: Set<string> } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const visit = (file: string) => {
+    if (files.has(file)) return;
+    files.add(file);
+    for (const [, spec] of readFileSync(join(SRC, file), 'utf8').matchAll(STATIC)) {
+      if (spec!.startsWith('.')) visit(relative(SRC, resolve(SRC, dirname(file), spec!.replace(/\.js$/, '.ts'))));
+      else if (!spec!.startsWith('node:')) packages.add(spec!.startsWith('@') ? spec!.split('/').slice(0, 2).join('/') : spec!.split('/')[0]!);
+    }
+  };
+  visit(entry);
+  return { files, packages };
+}
+
+// The daemon is one long-lived process of the same program every command runs: what the other
+// commands, the web page, the PostgreSQL driver and the EPUB build need must not sit in its memory
+// unless it uses them (each loads where it is used: an action, --http, --store, the build thread).
+test('the CLI loads the simulator, the doctor, the web page, metrics, PostgreSQL and the EPUB libraries only when a command uses them', () => {
+  const { files, packages } = staticGraph('cli/main.ts');
+  assert.ok(files.has('app/service.ts') && files.has('pool/pool.ts'), 'the walk follows the daemon');
+  // sim/options.ts is the simulator's flags and their defaults, which `bookd sim --help` shows.
+  const eager = [...files].filter(
+    (f) => (/^(sim|web|doctor|epub\/html)\//.test(f) && f !== 'sim/options.ts') || ['daemon/metrics.ts', 'db/pg/copy.ts', 'db/pg/connect.ts'].includes(f),
+  );
+  assert.deepEqual(eager, []);
+  for (const name of ['pg', 'prom-client', 'parse5', '@xmldom/xmldom', 'fflate', 'yazl']) assert.ok(!packages.has(name), `${name} loads with every command`);
+});
