@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError, UsageError } from './errors.js';
-import { LOG_LEVELS, type LogLevel } from './log.js';
+import { LOG_LEVELS, type LogLevel } from './log-levels.js';
 import { parseCommandSetting } from './hooks/command.js';
 import { NO_NOTIFY, parseNotifySettings, parseWebhookList, type NotifySettings } from './notify/settings.js';
 

@@ -1,5 +1,6 @@
 import { fstatSync } from 'node:fs';
 import { pino, type Logger, type DestinationStream, type LoggerOptions as PinoOptions } from 'pino';
+import type { LogLevel } from './log-levels.js';
 
 export type { Logger } from 'pino';
 
@@ -31,9 +32,6 @@ export const REDACT_PATHS = [
   '["orm-jwt"]',
   '["orm-rt"]',
 ];
-
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export interface LoggerOptions {
   level?: LogLevel;
