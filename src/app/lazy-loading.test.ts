@@ -52,3 +52,8 @@ test("neither the daemon nor the build thread loads css-tree's lexer", () => {
     assert.ok(!specifiers.has('css-tree'), `${entry} loads the whole of css-tree`);
   }
 });
+
+// The build and jar threads answer their caller by message and never log.
+test('the build and jar threads do not load the logger', () => {
+  for (const entry of ['epub/build-worker.ts', 'db/jar-writer-worker.ts']) assert.ok(!staticGraph(entry).packages.has('pino'), `${entry} loads pino`);
+});
