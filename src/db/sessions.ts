@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { Clock } from '../clock.js';
 import { BookdError } from '../errors.js';
-import { refreshCookieOfJson } from '../pool/jar.js';
+import { refreshCookieOfJson } from './refresh-cookie.js';
 import type { WriteTransaction } from './write-lock.js';
 
 /**

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BookdError } from '../errors.js';
 import { parseCookieExport } from './cookie-import.js';
-import { cookieScope, jarFromImport, restoreJar, serializeJar, jwtExpiry } from './jar.js';
+import { cookieScope, jarFromImport, restoreJar, serializeJar } from './jar.js';
+import { jwtExpiry } from '../jwt.js';
 
 const jwt = (exp: number) => `h.${Buffer.from(JSON.stringify({ exp })).toString('base64url')}.s`;
 

@@ -1,5 +1,6 @@
 import { Cookie, CookieJar, getPublicSuffix, type SerializedCookieJar } from 'tough-cookie';
 import { BookdError } from '../errors.js';
+import { jwtExpiry, jwtTime } from '../jwt.js';
 import type { ImportedCookie } from './cookie-import.js';
 
 /**
@@ -119,47 +120,10 @@ export function tokenExpiry(jar: CookieJar, baseUrl: string): number | undefined
   return jwt ? jwtExpiry(jwt.value) : undefined;
 }
 
-export function jwtExpiry(token: string): number | undefined {
-  return jwtTime(token, 'exp');
-}
-
 /** How long the jar's orm-jwt was issued for (`exp − iat`, ms), when it says. */
 export function tokenLifetime(jar: CookieJar, baseUrl: string): number | undefined {
   const jwt = jar.getCookiesSync(baseUrl, { expire: false }).find((c) => c.key === 'orm-jwt');
   const exp = jwt && jwtTime(jwt.value, 'exp');
   const iat = jwt && jwtTime(jwt.value, 'iat');
   return exp !== undefined && iat !== undefined && exp > iat ? exp - iat : undefined;
-}
-
-function jwtTime(token: string, claim: 'exp' | 'iat'): number | undefined {
-  const part = token.split('.')[1];
-  if (!part) return undefined;
-  try {
-    const payload = JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
-    const v = payload[claim];
-    return typeof v === 'number' && Number.isFinite(v) ? v * 1000 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The jar's orm-rt, the refresh cookie that lets a session buy new tokens (docs/SERVICE.md §1):
- * whether there is one, and the last moment it can still be used (epoch ms). That is the earlier
- * of the cookie's own expiry (Expires, or Max-Age as the jar counts it) and, when its value is a
- * JWT that says, its `exp`; undefined when neither says (a flat cookie export has no expiry).
- * Read from the serialisation the store keeps, so a save costs one JSON parse and no jar.
- */
-export function refreshCookieOfJson(jarJson: string): { present: boolean; expiresAt: number | undefined } {
-  let cookies: unknown;
-  try {
-    cookies = (JSON.parse(jarJson) as { cookies?: unknown }).cookies;
-  } catch {
-    return { present: false, expiresAt: undefined };
-  }
-  const raw = Array.isArray(cookies) ? (cookies as unknown[]).find((c) => (c as { key?: unknown } | null)?.key === 'orm-rt') : undefined;
-  const cookie = raw === undefined ? undefined : Cookie.fromJSON(raw);
-  if (!cookie) return { present: false, expiresAt: undefined };
-  const times = [cookie.expiryTime(), jwtExpiry(cookie.value)].filter((t): t is number => t !== undefined && Number.isFinite(t));
-  return { present: true, expiresAt: times.length ? Math.min(...times) : undefined };
 }
