@@ -22,7 +22,7 @@ import type { FileItem, TocNode } from '../oreilly/types.js';
 import type { MachineBudget } from '../pool/budget.js';
 import type { Session } from '../pool/session.js';
 import type { JobContext, JobHandler } from '../daemon/daemon.js';
-import { retrying, type Retrying } from './retry.js';
+import { jobRetrying, type Retrying } from './retry.js';
 import type { ArchivedBook } from '../hooks/on-archived.js';
 
 export interface ArchiveDeps {
@@ -395,16 +395,7 @@ export function archiveHandler(deps: ArchiveDeps): JobHandler {
     const { store, config } = deps;
     const session = ctx.session;
     const id = payload.bookId;
-    const requests = retrying({
-      clock: deps.clock,
-      baseMs: deps.config.tuning.retry.requestBaseMs,
-      probeFreshMs: deps.config.tuning.retry.probeFreshMs,
-      signal: ctx.signal,
-      session,
-      budget: deps.budget,
-      bookId: id,
-      logger: ctx.logger,
-    });
+    const requests = jobRetrying(deps, ctx, id);
     const ask = asking(deps, session, ctx, requests, id);
 
     ctx.progress({ phase: 'metadata' });

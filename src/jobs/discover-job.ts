@@ -6,7 +6,7 @@ import { linkIntoSkills } from '../library/place.js';
 import type { JobHandler } from '../daemon/daemon.js';
 import { describeDiscovery, discoverSkill, discoveredItems, isArchivedIn, isGrownIn, updateItems } from './discover.js';
 import type { MachineBudget } from '../pool/budget.js';
-import { retrying } from './retry.js';
+import { jobRetrying } from './retry.js';
 
 /**
  * A book archived under one skill and found again under another gets that skill too: a link in
@@ -32,15 +32,7 @@ export function discoverHandler(deps: { store: Store; client: OreillyClient; clo
   return async (job, ctx) => {
     if (job.kind !== 'discover') throw new Error(`discover handler got a ${job.kind} job`);
     const payload = job.payload;
-    const requests = retrying({
-      clock: deps.clock,
-      baseMs: deps.config.tuning.retry.requestBaseMs,
-      probeFreshMs: deps.config.tuning.retry.probeFreshMs,
-      signal: ctx.signal,
-      session: ctx.session,
-      budget: deps.budget,
-      logger: ctx.logger,
-    });
+    const requests = jobRetrying(deps, ctx);
     const d = await discoverSkill({
       listPage: (page) => requests.run(() => deps.client.topicPage(ctx.session, payload.skill, page, ctx.signal)),
       payload,

@@ -1,4 +1,6 @@
 import type { Clock } from '../clock.js';
+import type { Tuning } from '../config.js';
+import type { JobContext } from '../daemon/daemon.js';
 import { BookdError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { MachineBudget } from '../pool/budget.js';
@@ -31,6 +33,27 @@ export interface Retrying {
   run<T>(fn: () => Promise<T>): Promise<T>;
   /** Whether the session is still logged in (its probe, asked at most once a minute). */
   sessionOk(): Promise<boolean>;
+}
+
+/**
+ * A job's requests with the daemon's retry settings, on the job's session and signal: what the
+ * book and discover handlers both retry through.
+ */
+export function jobRetrying(
+  deps: { clock: Clock; config: { tuning: Pick<Tuning, 'retry'> }; budget?: MachineBudget | undefined },
+  ctx: Pick<JobContext, 'session' | 'signal' | 'logger'>,
+  bookId?: string,
+): Retrying {
+  return retrying({
+    clock: deps.clock,
+    baseMs: deps.config.tuning.retry.requestBaseMs,
+    probeFreshMs: deps.config.tuning.retry.probeFreshMs,
+    signal: ctx.signal,
+    session: ctx.session,
+    budget: deps.budget,
+    bookId,
+    logger: ctx.logger,
+  });
 }
 
 /**
