@@ -81,11 +81,11 @@ export function registerDemo(program: Command): void {
         .map((s) => s.trim())
         .filter(Boolean);
       const out = process.stdout;
-      // The live service's bulk-access guard (8 requests/s per machine) and bookd's budget under it
-      // (3 rising to 6), at the demo's scale.
       // The simulator (with its markup and zip libraries) loads only for the command that runs it:
       // every command shares one program, and a daemon should not carry what it never calls.
       const { startSim } = await import('../sim/index.js');
+      // The live service's bulk-access guard (8 requests/s per machine) and bookd's budget under it
+      // (3 rising to 6), at the demo's scale.
       const sim = await startSim({
         seed: 42,
         books: 48,
