@@ -22,6 +22,7 @@ test('kill -9 right after a rotation: the next process continues with the rotate
   // Each request rotates the token; a session waits 300 ms between requests, so a kill lands
   // between requests, right after the last rotation was received and saved.
   const sim = await startSimProcess(['--seed', '91', '--books', '3', '--chapters', '12', '--rotate', 'every', '--grace', '0']);
+  let child: ReturnType<typeof spawn> | undefined;
   try {
     const env = bookdEnv(join(dir, 'data'), sim.url, { BOOKD_SESSION_INTERVAL_MS: '300', BOOKD_LOG_LEVEL: 'info' });
     await addSessions(sim, 1, dir, env);
@@ -30,8 +31,9 @@ test('kill -9 right after a rotation: the next process continues with the rotate
     const dbPath = join(dir, 'data', 'bookd.db');
     const start = jarOf(dbPath);
 
-    const child = spawn(process.execPath, [CLI, 'run'], { env: { ...process.env, ...env }, stdio: 'ignore' });
-    const exited = new Promise<void>((r) => child.on('exit', () => r()));
+    const daemon = spawn(process.execPath, [CLI, 'run'], { env: { ...process.env, ...env }, stdio: 'ignore' });
+    child = daemon;
+    const exited = new Promise<void>((r) => daemon.on('exit', () => r()));
     // Some files in, a rotation just saved: then SIGKILL.
     let seen = start.savedAt;
     let rotations = 0;
@@ -48,7 +50,7 @@ test('kill -9 right after a rotation: the next process continues with the rotate
       30_000,
       5,
     );
-    child.kill('SIGKILL');
+    daemon.kill('SIGKILL');
     await exited;
     const killedWith = jarOf(dbPath).jar;
     assert.notEqual(killedWith, start.jar, 'the jar in the database is the rotated one');
@@ -70,6 +72,8 @@ test('kill -9 right after a rotation: the next process continues with the rotate
     const reused = /(\d+) reused/.exec(show.stdout);
     assert.ok(reused && Number(reused[1]) >= 5, `the resumed job reused the files fetched before the kill: ${show.stdout}`);
   } finally {
+    // A run that never got its rotations must not outlive the test (it would run on, and hold it open).
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await sim.stop();
     cleanup();
   }
