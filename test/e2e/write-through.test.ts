@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { CLI, runCli, tempDir, waitFor } from '../helpers/cli.js';
+import { CLI, killNow, runCli, tempDir, waitFor } from '../helpers/cli.js';
 import { addSessions, bookdEnv, cliJson } from '../helpers/library.js';
 import { startSimProcess } from '../helpers/sim.js';
 
@@ -22,7 +22,7 @@ test('kill -9 right after a rotation: the next process continues with the rotate
   // Each request rotates the token; a session waits 300 ms between requests, so a kill lands
   // between requests, right after the last rotation was received and saved.
   const sim = await startSimProcess(['--seed', '91', '--books', '3', '--chapters', '12', '--rotate', 'every', '--grace', '0']);
-  let child: ReturnType<typeof spawn> | undefined;
+  let child: ChildProcess | undefined;
   try {
     const env = bookdEnv(join(dir, 'data'), sim.url, { BOOKD_SESSION_INTERVAL_MS: '300', BOOKD_LOG_LEVEL: 'info' });
     await addSessions(sim, 1, dir, env);
@@ -31,9 +31,7 @@ test('kill -9 right after a rotation: the next process continues with the rotate
     const dbPath = join(dir, 'data', 'bookd.db');
     const start = jarOf(dbPath);
 
-    const daemon = spawn(process.execPath, [CLI, 'run'], { env: { ...process.env, ...env }, stdio: 'ignore' });
-    child = daemon;
-    const exited = new Promise<void>((r) => daemon.on('exit', () => r()));
+    child = spawn(process.execPath, [CLI, 'run'], { env: { ...process.env, ...env }, stdio: 'ignore' });
     // Some files in, a rotation just saved: then SIGKILL.
     let seen = start.savedAt;
     let rotations = 0;
@@ -50,8 +48,7 @@ test('kill -9 right after a rotation: the next process continues with the rotate
       30_000,
       5,
     );
-    daemon.kill('SIGKILL');
-    await exited;
+    await killNow(child);
     const killedWith = jarOf(dbPath).jar;
     assert.notEqual(killedWith, start.jar, 'the jar in the database is the rotated one');
 
@@ -73,7 +70,7 @@ test('kill -9 right after a rotation: the next process continues with the rotate
     assert.ok(reused && Number(reused[1]) >= 5, `the resumed job reused the files fetched before the kill: ${show.stdout}`);
   } finally {
     // A run that never got its rotations must not outlive the test (it would run on, and hold it open).
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (child) await killNow(child);
     await sim.stop();
     cleanup();
   }

@@ -148,6 +148,14 @@ export function startCli(args: string[], opts: CliOptions = {}): Promise<Running
   });
 }
 
+/** SIGKILL for a child process unless it has exited already; resolves once it has. */
+export function killNow(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const gone = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGKILL');
+  return gone;
+}
+
 /** A temporary directory removed by the returned cleanup. */
 export function tempDir(prefix = 'bookd-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, runCli, tempDir } from '../helpers/cli.js';
+import { CLI, killNow, runCli, tempDir } from '../helpers/cli.js';
 import { epubcheckTs } from '../helpers/epubcheck.js';
 import { addSessions, bookdEnv, cliJson, type LibraryEntry } from '../helpers/library.js';
 import { walk } from '../helpers/files.js';
@@ -55,7 +55,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const started = Date.now();
   const kills: SoakResult['kills'] = [];
   /** The daemon of the round in progress: killed in `finally` too, so a failed round never leaves it running. */
-  let child: ReturnType<typeof spawn> | undefined;
+  let child: ChildProcess | undefined;
   let random = seed;
   const rand = () => (random = (random * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   try {
@@ -70,9 +70,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const staging = join(dir, 'data', 'library', '.staging');
 
     for (let k = 0; k < opts.kills; k++) {
-      const round = spawn(process.execPath, [CLI, 'run'], { env: { ...process.env, ...env }, stdio: 'ignore' });
-      child = round;
-      const exited = new Promise<void>((r) => round.on('exit', () => r()));
+      child = spawn(process.execPath, [CLI, 'run'], { env: { ...process.env, ...env }, stdio: 'ignore' });
       const aimAtWrite = k % 3 === 2;
       let after = 'random';
       if (aimAtWrite) {
@@ -96,9 +94,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       } else {
         await sleep(150 + rand() * 1500);
       }
-      round.kill('SIGKILL');
-      await exited;
-      child = undefined;
+      await killNow(child);
       kills.push({ after, at: Date.now() - started });
       const s = await cliJson<{ jobs: Record<string, number> }>(['status'], env);
       log(`kill ${k + 1}/${opts.kills} (${after}): ${s.jobs.succeeded} done, ${s.jobs.queued} queued, ${s.jobs.running} running`);
@@ -134,12 +130,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     assert.equal((await runCli(['library', 'verify'], { env })).code, 0);
     return { books: lib.length, kills, seconds: (Date.now() - started) / 1000 };
   } finally {
-    const left = child;
-    if (left && left.exitCode === null && left.signalCode === null) {
-      const gone = new Promise<void>((r) => left.once('exit', () => r()));
-      left.kill('SIGKILL');
-      await gone;
-    }
+    if (child) await killNow(child);
     await sim.stop();
     cleanup();
   }
